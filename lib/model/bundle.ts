@@ -1,0 +1,68 @@
+/**
+ * The bundle: the desired state of one Postfix host as plain JSON. It is the only thing that crosses
+ * from synth time (constructs, render) to apply time (lib/apply, the runner, the CLI). It never holds
+ * connection secrets; connection details travel separately (see lib/apply/connection.ts).
+ */
+export const BUNDLE_FORMAT = 'cdktf-postfix/1';
+
+/** Lookup table types whose source must be compiled with postmap before Postfix can read it. */
+export const INDEXED_TABLE_TYPES = ['hash', 'btree', 'lmdb', 'cdb'] as const;
+export type IndexedTableType = (typeof INDEXED_TABLE_TYPES)[number];
+
+export interface BundleFile {
+  /** Octal permission string, e.g. "0644". */
+  readonly mode: string;
+  readonly owner: string;
+  readonly group: string;
+  /** sha256 (hex) of the file content. */
+  readonly sha256: string;
+  readonly size: number;
+  /** UTF-8 content for small files. Exactly one of content and asset is set. */
+  readonly content?: string;
+  /** For large files: name of a file that sits beside bundle.json and holds the content. */
+  readonly asset?: string;
+  /** Compile with `postmap TYPE:PATH` after placing (indexed tables). */
+  readonly postmap?: IndexedTableType;
+}
+
+export interface Bundle {
+  readonly format: typeof BUNDLE_FORMAT;
+  /** Construct path of the host, for messages and the managed record. */
+  readonly host: string;
+  /** Postfix config directory on the host, normally /etc/postfix. */
+  readonly configDirectory: string;
+  readonly mainCf: {
+    /** parameter name -> value, sorted by name. */
+    readonly set: Record<string, string>;
+    /** parameters to remove from main.cf even though this stack never set them, sorted. */
+    readonly remove: string[];
+  };
+  readonly masterCf: {
+    /** "service/type" -> full master.cf entry on one line, sorted by key. */
+    readonly set: Record<string, string>;
+    /** "service/type" entries to remove even though this stack never set them, sorted. */
+    readonly remove: string[];
+  };
+  /** absolute path on the host -> file, sorted by path. */
+  readonly files: Record<string, BundleFile>;
+  /** Lookup table types the host must support (postconf -m), sorted. */
+  readonly tableTypes: string[];
+  /** Debian packages the apply may install when a table type is missing (opt-in), sorted. */
+  readonly installPackages: string[];
+  /** Commands the host runs after files are placed and before validation (e.g. DH generation). */
+  readonly hooks: BundleHook[];
+}
+
+/**
+ * A fixed, named action the remote transaction knows how to run. Hooks are data, never shell text:
+ * the remote script maps each kind to its own code.
+ */
+export interface BundleHook {
+  readonly kind: 'dhparam-generate';
+  /** Absolute path the hook writes. */
+  readonly path: string;
+  /** Bits for DH generation. */
+  readonly bits?: number;
+  /** Regenerate even if the file exists (bumped to force a rotation). */
+  readonly generation?: string;
+}
