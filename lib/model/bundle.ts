@@ -14,13 +14,18 @@ export interface BundleFile {
   readonly mode: string;
   readonly owner: string;
   readonly group: string;
-  /** sha256 (hex) of the file content. */
-  readonly sha256: string;
-  readonly size: number;
-  /** UTF-8 content for small files. Exactly one of content and asset is set. */
+  /** sha256 (hex) of the file content; absent only for fromEnv files (known at apply time). */
+  readonly sha256?: string;
+  readonly size?: number;
+  /** UTF-8 content for small files. Exactly one of content, asset and fromEnv is set. */
   readonly content?: string;
   /** For large files: name of a file that sits beside bundle.json and holds the content. */
   readonly asset?: string;
+  /**
+   * For secrets (private keys) and values known only at apply time: the name of an environment
+   * variable of the runner that holds the content. Terraform resolves it; it never enters the bundle.
+   */
+  readonly fromEnv?: string;
   /** Compile with `postmap TYPE:PATH` after placing (indexed tables). */
   readonly postmap?: IndexedTableType;
 }

@@ -1,0 +1,140 @@
+import { readFileSync } from 'fs';
+import { dirname } from 'path';
+import { Bundle, BUNDLE_FORMAT } from '../model/bundle';
+import { ConnectionSpec } from '../model/connection';
+import { PostfixConfigError } from '../model/errors';
+import { sha256Hex } from '../render/hash';
+import { bundleJson } from '../render/bundle';
+import { buildStage, fileContent, TransactionAction } from './stage';
+import { TRANSACTION_COMMAND } from './remote-script';
+import { resolveConnection, SshSession } from './ssh';
+
+export interface HostChange {
+  readonly kind: 'main' | 'master' | 'file';
+  readonly name: string;
+}
+
+/** The machine-readable report of one host's apply. */
+export interface HostReport {
+  readonly host: string;
+  readonly target: string;
+  readonly action: TransactionAction;
+  readonly result: 'applied' | 'unchanged' | 'removed' | 'failed' | 'status' | 'changes';
+  readonly changed: HostChange[];
+  readonly ran: string[];
+  /** Milliseconds since the remote transaction started, at the end of each step. */
+  readonly steps: Record<string, number>;
+  readonly durationMs: number;
+  readonly connectMs: number;
+  readonly error?: string;
+  /** Raw output for the status action (used by diff). */
+  readonly output?: string;
+}
+
+export interface LoadedBundle {
+  readonly bundle: Bundle;
+  readonly sha256: string;
+  readonly dir: string;
+}
+
+export function loadBundle(path: string): LoadedBundle {
+  const text = readFileSync(path, 'utf8');
+  const bundle = JSON.parse(text) as Bundle;
+  if (bundle.format !== BUNDLE_FORMAT) {
+    throw new PostfixConfigError(path, 'format', String(bundle.format), `not a ${BUNDLE_FORMAT} bundle`, 'synthesize the stack again with this version of cdktf-postfix');
+  }
+  return { bundle, sha256: sha256Hex(bundleJson(bundle)), dir: dirname(path) };
+}
+
+export interface HostOperation {
+  readonly connection: ConnectionSpec;
+  readonly bundle: LoadedBundle;
+  readonly action: TransactionAction;
+  /** Environment for fromEnv files. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** For destroy: the bundle hash recorded by Terraform when it applied (skip if the host moved on). */
+  readonly appliedSha256?: string;
+  /** Files the host-side hooks need, by payload name. */
+  readonly hookScripts?: Readonly<Record<string, string>>;
+  /** Open session to reuse (one connection per host). */
+  readonly session?: SshSession;
+}
+
+/**
+ * Run one transaction on one host over one SSH connection. The first round sends the plan without
+ * file payloads; the host answers which payloads it lacks, and only those travel in the second.
+ */
+export async function runHostOperation(op: HostOperation): Promise<HostReport> {
+  const started = Date.now();
+  const env = op.env ?? process.env;
+  const { bundle } = op.bundle;
+  const envContents = new Map<string, Buffer>();
+  for (const file of Object.values(bundle.files)) {
+    if (file.fromEnv && env[file.fromEnv] !== undefined) envContents.set(file.fromEnv, Buffer.from(env[file.fromEnv]!, 'utf8'));
+  }
+  const shaCache = new Map<string, string>();
+  const shaOf = (path: string): string => {
+    const f = bundle.files[path];
+    if (f.sha256) return f.sha256;
+    if (!shaCache.has(path)) shaCache.set(path, sha256Hex(fileContent({ bundle, bundleDir: op.bundle.dir, envContents }, path)));
+    return shaCache.get(path)!;
+  };
+  const target = resolveConnection(op.connection, env);
+  const session = op.session ?? (await SshSession.connect(target));
+  const connectMs = Date.now() - started;
+  try {
+    const sha = op.action === 'destroy' ? (op.appliedSha256 ?? '') : op.bundle.sha256;
+    let payloads = new Set<string>();
+    for (let round = 0; round < 3; round++) {
+      const stage = buildStage({ action: op.action, bundle, bundleSha256: sha, bundleDir: op.bundle.dir, envContents, payloads, hookScripts: op.hookScripts }, shaOf);
+      const result = await session.exec(TRANSACTION_COMMAND, stage);
+      const parsed = parseEvents(result.stdout);
+      if (parsed.result === 'need') {
+        payloads = new Set([...payloads, ...parsed.needs]);
+        continue;
+      }
+      const error = parsed.errors.join('; ') || (result.code !== 0 || !parsed.result ? `remote transaction exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}` : undefined);
+      return {
+        host: bundle.host,
+        target: target.label,
+        action: op.action,
+        result: error ? 'failed' : (parsed.result as HostReport['result']),
+        changed: parsed.changed,
+        ran: parsed.ran,
+        steps: parsed.steps,
+        durationMs: Date.now() - started,
+        connectMs,
+        ...(error ? { error } : {}),
+        ...(op.action === 'status' ? { output: result.stdout } : {}),
+      };
+    }
+    throw new Error(`${target.label}: the host kept asking for file contents; another apply may be changing the same files`);
+  } finally {
+    if (!op.session) session.close();
+  }
+}
+
+interface ParsedEvents {
+  result?: string;
+  needs: string[];
+  changed: HostChange[];
+  ran: string[];
+  steps: Record<string, number>;
+  errors: string[];
+}
+
+export function parseEvents(stdout: string): ParsedEvents {
+  const parsed: ParsedEvents = { needs: [], changed: [], ran: [], steps: {}, errors: [] };
+  for (const line of stdout.split('\n')) {
+    const [event, a, b] = line.split('\t');
+    switch (event) {
+      case 'result': parsed.result = a; break;
+      case 'need': parsed.needs.push(a); break;
+      case 'changed': parsed.changed.push({ kind: a as HostChange['kind'], name: b }); break;
+      case 'ran': parsed.ran.push(a); break;
+      case 'step': parsed.steps[a] = Number(b); break;
+      case 'error': parsed.errors.push(a); break;
+    }
+  }
+  return parsed;
+}

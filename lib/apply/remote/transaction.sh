@@ -1,0 +1,446 @@
+# cdktf-postfix remote transaction (POSIX sh, run as root by the runner over SSH).
+#
+#   sh transaction.sh STAGE_DIR
+#
+# Everything it acts on is data in STAGE_DIR, written by the runner and unpacked from one tar
+# stream: nothing in there is ever evaluated as shell code. Files (one record a line, TAB-separated):
+#   action              apply | check | destroy | status
+#   config_directory    e.g. /etc/postfix
+#   bundle_sha256       hash of the desired state
+#   main.set            name=value          main.cf parameters to set
+#   main.remove         name                main.cf parameters to delete
+#   master.set          service/type=entry  master.cf entries
+#   master.remove       service/type        master.cf entries to delete
+#   files.list          path mode owner group sha256 postmap secret  (postmap "-" when none; secret yes|no)
+#   payload/SHA256      file contents, only those the host lacks
+#   tabletypes          lookup table types the host must support
+#   packages            Debian packages that may be installed for missing table types
+#   hooks.list          kind path bits generation
+#
+# Output, one event a line on stdout: "changed<TAB>main|master|file<TAB>name", "ran<TAB>cmd",
+# "need<TAB>sha256", "step<TAB>name<TAB>ms", "error<TAB>text", and last "result<TAB>unchanged|applied|
+# failed|need|removed|status". Exit status: 0 ok, 3 payloads needed, 1 failed (host restored).
+#
+# Managed record, in $data_directory/cdktf-postfix/: applied_sha256, main.orig and master.orig
+# (name TAB set|unset TAB original value), files.orig (path TAB present|absent), orig/ (original
+# files), so that anything removed from code returns to what the host had before.
+
+set -u
+umask 022
+trap '' HUP PIPE
+D=$1
+# The staging directory holds only this run's input; it goes when the transaction ends.
+trap 'rm -rf "$D"' EXIT
+TAB=$(printf '\t')
+NL='
+'
+ACTION=$(cat "$D/action")
+C=$(cat "$D/config_directory")
+WANT_SHA=$(cat "$D/bundle_sha256")
+T0=$(date +%s%N)
+
+say() { printf '%s\n' "$*" 2>/dev/null || :; }
+step() { now=$(date +%s%N); say "step${TAB}$1${TAB}$(( (now - T0) / 1000000 ))"; }
+die_early() { say "error${TAB}$*"; say "result${TAB}failed"; exit 1; }
+
+for f in main.set main.remove master.set master.remove files.list tabletypes packages hooks.list; do
+  [ -f "$D/$f" ] || : > "$D/$f"
+done
+
+[ -f "$C/main.cf" ] || die_early "no Postfix configuration at $C (main.cf missing): install postfix or set configDirectory"
+command -v postconf >/dev/null 2>&1 || die_early "postconf not found on the host: install the postfix package"
+DATA_DIR=$(postconf -c "$C" -h data_directory 2>/dev/null) || die_early "postconf -c $C failed"
+S="$DATA_DIR/cdktf-postfix"
+mkdir -p "$S/orig" || die_early "cannot create $S"
+for f in applied_sha256 main.orig master.orig files.orig; do [ -f "$S/$f" ] || : > "$S/$f"; done
+
+# One transaction per host at a time; the lock is released when this process exits.
+exec 9>"$S/lock"
+if command -v flock >/dev/null 2>&1; then
+  flock -w 600 9 || die_early "another apply holds $S/lock for more than 10 minutes"
+fi
+step lock
+
+# ---------------------------------------------------------------- current state of the host
+postconf -c "$C" -n > "$D/cur.main" 2>/dev/null
+postconf -c "$C" -M > "$D/cur.master.raw" 2>/dev/null
+normalize() { tr -s ' \t' '  ' | sed 's/^ *//; s/ *$//'; }
+normalize < "$D/cur.master.raw" > "$D/cur.master"
+
+if [ "$ACTION" = status ]; then
+  section() { say "@@section${TAB}$1"; }
+  section main; cat "$D/cur.main"
+  section master; cat "$D/cur.master"
+  section main.orig; cat "$S/main.orig"
+  section master.orig; cat "$S/master.orig"
+  section files.orig; cat "$S/files.orig"
+  section applied_sha256; cat "$S/applied_sha256"
+  while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+    [ -n "$path" ] || continue
+    if [ -f "$path" ]; then
+      # Content only for small files: a diff of a million-line table is no use, its hash is.
+      section "file${TAB}$path${TAB}$(stat -c '%a %U %G' "$path")${TAB}$(sha256sum < "$path" | cut -c1-64)"
+      if [ "$(stat -c %s "$path")" -le 1048576 ] && [ "$secret" != yes ]; then base64 -w0 < "$path"; fi
+      say ""
+    else
+      section "nofile${TAB}$path"
+    fi
+  done < "$D/files.list"
+  say "result${TAB}status"
+  exit 0
+fi
+
+# For destroy, the desired state is "nothing": everything managed returns to its original.
+if [ "$ACTION" = destroy ]; then
+  applied=$(cat "$S/applied_sha256")
+  if [ -n "$WANT_SHA" ] && [ -n "$applied" ] && [ "$applied" != "$WANT_SHA" ]; then
+    # A newer apply (create_before_destroy replacement) owns the host now: leave it alone.
+    say "result${TAB}unchanged"; exit 0
+  fi
+  : > "$D/main.set"; : > "$D/main.remove"; : > "$D/master.set"; : > "$D/master.remove"
+  : > "$D/files.list"; : > "$D/hooks.list"; WANT_SHA=""
+fi
+
+# ---------------------------------------------------------------- plan: main.cf
+# Output lines: "e<TAB>name=value", "x<TAB>name", and "o<TAB>name<TAB>state<TAB>value" records of
+# originals for names managed for the first time. Managed = in main.orig.
+awk -F '\t' -v TAB="$TAB" '
+  FILENAME == ARGV[1] { i = index($0, " = "); if (i) cur[substr($0, 1, i - 1)] = substr($0, i + 3); else if ($0 ~ / =$/) cur[substr($0, 1, length($0) - 2)] = ""; next }
+  FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
+  FILENAME == ARGV[3] { i = index($0, "="); n = substr($0, 1, i - 1); v = substr($0, i + 1); want[n] = v; order[++nw] = n; next }
+  FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }
+  END {
+    for (k = 1; k <= nw; k++) {
+      n = order[k]
+      if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
+      if (!(n in cur) || cur[n] != want[n]) print "e" TAB n "=" want[n]
+    }
+    for (k = 1; k <= nr; k++) {
+      n = rorder[k]
+      if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
+      if (n in cur) print "x" TAB n
+    }
+    for (n in origstate) {
+      if ((n in want) || (n in rm)) continue
+      if (origstate[n] == "set") { if (!(n in cur) || cur[n] != origval[n]) print "e" TAB n "=" origval[n] }
+      else if (n in cur) print "x" TAB n
+      print "d" TAB n
+    }
+  }' "$D/cur.main" "$S/main.orig" "$D/main.set" "$D/main.remove" > "$D/plan.main"
+
+# ---------------------------------------------------------------- plan: master.cf
+sed 's/^\([^=]*\)=\(.*\)$/\1\t\2/' "$D/master.set" | awk -F '\t' -v OFS='\t' '{ line = $2; gsub(/[ \t]+/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line); print $1, line }' > "$D/want.master"
+awk -F '\t' -v TAB="$TAB" '
+  FILENAME == ARGV[1] { split($0, w, " "); key = w[1] "/" w[2]; cur[key] = $0; next }
+  FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
+  FILENAME == ARGV[3] { want[$1] = $2; order[++nw] = $1; next }
+  FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }
+  END {
+    for (k = 1; k <= nw; k++) {
+      n = order[k]
+      if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
+      if (!(n in cur) || cur[n] != want[n]) print "m" TAB n "=" want[n]
+    }
+    for (k = 1; k <= nr; k++) {
+      n = rorder[k]
+      if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
+      if (n in cur) print "x" TAB n
+    }
+    for (n in origstate) {
+      if ((n in want) || (n in rm)) continue
+      if (origstate[n] == "set") { if (!(n in cur) || cur[n] != origval[n]) print "m" TAB n "=" origval[n] }
+      else if (n in cur) print "x" TAB n
+      print "d" TAB n
+    }
+  }' "$D/cur.master" "$S/master.orig" "$D/want.master" "$D/master.remove" > "$D/plan.master"
+
+# ---------------------------------------------------------------- plan: files
+index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
+: > "$D/plan.files"; : > "$D/needs"
+while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+  [ -n "$path" ] || continue
+  state=$(stat -c '%a %U %G' "$path" 2>/dev/null || echo absent)
+  cursha=""
+  [ -f "$path" ] && cursha=$(sha256sum < "$path" | cut -c1-64)
+  suffix=$(index_suffix "$postmap")
+  index_ok=yes
+  if [ -n "$suffix" ] && [ ! -f "$path$suffix" ]; then index_ok=no; fi
+  wantmode=$(printf '%s' "$mode" | sed 's/^0*//'); [ -n "$wantmode" ] || wantmode=0
+  if [ "$cursha" != "$sha" ] || [ "$state" != "$wantmode $owner $group" ] || [ "$index_ok" = no ]; then
+    printf 'f\t%s\t%s\t%s\t%s\t%s\t%s\n' "$path" "$mode" "$owner" "$group" "$sha" "$postmap" >> "$D/plan.files"
+    if [ "$cursha" != "$sha" ] && [ ! -f "$D/payload/$sha" ]; then say "need${TAB}$sha"; echo "$sha" >> "$D/needs"; fi
+  fi
+done < "$D/files.list"
+# Files managed before and no longer wanted: back to the original, or gone if there was none.
+while IFS="$TAB" read -r path origstate postmap; do
+  [ -n "$path" ] || continue
+  if ! cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then
+    printf 'r\t%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$D/plan.files"
+  fi
+done < "$S/files.orig"
+
+# ---------------------------------------------------------------- plan: hooks
+: > "$D/plan.hooks"
+while IFS="$TAB" read -r kind path bits generation; do
+  [ -n "$kind" ] || continue
+  done_gen=$(cat "$S/hook.$(path_id "$path")" 2>/dev/null || :)
+  if [ ! -s "$path" ] || [ "$done_gen" != "$generation $bits" ]; then
+    printf '%s\t%s\t%s\t%s\n' "$kind" "$path" "$bits" "$generation" >> "$D/plan.hooks"
+  fi
+done < "$D/hooks.list"
+step plan
+
+if [ -s "$D/needs" ]; then say "result${TAB}need"; exit 3; fi
+if [ "$ACTION" = check ]; then
+  if [ -s "$D/plan.main" ] || [ -s "$D/plan.master" ] || [ -s "$D/plan.files" ] || [ -s "$D/plan.hooks" ]; then say "result${TAB}changes"; else say "result${TAB}unchanged"; fi
+  exit 0
+fi
+
+has_edits() { grep -q '^[emx]' "$1"; }
+if ! has_edits "$D/plan.main" && ! has_edits "$D/plan.master" && [ ! -s "$D/plan.files" ] && [ ! -s "$D/plan.hooks" ]; then
+  # Nothing to change on the host. Record bookkeeping only when it differs (first adoption).
+  if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(cat "$S/applied_sha256")" != "$WANT_SHA" ]; then
+    RECORD_ONLY=yes
+  else
+    say "result${TAB}unchanged"; exit 0
+  fi
+else
+  RECORD_ONLY=no
+fi
+
+# ---------------------------------------------------------------- records (written only on success)
+write_records() {
+  awk -F '\t' -v OFS='\t' '
+    FILENAME == ARGV[1] { if ($1 == "o") { keep[$2] = $0; order[++n] = $2 } else if ($1 == "d") drop[$2] = 1; next }
+    { if (!($1 in drop)) print }
+    END { for (k = 1; k <= n; k++) { line = keep[order[k]]; sub(/^o\t/, "", line); print line } }
+  ' "$1" "$2" > "$2.new" && mv -f "$2.new" "$2"
+}
+write_file_records() {
+  # Add first-time files (with their originals saved) and drop the ones no longer managed.
+  : > "$S/files.orig.new"
+  while IFS="$TAB" read -r path origstate postmap; do
+    [ -n "$path" ] || continue
+    if cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then printf '%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$S/files.orig.new"
+    else rm -f "$S/orig/$(path_id "$path")" "$S/orig/$(path_id "$path").index"; fi
+  done < "$S/files.orig"
+  while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+    [ -n "$path" ] || continue
+    cut -f1 "$S/files.orig" | grep -Fqx -- "$path" && continue
+    if [ -f "$D/backup/files/$(path_id "$path")" ]; then
+      cp -p "$D/backup/files/$(path_id "$path")" "$S/orig/$(path_id "$path")"; st=present
+    else st=absent; fi
+    printf '%s\t%s\t%s\n' "$path" "$st" "$postmap" >> "$S/files.orig.new"
+  done < "$D/files.list"
+  mv -f "$S/files.orig.new" "$S/files.orig"
+}
+finish_records() {
+  write_records "$D/plan.main" "$S/main.orig"
+  write_records "$D/plan.master" "$S/master.orig"
+  write_file_records
+  while IFS="$TAB" read -r kind path bits generation; do
+    [ -n "$kind" ] && printf '%s %s\n' "$generation" "$bits" > "$S/hook.$(path_id "$path")"
+  done < "$D/plan.hooks"
+  printf '%s\n' "$WANT_SHA" > "$S/applied_sha256.new" && mv -f "$S/applied_sha256.new" "$S/applied_sha256"
+}
+
+if [ "$RECORD_ONLY" = yes ]; then
+  mkdir -p "$D/backup/files"
+  finish_records
+  if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else say "result${TAB}unchanged"; fi
+  exit 0
+fi
+
+# ---------------------------------------------------------------- table types and packages
+missing=""
+while read -r type; do
+  [ -n "$type" ] || continue
+  postconf -m | grep -qx -- "$type" || missing="$missing $type"
+done < "$D/tabletypes"
+if [ -n "$missing" ]; then
+  for type in $missing; do
+    pkg="postfix-$type"
+    if grep -qx -- "$pkg" "$D/packages"; then
+      say "ran${TAB}apt-get install -y $pkg"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" > "$D/apt.log" 2>&1 || die_early "apt-get install $pkg failed: $(tail -n 3 "$D/apt.log" | tr '\n' ' ')"
+    else
+      die_early "the host lacks the $type lookup table type; install the Debian package $pkg (apt-get install $pkg) or allow the apply to install it (installMissingPackages: true)"
+    fi
+  done
+fi
+
+# ---------------------------------------------------------------- backup
+mkdir -p "$D/backup/files" "$D/stage"
+cp -p "$C/main.cf" "$D/backup/main.cf" || die_early "cannot back up $C/main.cf"
+cp -p "$C/master.cf" "$D/backup/master.cf" || die_early "cannot back up $C/master.cf"
+backup_path() {
+  id=$(path_id "$1")
+  [ -f "$1" ] && cp -p "$1" "$D/backup/files/$id"
+  for s in .db .lmdb .cdb; do [ -f "$1$s" ] && cp -p "$1$s" "$D/backup/files/$id$s"; done
+  return 0
+}
+while IFS="$TAB" read -r op path rest; do backup_path "$path"; done < "$D/plan.files"
+while IFS="$TAB" read -r kind path rest; do backup_path "$path"; done < "$D/plan.hooks"
+step backup
+
+# ---------------------------------------------------------------- stage and validate main.cf/master.cf
+for f in "$C"/*.cf; do cp -p "$f" "$D/stage/"; done
+for d in dynamicmaps.cf.d postfix-files.d; do [ -d "$C/$d" ] && cp -rp "$C/$d" "$D/stage/"; done
+edit_failed() { say "error${TAB}$1"; say "result${TAB}failed"; rm -rf "$D/stage"; exit 1; }
+sed -n 's/^e\t//p' "$D/plan.main" > "$D/edits.set"
+sed -n 's/^x\t//p' "$D/plan.main" > "$D/edits.del"
+sed -n 's/^m\t//p' "$D/plan.master" > "$D/edits.mset"
+sed -n 's/^x\t//p' "$D/plan.master" > "$D/edits.mdel"
+run_postconf_batch() {
+  # $1: flag, $2: file of arguments, one a line; passed as separate argv entries, never through eval.
+  [ -s "$2" ] || return 0
+  (
+    set --
+    while IFS= read -r arg; do set -- "$@" "$arg"; done < "$2"
+    postconf -c "$D/stage" $1 "$@"
+  ) 2> "$D/postconf.err" || edit_failed "postconf $1 failed: $(head -c 2000 "$D/postconf.err" | tr '\n' ' ')"
+}
+run_postconf_batch -e "$D/edits.set"
+run_postconf_batch -X "$D/edits.del"
+run_postconf_batch -M "$D/edits.mset"
+run_postconf_batch -MX "$D/edits.mdel"
+touch -d '@'$(( $(date +%s) - 10 )) "$D/stage/main.cf" "$D/stage/master.cf"
+postconf -c "$D/stage" -n > /dev/null 2> "$D/validate.err"
+postconf -c "$D/stage" -M > /dev/null 2>> "$D/validate.err"
+if grep -q 'warning:\|fatal:\|error:' "$D/validate.err"; then
+  edit_failed "the new configuration does not validate (nothing was changed on the host): $(grep 'warning:\|fatal:\|error:' "$D/validate.err" | sort -u | head -c 2000 | tr '\n' ' ')"
+fi
+if command -v script >/dev/null 2>&1; then
+  # postfix writes its errors to stderr only on a terminal: give it one.
+  script -qec "postfix -c '$D/stage' check" /dev/null > "$D/check.out" 2>&1 < /dev/null
+  check_rc=$?
+else
+  postfix -c "$D/stage" check > "$D/check.out" 2>&1; check_rc=$?
+fi
+[ "$check_rc" -eq 0 ] || edit_failed "postfix check failed on the new configuration (nothing was changed on the host): $(tr -d '\r' < "$D/check.out" | head -c 2000 | tr '\n' ' ')"
+say "ran${TAB}postfix check"
+step validate
+
+# ---------------------------------------------------------------- go live (with rollback)
+WAS_RUNNING=no
+postfix -c "$C" status > /dev/null 2>&1 && WAS_RUNNING=yes
+ROLLBACK_NEEDED=no
+rollback() {
+  say "error${TAB}$1"
+  if [ "$ROLLBACK_NEEDED" = yes ]; then
+    cp -p "$D/backup/main.cf" "$C/main.cf.cdktf-restore" && mv -f "$C/main.cf.cdktf-restore" "$C/main.cf"
+    cp -p "$D/backup/master.cf" "$C/master.cf.cdktf-restore" && mv -f "$C/master.cf.cdktf-restore" "$C/master.cf"
+    touch -d '@'$(( $(date +%s) - 10 )) "$C/main.cf" "$C/master.cf"
+    restore_paths() {
+      while IFS="$TAB" read -r op path rest; do
+        id=$(path_id "$path")
+        for s in "" .db .lmdb .cdb; do
+          if [ -f "$D/backup/files/$id$s" ]; then cp -p "$D/backup/files/$id$s" "$path$s.cdktf-restore" && mv -f "$path$s.cdktf-restore" "$path$s"
+          else rm -f "$path$s"; fi
+        done
+        rm -f "$path.cdktf-new" "$path.cdktf-new.db" "$path.cdktf-new.lmdb" "$path.cdktf-new.cdb"
+      done < "$1"
+    }
+    restore_paths "$D/plan.files"
+    restore_paths "$D/plan.hooks"
+    if [ "$WAS_RUNNING" = yes ]; then
+      if postfix -c "$C" status > /dev/null 2>&1; then postfix -c "$C" reload > /dev/null 2>&1; else postfix -c "$C" start > /dev/null 2>&1; fi
+      say "ran${TAB}postfix reload (rollback)"
+    else
+      postfix -c "$C" status > /dev/null 2>&1 && postfix -c "$C" stop > /dev/null 2>&1
+    fi
+  fi
+  say "result${TAB}failed"
+  exit 1
+}
+ROLLBACK_NEEDED=yes
+
+place_file() {
+  path=$1 mode=$2 owner=$3 group=$4 sha=$5 postmap=$6
+  dir=$(dirname "$path")
+  mkdir -p "$dir" || rollback "cannot create $dir"
+  new="$path.cdktf-new"
+  if [ -f "$D/payload/$sha" ]; then cp "$D/payload/$sha" "$new" || rollback "cannot write $new"
+  else cp -p "$path" "$new" || rollback "cannot copy $path"; fi
+  got=$(sha256sum < "$new" | cut -c1-64)
+  [ "$got" = "$sha" ] || rollback "content of $path arrived damaged (sha256 $got, expected $sha)"
+  chown "$owner:$group" "$new" || rollback "chown $owner:$group $path failed"
+  chmod "$mode" "$new" || rollback "chmod $mode $path failed"
+  suffix=$(index_suffix "$postmap")
+  if [ -n "$suffix" ]; then
+    # postmap truncates an existing index in place: build a new one beside it and rename.
+    postmap "$postmap:$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
+    say "ran${TAB}postmap $postmap:$path"
+    mv -f "$new$suffix" "$path$suffix" || rollback "cannot rename $path$suffix"
+  fi
+  mv -f "$new" "$path" || rollback "cannot rename $path"
+  say "changed${TAB}file${TAB}$path"
+}
+revert_file() {
+  path=$1 origstate=$2 postmap=$3
+  id=$(path_id "$path"); suffix=$(index_suffix "$postmap")
+  if [ "$origstate" = present ] && [ -f "$S/orig/$id" ]; then
+    cp -p "$S/orig/$id" "$path.cdktf-new" || rollback "cannot restore $path"
+    if [ -n "$suffix" ]; then postmap "$postmap:$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
+    mv -f "$path.cdktf-new" "$path"
+  else
+    rm -f "$path"; [ -n "$suffix" ] && rm -f "$path$suffix"
+  fi
+  say "changed${TAB}file${TAB}$path"
+}
+while IFS="$TAB" read -r op a b c d e f; do
+  case "$op" in
+    f) place_file "$a" "$b" "$c" "$d" "$e" "$f" ;;
+    r) revert_file "$a" "$b" "$c" ;;
+  esac
+done < "$D/plan.files"
+
+while IFS="$TAB" read -r kind path bits generation; do
+  case "$kind" in
+    dhparam-generate)
+      if [ -f "$D/payload/dh-rotate.sh" ]; then
+        sh "$D/payload/dh-rotate.sh" "$path" "$bits" --no-reload > "$D/hook.out" 2>&1 || rollback "DH parameter generation for $path failed: $(tail -c 1000 "$D/hook.out" | tr '\n' ' ')"
+      else
+        openssl dhparam -out "$path.cdktf-new" "$bits" > "$D/hook.out" 2>&1 || rollback "openssl dhparam $bits failed"
+        chmod 0644 "$path.cdktf-new"; mv -f "$path.cdktf-new" "$path"
+      fi
+      say "ran${TAB}dhparam $bits $path" ;;
+    *) rollback "unknown hook kind $kind" ;;
+  esac
+done < "$D/plan.hooks"
+step files
+
+for f in main.cf master.cf; do
+  cp -p "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new"
+done
+touch -d '@'$(( $(date +%s) - 10 )) "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
+mv -f "$C/master.cf.cdktf-new" "$C/master.cf" || rollback "cannot rename master.cf"
+mv -f "$C/main.cf.cdktf-new" "$C/main.cf" || rollback "cannot rename main.cf"
+while IFS="$TAB" read -r op rest; do
+  case "$op" in e|x) n=${rest%%=*}; say "changed${TAB}main${TAB}$n" ;; esac
+done < "$D/plan.main"
+while IFS="$TAB" read -r op rest; do
+  case "$op" in m|x) n=${rest%%=*}; say "changed${TAB}master${TAB}$n" ;; esac
+done < "$D/plan.master"
+step swap
+
+# ---------------------------------------------------------------- reload and verify
+if [ "$ACTION" = destroy ] && [ "$WAS_RUNNING" = no ]; then :
+elif [ "$WAS_RUNNING" = yes ]; then
+  postfix -c "$C" reload > "$D/reload.out" 2>&1 || rollback "postfix reload failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
+  say "ran${TAB}postfix reload"
+else
+  postfix -c "$C" start > "$D/reload.out" 2>&1 || rollback "postfix start failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
+  say "ran${TAB}postfix start"
+fi
+if [ "$ACTION" != destroy ] || [ "$WAS_RUNNING" = yes ]; then
+  # master handles SIGHUP asynchronously; a bind failure on a new listener makes it exit shortly after.
+  sleep 0.3
+  postfix -c "$C" status > /dev/null 2>&1 || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
+fi
+step reload
+
+finish_records
+if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else say "result${TAB}applied"; fi
+exit 0

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'fs';
+import { join, resolve } from 'path';
+import { ConnectionSpec, connectionFromEnv } from '../model/connection';
+import { PostfixConfigError } from '../model/errors';
+
+/** One host found in a synthesized stack directory. */
+export interface StackHost {
+  /** Terraform address, e.g. terraform_data.mx1_apply_1A2B3C. */
+  readonly address: string;
+  /** Construct path of the host (from the resource's metadata). */
+  readonly path: string;
+  readonly bundlePath: string;
+  readonly connection: ConnectionSpec;
+  /** Environment the Terraform provisioner would pass (connection and fromEnv contents). */
+  readonly env: Record<string, string>;
+}
+
+interface LocalExec {
+  interpreter?: string[];
+  command?: string;
+  environment?: Record<string, string>;
+  when?: string;
+}
+
+/** Read the hosts of a synthesized stack (cdktf.out/stacks/NAME) without Terraform. */
+export function readStackHosts(stackDir: string): StackHost[] {
+  const file = join(stackDir, 'cdk.tf.json');
+  if (!existsSync(file)) {
+    throw new PostfixConfigError(stackDir, 'STACK_DIR', stackDir, 'no cdk.tf.json in it', 'pass a synthesized stack directory such as cdktf.out/stacks/mail (run `cdktf synth` first)');
+  }
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { resource?: Record<string, Record<string, { provisioner?: { 'local-exec'?: LocalExec }[]; '//'?: { metadata?: { path?: string } } }>> };
+  const hosts: StackHost[] = [];
+  for (const [type, resources] of Object.entries(json.resource ?? {})) {
+    if (type !== 'terraform_data' && type !== 'null_resource') continue;
+    for (const [name, resource] of Object.entries(resources)) {
+      const exec = (resource.provisioner ?? []).map((p) => p['local-exec']).find((p) => p && p.when !== 'destroy' && p.interpreter?.some((a) => a.endsWith('cdktf-postfix-runner.js')));
+      if (!exec || !exec.command) continue;
+      const env = exec.environment ?? {};
+      const address = `${type}.${name}`;
+      const unresolved = Object.entries(env).filter(([, v]) => typeof v === 'string' && v.includes('${'));
+      if (unresolved.length > 0) {
+        throw new PostfixConfigError(address, unresolved.map(([k]) => k).join(', '), unresolved[0][1], 'is known only when Terraform applies (it comes from another resource or a variable)', 'deploy this stack with `cdktf deploy`, or give the host a literal connection to use `cdktf-postfix apply`');
+      }
+      const path = (resource['//']?.metadata?.path ?? address).replace(/\/apply$/, '');
+      hosts.push({ address, path, bundlePath: resolve(stackDir, exec.command), connection: connectionFromEnv(env), env });
+    }
+  }
+  return hosts;
+}
+
+/** Hosts whose construct path, last path segment or Terraform address equals the target. */
+export function selectHosts(hosts: StackHost[], target: string | undefined): StackHost[] {
+  if (!target) return hosts;
+  const chosen = hosts.filter((h) => h.path === target || h.address === target || h.path.split('/').pop() === target);
+  if (chosen.length === 0) {
+    throw new PostfixConfigError('--target', '--target', target, 'no host in the stack has that id', `use one of: ${hosts.map((h) => h.path.split('/').pop()).join(', ')}`);
+  }
+  return chosen;
+}

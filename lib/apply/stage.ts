@@ -1,0 +1,70 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { Bundle } from '../model/bundle';
+import { PostfixConfigError } from '../model/errors';
+import { transactionScript } from './remote-script';
+import { TarEntry, tarArchive } from './tar';
+
+export type TransactionAction = 'apply' | 'check' | 'destroy' | 'status';
+
+export interface StageInput {
+  readonly action: TransactionAction;
+  readonly bundle: Bundle;
+  readonly bundleSha256: string;
+  /** Directory of bundle.json (asset files sit beside it). */
+  readonly bundleDir: string;
+  /** Contents of fromEnv files, resolved by the caller. */
+  readonly envContents: ReadonlyMap<string, Buffer>;
+  /** Which payloads to include (sha256s); undefined = none. */
+  readonly payloads?: ReadonlySet<string>;
+  /** Extra files the host-side hooks need (e.g. dh-rotate.sh). */
+  readonly hookScripts?: Readonly<Record<string, string>>;
+}
+
+/** Line-based records: a value must not be able to start another record. */
+function checkField(where: string, field: string, value: string, allowSpaces = true): string {
+  if (/[\n\r\0\t]/.test(value) || (!allowSpaces && /\s/.test(value))) {
+    throw new PostfixConfigError(where, field, value, 'contains a newline, tab or NUL (or whitespace where none is allowed)', 'fix the bundle; regenerate it with cdktf synth');
+  }
+  return value;
+}
+
+/** File content for a bundle entry, from inline text, an asset beside bundle.json or the environment. */
+export function fileContent(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, path: string): Buffer {
+  const file = input.bundle.files[path];
+  if (file.content !== undefined) return Buffer.from(file.content, 'utf8');
+  if (file.asset !== undefined) return readFileSync(join(input.bundleDir, file.asset.replace(/[/\\]/g, '')));
+  const env = file.fromEnv !== undefined ? input.envContents.get(file.fromEnv) : undefined;
+  if (env === undefined) throw new PostfixConfigError(input.bundle.host, `file ${path}`, undefined, `its content comes from environment variable ${file.fromEnv}, which is not set`, 'run the apply through Terraform (cdktf deploy), or export the variable');
+  return env;
+}
+
+export function buildStage(input: StageInput, shaOf: (path: string) => string): Buffer {
+  const { bundle } = input;
+  const where = bundle.host;
+  const lines = (xs: string[]): Buffer => Buffer.from(xs.map((x) => x + '\n').join(''), 'utf8');
+  const entries: TarEntry[] = [
+    { name: 'transaction.sh', data: Buffer.from(transactionScript(), 'utf8') },
+    { name: 'action', data: Buffer.from(input.action) },
+    { name: 'config_directory', data: Buffer.from(checkField(where, 'configDirectory', bundle.configDirectory, false)) },
+    { name: 'bundle_sha256', data: Buffer.from(input.bundleSha256) },
+    { name: 'main.set', data: lines(Object.entries(bundle.mainCf.set).map(([k, v]) => `${checkField(where, 'parameter', k, false)}=${checkField(where, k, v)}`)) },
+    { name: 'main.remove', data: lines(bundle.mainCf.remove.map((k) => checkField(where, 'removeSettings', k, false))) },
+    { name: 'master.set', data: lines(Object.entries(bundle.masterCf.set).map(([k, v]) => `${checkField(where, 'service', k, false)}=${checkField(where, k, v)}`)) },
+    { name: 'master.remove', data: lines(bundle.masterCf.remove.map((k) => checkField(where, 'service', k, false))) },
+    { name: 'files.list', data: lines(Object.entries(bundle.files).map(([path, f]) => [checkField(where, 'file', path, false), f.mode, f.owner, f.group, shaOf(path), f.postmap ?? '-', f.fromEnv ? 'yes' : 'no'].map((x) => checkField(where, `file ${path}`, x, false)).join('\t'))) },
+    { name: 'tabletypes', data: lines(bundle.tableTypes.map((t) => checkField(where, 'tableTypes', t, false))) },
+    { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },
+    { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), h.generation ?? '0'].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },
+  ];
+  const added = new Set<string>();
+  for (const path of Object.keys(bundle.files)) {
+    const sha = shaOf(path);
+    if (!input.payloads?.has(sha) || added.has(sha)) continue;
+    added.add(sha);
+    entries.push({ name: `payload/${sha}`, data: fileContent(input, path) });
+  }
+  for (const [name, text] of Object.entries(input.hookScripts ?? {})) entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
+  entries.push({ name: 'END', data: Buffer.from('ok\n') });
+  return tarArchive(entries);
+}
