@@ -23,6 +23,6 @@ export function transactionScript(): string {
  * The END marker is the last tar member: a transfer cut short never runs the transaction.
  */
 export const TRANSACTION_COMMAND =
-  "sh -c 'umask 077; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; " +
+  "sh -c 'umask 077; trap \"\" PIPE; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; " +
   'if tar -xf - -C "$d" 2>"$d/tar.err" && test -f "$d/END"; then exec sh "$d/transaction.sh" "$d"; ' +
-  "else echo \"error\ttransfer incomplete: $(cat \"$d/tar.err\")\"; rm -rf \"$d\"; exit 71; fi'";
+  "else e=$(head -c 500 \"$d/tar.err\"); rm -rf \"$d\"; echo \"error	transfer incomplete: $e\"; exit 71; fi'";

@@ -16,7 +16,7 @@ export function renderTriggers(bundle: Bundle, bundleSha256: string, runnerSha25
     master_cf: masterCfText(bundle),
   };
   for (const [path, file] of Object.entries(bundle.files)) {
-    const showText = file.content !== undefined && !secretPaths.has(path) && file.size <= MAX_TRIGGER_TEXT_BYTES;
+    const showText = file.content !== undefined && !secretPaths.has(path) && (file.size ?? 0) <= MAX_TRIGGER_TEXT_BYTES;
     if (file.fromEnv !== undefined) continue; // the construct adds a hash computed by Terraform
     triggers[`file:${path}`] = showText ? file.content! : `sha256:${file.sha256} (${file.size} bytes)`;
   }

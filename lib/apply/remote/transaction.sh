@@ -294,12 +294,13 @@ sed -n 's/^m\t//p' "$D/plan.master" > "$D/edits.mset"
 sed -n 's/^x\t//p' "$D/plan.master" > "$D/edits.mdel"
 run_postconf_batch() {
   # $1: flag, $2: file of arguments, one a line; passed as separate argv entries, never through eval.
-  [ -s "$2" ] || return 0
+  flag=$1 list=$2
+  [ -s "$list" ] || return 0
   (
     set --
-    while IFS= read -r arg; do set -- "$@" "$arg"; done < "$2"
-    postconf -c "$D/stage" $1 "$@"
-  ) 2> "$D/postconf.err" || edit_failed "postconf $1 failed: $(head -c 2000 "$D/postconf.err" | tr '\n' ' ')"
+    while IFS= read -r arg; do set -- "$@" "$arg"; done < "$list"
+    postconf -c "$D/stage" "$flag" "$@"
+  ) 2> "$D/postconf.err" || edit_failed "postconf $flag failed: $(head -c 2000 "$D/postconf.err" | tr '\n' ' ')"
 }
 run_postconf_batch -e "$D/edits.set"
 run_postconf_batch -X "$D/edits.del"
