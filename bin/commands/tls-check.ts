@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import { checkTls, defaultMode, exitCodeFor, formatTlsCheck, MinProtocol, parseHostPort, TlsCheckMode } from '../../lib/ops/tls-check';
+
+interface TlsCheckFlags {
+  starttls?: boolean;
+  implicit?: boolean;
+  json?: boolean;
+  minProtocol: MinProtocol;
+  ehlo?: string;
+  timeout: number;
+  verifyHostname: boolean;
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--timeout ${value}: not a positive number of seconds`);
+  return n;
+}
+
+export function registerTlsCheckCommand(program: Command): void {
+  program
+    .command('tls-check')
+    .description('probe a mail server\'s TLS: protocol, cipher, key exchange, certificate, and refusal of SSLv3/TLS 1.0/1.1 '
+      + '(exit 0 ok, 1 policy violation, 2 no TLS session)')
+    .argument('<host:port>', 'e.g. mx1.example.org:25 or [2001:db8::1]:465')
+    .addOption(new Option('--starttls', 'SMTP STARTTLS (default for ports 25 and 587)').conflicts('implicit'))
+    .addOption(new Option('--implicit', 'TLS from the first byte (default for 465 and other ports)').conflicts('starttls'))
+    .addOption(new Option('--min-protocol <version>', 'older protocols must be refused').choices(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'))
+    .option('--ehlo <name>', 'EHLO name to send before STARTTLS')
+    .option('--timeout <seconds>', 'per connection', positiveSeconds, 15)
+    .option('--no-verify-hostname', 'do not check the certificate name against HOST')
+    .option('--json', 'print the result as JSON')
+    .action(async (hostPort: string, flags: TlsCheckFlags) => {
+      const { host, port } = parseHostPort(hostPort);
+      const mode: TlsCheckMode = flags.starttls ? 'starttls' : flags.implicit ? 'implicit' : defaultMode(port);
+      const result = await checkTls({ host, port, mode }, { minProtocol: flags.minProtocol },
+        { ehloName: flags.ehlo, timeoutMs: flags.timeout * 1000, verifyHostname: flags.verifyHostname });
+      process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTlsCheck(result)}\n`);
+      process.exitCode = exitCodeFor(result);
+    });
+}
