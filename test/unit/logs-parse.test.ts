@@ -1,0 +1,120 @@
+import { LINE_POSTFIX, LineParser, LineSplitter, PostfixLogLine, YearTracker, peekTimestamp } from '../../lib/ops/logs';
+
+const NOW = new Date(2026, 10, 29, 19, 0, 0); // Nov 29 2026, local time
+
+function pf(line: string, parser = new LineParser({ now: NOW })): PostfixLogLine {
+  const p = parser.parse(line);
+  if (p.kind !== 'postfix') throw new Error(`not a postfix line: ${p.kind}`);
+  return p;
+}
+
+describe('timestamps', () => {
+  it('reads traditional syslog stamps (space- and zero-padded day, fraction)', () => {
+    const a = pf('Nov  9 18:24:39 mx1 postfix/smtpd[123]: connect from x[192.0.2.1]');
+    expect(a.timestamp).toMatchObject({ year: 2026, month: 11, day: 9, hour: 18, minute: 24, second: 39, offsetMinutes: null, yearInferred: true });
+    const b = pf('Nov 09 18:24:39 mx1 postfix/smtpd[123]: connect from x');
+    expect(b.timestamp.day).toBe(9);
+    const c = pf('Nov 29 18:24:39.123456 mx1 postfix/smtpd[123]: x');
+    expect(c.timestamp.second).toBe(39);
+    expect(c.host).toBe('mx1');
+  });
+
+  it('reads postlogd (maillog_file) lines as written by Postfix 3.7', () => {
+    // written by `postlog -c DIR` with maillog_file set, Postfix 3.7.11
+    const p = pf('Nov 29 19:03:48 vm postfix/smtpd[5664]: connect from probe[127.0.0.1]');
+    expect(p).toMatchObject({ host: 'vm', program: 'smtpd', pid: 5664, message: 'connect from probe[127.0.0.1]' });
+  });
+
+  it('reads a year before or after the time', () => {
+    expect(pf('Nov 29 2025 18:24:39 mx1 postfix/qmgr[1]: x').timestamp).toMatchObject({ year: 2025, yearInferred: false });
+    expect(pf('Nov 29 18:24:39 2024 mx1 postfix/qmgr[1]: x').timestamp).toMatchObject({ year: 2024, yearInferred: false, hour: 18 });
+  });
+
+  it('reads RFC 3339 (rsyslog) and journalctl short-iso stamps', () => {
+    const a = pf('2026-11-29T18:24:39.123456+00:00 mx1 postfix/submission/smtpd[123]: connect from x');
+    expect(a.timestamp).toMatchObject({ year: 2026, month: 11, day: 29, hour: 18, offsetMinutes: 0, yearInferred: false });
+    const b = pf('2026-11-29T18:24:39+0100 mx1 postfix/smtpd[1]: x');
+    expect(b.timestamp.offsetMinutes).toBe(60);
+    const c = pf('2026-11-29T18:24:39-05:30 mx1 postfix/smtpd[1]: x');
+    expect(c.timestamp.offsetMinutes).toBe(-330);
+    const d = pf('2026-11-29T18:24:39Z mx1 postfix/smtpd[1]: x');
+    expect(d.timestamp.offsetMinutes).toBe(0);
+  });
+
+  it('mixes forms in one stream: a dated line re-synchronises the year', () => {
+    const parser = new LineParser({ year: 2020, now: NOW });
+    expect(pf('Dec 31 23:59:59 h postfix/qmgr[1]: x', parser).timestamp.year).toBe(2020);
+    expect(pf('2025-06-01T00:00:00+00:00 h postfix/qmgr[1]: x', parser).timestamp.year).toBe(2025);
+    expect(pf('Jun  1 00:00:01 h postfix/qmgr[1]: x', parser).timestamp.year).toBe(2025);
+  });
+
+  it('rolls Dec over to Jan within a file, and tolerates small disorder', () => {
+    const parser = new LineParser({ year: 2025, now: NOW });
+    const years = [
+      'Dec 31 23:59:58 h postfix/qmgr[1]: a',
+      'Jan  1 00:00:01 h postfix/qmgr[1]: b',
+      'Dec 31 23:59:59 h postfix/qmgr[1]: late line',
+      'Jan  1 00:00:02 h postfix/qmgr[1]: c',
+      'Feb  1 00:00:00 h postfix/qmgr[1]: d',
+      'Jan 31 23:59:59 h postfix/qmgr[1]: disorder',
+    ].map((l) => pf(l, parser).timestamp.year);
+    expect(years).toEqual([2025, 2026, 2025, 2026, 2026, 2026]);
+  });
+
+  it('defaults to the current year, or last year for a month after the current one', () => {
+    expect(new YearTracker(undefined, new Date(2027, 0, 5)).resolve(12)).toBe(2026);
+    expect(new YearTracker(undefined, new Date(2027, 0, 5)).resolve(1)).toBe(2027);
+    expect(new YearTracker(2030, new Date(2027, 0, 5)).resolve(12)).toBe(2030);
+  });
+
+  it('peeks a timestamp without state', () => {
+    expect(peekTimestamp('Jan  2 03:04:05 h x: y')).toEqual({ year: null, month: 1, day: 2, secs: 3 * 3600 + 4 * 60 + 5, offset: null });
+    expect(peekTimestamp('garbage')).toBeNull();
+  });
+});
+
+describe('syslog names', () => {
+  it('splits multi-part names and multi-instance names', () => {
+    expect(pf('Nov 29 18:24:39 mx1 postfix/submission/smtpd[123]: x')).toMatchObject({
+      syslogName: 'postfix/submission/smtpd', instance: 'postfix', program: 'smtpd', pid: 123,
+    });
+    expect(pf('Nov 29 18:24:39 mx1 postfix-out/smtp[9]: x')).toMatchObject({ instance: 'postfix-out', program: 'smtp' });
+    expect(pf('Nov 29 18:24:39 mx1 postfix/amavis/smtpd[9]: x')).toMatchObject({ program: 'smtpd' });
+    expect(pf('Nov 29 18:24:39 mx1 postfix/postfix-script[9]: starting the Postfix mail system')).toMatchObject({ program: 'postfix-script' });
+    expect(pf('Nov 29 18:24:39 mx1 postfix/smtpd: no pid')).toMatchObject({ program: 'smtpd', pid: null, message: 'no pid' });
+  });
+
+  it('tells foreign programs, garbage and journal markers apart', () => {
+    const p = new LineParser({ now: NOW });
+    expect(p.parse('Nov 29 18:24:39 mx1 dovecot: imap-login: Login').kind).toBe('nonPostfix');
+    expect(p.parse('Nov 29 18:24:39 mx1 postfixadmin[3]: x').kind).toBe('nonPostfix');
+    expect(p.parse('hello world').kind).toBe('garbage');
+    expect(p.parse('Nov 29 18:24:39').kind).toBe('garbage');
+    expect(p.parse('Foo 29 18:24:39 mx1 postfix/smtpd[1]: x').kind).toBe('garbage');
+    expect(p.parse('-- Boot 0123456789abcdef --').kind).toBe('skipped');
+    expect(p.parse('-- No entries --').kind).toBe('skipped');
+    expect(p.parse('').kind).toBe('skipped');
+    expect(p.parseFields('Nov 29 18:24:39 mx1 postfix/qmgr[1]: x')).toBe(LINE_POSTFIX);
+  });
+});
+
+describe('LineSplitter', () => {
+  it('splits LF and CRLF across chunk boundaries, including multi-byte characters', () => {
+    const lines: string[] = [];
+    const s = new LineSplitter(1000, (l) => lines.push(l));
+    const text = Buffer.from('a\r\nbé\nc€', 'utf8');
+    for (let i = 0; i < text.length; i++) s.write(text.subarray(i, i + 1));
+    s.end();
+    expect(lines).toEqual(['a', 'bé', 'c€']);
+  });
+
+  it('cuts over-long lines and keeps memory bounded', () => {
+    const got: Array<[number, boolean]> = [];
+    const s = new LineSplitter(100, (l, t) => got.push([l.length, t]));
+    s.write('x'.repeat(60));
+    s.write('y'.repeat(1 << 20)); // 1 MiB without a newline
+    s.write('z\nshort\n' + 'w'.repeat(250) + '\n');
+    s.end();
+    expect(got).toEqual([[100, true], [5, false], [100, true]]);
+  });
+});
