@@ -7,8 +7,9 @@ import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { HostState } from '../lib/model/host-state';
 import { MasterServiceSpec } from '../lib/model/master-types';
 import { ConnectionSpec, connectionToEnv, validateFingerprint, validatePort, validateSshUser } from '../lib/model/connection';
-import { formatParameterValue } from '../lib/model/values';
-import { validateHostState } from '../lib/model/validate-host';
+import { formatParameterValue, parseSize } from '../lib/model/values';
+import { lookupParameter } from '../lib/model/catalog';
+import { validateConfigDirectory, validateHostState } from '../lib/model/validate-host';
 import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, renderBundle, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
@@ -131,6 +132,7 @@ export class PostfixHost extends Construct {
     this.resourceType = props.resourceType ?? 'terraform_data';
     this.state = new HostState(this.node.path, this.configDirectory);
     validateConnection(this.node.path, props.connection);
+    validateConfigDirectory(this.node.path, this.configDirectory);
     for (const name of props.customParameters ?? []) this.state.userDefinedParameters.add(name);
     this.applySettings(props.settings ?? {}, this.node.path);
     for (const name of props.removeSettings ?? []) this.state.removeParameter(name, this.node.path);
@@ -144,7 +146,20 @@ export class PostfixHost extends Construct {
   applySettings(settings: PostfixSettings, source: string = this.node.path): void {
     for (const [name, value] of Object.entries(settings)) {
       if (value === undefined) continue;
-      this.state.setParameter(name, formatParameterValue(value), source);
+      this.state.setParameter(name, this.formatSetting(name, value), source);
+    }
+  }
+
+  /** Typed value -> main.cf text; sizes with units ("25MB") become bytes, since main.cf takes bytes only. */
+  private formatSetting(name: string, value: ParameterValue): string {
+    try {
+      if (lookupParameter(name)?.kind === 'size' && typeof value === 'string' && /^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$/.test(value)) {
+        return String(parseSize(value));
+      }
+      return formatParameterValue(value);
+    } catch (e) {
+      if (e instanceof PostfixConfigError) throw new PostfixConfigError(this.node.path, `settings.${name}`, e.value, e.problem, e.fix);
+      throw e;
     }
   }
 
