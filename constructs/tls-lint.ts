@@ -1,0 +1,64 @@
+import { IConstruct } from 'constructs';
+import { Annotations, Aspects, IAspect, TerraformStack } from 'cdktf';
+import { dhParameterBits } from '../lib/model/dh';
+import { lintTls, TlsFinding, TlsLintFile } from '../lib/model/tls-lint';
+import { PostfixHost } from './postfix-host';
+
+export interface TlsLintProps {
+  /** Report every finding as a synth error instead of a warning. @default false */
+  readonly strict?: boolean;
+  /** Rule ids to skip (see TLS_LINT_RULES). @default - none */
+  readonly ignore?: readonly string[];
+}
+
+/**
+ * Aspect that checks each PostfixHost's TLS settings and annotates the host with one warning (or
+ * error) per finding, each with its fix. Register it with `TlsLint.addTo(app, { strict })` after the
+ * stacks exist, or `Aspects.of(stack).add(new TlsLint())`. Not `Aspects.of(app)` alone: cdktf 0.21
+ * invokes aspects from each stack down (synthesizer.js: invokeAspects(this.stack)), so an aspect
+ * on the App is never run (checked).
+ */
+export class TlsLint implements IAspect {
+  /** Add one TlsLint to `scope` and to every stack under it (stacks created later are not covered). */
+  static addTo(scope: IConstruct, props: TlsLintProps = {}): TlsLint {
+    const lint = new TlsLint(props);
+    Aspects.of(scope).add(lint);
+    for (const c of scope.node.findAll()) if (c !== scope && TerraformStack.isStack(c)) Aspects.of(c).add(lint);
+    return lint;
+  }
+
+  private readonly seen = new WeakSet<PostfixHost>();
+
+  constructor(private readonly props: TlsLintProps = {}) {}
+
+  visit(node: IConstruct): void {
+    if (!(node instanceof PostfixHost) || this.seen.has(node)) return;
+    this.seen.add(node);
+    for (const f of TlsLint.findings(node)) {
+      if (this.props.ignore?.includes(f.rule)) continue;
+      const text = formatFinding(f);
+      if (f.severity === 'error' || this.props.strict) Annotations.of(node).addError(text);
+      else Annotations.of(node).addWarning(text);
+    }
+  }
+
+  /** The findings for one host, without annotating (for tests and tools). */
+  static findings(host: PostfixHost): TlsFinding[] {
+    const state = host.state.snapshot();
+    return lintTls(state.parameters, state.services, lintFiles(state.files, state.hooks));
+  }
+}
+
+/** DH sizes the stack knows: files it uploads with literal content, and files a hook generates. */
+function lintFiles(files: readonly { path: string; content?: string }[], hooks: readonly { kind: string; path: string; bits?: number }[]): TlsLintFile[] {
+  const out: TlsLintFile[] = [];
+  for (const f of files) {
+    if (f.content?.includes('DH PARAMETERS-----')) out.push({ path: f.path, dhBits: dhParameterBits(f.content) });
+  }
+  for (const h of hooks) if (h.kind === 'dhparam-generate') out.push({ path: h.path, dhBits: h.bits });
+  return out;
+}
+
+export function formatFinding(f: TlsFinding): string {
+  return `[${f.rule}] ${f.parameter} = ${JSON.stringify(f.value)}: ${f.message}. Fix: ${f.fix}`;
+}

@@ -1,0 +1,155 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Aspects, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { PostfixHost } from '../../constructs/postfix-host';
+import { TlsPolicy } from '../../constructs/tls-policy';
+import { TlsLint } from '../../constructs/tls-lint';
+import { DhParameters } from '../../constructs/dh-parameters';
+import { PostfixConfigError } from '../../lib/model/errors';
+
+function setup() {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, 'test');
+  const host = new PostfixHost(stack, 'mx1', { connection: { host: '192.0.2.10', privateKeyPath: '/keys/id', knownHostsPath: '/keys/kh' } });
+  return { app, stack, host };
+}
+
+function messages(host: PostfixHost, type: '@cdktf/warn' | '@cdktf/error'): string[] {
+  return host.node.metadata.filter((m) => m.type === type).map((m) => String(m.data));
+}
+
+function errorOf(fn: () => unknown): PostfixConfigError {
+  try { fn(); } catch (e) { if (e instanceof PostfixConfigError) return e; throw e; }
+  throw new Error('expected a PostfixConfigError');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tls-constructs-'));
+execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'),
+  '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=mx1.example.org'], { stdio: 'ignore' });
+const keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
+const certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
+
+describe('TlsPolicy', () => {
+  it('sets the intermediate profile and requires TLS on submission', () => {
+    const { host } = setup();
+    host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
+    new TlsPolicy(host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
+    const s = host.state.snapshot();
+    expect(s.parameters).toMatchObject({ smtpd_tls_security_level: 'may', smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem' });
+    expect(s.services[0].options).toEqual({ smtpd_tls_security_level: 'encrypt' });
+  });
+
+  it('uploads PEM content as a 0600 secret that never enters the bundle', () => {
+    const { host } = setup();
+    new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] });
+    const file = host.state.snapshot().files.find((f) => f.path === '/etc/postfix/tls/server.pem')!;
+    expect(file).toMatchObject({ mode: '0600', secret: true });
+    expect(file.content).toBeUndefined();
+    expect(file.fromEnv?.value).toContain('PRIVATE KEY');
+    expect(JSON.stringify(host.bundle.bundle)).not.toContain('PRIVATE KEY');
+  });
+
+  it('accepts Terraform tokens as content (provider-tls style) without checking them', () => {
+    const { stack, host } = setup();
+    const key = new TerraformVariable(stack, 'key', { type: 'string', sensitive: true });
+    const cert = new TerraformVariable(stack, 'cert', { type: 'string' });
+    expect(() => new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: key.stringValue, certificatePem: cert.stringValue }] })).not.toThrow();
+  });
+
+  it('bad input is a PostfixConfigError naming host path, field, value and fix', () => {
+    const e1 = errorOf(() => new TlsPolicy(setup().host, 'tls', { profile: 'old' as never }));
+    expect([e1.where, e1.field, e1.value]).toEqual(['test/mx1/tls', 'profile', 'old']);
+    const e2 = errorOf(() => new TlsPolicy(setup().host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.key'] }));
+    expect([e2.field, e2.value]).toEqual(['chainFiles[0]', '/etc/ssl/private/mx1.key']);
+    const e3 = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ privateKeyPem: certPem, certificatePem: keyPem }] }));
+    expect(e3.field).toBe('certificates[0].certificatePem');
+    const e4 = errorOf(() => new TlsPolicy(setup().host, 'tls', { parameters: { smtpd_tls_protocols: 'TLSv1.2;TLSv1.3' } }));
+    expect(e4.field).toBe('smtpd_tls_protocols');
+    expect(e4.fix).toMatch(/>=TLSv1.2/);
+  });
+});
+
+describe('TlsLint aspect', () => {
+  it('cdktf 0.21 never runs an aspect added only to the App (hence TlsLint.addTo)', () => {
+    const { app, host } = setup();
+    host.applySettings({ smtpd_use_tls: 'yes' });
+    Aspects.of(app).add(new TlsLint());
+    app.synth();
+    expect(messages(host, '@cdktf/warn')).toEqual([]);
+  });
+
+  it('warns on dated settings, with the fix', () => {
+    const { app, host } = setup();
+    host.applySettings({ smtpd_use_tls: 'yes', smtpd_tls_mandatory_protocols: 'SSLv3, TLSv1', smtpd_tls_cert_file: '/etc/ssl/certs/mx1.pem' });
+    TlsLint.addTo(app);
+    app.synth();
+    const text = messages(host, '@cdktf/warn').join('\n');
+    expect(text).toMatch(/\[tls-obsolete-parameter\] smtpd_use_tls = "yes".*Fix: replace with smtpd_tls_security_level = may/);
+    expect(text).toMatch(/\[tls-legacy-protocols\] smtpd_tls_mandatory_protocols = "SSLv3, TLSv1".*Fix: set smtpd_tls_mandatory_protocols = >=TLSv1.2/);
+    expect(messages(host, '@cdktf/error')).toEqual([]);
+  });
+
+  it('strict mode turns the warnings into synth errors', () => {
+    const { app, host } = setup();
+    host.applySettings({ smtpd_use_tls: 'yes', smtpd_tls_cert_file: '/etc/ssl/certs/mx1.pem' });
+    TlsLint.addTo(app, { strict: true });
+    expect(() => app.synth()).toThrow(/\[tls-obsolete-parameter\] smtpd_use_tls/);
+    expect(messages(host, '@cdktf/warn')).toEqual([]);
+  });
+
+  it('a TlsPolicy host with submission lints clean', () => {
+    const { app, stack, host } = setup();
+    host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
+    new TlsPolicy(host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
+    Aspects.of(stack).add(new TlsLint({ strict: true }));
+    Testing.synth(stack);
+    void app;
+    expect(messages(host, '@cdktf/error').length + messages(host, '@cdktf/warn').length).toBe(0);
+    host.applySettings({ smtpd_use_tls: 'yes' }); // sanity: the same path does report
+    expect(TlsLint.findings(host).map((f) => f.rule)).toEqual(['tls-obsolete-parameter']);
+    expect([...messages(host, '@cdktf/warn'), ...messages(host, '@cdktf/error')]).toEqual([]);
+  });
+});
+
+describe('DhParameters', () => {
+  it('points Postfix at a host-generated group with a rotation hook and cron schedule', () => {
+    const { host } = setup();
+    new DhParameters(host, 'dh', { bits: 3072, generation: '2' });
+    const s = host.state.snapshot();
+    expect(s.parameters.smtpd_tls_dh1024_param_file).toBe('/etc/postfix/dh3072.pem');
+    expect(s.hooks).toEqual([{ kind: 'dhparam-generate', path: '/etc/postfix/dh3072.pem', bits: 3072, generation: '2' }]);
+    expect(s.files.map((f) => [f.path, f.mode])).toEqual([['/etc/cron.d/cdktf-postfix-dh', '0644'], ['/usr/local/sbin/cdktf-postfix-dh-rotate', '0755']]);
+    expect(TlsLint.findings(host)).toEqual([]);
+  });
+
+  it('systemd rotation renders a service and a timer', () => {
+    const { host } = setup();
+    new DhParameters(host, 'dh', { rotation: 'systemd' });
+    expect(host.state.snapshot().files.map((f) => f.path)).toEqual(expect.arrayContaining([
+      '/etc/systemd/system/cdktf-postfix-dh.service', '/etc/systemd/system/cdktf-postfix-dh.timer']));
+  });
+
+  it('refuses DH under 2048 bits, naming the field', () => {
+    const e = errorOf(() => new DhParameters(setup().host, 'dh', { bits: 1024 }));
+    expect([e.where, e.field, e.value]).toEqual(['test/mx1/dh', 'bits', '1024']);
+  });
+});
+
+describe('full synth', () => {
+  it('TlsPolicy with uploaded certificate and DhParameters pass host validation and lint', () => {
+    const { app, host } = setup();
+    host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
+    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] });
+    new DhParameters(host, 'dh');
+    TlsLint.addTo(app, { ignore: ['tls-legacy-protocols'] });
+    expect(() => app.synth()).not.toThrow();
+    expect(messages(host, '@cdktf/warn')).toEqual([]);
+    const bundle = host.bundle.bundle;
+    expect(bundle.hooks).toEqual([{ kind: 'dhparam-generate', path: '/etc/postfix/dh2048.pem', bits: 2048, generation: '1' }]);
+    expect(bundle.files['/etc/postfix/tls/server.pem']).toMatchObject({ mode: '0600' });
+    expect(bundle.files['/etc/postfix/tls/server.pem'].content).toBeUndefined();
+  });
+});
+
