@@ -33,7 +33,7 @@ export function expandHome(p: string): string {
 }
 
 /** Apply ~/.ssh/config (HostName, Port, User, IdentityFile, UserKnownHostsFile) the way ssh would. */
-export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv = process.env, sshConfigPath = join(homedir(), '.ssh', 'config')): ResolvedConnection {
+export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv = process.env, sshConfigPath = env.CDKTF_POSTFIX_SSH_CONFIG ?? join(homedir(), '.ssh', 'config')): ResolvedConnection {
   let computed: Record<string, string | string[]> = {};
   if (existsSync(sshConfigPath)) {
     computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host) as unknown as Record<string, string | string[]>;

@@ -1,0 +1,77 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { tarArchive } from '../../lib/apply/tar';
+import { parseEvents } from '../../lib/apply/apply';
+import { buildStage } from '../../lib/apply/stage';
+import { expectedMain, expectedMaster, parseStatus } from '../../lib/apply/diff';
+import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
+import { readStackHosts, selectHosts } from '../../lib/apply/stack';
+import { Bundle, BUNDLE_FORMAT } from '../../lib/model/bundle';
+
+const bundle: Bundle = {
+  format: BUNDLE_FORMAT, host: 'mail/mx', configDirectory: '/etc/postfix',
+  mainCf: { set: { myhostname: 'mx.example.org', smtpd_banner: '$myhostname ESMTP' }, remove: ['smtpd_use_tls'] },
+  masterCf: { set: { 'submission/inet': 'submission inet n - - - - smtpd -o syslog_name=postfix/submission' }, remove: [] },
+  files: { '/etc/postfix/blacklist': { mode: '0644', owner: 'root', group: 'root', sha256: 'a'.repeat(64), size: 3, content: 'x\n', postmap: 'hash' } },
+  tableTypes: ['hash'], installPackages: [], hooks: [],
+};
+
+test('the tar stream unpacks with GNU tar, payload directories included', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tar-'));
+  const archive = tarArchive([{ name: 'a', data: Buffer.from('one\n') }, { name: 'payload/abc', data: Buffer.alloc(1000, 7) }, { name: 'END', data: Buffer.from('ok\n') }]);
+  execFileSync('tar', ['-xf', '-', '-C', dir], { input: archive });
+  expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('one\n');
+  expect(readFileSync(join(dir, 'payload/abc'))).toEqual(Buffer.alloc(1000, 7));
+  expect(readFileSync(join(dir, 'END'), 'utf8')).toBe('ok\n');
+});
+
+test('the staged plan is data, one record a line, and refuses values that could start another record', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stage-'));
+  const stage = buildStage({ action: 'apply', bundle, bundleSha256: 'f'.repeat(64), bundleDir: dir, envContents: new Map(), payloads: new Set(['a'.repeat(64)]) }, (p) => bundle.files[p].sha256!);
+  execFileSync('tar', ['-xf', '-', '-C', dir], { input: stage });
+  expect(readFileSync(join(dir, 'main.set'), 'utf8')).toBe('myhostname=mx.example.org\nsmtpd_banner=$myhostname ESMTP\n');
+  expect(readFileSync(join(dir, 'main.remove'), 'utf8')).toBe('smtpd_use_tls\n');
+  expect(readFileSync(join(dir, 'files.list'), 'utf8')).toBe(`/etc/postfix/blacklist\t0644\troot\troot\t${'a'.repeat(64)}\thash\tno\n`);
+  expect(readFileSync(join(dir, `payload/${'a'.repeat(64)}`), 'utf8')).toBe('x\n');
+  const evil = { ...bundle, mainCf: { set: { smtpd_banner: 'x\nrelay_domains=*' }, remove: [] } };
+  expect(() => buildStage({ action: 'apply', bundle: evil, bundleSha256: '', bundleDir: dir, envContents: new Map() }, () => '')).toThrow(/smtpd_banner.*newline/);
+});
+
+test('the remote command is a constant: no bundle, host or user text can reach a shell', () => {
+  expect(TRANSACTION_COMMAND).not.toMatch(/mx\.example|\$\{/);
+  expect(TRANSACTION_COMMAND.startsWith("sh -c '")).toBe(true);
+});
+
+test('events from the remote transaction become a report', () => {
+  const parsed = parseEvents('step\tlock\t3\nchanged\tmain\tsmtpd_banner\nran\tpostfix reload\nneed\tabc\nerror\tboom\nresult\tfailed\n');
+  expect(parsed).toEqual({ result: 'failed', needs: ['abc'], changed: [{ kind: 'main', name: 'smtpd_banner' }], ran: ['postfix reload'], steps: { lock: 3 }, errors: ['boom'] });
+});
+
+test('diff expectations: set, remove, and revert what is no longer managed', () => {
+  const live = parseStatus([
+    '@@section\tmain', 'delay_warning_time = 4h', 'myhostname = old.example.org', 'smtpd_use_tls = yes',
+    '@@section\tmaster', 'smtp      inet  n  -  y  -  -  smtpd', 'old inet n - - - - smtpd',
+    '@@section\tmain.orig', 'delay_warning_time\tunset\t', 'myhostname\tset\told.example.org',
+    '@@section\tmaster.orig', 'old/inet\tunset\t',
+    '@@section\tfiles.orig', '@@section\tapplied_sha256', 'x', 'result\tstatus',
+  ].join('\n'));
+  expect(expectedMain(live, bundle)).toEqual(['myhostname = mx.example.org', 'smtpd_banner = $myhostname ESMTP']);
+  expect(expectedMaster(live, bundle)).toEqual(['smtp inet n - y - - smtpd', 'submission inet n - - - - smtpd -o syslog_name=postfix/submission']);
+});
+
+test('stack reading: hosts, targets, and connection values only Terraform knows are refused with the fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stack-'));
+  const resource = (host: string) => ({ '//': { metadata: { path: `mail/${host}/apply` } }, provisioner: [{ 'local-exec': { interpreter: ['node', 'assets/CdktfPostfixRunner/X/cdktf-postfix-runner.js', 'apply'], command: `assets/cdktf-postfix/${host}/bundle.json`, environment: { CDKTF_POSTFIX_HOST: host === 'mx2' ? '${terraform_data.vm.output}' : '192.0.2.1' } } }] });
+  writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: resource('mx1') } } }));
+  const hosts = readStackHosts(dir);
+  expect(hosts).toHaveLength(1);
+  expect(hosts[0]).toMatchObject({ path: 'mail/mx1', address: 'terraform_data.mx1_apply', connection: { host: '192.0.2.1' } });
+  expect(selectHosts(hosts, 'mx1')).toHaveLength(1);
+  expect(() => selectHosts(hosts, 'mx7')).toThrow(/--target = "mx7".*use one of: mx1/);
+  writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx2_apply: resource('mx2') } } }));
+  expect(() => readStackHosts(dir)).toThrow(/CDKTF_POSTFIX_HOST.*known only when Terraform applies.*cdktf deploy/);
+  mkdirSync(join(dir, 'empty'));
+  expect(() => readStackHosts(join(dir, 'empty'))).toThrow(/no cdk.tf.json/);
+});
