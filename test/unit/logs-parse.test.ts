@@ -67,6 +67,20 @@ describe('timestamps', () => {
     expect(new YearTracker(2030, new Date(2027, 0, 5)).resolve(12)).toBe(2030);
   });
 
+  it('reuses a parsed stamp only for the same second and zone', () => {
+    const parser = new LineParser({ now: NOW });
+    const a = pf('2026-11-29T18:24:39.000001+00:00 h postfix/qmgr[1]: a', parser).timestamp;
+    const b = pf('2026-11-29T18:24:39.999999+00:00 h postfix/qmgr[1]: b', parser);
+    const c = pf('2026-11-29T18:24:39.5+01:00 h postfix/qmgr[1]: c', parser).timestamp;
+    const d = pf('2026-11-29T18:24:39 h postfix/qmgr[1]: d', parser).timestamp;
+    expect(b.timestamp).toBe(a);
+    expect(b.message).toBe('b');
+    expect(c.offsetMinutes).toBe(60);
+    expect(d.offsetMinutes).toBeNull();
+    expect(pf('Nov 29 18:24:39 h1 postfix/qmgr[1]: e', parser).host).toBe('h1');
+    expect(pf('Nov 29 18:24:39.25 h2 postfix/qmgr[1]: f', parser).host).toBe('h2');
+  });
+
   it('peeks a timestamp without state', () => {
     expect(peekTimestamp('Jan  2 03:04:05 h x: y')).toEqual({ year: null, month: 1, day: 2, secs: 3 * 3600 + 4 * 60 + 5, offset: null });
     expect(peekTimestamp('garbage')).toBeNull();

@@ -30,7 +30,7 @@
  */
 import { LINE_FOREIGN, LINE_GARBAGE, LINE_POSTFIX, LineParser, LogTimestamp, ParsedLogLine, PostfixLogLine, dayKey, timestampToEpochMs } from './parse';
 import {
-  addressDomain, cleanupCheck, gimmeDomain, normalizeAddress, perlTrue, saidStringTrimmer, smtpdRejectDetail,
+  addressDomain, cleanupCheck, gimmeDomain, normalizeAddress, own, perlTrue, saidStringTrimmer, smtpdRejectDetail,
   stringTrimmer,
 } from './pflogsumm-compat';
 import {
@@ -50,7 +50,7 @@ class Tree {
       let child = node.children.get(k);
       if (child === undefined) {
         child = new Tree();
-        node.children.set(k, child);
+        node.children.set(own(k), child);
       }
       child.count++;
       node = child;
@@ -307,7 +307,7 @@ export class LogAggregator {
       this.postfixLines++;
       const inst = parser.instance;
       if (inst === 'postfix') this.mainInstance++;
-      else this.instances.set(inst, (this.instances.get(inst) ?? 0) + 1);
+      else this.instances.set(own(inst), (this.instances.get(inst) ?? 0) + 1);
       if (!this.consume(parser.message, parser.program, parser.pid)) this.sample(this.unrecognised, line);
     } else if (kind === LINE_FOREIGN) {
       if (this.enterStamp(parser.stamp as LogTimestamp)) this.sample(this.nonPostfix, line);
@@ -331,7 +331,7 @@ export class LogAggregator {
         if (!this.enterStamp(p.timestamp)) return;
         this.postfixLines++;
         if (p.instance === 'postfix') this.mainInstance++;
-        else this.instances.set(p.instance, (this.instances.get(p.instance) ?? 0) + 1);
+        else this.instances.set(own(p.instance), (this.instances.get(p.instance) ?? 0) + 1);
         if (!this.consume(p.message, p.program, p.pid)) this.sample(this.unrecognised, rebuild(p));
         return;
     }
@@ -339,7 +339,7 @@ export class LogAggregator {
 
   private sample(kind: UnparsedKind, line: string): void {
     kind.count++;
-    if (kind.samples.length < this.maxSamples) kind.samples.push(line.length > 300 ? line.slice(0, 297) + '...' : line);
+    if (kind.samples.length < this.maxSamples) kind.samples.push(own(line.length > 300 ? line.slice(0, 297) + '...' : line));
   }
 
   /** Updates time caches; false when the line is outside the since/until window. */
@@ -513,7 +513,7 @@ export class LogAggregator {
     if (st === undefined) {
       if (!create) return undefined;
       st = { size: 0, whence: undefined, deferred: false };
-      this.msgs.set(qid, st);
+      this.msgs.set(own(qid), st);
     }
     this.lastQid = qid;
     this.lastMsg = st;
@@ -570,8 +570,8 @@ export class LogAggregator {
         const key = addr.toLowerCase();
         td = this.toDomainStats.get(key);
         if (td === undefined) {
-          td = { address: key, mails: 0, sent: 0, forwarded: 0, bounced: 0, deferrals: 0 };
-          this.toDomainStats.set(key, td);
+          td = { address: own(key), mails: 0, sent: 0, forwarded: 0, bounced: 0, deferrals: 0 };
+          this.toDomainStats.set(td.address, td);
         }
       }
     }
@@ -579,7 +579,7 @@ export class LogAggregator {
       let u = this.recipUser.get(addr);
       if (u === undefined) {
         u = { count: 0, bytes: 0, sent: 0 };
-        this.recipUser.set(addr, u);
+        this.recipUser.set(own(addr), u);
       }
       u.sent++;
       if (msg.indexOf('forwarded as ', to.restAt) >= 0) {
@@ -600,7 +600,7 @@ export class LogAggregator {
       let d = this.recipDom.get(dom);
       if (d === undefined) {
         d = { count: 0, bytes: 0, deferrals: 0, maxDelay: 0 };
-        this.recipDom.set(dom, d);
+        this.recipDom.set(own(dom), d);
       }
       d.count++;
       d.bytes += bytes;
@@ -628,7 +628,7 @@ export class LogAggregator {
       let d = this.recipDom.get(dom);
       if (d === undefined) {
         d = { count: 0, bytes: 0, deferrals: 0, maxDelay: 0 };
-        this.recipDom.set(dom, d);
+        this.recipDom.set(own(dom), d);
       }
       d.deferrals++;
       const delay = parseFloat(to.delay) || 0;
@@ -768,7 +768,7 @@ export function topK<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[]
 
 function bump(m: Map<string, UserStat>, key: string, bytes: number): void {
   const s = m.get(key);
-  if (s === undefined) m.set(key, { count: 1, bytes });
+  if (s === undefined) m.set(own(key), { count: 1, bytes });
   else {
     s.count++;
     s.bytes += bytes;

@@ -158,9 +158,12 @@ interface RawTime {
   offset: number | null;
   /** Index just after the timestamp (at the separating space). */
   end: number;
+  /** Index just after HH:MM:SS, and just after the fraction (equal when there is none). */
+  secEnd: number;
+  fracEnd: number;
 }
 
-const scratch: RawTime = { year: 0, month: 0, day: 0, secs: 0, offset: null, end: 0 };
+const scratch: RawTime = { year: 0, month: 0, day: 0, secs: 0, offset: null, end: 0, secEnd: 0, fracEnd: 0 };
 
 /** Parses the timestamp at the start of `line` into `scratch`; false when there is none. */
 function parseTime(line: string): boolean {
@@ -176,6 +179,8 @@ function parseTime(line: string): boolean {
     const secs = hms(line, 11);
     if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || secs < 0) return false;
     let i = skipFraction(line, 19);
+    scratch.secEnd = 19;
+    scratch.fracEnd = i;
     let offset: number | null = null;
     const oc = line.charCodeAt(i);
     if (oc === 90) {
@@ -227,7 +232,9 @@ function parseTime(line: string): boolean {
   }
   const secs = hms(line, i);
   if (secs < 0) return false;
+  scratch.secEnd = i + 8;
   i = skipFraction(line, i + 8);
+  scratch.fracEnd = i;
   if (line.charCodeAt(i) !== 32) return false;
   if (year === 0) {
     // `Mmm DD HH:MM:SS YYYY host tag: ...`: a 4-digit token followed by host and a tag
@@ -261,7 +268,7 @@ export class LineParser {
   private readonly years: YearTracker;
   private lastPrefix = '';
   private lastStamp: LogTimestamp | null = null;
-  private lastEnd = 0;
+  private lastTail = '';
 
 
   constructor(options: { year?: number; now?: Date } = {}) {
@@ -271,12 +278,25 @@ export class LineParser {
   // Fields of the last line parsed by parseFields() (kept on the parser to avoid an object per line).
   /** Timestamp of the last line (shared by lines with the same timestamp text). */
   stamp: LogTimestamp | null = null;
-  host = '';
-  syslogName = '';
   instance = '';
   program = '';
   pid: number | null = null;
   message = '';
+  private cur = '';
+  private hostStart = 0;
+  private hostEnd = 0;
+  private tagStart = 0;
+  private nameEnd = 0;
+
+  /** Host of the last line parsed by parseFields(). */
+  get host(): string {
+    return this.cur.slice(this.hostStart, this.hostEnd);
+  }
+
+  /** Whole syslog name of the last line parsed by parseFields(). */
+  get syslogName(): string {
+    return this.cur.slice(this.tagStart, this.nameEnd);
+  }
 
   /** Parses a line, returning it as an object. */
   parse(line: string): ParsedLogLine {
@@ -304,9 +324,16 @@ export class LineParser {
     if (line.length === 0) return LINE_SKIPPED;
     let end: number;
     // Fast path: consecutive lines very often share the whole timestamp text.
+    // The fraction of a second may differ (rsyslog's microseconds): same second, same zone suffices.
     const lp = this.lastPrefix;
-    if (lp.length > 0 && line.length > lp.length && line.charCodeAt(lp.length) === 32 && line.startsWith(lp)) {
-      end = this.lastEnd;
+    let fastEnd = -1;
+    if (lp.length > 0 && line.startsWith(lp)) {
+      const j = skipFraction(line, lp.length);
+      const tail = this.lastTail;
+      if ((tail.length === 0 || line.startsWith(tail, j)) && line.charCodeAt(j + tail.length) === 32) fastEnd = j + tail.length;
+    }
+    if (fastEnd >= 0) {
+      end = fastEnd;
     } else {
       if (!parseTime(line)) return line.startsWith('-- ') ? LINE_SKIPPED : LINE_GARBAGE;
       const t = scratch;
@@ -324,8 +351,8 @@ export class LineParser {
         offsetMinutes: t.offset, yearInferred: inferred,
       };
       end = t.end;
-      this.lastPrefix = line.slice(0, end);
-      this.lastEnd = end;
+      this.lastPrefix = line.slice(0, t.secEnd);
+      this.lastTail = line.slice(t.fracEnd, end);
     }
     this.stamp = this.lastStamp;
     // host
@@ -365,18 +392,20 @@ export class LineParser {
         }
       }
     }
-    this.host = line.slice(hostStart, hostEnd);
+    this.cur = line;
+    this.hostStart = hostStart;
+    this.hostEnd = hostEnd;
+    this.tagStart = tagStart;
+    this.nameEnd = nameEnd;
     this.pid = pid;
     this.message = line.slice(msgStart);
     if (line.startsWith('postfix/', tagStart)) {
       this.instance = 'postfix';
       const lastSlash = line.lastIndexOf('/', nameEnd - 1);
       this.program = line.slice(lastSlash + 1, nameEnd);
-      this.syslogName = line.slice(tagStart, nameEnd);
       return LINE_POSTFIX;
     }
     const syslogName = line.slice(tagStart, nameEnd);
-    this.syslogName = syslogName;
     const slash = syslogName.indexOf('/');
     const instance = slash < 0 ? syslogName : syslogName.slice(0, slash);
     if (instance !== 'postfix' && !instance.startsWith('postfix-')) return LINE_FOREIGN;
