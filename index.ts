@@ -1,5 +1,10 @@
 export * from './constructs/postfix-host';
 export * from './constructs/master-service';
+export * from './constructs/tls-policy';
+export * from './constructs/dh-parameters';
+export * from './constructs/tls-lint';
 export { PostfixConfigError } from './lib/model/errors';
 export type { Bundle, BundleFile, BundleHook } from './lib/model/bundle';
 export type { MasterServiceSpec, ServiceType } from './lib/model/master-types';
+export type { TlsProfileName } from './lib/model/tls';
+export type { TlsFinding } from './lib/model/tls-lint';

@@ -100,6 +100,19 @@ export interface PostfixHostProps {
   readonly resourceType?: HostResourceType;
   /** Resources that must exist before this host is configured. @default - only implicit dependencies from tokens */
   readonly dependsOn?: readonly ITerraformDependable[];
+  /**
+   * Probe TLS right after each apply (from the machine that runs the apply, with openssl s_client):
+   * port 25 and every submission (587) / submissions (465) service; a violation fails the apply step.
+   * @default false
+   */
+  readonly tlsCheckAfterApply?: boolean | TlsCheckAfterApply;
+}
+
+export interface TlsCheckAfterApply {
+  /** @default 25 plus the ports of submission and submissions services */
+  readonly ports?: readonly number[];
+  /** @default "TLSv1.2" */
+  readonly minProtocol?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 const DEFAULT_CONFIG_DIRECTORY = '/etc/postfix';
@@ -124,12 +137,14 @@ export class PostfixHost extends Construct {
   /** The Terraform resource that applies this host (terraform_data or null_resource). */
   readonly resource: TerraformResource;
   private rendered?: RenderedBundle;
+  private readonly tlsCheckAfterApply?: TlsCheckAfterApply;
 
   constructor(scope: Construct, id: string, props: PostfixHostProps) {
     super(scope, id);
     this.connection = props.connection;
     this.configDirectory = props.configDirectory ?? DEFAULT_CONFIG_DIRECTORY;
     this.resourceType = props.resourceType ?? 'terraform_data';
+    this.tlsCheckAfterApply = props.tlsCheckAfterApply === true ? {} : props.tlsCheckAfterApply || undefined;
     this.state = new HostState(this.node.path, this.configDirectory);
     validateConnection(this.node.path, props.connection);
     validateConfigDirectory(this.node.path, this.configDirectory);
@@ -171,8 +186,26 @@ export class PostfixHost extends Construct {
 
   /** The rendered bundle (memoized: rendering happens once, after all constructs have contributed). */
   get bundle(): RenderedBundle {
-    this.rendered ??= renderBundle(this.state.snapshot());
+    if (!this.rendered) {
+      this.addTlsChecks();
+      this.rendered = renderBundle(this.state.snapshot());
+    }
     return this.rendered;
+  }
+
+  /** Resolved at render time, so services added after the host was created are probed too. */
+  private addTlsChecks(): void {
+    const opts = this.tlsCheckAfterApply;
+    if (!opts) return;
+    const minProtocol = opts.minProtocol ?? 'TLSv1.2';
+    const services = this.state.snapshot().services;
+    const portOf = (name: string): number | undefined => ({ submission: 587, submissions: 465, smtps: 465 } as Record<string, number>)[name] ?? (/(?:^|:)(\d+)$/.exec(name) ? Number(/(?:^|:)(\d+)$/.exec(name)![1]) : undefined);
+    const ports = opts.ports ?? [25, ...services.filter((s) => s.type === 'inet' && s.command === 'smtpd').map((s) => portOf(s.name)).filter((p): p is number => p !== undefined && p !== 25)];
+    for (const port of new Set(ports)) {
+      validatePort(this.node.path, 'tlsCheckAfterApply.ports', port);
+      const wrapper = services.some((s) => portOf(s.name) === port && s.options?.smtpd_tls_wrappermode === 'yes');
+      this.state.addTlsCheck({ port, mode: wrapper || port === 465 ? 'implicit' : 'starttls', minProtocol });
+    }
   }
 
   /** Path of this host's bundle inside the synthesized stack directory. */

@@ -8,6 +8,7 @@ import { bundleJson } from '../render/bundle';
 import { buildStage, fileContent, TransactionAction } from './stage';
 import { TRANSACTION_COMMAND } from './remote-script';
 import { resolveConnection, SshSession } from './ssh';
+import { checkTls, TlsCheckResult } from '../ops/tls-check';
 
 export interface HostChange {
   readonly kind: 'main' | 'master' | 'file';
@@ -29,6 +30,8 @@ export interface HostReport {
   readonly error?: string;
   /** Raw output for the status action (used by diff). */
   readonly output?: string;
+  /** TLS probes made right after the apply, when the bundle asks for them. */
+  readonly tlsChecks?: TlsCheckResult[];
 }
 
 export interface LoadedBundle {
@@ -94,6 +97,8 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
         continue;
       }
       const error = parsed.errors.join('; ') || (result.code !== 0 || !parsed.result ? `remote transaction exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}` : undefined);
+      const tlsChecks = !error && op.action === 'apply' ? await runTlsChecks(bundle, target.hostName) : undefined;
+      const tlsError = tlsChecks?.filter((c) => !c.ok).map((c) => `TLS check of port ${c.target.port} failed: ${[c.error, ...c.violations].filter(Boolean).join('; ')}`).join('; ');
       return {
         host: bundle.host,
         target: target.label,
@@ -104,7 +109,8 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
         steps: parsed.steps,
         durationMs: Date.now() - started,
         connectMs,
-        ...(error ? { error } : {}),
+        ...(error || tlsError ? { error: error || tlsError } : {}),
+        ...(tlsChecks ? { tlsChecks } : {}),
         ...(op.action === 'status' ? { output: result.stdout } : {}),
       };
     }
@@ -112,6 +118,12 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   } finally {
     if (!op.session) session.close();
   }
+}
+
+/** The bundle's TLS probes, from this machine to the host's address. */
+async function runTlsChecks(bundle: Bundle, address: string): Promise<TlsCheckResult[] | undefined> {
+  if (!bundle.tlsChecks?.length) return undefined;
+  return Promise.all(bundle.tlsChecks.map((c) => checkTls({ host: address, port: c.port, mode: c.mode }, { minProtocol: c.minProtocol }, { verifyHostname: false })));
 }
 
 interface ParsedEvents {

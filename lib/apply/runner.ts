@@ -33,7 +33,7 @@ export async function runnerMain(argv: string[], env: NodeJS.ProcessEnv): Promis
   }
   process.stdout.write(formatReport(report) + '\n');
   if (env.CDKTF_POSTFIX_REPORT) writeFileSync(env.CDKTF_POSTFIX_REPORT, JSON.stringify(report, null, 2) + '\n');
-  return report.result === 'failed' ? 1 : 0;
+  return report.error ? 1 : 0;
 }
 
 if (require.main === module) {

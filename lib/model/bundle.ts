@@ -56,6 +56,14 @@ export interface Bundle {
   readonly installPackages: string[];
   /** Commands the host runs after files are placed and before validation (e.g. DH generation). */
   readonly hooks: BundleHook[];
+  /** TLS probes the runner makes right after each apply (absent: none). */
+  readonly tlsChecks?: TlsCheckSpec[];
+}
+
+export interface TlsCheckSpec {
+  readonly port: number;
+  readonly mode: 'starttls' | 'implicit';
+  readonly minProtocol: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /**

@@ -1,4 +1,4 @@
-import { BundleHook, IndexedTableType } from './bundle';
+import { BundleHook, IndexedTableType, TlsCheckSpec } from './bundle';
 import { PostfixConfigError } from './errors';
 import { MasterServiceSpec, serviceKey } from './master-types';
 
@@ -46,6 +46,7 @@ export class HostState {
   private readonly hookList: Owned<BundleHook>[] = [];
   private readonly tableTypeSet = new Set<string>();
   private readonly packageSet = new Set<string>();
+  private readonly tlsCheckMap = new Map<number, TlsCheckSpec>();
   /** Names a user declared as their own main.cf parameters (used as $name elsewhere). */
   readonly userDefinedParameters = new Set<string>();
 
@@ -138,6 +139,11 @@ export class HostState {
     this.tableTypeSet.add(type);
   }
 
+  /** Ask the runner to probe this port's TLS right after each apply. */
+  addTlsCheck(spec: TlsCheckSpec): void {
+    this.tlsCheckMap.set(spec.port, spec);
+  }
+
   allowPackageInstall(pkg: string): void {
     this.packageSet.add(pkg);
   }
@@ -157,6 +163,7 @@ export class HostState {
       tableTypes: [...this.tableTypeSet].sort(),
       installPackages: [...this.packageSet].sort(),
       userDefinedParameters: [...this.userDefinedParameters].sort(),
+      tlsChecks: [...this.tlsCheckMap.values()].sort((a, b) => a.port - b.port),
     };
   }
 }
@@ -174,6 +181,7 @@ export interface HostStateSnapshot {
   readonly tableTypes: string[];
   readonly installPackages: string[];
   readonly userDefinedParameters: string[];
+  readonly tlsChecks: TlsCheckSpec[];
 }
 
 function conflictWithRemoval(where: string, name: string, setter: string, remover: string): PostfixConfigError {

@@ -40,6 +40,7 @@ export function renderBundle(state: HostStateSnapshot): RenderedBundle {
     tableTypes: [...state.tableTypes],
     installPackages: [...state.installPackages],
     hooks: [...state.hooks],
+    ...(state.tlsChecks.length > 0 ? { tlsChecks: [...state.tlsChecks] } : {}),
   };
   return { bundle, assets, sha256: sha256Hex(bundleJson(bundle)) };
 }

@@ -401,7 +401,7 @@ while IFS="$TAB" read -r kind path bits generation; do
   case "$kind" in
     dhparam-generate)
       if [ -f "$D/payload/dh-rotate.sh" ]; then
-        sh "$D/payload/dh-rotate.sh" "$path" "$bits" --no-reload > "$D/hook.out" 2>&1 || rollback "DH parameter generation for $path failed: $(tail -c 1000 "$D/hook.out" | tr '\n' ' ')"
+        sh "$D/payload/dh-rotate.sh" -n "$path" "$bits" > "$D/hook.out" 2>&1 || rollback "DH parameter generation for $path failed: $(tail -c 1000 "$D/hook.out" | tr '\n' ' ')"
       else
         openssl dhparam -out "$path.cdktf-new" "$bits" > "$D/hook.out" 2>&1 || rollback "openssl dhparam $bits failed"
         chmod 0644 "$path.cdktf-new"; mv -f "$path.cdktf-new" "$path"
