@@ -1,0 +1,95 @@
+/**
+ * The connection flags every command that connects to a host takes (queue, logs, ...), so they read
+ * the same everywhere and end in the same ConnectionSpec the apply transport uses.
+ *
+ *   --host ADDRESS[:PORT] --user U --identity KEY_FILE --known-hosts FILE --host-key SHA256:...
+ *   --stack DIR [--target ID]          reuse the connection of a host in a synthesized stack
+ *   (none of them)                     the local machine
+ */
+import type { Command } from 'commander';
+import { isIP } from 'net';
+import { readStackHosts, selectHosts } from '../apply/stack';
+import { ConnectionSpec, validateFingerprint, validatePort, validateSshUser } from '../model/connection';
+import { PostfixConfigError } from '../model/errors';
+
+/** The parsed flags, as commander hands them to an action (camelCase). */
+export interface ConnectionOptions {
+  readonly host?: string;
+  readonly user?: string;
+  readonly identity?: string;
+  readonly knownHosts?: string;
+  readonly hostKey?: string;
+  readonly stack?: string;
+  readonly target?: string;
+}
+
+/** Adds the shared connection flags to a command; returns it for chaining. */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <address[:port]>', 'run on this host over SSH (default: this machine); [v6]:port for IPv6 with a port')
+    .option('--user <user>', 'SSH user (default: root, or ~/.ssh/config); non-root users run Postfix commands through sudo -n')
+    .option('--identity <key-file>', 'private key file (default: ssh-agent, or ~/.ssh/config)')
+    .option('--known-hosts <file>', 'known_hosts file to check the host key against (default: ~/.ssh/known_hosts)')
+    .option('--host-key <SHA256:...>', 'pin the host key fingerprint instead of known_hosts')
+    .option('--stack <dir>', "use the connection of a host in this synthesized stack (e.g. cdktf.out/stacks/mail)")
+    .option('--target <id>', 'with --stack: which host (construct id or path); optional when the stack has one host');
+}
+
+/** "mx1", "mx1:2222", "192.0.2.1:22", "[2001:db8::1]:2222", "2001:db8::1" -> host and port. */
+export function parseHostPort(value: string): { host: string; port?: number } {
+  const v = value.trim();
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(v);
+  let host: string;
+  let port: string | undefined;
+  if (bracketed) [host, port] = [bracketed[1], bracketed[2]];
+  else if (isIP(v) === 6) host = v; // bare IPv6: every colon belongs to the address
+  else [host, port] = v.includes(':') ? [v.slice(0, v.lastIndexOf(':')), v.slice(v.lastIndexOf(':') + 1)] : [v, undefined];
+  if (!host || /\s/.test(host)) throw new PostfixConfigError('', '--host', value, 'is not an address', 'write ADDRESS or ADDRESS:PORT, e.g. mx1.example.org:2222 or [2001:db8::1]:2222');
+  if (port === undefined) return { host };
+  validatePort('', '--host', port);
+  return { host, port: Number(port) };
+}
+
+/** The flags that refine a connection, as ConnectionSpec fields (only those given). */
+function overrides(opts: ConnectionOptions): Partial<ConnectionSpec> {
+  if (opts.user !== undefined) validateSshUser('', opts.user);
+  if (opts.hostKey !== undefined) validateFingerprint('', opts.hostKey);
+  return {
+    ...(opts.user !== undefined ? { user: opts.user } : {}),
+    ...(opts.identity !== undefined ? { privateKeyPath: opts.identity } : {}),
+    ...(opts.knownHosts !== undefined ? { knownHostsPath: opts.knownHosts } : {}),
+    ...(opts.hostKey !== undefined ? { hostKeyFingerprint: opts.hostKey } : {}),
+  };
+}
+
+/** The one host of a stack that --target names (or the only host). */
+function stackConnection(stackDir: string, target: string | undefined): ConnectionSpec {
+  const hosts = selectHosts(readStackHosts(stackDir), target);
+  if (hosts.length === 1) return hosts[0].connection;
+  const ids = hosts.map((h) => h.path.split('/').pop()).join(', ');
+  const problem = hosts.length === 0 ? 'has no hosts' : target ? `matches ${hosts.length} hosts` : `has ${hosts.length} hosts`;
+  throw new PostfixConfigError(stackDir, '--target', target, problem, hosts.length ? `name one host: --target ${ids.split(', ')[0]} (hosts: ${ids})` : 'synthesize a stack with a PostfixHost in it');
+}
+
+/**
+ * Flags -> where to connect. Undefined means the local machine. With --stack, the stack's
+ * connection is used and any of --user/--identity/--known-hosts/--host-key given replaces its
+ * value (a key may live elsewhere on this machine than on the deploy runner).
+ */
+export function connectionFromOptions(opts: ConnectionOptions): ConnectionSpec | undefined {
+  if (opts.host !== undefined && opts.stack !== undefined) {
+    throw new PostfixConfigError('', '--host', opts.host, 'cannot be combined with --stack', 'pass either --host ADDRESS or --stack DIR --target ID');
+  }
+  if (opts.target !== undefined && opts.stack === undefined) {
+    throw new PostfixConfigError('', '--target', opts.target, 'needs --stack', 'add --stack DIR (a synthesized stack such as cdktf.out/stacks/mail)');
+  }
+  const refine = overrides(opts);
+  if (opts.stack !== undefined) return { ...stackConnection(opts.stack, opts.target), ...refine };
+  if (opts.host !== undefined) return { ...parseHostPort(opts.host), ...refine };
+  const given = Object.keys(refine);
+  if (given.length > 0) {
+    const flag = { user: '--user', privateKeyPath: '--identity', knownHostsPath: '--known-hosts', hostKeyFingerprint: '--host-key' }[given[0]] ?? given[0];
+    throw new PostfixConfigError('', flag, undefined, 'has no host to connect to (without --host or --stack the command runs on this machine)', 'add --host ADDRESS[:PORT] or --stack DIR --target ID');
+  }
+  return undefined;
+}
