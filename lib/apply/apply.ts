@@ -23,7 +23,7 @@ export interface HostReport {
   readonly result: 'applied' | 'unchanged' | 'removed' | 'failed' | 'status' | 'changes';
   readonly changed: HostChange[];
   readonly ran: string[];
-  /** Milliseconds since the remote transaction started, at the end of each step. */
+  /** Milliseconds from sending the transaction to the end of each step (as the lines arrive). */
   readonly steps: Record<string, number>;
   readonly durationMs: number;
   readonly connectMs: number;
@@ -90,8 +90,13 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
     let payloads = new Set<string>();
     for (let round = 0; round < 3; round++) {
       const stage = buildStage({ action: op.action, bundle, bundleSha256: sha, bundleDir: op.bundle.dir, envContents, payloads, hookScripts: op.hookScripts }, shaOf);
-      const result = await session.exec(TRANSACTION_COMMAND, stage);
+      const sent = Date.now();
+      const stepTimes: Record<string, number> = {};
+      const result = await session.exec(TRANSACTION_COMMAND, stage, (line) => {
+        if (line.startsWith('step\t')) stepTimes[line.slice(5)] = Date.now() - sent;
+      });
       const parsed = parseEvents(result.stdout);
+      Object.assign(parsed.steps, stepTimes);
       if (parsed.result === 'need') {
         payloads = new Set([...payloads, ...parsed.needs]);
         continue;
@@ -144,7 +149,7 @@ export function parseEvents(stdout: string): ParsedEvents {
       case 'need': parsed.needs.push(a); break;
       case 'changed': parsed.changed.push({ kind: a as HostChange['kind'], name: b }); break;
       case 'ran': parsed.ran.push(a); break;
-      case 'step': parsed.steps[a] = Number(b); break;
+      case 'step': if (b !== undefined) parsed.steps[a] = Number(b); break;
       case 'error': parsed.errors.push(a); break;
     }
   }

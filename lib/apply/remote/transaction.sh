@@ -34,13 +34,15 @@ trap 'rm -rf "$D"' EXIT
 TAB=$(printf '\t')
 NL='
 '
-ACTION=$(cat "$D/action")
-C=$(cat "$D/config_directory")
-WANT_SHA=$(cat "$D/bundle_sha256")
-T0=$(date +%s%N)
+# Builtins where a subprocess would do: on some kernels (gVisor) each fork costs milliseconds.
+read -r ACTION < "$D/action"
+read -r C < "$D/config_directory"
+WANT_SHA=""; read -r WANT_SHA < "$D/bundle_sha256" || :
 
 say() { printf '%s\n' "$*" 2>/dev/null || :; }
-step() { now=$(date +%s%N); say "step${TAB}$1${TAB}$(( (now - T0) / 1000000 ))"; }
+# The runner timestamps each step line as it arrives.
+step() { say "step${TAB}$1"; }
+read_first() { v=""; [ -f "$1" ] && read -r v < "$1"; printf '%s' "$v"; }
 die_early() { say "error${TAB}$*"; say "result${TAB}failed"; exit 1; }
 
 for f in main.set main.remove master.set master.remove files.list tabletypes packages hooks.list; do
@@ -51,7 +53,7 @@ done
 command -v postconf >/dev/null 2>&1 || die_early "postconf not found on the host: install the postfix package"
 DATA_DIR=$(postconf -c "$C" -h data_directory 2>/dev/null) || die_early "postconf -c $C failed"
 S="$DATA_DIR/cdktf-postfix"
-mkdir -p "$S/orig" || die_early "cannot create $S"
+[ -d "$S/orig" ] || mkdir -p "$S/orig" || die_early "cannot create $S"
 for f in applied_sha256 main.orig master.orig files.orig; do [ -f "$S/$f" ] || : > "$S/$f"; done
 
 # One transaction per host at a time; the lock is released when this process exits.
@@ -92,7 +94,7 @@ fi
 
 # For destroy, the desired state is "nothing": everything managed returns to its original.
 if [ "$ACTION" = destroy ]; then
-  applied=$(cat "$S/applied_sha256")
+  applied=$(read_first "$S/applied_sha256")
   if [ -n "$WANT_SHA" ] && [ -n "$applied" ] && [ "$applied" != "$WANT_SHA" ]; then
     # A newer apply (create_before_destroy replacement) owns the host now: leave it alone.
     say "result${TAB}unchanged"; exit 0
@@ -200,7 +202,7 @@ fi
 has_edits() { grep -q '^[emx]' "$1"; }
 if ! has_edits "$D/plan.main" && ! has_edits "$D/plan.master" && [ ! -s "$D/plan.files" ] && [ ! -s "$D/plan.hooks" ]; then
   # Nothing to change on the host. Record bookkeeping only when it differs (first adoption).
-  if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(cat "$S/applied_sha256")" != "$WANT_SHA" ]; then
+  if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(read_first "$S/applied_sha256")" != "$WANT_SHA" ]; then
     RECORD_ONLY=yes
   else
     say "result${TAB}unchanged"; exit 0
