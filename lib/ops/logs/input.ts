@@ -3,6 +3,7 @@
  * iterables; splitting into lines with a length cap; chronological ordering of rotated files.
  */
 import * as fs from 'fs';
+import { isAscii } from 'buffer';
 import { Readable, pipeline } from 'stream';
 import { StringDecoder } from 'string_decoder';
 import * as zlib from 'zlib';
@@ -102,8 +103,22 @@ export class LineSplitter {
     private readonly onLine: (line: string, truncated: boolean) => void,
   ) {}
 
+  private pending = false;
+
   write(chunk: Buffer | string): void {
-    this.text(typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    if (typeof chunk === 'string') {
+      this.text(chunk);
+      return;
+    }
+    // ASCII (most mail logs) decodes as latin1 with a plain copy; otherwise UTF-8 across chunk edges
+    if (!this.pending && isAscii(chunk)) {
+      this.text(chunk.toString('latin1'));
+      return;
+    }
+    const text = this.decoder.write(chunk);
+    const last = chunk[chunk.length - 1];
+    this.pending = last >= 0x80; // the decoder may hold the start of a character
+    this.text(text);
   }
 
   end(): void {
