@@ -79,6 +79,13 @@ export interface PostfixConnection {
   readonly jumpHost?: JumpHostConnection;
 }
 
+/** What restrictSenders/Recipients/Clients need of a table (AccessTable implements it). */
+export interface Restrictable {
+  restrictSenders(): unknown;
+  restrictRecipients(): unknown;
+  restrictClients(): unknown;
+}
+
 export type HostResourceType = 'terraform_data' | 'null_resource';
 
 export interface PostfixHostProps {
@@ -163,6 +170,21 @@ export class PostfixHost extends Construct {
       if (value === undefined) continue;
       this.state.setParameter(name, this.formatSetting(name, value), source);
     }
+  }
+
+  /** Refuse listed senders (check_sender_access in smtpd_sender_restrictions); see AccessTable. */
+  restrictSenders(table: Restrictable): void {
+    table.restrictSenders();
+  }
+
+  /** Check recipients (check_recipient_access after reject_unauth_destination); see AccessTable. */
+  restrictRecipients(table: Restrictable): void {
+    table.restrictRecipients();
+  }
+
+  /** Check clients (check_client_access in smtpd_client_restrictions); see AccessTable. */
+  restrictClients(table: Restrictable): void {
+    table.restrictClients();
   }
 
   /** Typed value -> main.cf text; sizes with units ("25MB") become bytes, since main.cf takes bytes only. */
