@@ -110,7 +110,7 @@ export class SshSession {
    * Run a fixed command string. Callers pass constants only: data goes through stdin, never into
    * the command line. With sudo, the command runs through `sudo -n` (no password prompt, ever).
    */
-  exec(command: string, stdin?: Buffer | string, onStdoutLine?: (line: string) => void): Promise<ExecResult> {
+  exec(command: string, stdin?: Buffer | string | NodeJS.ReadableStream, onStdoutLine?: (line: string) => void): Promise<ExecResult> {
     const full = this.target.sudo ? `sudo -n ${command}` : command;
     return new Promise((resolve, reject) => {
       this.client.exec(full, (err, stream) => {
@@ -137,8 +137,15 @@ export class SshSession {
           resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
         });
         stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`)));
-        if (stdin !== undefined) stream.end(stdin);
-        else stream.end();
+        if (stdin === undefined) stream.end();
+        else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) stream.end(stdin);
+        else {
+          stdin.on('error', (e: Error) => {
+            stream.close();
+            reject(new SshError(`${this.target.label}: ${e.message}`));
+          });
+          stdin.pipe(stream);
+        }
       });
     });
   }

@@ -3,7 +3,8 @@ import { join } from 'path';
 import { Bundle } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
 import { transactionScript } from './remote-script';
-import { TarEntry, tarArchive } from './tar';
+import { TarEntry, tarStream } from './tar';
+import { Readable } from 'stream';
 
 export type TransactionAction = 'apply' | 'check' | 'destroy' | 'status';
 
@@ -29,6 +30,13 @@ function checkField(where: string, field: string, value: string, allowSpaces = t
   return value;
 }
 
+/** A payload for the tar stream: asset files stay on disk and are streamed. */
+function payloadData(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, path: string): TarEntry['data'] {
+  const file = input.bundle.files[path];
+  if (file.asset !== undefined && file.content === undefined) return { path: join(input.bundleDir, file.asset.replace(/[/\\]/g, '')), size: file.size ?? 0 };
+  return fileContent(input, path);
+}
+
 /** File content for a bundle entry, from inline text, an asset beside bundle.json or the environment. */
 export function fileContent(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, path: string): Buffer {
   const file = input.bundle.files[path];
@@ -39,7 +47,7 @@ export function fileContent(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'en
   return env;
 }
 
-export function buildStage(input: StageInput, shaOf: (path: string) => string): Buffer {
+export function buildStage(input: StageInput, shaOf: (path: string) => string): Readable {
   const { bundle } = input;
   const where = bundle.host;
   const lines = (xs: string[]): Buffer => Buffer.from(xs.map((x) => x + '\n').join(''), 'utf8');
@@ -62,9 +70,9 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     const sha = shaOf(path);
     if (!input.payloads?.has(sha) || added.has(sha)) continue;
     added.add(sha);
-    entries.push({ name: `payload/${sha}`, data: fileContent(input, path) });
+    entries.push({ name: `payload/${sha}`, data: payloadData(input, path) });
   }
   for (const [name, text] of Object.entries(input.hookScripts ?? {})) entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
   entries.push({ name: 'END', data: Buffer.from('ok\n') });
-  return tarArchive(entries);
+  return tarStream(entries);
 }

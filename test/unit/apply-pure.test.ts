@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { tarArchive } from '../../lib/apply/tar';
+import { tarArchive, tarStream } from '../../lib/apply/tar';
 import { parseEvents } from '../../lib/apply/apply';
 import { buildStage } from '../../lib/apply/stage';
 import { expectedMain, expectedMaster, parseStatus } from '../../lib/apply/diff';
@@ -18,6 +18,16 @@ const bundle: Bundle = {
   tableTypes: ['hash'], installPackages: [], hooks: [],
 };
 
+test('a streamed member from disk unpacks byte for byte', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tars-'));
+  const big = join(dir, 'big');
+  writeFileSync(big, Buffer.alloc(3_000_001, 65));
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  execFileSync('tar', ['-xf', '-', '-C', out], { input: await collect(tarStream([{ name: 'payload/big', data: { path: big, size: 3_000_001 } }, { name: 'END', data: Buffer.from('ok\n') }])) });
+  expect(readFileSync(join(out, 'payload/big')).equals(readFileSync(big))).toBe(true);
+});
+
 test('the tar stream unpacks with GNU tar, payload directories included', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tar-'));
   const archive = tarArchive([{ name: 'a', data: Buffer.from('one\n') }, { name: 'payload/abc', data: Buffer.alloc(1000, 7) }, { name: 'END', data: Buffer.from('ok\n') }]);
@@ -27,9 +37,15 @@ test('the tar stream unpacks with GNU tar, payload directories included', () => 
   expect(readFileSync(join(dir, 'END'), 'utf8')).toBe('ok\n');
 });
 
-test('the staged plan is data, one record a line, and refuses values that could start another record', () => {
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+test('the staged plan is data, one record a line, and refuses values that could start another record', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stage-'));
-  const stage = buildStage({ action: 'apply', bundle, bundleSha256: 'f'.repeat(64), bundleDir: dir, envContents: new Map(), payloads: new Set(['a'.repeat(64)]) }, (p) => bundle.files[p].sha256!);
+  const stage = await collect(buildStage({ action: 'apply', bundle, bundleSha256: 'f'.repeat(64), bundleDir: dir, envContents: new Map(), payloads: new Set(['a'.repeat(64)]) }, (p) => bundle.files[p].sha256!));
   execFileSync('tar', ['-xf', '-', '-C', dir], { input: stage });
   expect(readFileSync(join(dir, 'main.set'), 'utf8')).toBe('myhostname=mx.example.org\nsmtpd_banner=$myhostname ESMTP\n');
   expect(readFileSync(join(dir, 'main.remove'), 'utf8')).toBe('smtpd_use_tls\n');
