@@ -32,7 +32,7 @@ export function registerApplyCommands(program: Command): void {
       bars?.stop();
       if (opts.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
       else for (const r of reports) process.stdout.write(formatReport(r) + '\n');
-      process.exitCode = reports.some((r) => r.result === 'failed') ? 1 : 0;
+      process.exitCode = reports.some((r) => r.error) ? 1 : 0;
     });
 
   program
