@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
 import { Annotations, Aspects, IAspect, TerraformStack } from 'cdktf';
-import { dhParameterBits } from '../lib/model/dh';
+import { dhParameterBits, dhParameterFormat } from '../lib/model/dh';
 import { lintTls, TlsFinding, TlsLintFile } from '../lib/model/tls-lint';
 import { PostfixHost } from './postfix-host';
 
@@ -49,11 +49,19 @@ export class TlsLint implements IAspect {
   }
 }
 
+const DH_BLOCK = /^-----BEGIN (X9\.42 )?DH PARAMETERS-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (X9\.42 )?DH PARAMETERS-----$/m;
+
 /** DH sizes the stack knows: files it uploads with literal content, and files a hook generates. */
 function lintFiles(files: readonly { path: string; content?: string }[], hooks: readonly { kind: string; path: string; bits?: number }[]): TlsLintFile[] {
   const out: TlsLintFile[] = [];
   for (const f of files) {
-    if (f.content?.includes('DH PARAMETERS-----')) out.push({ path: f.path, dhBits: dhParameterBits(f.content) });
+    // A whole PEM block, not just the marker text (the rotation script itself mentions it).
+    if (!f.content || !DH_BLOCK.test(f.content)) continue;
+    try {
+      out.push({ path: f.path, dhBits: dhParameterBits(f.content), dhFormat: dhParameterFormat(f.content) });
+    } catch {
+      // Not parseable DH parameters: nothing the DH rules can say about it.
+    }
   }
   for (const h of hooks) if (h.kind === 'dhparam-generate') out.push({ path: h.path, dhBits: h.bits });
   return out;

@@ -45,6 +45,15 @@ export function validateGeneration(generation: string, field = 'generation'): st
  * the DER so no OpenSSL call is needed. Throws if the text holds no DH parameters.
  */
 export function dhParameterBits(pem: string): number {
+  const bytes = dhParameterPrime(pem);
+  return bytes.length === 0 ? 0 : (bytes.length - 1) * 8 + (32 - Math.clz32(bytes[0]));
+}
+
+/**
+ * The prime p of a PEM `DH PARAMETERS` (PKCS#3) or `X9.42 DH PARAMETERS` block, big-endian without
+ * leading zero bytes: the same bytes a server sends as dh_p in a TLS 1.2 DHE ServerKeyExchange.
+ */
+export function dhParameterPrime(pem: string): Buffer {
   const m = /-----BEGIN (X9\.42 )?DH PARAMETERS-----([\s\S]*?)-----END (X9\.42 )?DH PARAMETERS-----/.exec(pem);
   if (!m) {
     throw new PostfixConfigError('', 'DH parameters', pem.trim().split('\n')[0], 'is not a PEM DH PARAMETERS block',
@@ -55,7 +64,13 @@ export function dhParameterBits(pem: string): number {
   const prime = readTlv(der, seq.contentStart);
   let bytes = der.subarray(prime.contentStart, prime.contentStart + prime.length);
   while (bytes.length > 0 && bytes[0] === 0) bytes = bytes.subarray(1);
-  return bytes.length === 0 ? 0 : (bytes.length - 1) * 8 + (32 - Math.clz32(bytes[0]));
+  return Buffer.from(bytes);
+}
+
+/** PKCS#3 ("DH PARAMETERS", what Postfix 3.7 loads) or X9.42 ("X9.42 DH PARAMETERS", from -dsaparam). */
+export function dhParameterFormat(pem: string): 'pkcs3' | 'x9.42' {
+  dhParameterPrime(pem);
+  return /-----BEGIN X9\.42 DH PARAMETERS-----/.test(pem) ? 'x9.42' : 'pkcs3';
 }
 
 function readTlv(der: Buffer, offset: number): { contentStart: number; length: number } {

@@ -28,12 +28,14 @@ export interface TlsLintFile {
   path: string;
   /** Size of the DH prime when the file is a DH parameter file. */
   dhBits?: number;
+  /** Encoding of a DH parameter file: Postfix 3.7 on OpenSSL 3 loads only PKCS#3. */
+  dhFormat?: 'pkcs3' | 'x9.42';
 }
 
 /** Every rule the lint knows, for documentation and filtering. */
 export const TLS_LINT_RULES = [
   'tls-protocols-invalid', 'tls-legacy-protocols', 'tls-weak-cipher-grade', 'tls-obsolete-parameter',
-  'tls-weak-dh-file', 'tls-mandatory-on-port-25', 'tls-mandatory-without-certificate', 'tls-no-certificate',
+  'tls-weak-dh-file', 'tls-dh-file-x942', 'tls-mandatory-on-port-25', 'tls-mandatory-without-certificate', 'tls-no-certificate',
   'tls-submission-not-encrypted', 'tls-redundant-random-source', 'tls-exclude-ciphers-dead-weight',
 ] as const;
 
@@ -191,6 +193,12 @@ function lintDhFiles(params: Params, files: readonly TlsLintFile[]): TlsFinding[
     if (!value) continue;
     const path = expandDirectories(value, params);
     const file = files.find((f) => f.path === path);
+    if (file?.dhFormat === 'x9.42') {
+      findings.push({ rule: 'tls-dh-file-x942', severity: 'error', parameter: name, value,
+        message: `${path} holds X9.42 DH parameters (openssl dhparam -dsaparam); Postfix 3.7 logs "error decoding DH parameters" and silently uses its compiled-in group`,
+        fix: 'generate PKCS#3 parameters (openssl dhparam -out FILE 2048, without -dsaparam), or use DhParameters' });
+      continue;
+    }
     if (file?.dhBits === undefined || file.dhBits >= MIN_DH_BITS) continue;
     findings.push({ rule: 'tls-weak-dh-file', severity: 'warning', parameter: name, value,
       message: `${path} holds ${file.dhBits}-bit DH parameters; under ${MIN_DH_BITS} bits is breakable (Logjam)`,

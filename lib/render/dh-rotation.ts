@@ -13,7 +13,7 @@ export const DH_ROTATE_EXIT = {
   USAGE: 2,
   /** `openssl dhparam` failed to generate (or -i SOURCE could not be copied). */
   GENERATE: 3,
-  /** The new file failed `openssl dhparam -check` or has fewer bits than asked. */
+  /** The new file failed `openssl dhparam -check`, has fewer bits than asked, or is not PKCS#3 (X9.42 / -dsaparam). */
   CHECK: 4,
   /** The atomic rename into place failed. */
   SWAP: 5,
@@ -125,6 +125,10 @@ case $got in
   '' | *[!0-9]*) echo "$0: cannot read the size of the new parameters" >&2; exit ${e.CHECK} ;;
 esac
 [ "$got" -ge "$bits" ] || { echo "$0: new parameters have $got bits, wanted $bits" >&2; exit ${e.CHECK}; }
+# Postfix 3.7 on OpenSSL 3 decodes only PKCS#3 "DH PARAMETERS": an X9.42 file (openssl dhparam
+# -dsaparam) passes the check above but smtpd logs "error decoding DH parameters" and silently uses
+# its compiled-in group (checked). Refuse it here so the old, working file stays.
+grep -q '^-----BEGIN DH PARAMETERS-----' "$tmp" || { echo "$0: new parameters are not PKCS#3 (BEGIN DH PARAMETERS); Postfix cannot load X9.42 (-dsaparam) parameters" >&2; exit ${e.CHECK}; }
 chmod 0644 "$tmp" || exit ${e.SWAP}
 
 had_old=no
