@@ -63,6 +63,8 @@ export interface CertificateInfo {
   readonly subject: string;
   readonly issuer: string;
   readonly subjectAltName?: string;
+  /** SHA-256 fingerprint, colon-separated upper-case hex (as `openssl x509 -fingerprint -sha256` prints it). */
+  readonly fingerprint256: string;
   /** ISO 8601. */
   readonly notBefore: string;
   readonly notAfter: string;
@@ -202,6 +204,7 @@ function describeCertificate(pem: string, brief: BriefFacts, now: Date): Certifi
     subject: oneLine(cert.subject),
     issuer: oneLine(cert.issuer),
     subjectAltName: cert.subjectAltName,
+    fingerprint256: cert.fingerprint256,
     notBefore: new Date(cert.validFrom).toISOString(),
     notAfter: notAfter.toISOString(),
     daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
@@ -330,6 +333,7 @@ export function formatTlsCheck(r: TlsCheckResult): string {
   if (r.certificate) {
     const c = r.certificate;
     lines.push(`  certificate:     ${c.subject}`, `    issuer:        ${c.issuer}`,
+      `    sha256:        ${c.fingerprint256}`,
       `    expires:       ${c.notAfter} (${c.expired ? 'EXPIRED' : `${c.daysLeft} days left`})`,
       `    verified:      ${c.verified ? 'yes' : `no (${c.verifyError ?? 'unknown'})`}`);
   }
