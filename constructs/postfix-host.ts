@@ -298,7 +298,7 @@ export class PostfixHost extends Construct {
   private triggers(runnerSha: string): Record<string, string> {
     const { bundle, sha256 } = this.bundle;
     const secretPaths = new Set(this.state.snapshot().files.filter((f) => f.secret || f.fromEnv).map((f) => f.path));
-    const triggers = renderTriggers(bundle, sha256, runnerSha, secretPaths);
+    const triggers = escapeTemplates(renderTriggers(bundle, sha256, runnerSha, secretPaths));
     triggers.host = this.connection.host;
     for (const file of this.state.snapshot().files) {
       if (file.fromEnv) triggers[`file:${file.path}`] = `sha256:${Fn.sha256(file.fromEnv.value)}`;
@@ -321,6 +321,16 @@ export class PostfixHost extends Construct {
     fs.writeFileSync(path.join(dir, 'bundle.json'), bundleJson(bundle));
     for (const asset of assets) fs.copyFileSync(asset.sourcePath, path.join(dir, asset.name));
   }
+}
+
+/**
+ * Postfix values such as `btree:${data_directory}/smtp_scache` must reach Terraform as text, not as
+ * template expressions: `${` and `%{` are doubled in the literal strings we write.
+ */
+function escapeTemplates(values: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = v.replace(/([$%])\{/g, (_, sigil: string) => `${sigil}${sigil}{`);
+  return out;
 }
 
 function connectionSpec(c: PostfixConnection): ConnectionSpec {

@@ -185,3 +185,10 @@ describe('PostfixHost validation at synth time', () => {
 });
 
 void App;
+
+test('Postfix ${name} expansions reach Terraform as text, not as template expressions', () => {
+  const { stack } = hostIn({ settings: { smtp_tls_session_cache_database: 'btree:${data_directory}/smtp_scache', smtpd_banner: '$myhostname %{x}' } });
+  const main = resources(stack)[0].triggers_replace!.main_cf;
+  expect(main).toContain('smtp_tls_session_cache_database = btree:$${data_directory}/smtp_scache\n');
+  expect(main).toContain('smtpd_banner = $myhostname %%{x}\n');
+});
