@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Apply benchmark on lab hosts (needs root, the lab's Debian packages, ansible-core, `npm run build`):
- *   (i)   first apply of examples/mail-host to a fresh host: `node dist/bin/cdktf-postfix.js apply STACK_DIR`
+ *   (i)   first apply of the mail-host change (the playbook's change) to a fresh host: `node dist/bin/cdktf-postfix.js apply STACK_DIR`
  *   (ii)  no-op re-apply of the same stack
  *   (iii) bench/ansible/playbook.yml making the same change on another fresh host: first run, no-op re-run
  *   (iv)  a bare `ssh HOST true` round trip
@@ -109,22 +109,9 @@ const secs = (ms) => `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)}s`;
 
 const { App, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
 const { PostfixHost, Submission, Submissions } = require(path.join(ROOT, 'dist/index.js'));
-const { MailHostStack } = require(path.join(ROOT, 'dist/examples/mail-host/main.js'));
 
 let work;
 
-function mailEnv(h) {
-  return { MAIL_HOST: h.address, MAIL_SSH_USER: 'root', MAIL_SSH_KEY: h.privateKeyPath, MAIL_KNOWN_HOSTS: h.knownHostsPath, MAIL_HOSTNAME: h.hostname };
-}
-
-/** examples/mail-host for one lab host; returns the stack directory. */
-function synthExample(h) {
-  const outdir = fs.mkdtempSync(path.join(work, 'example-'));
-  const app = new App({ outdir });
-  new MailHostStack(app, 'mail', { env: mailEnv(h) });
-  app.synth();
-  return path.join(outdir, 'stacks', 'mail');
-}
 
 /** One stack with a PostfixHost per lab host, each configured like examples/mail-host. */
 function synthMany(hosts) {
@@ -272,7 +259,10 @@ async function main() {
     labs.push(lab);
     const oursHosts = lab.hosts.slice(0, REPEAT);
     const ansibleHosts = lab.hosts.slice(REPEAT);
-    const stacks = oursHosts.map(synthExample);
+    // The change bench/ansible/playbook.yml makes too (examples/mail-host's first version: hostname,
+    // size limit, banner, submission + submissions). The example has since grown TLS, tables and
+    // header checks; the playbook would have to grow with it to compare the current example.
+    const stacks = oursHosts.map((h) => synthMany([h]));
     await settle(lab.hosts);
 
     for (let i = 0; i < REPEAT; i++) {
