@@ -21,7 +21,7 @@
 # "need<TAB>sha256", "step<TAB>name<TAB>ms", "error<TAB>text", and last "result<TAB>unchanged|applied|
 # failed|need|removed|status". Exit status: 0 ok, 3 payloads needed, 1 failed (host restored).
 #
-# Managed record, in $data_directory/cdktf-postfix/: applied_sha256, main.orig and master.orig
+# Managed record, in CONFIG_DIRECTORY/.cdktf-postfix/ (mode 0700): applied_sha256, main.orig and master.orig
 # (name TAB set|unset TAB original value), files.orig (path TAB present|absent), orig/ (original
 # files), so that anything removed from code returns to what the host had before.
 
@@ -51,9 +51,12 @@ done
 
 [ -f "$C/main.cf" ] || die_early "no Postfix configuration at $C (main.cf missing): install postfix or set configDirectory"
 command -v postconf >/dev/null 2>&1 || die_early "postconf not found on the host: install the postfix package"
-DATA_DIR=$(postconf -c "$C" -h data_directory 2>/dev/null) || die_early "postconf -c $C failed"
-S="$DATA_DIR/cdktf-postfix"
+# The managed record lives beside the configuration it describes (root-owned, mode 0700), so each
+# Postfix instance has its own and `postfix check` finds nothing to complain about.
+S="$C/.cdktf-postfix"
+umask 077
 [ -d "$S/orig" ] || mkdir -p "$S/orig" || die_early "cannot create $S"
+umask 022
 for f in applied_sha256 main.orig master.orig files.orig; do [ -f "$S/$f" ] || : > "$S/$f"; done
 
 # One transaction per host at a time; the lock is released when this process exits.
@@ -62,6 +65,30 @@ if command -v flock >/dev/null 2>&1; then
   flock -w 600 9 || die_early "another apply holds $S/lock for more than 10 minutes"
 fi
 step lock
+
+# ---------------------------------------------------------------- fast path: nothing changed
+# After each apply the host's side of the bargain (main.cf, master.cf, every managed file and index
+# and hook output, with mode and owner) is fingerprinted; the bundle hash covers the desired side. Same bundle and same fingerprint: nothing to
+# do, decided with three processes instead of a full plan.
+index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+fingerprint() {
+  (
+    set -- "$C/main.cf" "$C/master.cf"
+    while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+      [ -n "$path" ] || continue
+      set -- "$@" "$path"
+      case "$postmap" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
+    done < "$D/files.list"
+    while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && set -- "$@" "$path"; done < "$D/hooks.list"
+    sha256sum -- "$@" 2>&1
+    stat -c '%a %U %G %n' -- "$@" 2>&1
+  )
+}
+if [ "$ACTION" = apply ] && [ -s "$S/fingerprint" ] && [ "$(read_first "$S/applied_sha256")" = "$WANT_SHA" ]; then
+  fingerprint > "$D/fingerprint"
+  if cmp -s "$D/fingerprint" "$S/fingerprint"; then say "result${TAB}unchanged"; exit 0; fi
+fi
+save_fingerprint() { fingerprint > "$S/fingerprint.new" && mv -f "$S/fingerprint.new" "$S/fingerprint"; }
 
 # ---------------------------------------------------------------- current state of the host
 postconf -c "$C" -n > "$D/cur.main" 2>/dev/null
@@ -157,7 +184,6 @@ awk -F '\t' -v TAB="$TAB" '
   }' "$D/cur.master" "$S/master.orig" "$D/want.master" "$D/master.remove" > "$D/plan.master"
 
 # ---------------------------------------------------------------- plan: files
-index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
 path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
 : > "$D/plan.files"; : > "$D/needs"
 while IFS="$TAB" read -r path mode owner group sha postmap secret; do
@@ -205,6 +231,7 @@ if ! has_edits "$D/plan.main" && ! has_edits "$D/plan.master" && [ ! -s "$D/plan
   if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(read_first "$S/applied_sha256")" != "$WANT_SHA" ]; then
     RECORD_ONLY=yes
   else
+    [ "$ACTION" = apply ] && save_fingerprint
     say "result${TAB}unchanged"; exit 0
   fi
 else
@@ -250,7 +277,7 @@ finish_records() {
 if [ "$RECORD_ONLY" = yes ]; then
   mkdir -p "$D/backup/files"
   finish_records
-  if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else say "result${TAB}unchanged"; fi
+  if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}unchanged"; fi
   exit 0
 fi
 
@@ -429,21 +456,45 @@ done < "$D/plan.master"
 step swap
 
 # ---------------------------------------------------------------- reload and verify
+# master handles SIGHUP in its event loop: it logs "reload", then re-reads master.cf and binds new
+# listeners; a bind failure is fatal and it exits. So wait for that acknowledgement in the mail log
+# (when Postfix writes one we can read), give master a moment past it, and check it is alive.
+postfix_log() {
+  f=$(postconf -c "$C" -h maillog_file 2>/dev/null)
+  if [ -n "$f" ] && [ -f "$f" ]; then echo "$f"; elif [ -f /var/log/mail.log ]; then echo /var/log/mail.log; fi
+}
+master_pid() {
+  q=$(postconf -c "$C" -h queue_directory 2>/dev/null)
+  p=""; [ -f "$q/pid/master.pid" ] && read -r p < "$q/pid/master.pid"
+  echo "$p"
+}
+wait_for_reload_ack() {
+  log=$1 offset=$2 pid=$3 i=0
+  if [ -z "$log" ] || [ -z "$pid" ]; then sleep 1; return; fi
+  while [ "$i" -lt 100 ]; do
+    kill -0 "$pid" 2>/dev/null || return
+    tail -c +"$((offset + 1))" "$log" 2>/dev/null | grep -q "/master\[$pid\]: reload" && break
+    sleep 0.1; i=$((i + 1))
+  done
+  sleep 0.2
+}
 if [ "$ACTION" = destroy ] && [ "$WAS_RUNNING" = no ]; then :
 elif [ "$WAS_RUNNING" = yes ]; then
+  LOG=$(postfix_log); OFFSET=0; [ -n "$LOG" ] && OFFSET=$(stat -c %s "$LOG")
+  PID=$(master_pid)
   postfix -c "$C" reload > "$D/reload.out" 2>&1 || rollback "postfix reload failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
   say "ran${TAB}postfix reload"
+  wait_for_reload_ack "$LOG" "$OFFSET" "$PID"
+  { [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; } || ! [ -n "$PID" ] || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
+  postfix -c "$C" status > /dev/null 2>&1 || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
 else
   postfix -c "$C" start > "$D/reload.out" 2>&1 || rollback "postfix start failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
   say "ran${TAB}postfix start"
-fi
-if [ "$ACTION" != destroy ] || [ "$WAS_RUNNING" = yes ]; then
-  # master handles SIGHUP asynchronously; a bind failure on a new listener makes it exit shortly after.
   sleep 0.3
-  postfix -c "$C" status > /dev/null 2>&1 || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
+  postfix -c "$C" status > /dev/null 2>&1 || rollback "Postfix stopped right after starting (see the mail log); the previous configuration was restored"
 fi
 step reload
 
 finish_records
-if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else say "result${TAB}applied"; fi
+if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}applied"; fi
 exit 0
