@@ -3,8 +3,18 @@ import * as net from 'net';
 /** Read SMTP replies (multi-line aware) from a socket. */
 function replyReader(socket: net.Socket) {
   let buffer = '';
-  const waiters: ((reply: string) => void)[] = [];
+  const waiters: { resolve: (reply: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
   const replies: string[] = [];
+  let closed = false;
+  // A closed connection fails whoever still waits, and leaves no timer behind.
+  socket.on('close', () => {
+    closed = true;
+    for (const w of waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error('SMTP connection closed'));
+    }
+  });
+  socket.on('error', () => undefined);
   socket.on('data', (d) => {
     buffer += d.toString('latin1');
     let m: RegExpExecArray | null;
@@ -13,18 +23,22 @@ function replyReader(socket: net.Socket) {
       buffer = buffer.slice(m[1].length);
       const reply = m[1].replace(/\r/g, '').trimEnd();
       const w = waiters.shift();
-      if (w) w(reply);
-      else replies.push(reply);
+      if (w) {
+        clearTimeout(w.timer);
+        w.resolve(reply);
+      } else replies.push(reply);
     }
   });
   return () => new Promise<string>((resolve, reject) => {
     const queued = replies.shift();
     if (queued !== undefined) return resolve(queued);
-    const timer = setTimeout(() => reject(new Error('SMTP reply timeout')), 15000);
-    waiters.push((r) => {
-      clearTimeout(timer);
-      resolve(r);
-    });
+    if (closed) return reject(new Error('SMTP connection closed'));
+    const timer = setTimeout(() => {
+      const i = waiters.findIndex((w) => w.timer === timer);
+      if (i >= 0) waiters.splice(i, 1);
+      reject(new Error('SMTP reply timeout'));
+    }, 15000);
+    waiters.push({ resolve, reject, timer });
   });
 }
 
