@@ -34,9 +34,7 @@ export const CONNECTION_ENV = {
   sudo: 'CDKTF_POSTFIX_SUDO',
 } as const;
 
-const JUMP_PREFIX = 'CDKTF_POSTFIX_JUMP_';
-
-/** ConnectionSpec -> environment variables (tokens pass through untouched). */
+/** ConnectionSpec -> environment variables (tokens pass through untouched); the jump host's use CDKTF_POSTFIX_JUMP_*. */
 export function connectionToEnv(spec: ConnectionSpec): Record<string, string> {
   const env: Record<string, string> = {};
   writeEnv(env, spec, '');
@@ -72,8 +70,6 @@ function readEnv(env: NodeJS.ProcessEnv, infix: string): Partial<Record<keyof ty
   }
   return out;
 }
-
-export const JUMP_ENV_PREFIX = JUMP_PREFIX;
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
