@@ -28,7 +28,10 @@
  *    traditional stamps are accepted.
  *  - Per-day rows are keyed by the real date; the per-hour table holds totals, not averages.
  */
-import { LINE_FOREIGN, LINE_GARBAGE, LINE_POSTFIX, LineParser, LogTimestamp, ParsedLogLine, PostfixLogLine, dayKey, timestampToEpochMs } from './parse';
+import {
+  LINE_FOREIGN, LINE_GARBAGE, LINE_POSTFIX, LineParser, LogTimestamp, ParsedLogLine, PostfixLogLine, YearState, dayKey,
+  timestampToEpochMs,
+} from './parse';
 import {
   addressDomain, cleanupCheck, gimmeDomain, normalizeAddress, own, perlTrue, saidStringTrimmer, smtpdRejectDetail,
   stringTrimmer,
@@ -38,9 +41,30 @@ import {
   TrafficCounts, UnparsedKind,
 } from './types';
 
-class Tree {
+/** A Tree as it crosses a worker boundary (structured clone keeps the fields, not the class). */
+export interface TreeData {
+  count: number;
+  children: Map<string, TreeData> | null;
+}
+
+class Tree implements TreeData {
   count = 0;
   children: Map<string, Tree> | null = null;
+
+  /** Adds another tree's counts into this one. */
+  merge(src: TreeData): void {
+    this.count += src.count;
+    if (src.children === null) return;
+    if (this.children === null) this.children = new Map();
+    for (const [k, c] of src.children) {
+      let child = this.children.get(k);
+      if (child === undefined) {
+        child = new Tree();
+        this.children.set(k, child);
+      }
+      child.merge(c);
+    }
+  }
 
   add(...keys: string[]): void {
     this.count++;
@@ -74,10 +98,6 @@ function byCountThenKey(a: { key: string; count: number }, b: { key: string; cou
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-function byBytesThenKey(a: AddressStat, b: AddressStat): number {
-  if (a.bytes !== b.bytes) return b.bytes - a.bytes;
-  return byCountThenKey(a, b);
-}
 
 function newCounts(): TrafficCounts {
   return { received: 0, delivered: 0, deferred: 0, bounced: 0, rejected: 0 };
@@ -91,9 +111,78 @@ interface MsgState {
   /** Where it was received from (client domain or "pickup"), until its sender was counted. */
   whence: string | undefined;
   deferred: boolean;
+  /**
+   * Partial mode only (a piece of a log read from its middle): the queue ID's state before the
+   * piece is not known yet. It is taken to have none (a new message; the effects are applied as
+   * usual), and the effects that depend on that assumption are recorded here, in order, so that
+   * settle() can correct them once the real state is known. null = state known.
+   */
+  ops: MsgOp | null;
 }
+
+/**
+ * State-dependent effects on one queue ID, recorded in partial mode as a flat list (no object per
+ * effect): OP_RECEIVED whence | OP_SENDER address size | OP_SENT recipient-stat domain-stat |
+ * OP_DEFERRED.
+ */
+type MsgOp = Array<number | string | RcptStat | DomStat>;
+const OP_RECEIVED = 1;
+const OP_SENDER = 2;
+const OP_SENT = 3;
+const OP_DEFERRED = 4;
+
+/** A queue ID's state as handed from one piece to the next: [qid, size, whence, deferred]. */
+export type CarriedState = [string, number, string | undefined, boolean];
+
+/** One map's entries as they cross a worker boundary: keys joined by newlines, fields in a flat array. */
+export interface PackedMap {
+  keys: string;
+  fields: number;
+  values: Float64Array;
+}
+
+/**
+ * What one piece of a log contributed, in a form that crosses a worker boundary (structured
+ * clone), to be merged in log order with LogAggregator.merge().
+ */
+export interface PartialAggregate {
+  counters: number[];
+  sendgUser: PackedMap;
+  sendgDom: PackedMap;
+  recipUser: PackedMap;
+  recipDom: PackedMap;
+  toDomainStats: Map<string, ToDomainAddress>;
+  trees: TreeData[];
+  instances: Map<string, number>;
+  perDay: Map<string, TrafficCounts>;
+  perHour: TrafficCounts[];
+  garbage: UnparsedKind;
+  nonPostfix: UnparsedKind;
+  unrecognised: UnparsedKind;
+  firstStamp: LogTimestamp | null;
+  lastStamp: LogTimestamp | null;
+  /** Year inference state at the end of the piece. */
+  yearState: YearState;
+}
+
+/** The numeric fields summed when pieces are merged (order = PartialAggregate.counters). */
+const COUNTERS = [
+  'msgsRcvd', 'msgsDlvrd', 'msgsFwdd', 'msgsDfrd', 'msgsDfrdCnt', 'msgsBncd', 'msgsRjctd', 'msgsWrnd', 'msgsHld',
+  'msgsDscrdd', 'sizeRcvd', 'sizeDlvrd', 'expired', 'removed', 'postsuperDeleted', 'postsuperRequeued', 'warningCount',
+  'errorCount', 'fatalCount', 'panicCount', 'noSize', 'mainInstance', 'lines', 'postfixLines', 'outside', 'skipped',
+  'longLines',
+] as const;
 interface RcptStat { count: number; bytes: number; sent: number }
 interface DomStat { count: number; bytes: number; deferrals: number; maxDelay: number }
+
+// Byte totals outgrow small integers and delays are fractions: give these shapes double fields
+// before any of them is made, so optimized code is not thrown away when the first large value comes.
+const primed: unknown[] = [
+  { count: 0, bytes: 0.5 },
+  { count: 0, bytes: 0.5, sent: 0 },
+  { count: 0, bytes: 0.5, deferrals: 0, maxDelay: 0.5 },
+];
+void primed;
 
 const LONG_QID = /^[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{10,}$/;
 const SHORT_QID = /^[0-9A-F]{5,}$/;
@@ -123,6 +212,14 @@ const KNOWN_QID_EVENTS = [
   'Server certificate', 'TLS ', 'connect to ', 'status=', 'size=',
 ];
 
+/** `lit` at index `at` of `s` (startsWith without the builtin call, for short literals on hot paths). */
+function has(s: string, at: number, lit: string): boolean {
+  const n = lit.length;
+  if (at < 0 || at + n > s.length) return false;
+  for (let k = 0; k < n; k++) if (s.charCodeAt(at + k) !== lit.charCodeAt(k)) return false;
+  return true;
+}
+
 function knownQidEvent(msg: string, at: number): boolean {
   for (const p of KNOWN_QID_EVENTS) if (msg.startsWith(p, at)) return true;
   return false;
@@ -150,7 +247,7 @@ function parseToLine(msg: string): ToLine | null {
 
 function field(msg: string, at: number, name: string): number {
   // returns the index of the ", " ending `name=value` at `at`, or -1
-  if (!msg.startsWith(name, at)) return -1;
+  if (!has(msg, at, name)) return -1;
   const comma = msg.indexOf(',', at + name.length);
   if (comma <= at + name.length || msg.charCodeAt(comma + 1) !== 32) return -1;
   return comma;
@@ -158,12 +255,12 @@ function field(msg: string, at: number, name: string): number {
 
 function parseToAt(msg: string, addrAt: number): ToLine | null {
   const gt = msg.indexOf('>', addrAt);
-  if (gt < 0 || !msg.startsWith(', ', gt + 1)) return null;
+  if (gt < 0 || !has(msg, gt + 1, ', ')) return null;
   const addr = msg.slice(addrAt, gt);
   let i = gt + 3;
-  if (msg.startsWith('orig_to=<', i)) {
+  if (has(msg, i, 'orig_to=<')) {
     const gt2 = msg.indexOf('>', i + 9);
-    if (gt2 >= 0 && msg.startsWith(', ', gt2 + 1)) i = gt2 + 3;
+    if (gt2 >= 0 && has(msg, gt2 + 1, ', ')) i = gt2 + 3;
   }
   let e = field(msg, i, 'relay=');
   if (e < 0) return null;
@@ -179,7 +276,7 @@ function parseToAt(msg: string, addrAt: number): ToLine | null {
   if (e >= 0) i = e + 2;
   e = field(msg, i, 'dsn=');
   if (e >= 0) i = e + 2;
-  if (!msg.startsWith('status=', i)) return null;
+  if (!has(msg, i, 'status=')) return null;
   i += 7;
   let j = i;
   const n = msg.length;
@@ -198,7 +295,7 @@ function parseFromSize(msg: string): { addr: string; size: string } | null {
   while (start >= 0) {
     const gt = msg.indexOf('>', start + 6);
     if (gt < 0) return null;
-    if (msg.startsWith(', size=', gt + 1)) {
+    if (has(msg, gt + 1, ', size=')) {
       let j = gt + 8;
       while (j < msg.length) {
         const c = msg.charCodeAt(j);
@@ -281,8 +378,26 @@ export class LogAggregator {
   private curY = 0; private curM = 0; private curD = 0;
   private readonly windowed: boolean;
 
-  constructor(private readonly options: LogReportOptions = {}) {
-    this.parser = new LineParser({ year: options.year, now: options.now });
+  /** Partial mode: see MsgState.ops. */
+  private readonly partial: boolean;
+  /** Partial mode: queue IDs removed in this piece whose earlier state was unknown, with their effects. */
+  private readonly pendingDone: Array<[string, MsgOp]> = [];
+  /** Partial mode: every queue ID with a `removed` line in this piece. */
+  private readonly removedInPiece = new Set<string>();
+
+  /**
+   * `piece` makes an aggregator for a piece of a log that does not start at its beginning: year
+   * inference starts from `yearState`, and per-message effects that depend on lines before the
+   * piece are recorded (see exportPartial) instead of applied.
+   */
+  constructor(private readonly options: LogReportOptions = {}, piece?: { yearState: YearState }) {
+    this.parser = new LineParser({ year: options.year, now: options.now, yearState: piece?.yearState });
+    // the byte totals become doubles anyway: make them so now rather than in optimized code
+    this.sizeRcvd = 0.5;
+    this.sizeRcvd = 0;
+    this.sizeDlvrd = 0.5;
+    this.sizeDlvrd = 0;
+    this.partial = piece !== undefined;
     this.sinceMs = options.since ? options.since.getTime() : -Infinity;
     this.untilMs = options.until ? options.until.getTime() : Infinity;
     this.windowed = options.since !== undefined || options.until !== undefined;
@@ -435,13 +550,13 @@ export class LogAggregator {
     if (prog === 'master') return true;
     if (prog === 'smtpd' || prog === 'postscreen') {
       if (hasBody && pid !== null && isWord(qid)) {
-        if (msg.startsWith('client=', bodyAt)) {
+        if (has(msg, bodyAt, 'client=')) {
           let e = msg.indexOf(',', bodyAt + 7);
           if (e < 0) e = n;
           this.msgsRcvd++;
           this.curHour.received++;
           this.curDay.received++;
-          (this.msgState(qid, true) as MsgState).whence = gimmeDomain(msg.slice(bodyAt + 7, e));
+          this.received(qid, gimmeDomain(msg.slice(bodyAt + 7, e)));
           return true;
         }
         for (const kw of ['reject: ', 'reject_warning: ', 'hold: ', 'discard: ']) {
@@ -468,7 +583,7 @@ export class LogAggregator {
       this.msgsRcvd++;
       this.curHour.received++;
       this.curDay.received++;
-      (this.msgState(qid, true) as MsgState).whence = 'pickup';
+      this.received(qid, 'pickup');
       return true;
     }
     // extras pflogsumm leaves out of its totals
@@ -477,8 +592,13 @@ export class LogAggregator {
         this.errorCount++;
         return true;
       }
-      if (msg.startsWith('removed', bodyAt) && bodyAt + 7 === n) {
+      if (has(msg, bodyAt, 'removed') && bodyAt + 7 === n) {
         this.removed++;
+        if (this.partial) {
+          const st = this.msgs.get(qid);
+          if (st === undefined || st.ops !== null) this.pendingDone.push([own(qid), st === undefined ? [] : st.ops as MsgOp]);
+          this.removedInPiece.add(own(qid));
+        }
         this.msgs.delete(qid);
         if (this.lastQid === qid) {
           this.lastQid = '';
@@ -486,14 +606,14 @@ export class LogAggregator {
         }
         return true;
       }
-      if (msg.startsWith('from=<', bodyAt)) {
+      if (has(msg, bodyAt, 'from=<')) {
         if (msg.indexOf(', status=expired', bodyAt) > 0) {
           this.expired++;
           return true;
         }
         return false;
       }
-      if (msg.startsWith('to=<', bodyAt)) return false; // a recipient line without the usual fields
+      if (has(msg, bodyAt, 'to=<')) return false; // a recipient line without the usual fields
       if (prog === 'postsuper' && (qid === 'Deleted' || qid === 'Requeued')) {
         const v = parseInt(msg.slice(bodyAt), 10);
         if (Number.isFinite(v)) {
@@ -511,13 +631,19 @@ export class LogAggregator {
     if (qid === this.lastQid) return this.lastMsg;
     let st = this.msgs.get(qid);
     if (st === undefined) {
-      if (!create) return undefined;
-      st = { size: 0, whence: undefined, deferred: false };
+      if (!create && !this.partial) return undefined;
+      st = { size: 0, whence: undefined, deferred: false, ops: this.partial && !this.removedInPiece.has(qid) ? [] : null };
       this.msgs.set(own(qid), st);
     }
     this.lastQid = qid;
     this.lastMsg = st;
     return st;
+  }
+
+  private received(qid: string, whence: string): void {
+    const st = this.msgState(qid, true) as MsgState;
+    if (st.ops !== null) st.ops.push(OP_RECEIVED, whence);
+    st.whence = whence;
   }
 
   private rejectLike(kind: string, msg: string): void {
@@ -543,9 +669,14 @@ export class LogAggregator {
 
   private senderLine(qid: string, rawAddr: string, sizeStr: string): void {
     const st = this.msgState(qid, true) as MsgState;
+    if (st.ops !== null) st.ops.push(OP_SENDER, own(rawAddr === '' ? 'from=<>' : normalizeAddress(rawAddr)), Number(sizeStr));
     if (st.size !== 0) return; // a repeat (the message re-entered the active queue)
     const addr = rawAddr === '' ? 'from=<>' : normalizeAddress(rawAddr);
-    const size = Number(sizeStr);
+    this.sender(st, addr, Number(sizeStr));
+  }
+
+  private sender(st: MsgState, addr: string, size: number): void {
+    if (st.size !== 0) return;
     st.size = size;
     const whence = st.whence;
     if (!perlTrue(whence)) return;
@@ -595,17 +726,19 @@ export class LogAggregator {
         td.mails++;
       }
       const delay = parseFloat(to.delay) || 0;
-      const bytes = this.msgState(qid, false)?.size ?? 0;
-      if (bytes === 0) this.noSize++;
+      const st = this.msgState(qid, false);
       let d = this.recipDom.get(dom);
       if (d === undefined) {
         d = { count: 0, bytes: 0, deferrals: 0, maxDelay: 0 };
         this.recipDom.set(own(dom), d);
       }
       d.count++;
-      d.bytes += bytes;
       if (delay > d.maxDelay) d.maxDelay = delay;
       u.count++;
+      if (st !== undefined && st.ops !== null) st.ops.push(OP_SENT, u, d);
+      const bytes = st?.size ?? 0;
+      if (bytes === 0) this.noSize++;
+      d.bytes += bytes;
       u.bytes += bytes;
       this.sizeDlvrd += bytes;
       this.msgsDlvrd++;
@@ -619,6 +752,7 @@ export class LogAggregator {
       this.deferrals.add(prog, reason);
       this.msgsDfrdCnt++;
       const st = this.msgState(qid, true) as MsgState;
+      if (st.ops !== null) st.ops.push(OP_DEFERRED);
       if (!st.deferred) {
         st.deferred = true;
         this.msgsDfrd++;
@@ -653,21 +787,199 @@ export class LogAggregator {
     }
   }
 
+  /**
+   * Partial mode, after the piece was read: corrects the effects that assumed no earlier state,
+   * now that `carried` (the states every queue ID had at the piece's start; absent = none) is
+   * known, and returns the states at the piece's end (for the next piece; skipped when `last`).
+   */
+  settle(carried: CarriedState[], last: boolean): CarriedState[] {
+    const before = new Map<string, CarriedState>();
+    for (const c of carried) before.set(c[0], c);
+    const fix = (qid: string, ops: MsgOp): MsgState | undefined => {
+      const had = before.get(qid);
+      if (had === undefined) return undefined; // the assumption held
+      const assumed: MsgState = { size: 0, whence: undefined, deferred: false, ops: null };
+      this.applyOps(assumed, ops, -1);
+      const real: MsgState = { size: had[1], whence: had[2], deferred: had[3], ops: null };
+      this.applyOps(real, ops, 1);
+      return real;
+    };
+    for (const [qid, ops] of this.pendingDone) fix(qid, ops);
+    for (const [qid, st] of this.msgs) {
+      if (st.ops === null) continue;
+      const real = fix(qid, st.ops);
+      if (real !== undefined) {
+        st.size = real.size;
+        st.whence = real.whence;
+        st.deferred = real.deferred;
+      }
+    }
+    if (last) return [];
+    const after = new Map(before);
+    for (const qid of this.removedInPiece) after.delete(qid);
+    for (const [qid, st] of this.msgs) after.set(qid, [qid, st.size, st.whence, st.deferred]);
+    return [...after.values()];
+  }
+
+  /** The per-message states held now (what the next piece starts from). */
+  carriedStates(): CarriedState[] {
+    const out: CarriedState[] = [];
+    for (const [qid, st] of this.msgs) out.push([qid, st.size, st.whence, st.deferred]);
+    return out;
+  }
+
+  /** Partial mode: everything this piece contributed (after settle()), for merge(); structured-clone friendly. */
+  exportPartial(): PartialAggregate {
+    const self = this as unknown as Record<string, number>;
+    return {
+      counters: COUNTERS.map((k) => self[k]),
+      sendgUser: pack(this.sendgUser, ['count', 'bytes']),
+      sendgDom: pack(this.sendgDom, ['count', 'bytes']),
+      recipUser: pack(this.recipUser, ['count', 'bytes', 'sent']),
+      recipDom: pack(this.recipDom, ['count', 'bytes', 'deferrals', 'maxDelay']),
+      toDomainStats: this.toDomainStats,
+      trees: this.trees(),
+      instances: this.instances, perDay: this.perDay, perHour: this.perHour,
+      garbage: this.garbage, nonPostfix: this.nonPostfix, unrecognised: this.unrecognised,
+      firstStamp: this.firstStamp, lastStamp: this.lastStamp,
+      yearState: this.parser.yearState(),
+    };
+  }
+
+  /** Year inference state after the lines fed so far (the entry state the next piece must have been read with). */
+  yearState(): YearState {
+    return this.parser.yearState();
+  }
+
+  private trees(): Tree[] {
+    return [this.deferrals, this.bounces, this.rejects, this.warns, this.holds, this.discards, this.warnings, this.fatals, this.panics];
+  }
+
+  /**
+   * Adds the next piece of the log (the one following everything fed or merged so far, settled
+   * with the states this log had reached) into this aggregator. The result equals reading both in
+   * one sequence, provided the piece was read starting from this aggregator's yearState() (the
+   * caller checks that). Per-message states are not taken over (the caller carries them).
+   */
+  merge(p: PartialAggregate): void {
+    const self = this as unknown as Record<string, number>;
+    COUNTERS.forEach((k, i) => {
+      self[k] += p.counters[i];
+    });
+    unpack(p.sendgUser, (k, v, i) => addStat(this.sendgUser, k, v[i], v[i + 1]));
+    unpack(p.sendgDom, (k, v, i) => addStat(this.sendgDom, k, v[i], v[i + 1]));
+    unpack(p.recipUser, (k, v, i) => {
+      const u = this.recipUser.get(k);
+      if (u === undefined) this.recipUser.set(k, { count: v[i], bytes: v[i + 1], sent: v[i + 2] });
+      else {
+        u.count += v[i];
+        u.bytes += v[i + 1];
+        u.sent += v[i + 2];
+      }
+    });
+    unpack(p.recipDom, (k, v, i) => {
+      const d = this.recipDom.get(k);
+      if (d === undefined) this.recipDom.set(k, { count: v[i], bytes: v[i + 1], deferrals: v[i + 2], maxDelay: v[i + 3] });
+      else {
+        d.count += v[i];
+        d.bytes += v[i + 1];
+        d.deferrals += v[i + 2];
+        if (v[i + 3] > d.maxDelay) d.maxDelay = v[i + 3];
+      }
+    });
+    for (const [k, v] of p.toDomainStats) {
+      const t = this.toDomainStats.get(k);
+      if (t === undefined) this.toDomainStats.set(k, v);
+      else {
+        t.mails += v.mails;
+        t.sent += v.sent;
+        t.forwarded += v.forwarded;
+        t.bounced += v.bounced;
+        t.deferrals += v.deferrals;
+      }
+    }
+    const trees = this.trees();
+    p.trees.forEach((t, i) => trees[i].merge(t));
+    for (const [k, v] of p.instances) this.instances.set(k, (this.instances.get(k) ?? 0) + v);
+    for (const [k, v] of p.perDay) {
+      const d = this.perDay.get(k);
+      if (d === undefined) this.perDay.set(k, v);
+      else addCounts(d, v);
+    }
+    p.perHour.forEach((c, h) => addCounts(this.perHour[h], c));
+    this.mergeSamples(this.garbage, p.garbage);
+    this.mergeSamples(this.nonPostfix, p.nonPostfix);
+    this.mergeSamples(this.unrecognised, p.unrecognised);
+    if (this.firstStamp === null) this.firstStamp = p.firstStamp;
+    if (p.lastStamp !== null) this.lastStamp = p.lastStamp;
+    this.parser.setYearState(p.yearState);
+    this.curStamp = null;
+    this.curD = 0;
+  }
+
+  /** Applies (sign 1) or takes back (sign -1) recorded effects on a message in state `st`. */
+  private applyOps(st: MsgState, ops: MsgOp, sign: number): void {
+    let i = 0;
+    while (i < ops.length) {
+      switch (ops[i]) {
+        case OP_RECEIVED:
+          st.whence = ops[i + 1] as string;
+          i += 2;
+          break;
+        case OP_SENDER: {
+          const addr = ops[i + 1] as string;
+          const size = ops[i + 2] as number;
+          i += 3;
+          if (st.size !== 0) break;
+          st.size = size;
+          const whence = st.whence;
+          if (!perlTrue(whence)) break;
+          let dom = addressDomain(addr);
+          if (dom === null) dom = whence === 'pickup' ? addr : (whence as string);
+          addStat(this.sendgDom, dom, sign, sign * size);
+          addStat(this.sendgUser, addr, sign, sign * size);
+          this.sizeRcvd += sign * size;
+          st.whence = undefined;
+          break;
+        }
+        case OP_SENT: {
+          const bytes = st.size;
+          if (bytes === 0) this.noSize += sign;
+          (ops[i + 1] as RcptStat).bytes += sign * bytes;
+          (ops[i + 2] as DomStat).bytes += sign * bytes;
+          this.sizeDlvrd += sign * bytes;
+          i += 3;
+          break;
+        }
+        default: // OP_DEFERRED
+          if (!st.deferred) {
+            st.deferred = true;
+            this.msgsDfrd += sign;
+          }
+          i += 1;
+      }
+    }
+  }
+
+  private mergeSamples(dst: UnparsedKind, src: UnparsedKind): void {
+    dst.count += src.count;
+    for (const s of src.samples) if (dst.samples.length < this.maxSamples) dst.samples.push(s);
+  }
+
   /** The report for everything fed so far. */
   report(): LogReport {
     const top = this.top;
-    const best = <T extends { key: string; count: number }>(a: T[], cmp: (x: T, y: T) => number): T[] => topK(a, top, cmp);
-    const userStats = (m: Map<string, UserStat>): AddressStat[] => {
-      const a: AddressStat[] = [];
-      for (const [key, v] of m) if (v.count > 0) a.push({ key, count: v.count, bytes: v.bytes });
-      return a;
-    };
-    const senders = userStats(this.sendgUser);
-    const recips = userStats(this.recipUser);
-    const sDoms = userStats(this.sendgDom);
-    const rDoms: RecipientDomainStat[] = [...this.recipDom].map(([key, v]) => ({
+    // top lists straight from the maps: only the entries listed become objects
+    const counted = (v: UserStat) => v.count > 0;
+    const all = () => true;
+    const stat = (key: string, v: UserStat): AddressStat => ({ key, count: v.count, bytes: v.bytes });
+    const domStat = (key: string, v: DomStat): RecipientDomainStat => ({
       key, count: v.count, bytes: v.bytes, deferrals: v.deferrals, maxDelay: v.maxDelay,
-    }));
+    });
+    const lists = <V extends UserStat, T>(m: Map<string, V>, keep: (v: V) => boolean, make: (key: string, v: V) => T) => ({
+      byCount: topOfMap(m, top, keep, entryByCount, make),
+      bySize: topOfMap(m, top, keep, entryByBytes, make),
+    });
     const total = this.msgsDlvrd + this.msgsRjctd + this.msgsDscrdd;
     const pct = (x: number) => (total > 0 ? Math.floor((x / total) * 100) : 0);
     let recipients = 0;
@@ -716,11 +1028,11 @@ export class LogAggregator {
       },
       perDay,
       perHour,
-      senders: { byCount: best(senders, byCountThenKey), bySize: best(senders, byBytesThenKey) },
-      recipients: { byCount: best(recips, byCountThenKey), bySize: best(recips, byBytesThenKey) },
-      senderDomains: { byCount: best(sDoms, byCountThenKey), bySize: best(sDoms, byBytesThenKey) },
-      recipientDomains: { byCount: best(rDoms, byCountThenKey), bySize: best(rDoms, byBytesThenKey) },
-      sentPerRecipient: best([...this.recipUser].filter(([, v]) => v.sent > 0).map(([key, v]) => ({ key, count: v.sent })), byCountThenKey),
+      senders: lists(this.sendgUser, counted, stat),
+      recipients: lists(this.recipUser, counted, stat),
+      senderDomains: lists(this.sendgDom, counted, stat),
+      recipientDomains: lists(this.recipDom, all, domStat),
+      sentPerRecipient: topOfMap(this.recipUser, top, (v) => v.sent > 0, entryBySent, (key, v) => ({ key, count: v.sent })),
       toDomain,
       deferralDetail: this.deferrals.tallies(),
       bounceDetail: this.bounces.tallies(),
@@ -752,6 +1064,62 @@ export class LogAggregator {
   }
 }
 
+function keyOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function entryByCount(ak: string, a: UserStat, bk: string, b: UserStat): number {
+  return b.count - a.count || keyOrder(ak, bk);
+}
+
+function entryByBytes(ak: string, a: UserStat, bk: string, b: UserStat): number {
+  return b.bytes - a.bytes || b.count - a.count || keyOrder(ak, bk);
+}
+
+function entryBySent(ak: string, a: RcptStat, bk: string, b: RcptStat): number {
+  return b.sent - a.sent || keyOrder(ak, bk);
+}
+
+/**
+ * The k best entries of a map by cmp (all of them, sorted, when k <= 0), made into objects by
+ * `make` only for the entries returned.
+ */
+function topOfMap<V, T>(
+  m: Map<string, V>,
+  k: number,
+  keep: (v: V) => boolean,
+  cmp: (ak: string, av: V, bk: string, bv: V) => number,
+  make: (key: string, v: V) => T,
+): T[] {
+  const keys: string[] = [];
+  const vals: V[] = [];
+  if (k <= 0) {
+    const idx: number[] = [];
+    for (const [key, v] of m) {
+      if (!keep(v)) continue;
+      idx.push(keys.length);
+      keys.push(key);
+      vals.push(v);
+    }
+    idx.sort((a, b) => cmp(keys[a], vals[a], keys[b], vals[b]));
+    return idx.map((i) => make(keys[i], vals[i]));
+  }
+  for (const [key, v] of m) {
+    if (!keep(v)) continue;
+    const n = keys.length;
+    if (n === k && cmp(key, v, keys[k - 1], vals[k - 1]) >= 0) continue;
+    let i = n === k ? k - 1 : n;
+    if (n === k) {
+      keys.pop();
+      vals.pop();
+    }
+    while (i > 0 && cmp(key, v, keys[i - 1], vals[i - 1]) < 0) i--;
+    keys.splice(i, 0, key);
+    vals.splice(i, 0, v);
+  }
+  return keys.map((key, i) => make(key, vals[i]));
+}
+
 /** The k best items by cmp (all of them, sorted, when k <= 0), without sorting the whole array. */
 export function topK<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[] {
   if (k <= 0 || items.length <= k) return [...items].sort(cmp);
@@ -764,6 +1132,42 @@ export function topK<T>(items: T[], k: number, cmp: (a: T, b: T) => number): T[]
     best.splice(i, 0, it);
   }
   return best;
+}
+
+/** Adds to (or, with negative numbers, takes from) an entry; an entry left with no count is dropped. */
+function addStat(m: Map<string, UserStat>, key: string, count: number, bytes: number): void {
+  const s = m.get(key);
+  if (s === undefined) m.set(own(key), { count, bytes });
+  else {
+    s.count += count;
+    s.bytes += bytes;
+    if (s.count === 0) m.delete(key);
+  }
+}
+
+function pack<T>(m: Map<string, T>, fields: Array<keyof T>): PackedMap {
+  const keys: string[] = [];
+  const values = new Float64Array(m.size * fields.length);
+  let i = 0;
+  for (const [k, v] of m) {
+    keys.push(k);
+    for (const f of fields) values[i++] = v[f] as unknown as number;
+  }
+  return { keys: keys.join('\n'), fields: fields.length, values };
+}
+
+function unpack(p: PackedMap, each: (key: string, values: Float64Array, at: number) => void): void {
+  if (p.values.length === 0) return;
+  const keys = p.keys.split('\n');
+  for (let j = 0; j < keys.length; j++) each(keys[j], p.values, j * p.fields);
+}
+
+function addCounts(d: TrafficCounts, s: TrafficCounts): void {
+  d.received += s.received;
+  d.delivered += s.delivered;
+  d.deferred += s.deferred;
+  d.bounced += s.bounced;
+  d.rejected += s.rejected;
 }
 
 function bump(m: Map<string, UserStat>, key: string, bytes: number): void {

@@ -7,6 +7,7 @@
 import { PostfixConfigError } from '../../model/errors';
 import { LogAggregator } from './aggregate';
 import { DEFAULT_MAX_LINE_LENGTH, LineSplitter, LogSource, forEachLine, orderLogFiles, sourceChunks, sourceName } from './input';
+import { DEFAULT_PARALLEL_MIN_BYTES, aggregateSegments, defaultWorkers, planSegments, workersAvailable } from './parallel';
 import { LineParser, ParsedLogLine } from './parse';
 import { LogReport, LogReportOptions } from './types';
 
@@ -15,6 +16,8 @@ export { LogAggregator, isQueueId } from './aggregate';
 export { LineParser, YearTracker, timestampToEpochMs, dayKey, peekTimestamp, LINE_POSTFIX, LINE_FOREIGN, LINE_GARBAGE, LINE_SKIPPED } from './parse';
 export type { LogTimestamp, ParsedLogLine, PostfixLogLine, ForeignLogLine, GarbageLogLine, SkippedLogLine } from './parse';
 export { LineSplitter, orderLogFiles, firstTimestamp, sourceChunks } from './input';
+export { planSegments, defaultWorkers, workersAvailable } from './parallel';
+export type { Segment, Piece } from './parallel';
 export type { LogSource } from './input';
 export { formatReport, reportToJson } from './report';
 
@@ -29,6 +32,18 @@ export async function analyzeLogs(sources: LogSource[], options: LogReportOption
   let ordered = sources;
   if (sources.length > 1 && sources.every((s) => typeof s === 'string' && s !== '-')) {
     ordered = await orderLogFiles(sources as string[]);
+  }
+  const par = options.parallel ?? {};
+  const inline = par.inline === true;
+  const workers = par.workers ?? (inline || workersAvailable() ? defaultWorkers() : 1);
+  if (workers > 1 && (inline || workersAvailable()) && ordered.every((s) => typeof s === 'string')) {
+    const paths = ordered as string[];
+    const segments = planSegments(paths, workers, par.minBytes ?? DEFAULT_PARALLEL_MIN_BYTES, options);
+    if (segments !== null) {
+      paths.forEach((p, i) => agg.beginSource(sourceName(p, i)));
+      await aggregateSegments(agg, segments, options, max, inline);
+      return agg.report();
+    }
   }
   const onLine = (line: string, truncated: boolean) => agg.addLine(line, truncated);
   for (let i = 0; i < ordered.length; i++) {

@@ -83,6 +83,8 @@ const MONTHS: Record<string, number> = {
 export class YearTracker {
   private year = 0;
   private lastMonth = 0;
+  /** Bumped whenever the state changes (a year-less stamp resolved before is still valid while it stays). */
+  version = 0;
 
   constructor(private readonly explicitYear?: number, private readonly now: Date = new Date()) {}
 
@@ -95,24 +97,48 @@ export class YearTracker {
         this.year = month > this.now.getMonth() + 1 ? thisYear - 1 : thisYear;
       }
       this.lastMonth = month;
+      this.version++;
       return this.year;
     }
     const step = month - this.lastMonth;
     if (step <= -6) {
       this.year += 1;
       this.lastMonth = month;
+      this.version++;
       return this.year;
     }
     if (step >= 6) return this.year - 1; // late line from the previous year, state unchanged
-    if (step > 0) this.lastMonth = month;
+    if (step > 0) {
+      this.lastMonth = month;
+      this.version++;
+    }
     return this.year;
   }
 
   /** Note a line that carried its own year. */
   sync(year: number, month: number): void {
+    if (year === this.year && month === this.lastMonth) return;
     this.year = year;
     this.lastMonth = month;
+    this.version++;
   }
+
+  /** The tracker's whole state (lastMonth 0 = nothing seen yet), for handing a log over at a split point. */
+  getState(): YearState {
+    return { year: this.year, lastMonth: this.lastMonth };
+  }
+
+  setState(state: YearState): void {
+    this.year = state.year;
+    this.lastMonth = state.lastMonth;
+    this.version++;
+  }
+}
+
+/** YearTracker state: the year in force and the month it was last advanced to (0 = no stamp yet). */
+export interface YearState {
+  year: number;
+  lastMonth: number;
 }
 
 function digit(s: string, i: number): number {
@@ -260,19 +286,56 @@ function parseTime(line: string): boolean {
   return true;
 }
 
+interface StampSlot {
+  /** The line's text up to the end of the seconds. */
+  prefix: string;
+  /** What follows the seconds and any fraction, up to the space before the host (zone, year). */
+  tail: string;
+  stamp: LogTimestamp;
+  /** YearTracker.version after the stamp was made. */
+  version: number;
+}
+
+/** Where the timestamp of a line with a cached timestamp text ends, or -1. */
+function matchSlot(line: string, slot: StampSlot): number {
+  const p = slot.prefix;
+  let i = p.length - 1;
+  if (line.length <= i) return -1;
+  // from the end: the seconds differ first
+  for (; i >= 0; i--) if (line.charCodeAt(i) !== p.charCodeAt(i)) return -1;
+  const j = skipFraction(line, p.length);
+  const tail = slot.tail;
+  if ((tail.length === 0 || line.startsWith(tail, j)) && line.charCodeAt(j + tail.length) === 32) return j + tail.length;
+  return -1;
+}
+
 /**
  * Stateful line parser. Keep one per logical stream (all rotated files of one log, in order), so
  * year inference carries across file boundaries.
  */
 export class LineParser {
   private readonly years: YearTracker;
-  private lastPrefix = '';
-  private lastStamp: LogTimestamp | null = null;
-  private lastTail = '';
+  // The last two distinct timestamp texts (two, so logs mixing the traditional and RFC 3339 forms
+  // line by line stay on the fast path), most recent first.
+  private slotA: StampSlot | null = null;
+  private slotB: StampSlot | null = null;
 
 
-  constructor(options: { year?: number; now?: Date } = {}) {
+  constructor(options: { year?: number; now?: Date; yearState?: YearState } = {}) {
     this.years = new YearTracker(options.year, options.now);
+    if (options.yearState) this.years.setState(options.yearState);
+  }
+
+  /** State of the year inference after the lines parsed so far. */
+  yearState(): YearState {
+    return this.years.getState();
+  }
+
+  /** Continues year inference from `state` (the state after the lines that came before). */
+  setYearState(state: YearState): void {
+    this.years.setState(state);
+    this.slotA = null;
+    this.slotB = null;
   }
 
   // Fields of the last line parsed by parseFields() (kept on the parser to avoid an object per line).
@@ -296,6 +359,17 @@ export class LineParser {
   /** Whole syslog name of the last line parsed by parseFields(). */
   get syslogName(): string {
     return this.cur.slice(this.tagStart, this.nameEnd);
+  }
+
+  /**
+   * Whether a cached stamp stands for its text now: a stamp with its own year always does (the
+   * tracker is synced as parsing it would); a year-less one while the year state is unchanged.
+   */
+  private reusable(slot: StampSlot): boolean {
+    const st = slot.stamp;
+    if (st.yearInferred) return slot.version === this.years.version;
+    this.years.sync(st.year, st.month);
+    return true;
   }
 
   /** Parses a line, returning it as an object. */
@@ -322,19 +396,23 @@ export class LineParser {
    */
   parseFields(line: string): number {
     if (line.length === 0) return LINE_SKIPPED;
-    let end: number;
     // Fast path: consecutive lines very often share the whole timestamp text.
     // The fraction of a second may differ (rsyslog's microseconds): same second, same zone suffices.
-    const lp = this.lastPrefix;
-    let fastEnd = -1;
-    if (lp.length > 0 && line.startsWith(lp)) {
-      const j = skipFraction(line, lp.length);
-      const tail = this.lastTail;
-      if ((tail.length === 0 || line.startsWith(tail, j)) && line.charCodeAt(j + tail.length) === 32) fastEnd = j + tail.length;
+    let end = -1;
+    const a = this.slotA;
+    if (a !== null) {
+      end = matchSlot(line, a);
+      if (end >= 0 && !this.reusable(a)) end = -1;
     }
-    if (fastEnd >= 0) {
-      end = fastEnd;
-    } else {
+    if (end < 0 && this.slotB !== null) {
+      const b = this.slotB;
+      end = matchSlot(line, b);
+      if (end >= 0 && this.reusable(b)) {
+        this.slotB = a;
+        this.slotA = b;
+      } else end = -1;
+    }
+    if (end < 0) {
       if (!parseTime(line)) return line.startsWith('-- ') ? LINE_SKIPPED : LINE_GARBAGE;
       const t = scratch;
       let year = t.year;
@@ -346,50 +424,69 @@ export class LineParser {
       const h = (t.secs / 3600) | 0;
       const rem = t.secs - h * 3600;
       const m = (rem / 60) | 0;
-      this.lastStamp = {
+      const stamp: LogTimestamp = {
         year, month: t.month, day: t.day, hour: h, minute: m, second: rem - m * 60,
         offsetMinutes: t.offset, yearInferred: inferred,
       };
       end = t.end;
-      this.lastPrefix = line.slice(0, t.secEnd);
-      this.lastTail = line.slice(t.fracEnd, end);
+      this.slotB = this.slotA;
+      this.slotA = { prefix: line.slice(0, t.secEnd), tail: line.slice(t.fracEnd, end), stamp, version: this.years.version };
     }
-    this.stamp = this.lastStamp;
+    this.stamp = (this.slotA as StampSlot).stamp;
     // host
     let hostStart = end + 1;
     while (line.charCodeAt(hostStart) === 32) hostStart++;
     const hostEnd = line.indexOf(' ', hostStart);
     if (hostEnd <= hostStart) return LINE_GARBAGE;
-    // tag: up to the first ": " (a tag has no spaces); `tag:` at end of line means an empty message
+    // tag: up to the first ": " (a tag has no spaces); `tag:` at end of line means an empty message.
+    // One forward scan notes the slashes and the last `[` on the way.
     const tagStart = hostEnd + 1;
-    let tagEnd = line.indexOf(': ', tagStart);
-    let msgStart: number;
-    if (tagEnd < 0) {
-      if (line.charCodeAt(line.length - 1) !== 58) return LINE_GARBAGE;
-      tagEnd = line.length - 1;
-      msgStart = line.length;
-    } else msgStart = tagEnd + 2;
-    const sp = line.indexOf(' ', tagStart);
-    if ((sp >= 0 && sp < tagEnd) || tagEnd === tagStart) return LINE_GARBAGE;
+    const len = line.length;
+    let tagEnd = -1;
+    let msgStart = len;
+    let firstSlash = -1;
+    let lastSlash = -1;
+    let open = -1;
+    let slashBeforeOpen = -1;
+    for (let i = tagStart; i < len; i++) {
+      const c = line.charCodeAt(i);
+      if (c === 58) {
+        if (i + 1 === len) {
+          tagEnd = i;
+          break;
+        }
+        if (line.charCodeAt(i + 1) === 32) {
+          tagEnd = i;
+          msgStart = i + 2;
+          break;
+        }
+      } else if (c === 32) return LINE_GARBAGE;
+      else if (c === 47) {
+        lastSlash = i;
+        if (firstSlash < 0) firstSlash = i;
+      } else if (c === 91) {
+        open = i;
+        slashBeforeOpen = lastSlash;
+      }
+    }
+    if (tagEnd <= tagStart) return LINE_GARBAGE;
     let nameEnd = tagEnd;
     let pid: number | null = null;
-    if (line.charCodeAt(tagEnd - 1) === 93) {
-      const open = line.lastIndexOf('[', tagEnd);
-      if (open > tagStart) {
-        let p = 0;
-        let ok = open + 1 < tagEnd - 1;
-        for (let k = open + 1; k < tagEnd - 1; k++) {
-          const dd = digit(line, k);
-          if (dd < 0) {
-            ok = false;
-            break;
-          }
-          p = p * 10 + dd;
+    if (line.charCodeAt(tagEnd - 1) === 93 && open > tagStart && open + 1 < tagEnd - 1) {
+      let p = 0;
+      let ok = true;
+      for (let k = open + 1; k < tagEnd - 1; k++) {
+        const dd = line.charCodeAt(k) - 48;
+        if (dd < 0 || dd > 9) {
+          ok = false;
+          break;
         }
-        if (ok) {
-          pid = p;
-          nameEnd = open;
-        }
+        p = p * 10 + dd;
+      }
+      if (ok) {
+        pid = p;
+        nameEnd = open;
+        lastSlash = slashBeforeOpen;
       }
     }
     this.cur = line;
@@ -398,15 +495,15 @@ export class LineParser {
     this.tagStart = tagStart;
     this.nameEnd = nameEnd;
     this.pid = pid;
-    this.message = line.slice(msgStart);
-    if (line.startsWith('postfix/', tagStart)) {
+    this.message = msgStart === len ? '' : line.slice(msgStart);
+    // `postfix/...`: the common case, checked without a substring
+    if (firstSlash === tagStart + 7 && line.charCodeAt(tagStart) === 112 && line.startsWith('postfix', tagStart)) {
       this.instance = 'postfix';
-      const lastSlash = line.lastIndexOf('/', nameEnd - 1);
       this.program = line.slice(lastSlash + 1, nameEnd);
       return LINE_POSTFIX;
     }
     const syslogName = line.slice(tagStart, nameEnd);
-    const slash = syslogName.indexOf('/');
+    const slash = firstSlash < 0 || firstSlash >= nameEnd ? -1 : firstSlash - tagStart;
     const instance = slash < 0 ? syslogName : syslogName.slice(0, slash);
     if (instance !== 'postfix' && !instance.startsWith('postfix-')) return LINE_FOREIGN;
     this.instance = instance;

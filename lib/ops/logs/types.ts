@@ -16,6 +16,18 @@ export interface LogReportOptions {
   samples?: number;
   /** Clock used for relative times and the default year (tests). */
   now?: Date;
+  /**
+   * Reading large plain files on several threads (regular files only; stdin, streams and gzip are
+   * read on one). The result is the same as reading sequentially.
+   */
+  parallel?: {
+    /** Threads, the calling one included; default: available CPUs (at most 8); 1 = sequential. */
+    workers?: number;
+    /** Inputs smaller than this many bytes are read on one thread. Default 16 MiB. */
+    minBytes?: number;
+    /** Read the pieces one after the other on the calling thread, through the same split and merge (tests). */
+    inline?: boolean;
+  };
 }
 
 /** A count under a key, possibly with sub-keys (detail reports). */
