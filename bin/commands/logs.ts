@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../../lib/ops/connection-flags';
 import {
   LogReport, LogReportOptions, LogSource, analyzeLogs, formatReport, parseTimeOption, reportToJson,
 } from '../../lib/ops/logs';
+import { analyzeRemoteLogs } from '../../lib/ops/logs/remote';
 
-export interface LogsReportFlags {
+export interface LogsReportFlags extends ConnectionOptions {
   json?: boolean;
   toDomain?: string;
   since?: string;
@@ -33,8 +35,9 @@ export function logsReportOptions(flags: LogsReportFlags, now: Date = new Date()
 }
 
 /**
- * Runs `logs report` on local files (`-` or none = stdin) or on already-open streams (e.g. remote
- * files read over SSH, passed in by the connection-flag wiring) and prints the report.
+ * Runs `logs report` and prints the report: with connection flags, on the host's mail log (or the
+ * named files on the host) read over SSH; otherwise on local files (`-` or none = stdin), or on
+ * already-open streams.
  */
 export async function logsReportAction(
   files: string[],
@@ -42,24 +45,32 @@ export async function logsReportAction(
   streams?: NodeJS.ReadableStream[],
 ): Promise<LogReport> {
   const options = logsReportOptions(flags);
-  const sources: LogSource[] = streams && streams.length > 0 ? streams : files.length > 0 ? files : ['-'];
-  const report = await analyzeLogs(sources, options);
+  const connection = connectionFromOptions(flags);
+  let report: LogReport;
+  if (connection !== undefined) report = await analyzeRemoteLogs(connection, files, options);
+  else {
+    const sources: LogSource[] = streams && streams.length > 0 ? streams : files.length > 0 ? files : ['-'];
+    report = await analyzeLogs(sources, options);
+  }
   process.stdout.write(flags.json ? reportToJson(report) : formatReport(report));
   return report;
 }
 
 export function registerLogsCommand(program: Command): void {
   const logs = program.command('logs').description('Postfix mail log analysis');
-  logs
+  const report = logs
     .command('report')
-    .description('pflogsumm-like report of Postfix mail logs (plain or gzip; rotated files in any order; none or - = stdin)')
+    .description('pflogsumm-like report of Postfix mail logs (plain or gzip; rotated files in any order; none or - = stdin). '
+      + "With --host/--stack: the host's mail log over SSH (maillog_file, else /var/log/mail.log, else the journal), "
+      + 'or the files named, on the host, oldest first')
     .argument('[files...]', 'log files, e.g. /var/log/mail.log /var/log/mail.log.1 /var/log/mail.log.2.gz')
     .option('--json', 'print the report as JSON')
     .option('--to-domain <domain>', 'count mails per recipient address at exactly this domain (case-insensitive)')
     .option('--since <time>', 'only lines at or after: 24h, 7d, 30m, 2026-11-29, 2026-11-29T18:00[:00][Z|+01:00]')
     .option('--until <time>', 'only lines before this time (same forms as --since)')
     .option('--year <yyyy>', 'year of the first year-less (syslog) timestamp; default: current year', wholeNumber('--year', 1970))
-    .option('--top <n>', 'entries in each top list (0 = all)', wholeNumber('--top', 0), 10)
+    .option('--top <n>', 'entries in each top list (0 = all)', wholeNumber('--top', 0), 10);
+  addConnectionOptions(report)
     .action(async (files: string[], flags: LogsReportFlags) => {
       try {
         await logsReportAction(files, flags);
