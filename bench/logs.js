@@ -2,7 +2,7 @@
 /*
  * Benchmark: our log report vs pflogsumm on the same generated 1,000,000-line Postfix log.
  *
- *   npm run build && node bench/logs.js [--lines N] [--keep]
+ *   npm run build && node bench/logs.js [--lines N] [--keep] [--workers N] [--repeat N]
  *
  * Generates a deterministic, realistic log (received via smtpd and pickup, local and remote
  * deliveries, deferrals with retries, bounces, expiries, forwards, NOQUEUE/postscreen rejects,
@@ -10,8 +10,11 @@
  * RFC 3339 and traditional stamps mixed, plus a few foreign and garbage lines) into a temp file,
  * runs pflogsumm and our parser, checks that the grand totals are equal (in pflogsumm's printed
  * units: it shows values above 512k as k/m), and prints both times and the ratio pflogsumm/ours,
- * as wall-clock time and as CPU time (the latter is the fairer number on a busy machine).
- * Exits 1 when the totals differ.
+ * as wall-clock time and as CPU time (the latter is the fairer number on a busy machine; ours
+ * counts every thread of the process: the worker threads that read pieces of the file, V8's
+ * compiler and GC threads, libuv's file reads). --workers N sets our thread count (1 = one thread;
+ * default: the CPUs available, at most 8). --repeat N runs both N times, alternating, and reports
+ * the medians. Exits 1 when the totals differ.
  */
 'use strict';
 const fs = require('fs');
@@ -22,6 +25,9 @@ const { spawnSync } = require('child_process');
 const args = process.argv.slice(2);
 const LINES = Number(args.includes('--lines') ? args[args.indexOf('--lines') + 1] : 1000000);
 const KEEP = args.includes('--keep');
+const WORKERS = args.includes('--workers') ? Number(args[args.indexOf('--workers') + 1]) : undefined;
+const REPEAT = Math.max(1, Number(args.includes('--repeat') ? args[args.indexOf('--repeat') + 1] : 1));
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
 
 function rng(seed) {
   let a = seed >>> 0;
@@ -235,25 +241,31 @@ async function main() {
   const n = generate(file, LINES);
   console.log(`generated ${n} lines (${(fs.statSync(file).size / 1048576).toFixed(1)} MiB) in ${Date.now() - t0} ms: ${file}`);
 
-  // pflogsumm under bash so `times` can report its CPU time (user+sys of the child)
   const pfOut = path.join(dir, 'pflogsumm.txt');
-  t0 = process.hrtime.bigint();
-  const pf = spawnSync('bash', ['-c', 'pflogsumm "$1" > "$2" || exit 3; times', '_', file, pfOut], { encoding: 'utf8' });
-  const pfMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (pf.error || pf.status !== 0) {
-    console.error('pflogsumm failed:', pf.error ? pf.error.message : pf.stderr);
-    process.exit(2);
-  }
-  const cpuLine = pf.stdout.trim().split('\n').pop() || '';
-  const secs = [...cpuLine.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  const pfCpuMs = (secs[0] + secs[1]) * 1000;
+  const runs = { pfMs: [], pfCpuMs: [], ourMs: [], ourCpuMs: [] };
+  let report;
+  const threads = WORKERS ?? (logs.workersAvailable() ? logs.defaultWorkers() : 1);
+  for (let rep = 0; rep < REPEAT; rep++) {
+    // pflogsumm under bash so `times` can report its CPU time (user+sys of the child)
+    t0 = process.hrtime.bigint();
+    const pf = spawnSync('bash', ['-c', 'pflogsumm "$1" > "$2" || exit 3; times', '_', file, pfOut], { encoding: 'utf8' });
+    runs.pfMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (pf.error || pf.status !== 0) {
+      console.error('pflogsumm failed:', pf.error ? pf.error.message : pf.stderr);
+      process.exit(2);
+    }
+    const cpuLine = pf.stdout.trim().split('\n').pop() || '';
+    const secs = [...cpuLine.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    runs.pfCpuMs.push((secs[0] + secs[1]) * 1000);
 
-  const cpu0 = process.cpuUsage();
-  t0 = process.hrtime.bigint();
-  const report = await logs.analyzeLogs([file], {});
-  const ourMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const cpu = process.cpuUsage(cpu0);
-  const ourCpuMs = (cpu.user + cpu.system) / 1000;
+    const cpu0 = process.cpuUsage();
+    t0 = process.hrtime.bigint();
+    report = await logs.analyzeLogs([file], { parallel: { workers: threads } });
+    runs.ourMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const cpu = process.cpuUsage(cpu0);
+    runs.ourCpuMs.push((cpu.user + cpu.system) / 1000);
+  }
+  const [pfMs, pfCpuMs, ourMs, ourCpuMs] = [runs.pfMs, runs.pfCpuMs, runs.ourMs, runs.ourCpuMs].map(median);
 
   const theirs = parsePflogsumm(fs.readFileSync(pfOut, 'utf8'));
   const g = report.grandTotals;
@@ -267,8 +279,9 @@ async function main() {
   }
   console.log(`\nlines: ${report.input.lines}, postfix: ${report.input.postfixLines}, unparsed: garbage ${report.unparsed.garbage.count}, non-postfix ${report.unparsed.nonPostfix.count}, unrecognised postfix ${report.unparsed.unrecognisedPostfix.count}`);
   console.log(`load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`);
-  console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU`);
-  console.log(`ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU  (RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB)`);
+  const all = (a) => (REPEAT > 1 ? `  [runs: ${a.map((x) => x.toFixed(0)).join(', ')}]` : '');
+  console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
+  console.log(`ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}  (RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB)${all(runs.ourMs)}`);
   console.log(`ratio pflogsumm/ours: ${(pfMs / ourMs).toFixed(1)}x wall, ${(pfCpuMs / ourCpuMs).toFixed(1)}x CPU`);
   console.log(`grand totals equal: ${equal ? 'yes' : 'NO'}`);
   if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });

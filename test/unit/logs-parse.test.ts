@@ -1,4 +1,5 @@
 import { LINE_POSTFIX, LineParser, LineSplitter, PostfixLogLine, YearTracker, peekTimestamp } from '../../lib/ops/logs';
+import { gimmeDomain } from '../../lib/ops/logs/pflogsumm-compat';
 
 const NOW = new Date(2026, 10, 29, 19, 0, 0); // Nov 29 2026, local time
 
@@ -130,5 +131,44 @@ describe('LineSplitter', () => {
     s.write('z\nshort\n' + 'w'.repeat(250) + '\n');
     s.end();
     expect(got).toEqual([[100, true], [5, false], [100, true]]);
+  });
+});
+
+describe('timestamp reuse across lines', () => {
+  it('gives each line its own second within a cached minute, in both forms interleaved', () => {
+    const parser = new LineParser({ year: 2026, now: NOW });
+    const lines = [
+      'Nov 29 18:24:39 mx postfix/smtpd[1]: a',
+      '2026-11-29T18:24:39.1+00:00 mx postfix/smtpd[1]: b',
+      'Nov 29 18:24:41 mx postfix/smtpd[1]: c',
+      '2026-11-29T18:24:45.2+00:00 mx postfix/smtpd[1]: d',
+      'Nov 29 18:24:41 mx postfix/smtpd[1]: e',
+      'Nov 29 18:24:59 mx postfix/smtpd[1]: f',
+      'Nov 29 18:25:00 mx postfix/smtpd[1]: g',
+      '2026-11-29T18:24:45.3+01:00 mx postfix/smtpd[1]: h',
+      'Nov 29 18:24:6x mx postfix/smtpd[1]: i',
+    ];
+    const got = lines.map((l) => parser.parse(l)).map((p) => (p.kind === 'postfix' ? [p.timestamp.minute, p.timestamp.second, p.timestamp.offsetMinutes] : p.kind));
+    expect(got).toEqual([[24, 39, null], [24, 39, 0], [24, 41, null], [24, 45, 0], [24, 41, null], [24, 59, null], [25, 0, null], [24, 45, 60], 'garbage']);
+  });
+});
+
+describe("gimmeDomain's bracketed-address fast path", () => {
+  it('agrees with the pattern path', () => {
+    const ref = (client: string): string => {
+      let m = /^([^[]*)\[((?:\d{1,3}\.){3}\d{1,3})\]/.exec(client);
+      if (!m) m = /^([^/]*)\/([0-9a-f.:]+)/i.exec(client);
+      if (!m) m = /^([^[(/]*)[[(/]([^\])]+)[\])]:?\d*$/.exec(client);
+      const domain = m ? m[1] : undefined;
+      const ip = m ? m[2] : undefined;
+      if (domain === undefined || domain === '' || domain === 'unknown') return ip ?? '';
+      const r = /^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$/.exec(domain);
+      return r ? `${r[2]}.${r[3]}`.toLowerCase() : domain;
+    };
+    for (const c of ['[203.0.113.67]:40000', '[1.2.3.4]', 'unknown[10.0.0.1]', 'unknown[10.0.0.1]:25', '[1.2.3.4567]', '[1.2.3]',
+      '[1.2.3.4', 'unknownx[1.2.3.4]', '[2001:db8::1]:25', 'unknown[2001:db8::5]', 'mail.x.example.com[1.2.3.4]', '[1.2.3.4]junk',
+      '[01.002.3.4]', '[]', '[', 'unknown[', 'unknown[1.2.3.4]x', '[1.2.3.4.5]']) {
+      expect(gimmeDomain(c)).toBe(ref(c));
+    }
   });
 });

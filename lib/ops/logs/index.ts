@@ -9,6 +9,7 @@ import { LogAggregator } from './aggregate';
 import { DEFAULT_MAX_LINE_LENGTH, LineSplitter, LogSource, forEachLine, orderLogFiles, sourceChunks, sourceName } from './input';
 import { DEFAULT_PARALLEL_MIN_BYTES, aggregateSegments, defaultWorkers, planSegments, workersAvailable } from './parallel';
 import { LineParser, ParsedLogLine } from './parse';
+import { primeFeedback } from './warmup';
 import { LogReport, LogReportOptions } from './types';
 
 export * from './types';
@@ -27,6 +28,7 @@ export { formatReport, reportToJson } from './report';
  * named in; `-`, streams and line iterables are read in the order given, after nothing is reordered.
  */
 export async function analyzeLogs(sources: LogSource[], options: LogReportOptions = {}): Promise<LogReport> {
+  primeFeedback();
   const agg = new LogAggregator(options);
   const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
   let ordered = sources;

@@ -23,6 +23,7 @@ import { CarriedState, LogAggregator, PartialAggregate } from './aggregate';
 import { LineSplitter } from './input';
 import { YearState, YearTracker, peekTimestamp } from './parse';
 import { LogReportOptions } from './types';
+import { primeFeedback } from './warmup';
 
 /** A byte range [start, end) of a file; start and end are at line starts (or the file's ends). */
 export interface Piece {
@@ -233,6 +234,7 @@ export async function readPieces(pieces: Piece[], maxLineLength: number, onLine:
 
 /** Reads one segment that does not start the log into a partial-mode aggregator (in a worker, or inline). */
 export async function readSegment(segment: Segment, options: LogReportOptions, maxLineLength: number): Promise<LogAggregator> {
+  primeFeedback();
   const agg = new LogAggregator(options, { yearState: segment.entry ?? { year: 0, lastMonth: 0 } });
   await readPieces(segment.pieces, maxLineLength, (line, truncated) => agg.addLine(line, truncated));
   return agg;

@@ -296,14 +296,29 @@ interface StampSlot {
   version: number;
 }
 
-/** Where the timestamp of a line with a cached timestamp text ends, or -1. */
+/** Set by matchSlot: the line's second when it differs from the slot's (same minute), else -1. */
+let otherSecond = -1;
+
+/**
+ * Where the timestamp of a line ends when its text equals a cached one up to the minute (and in
+ * zone/year suffix), or -1. When only the seconds differ, otherSecond holds the line's.
+ */
 function matchSlot(line: string, slot: StampSlot): number {
   const p = slot.prefix;
-  let i = p.length - 1;
-  if (line.length <= i) return -1;
-  // from the end: the seconds differ first
+  const n = p.length;
+  if (line.length <= n) return -1;
+  // the seconds first: they differ most often
+  const s1 = line.charCodeAt(n - 2);
+  const s2 = line.charCodeAt(n - 1);
+  let i = n - 3;
   for (; i >= 0; i--) if (line.charCodeAt(i) !== p.charCodeAt(i)) return -1;
-  const j = skipFraction(line, p.length);
+  otherSecond = -1;
+  if (s1 !== p.charCodeAt(n - 2) || s2 !== p.charCodeAt(n - 1)) {
+    const sec = (s1 - 48) * 10 + (s2 - 48);
+    if (s1 < 48 || s1 > 54 || s2 < 48 || s2 > 57 || sec > 60) return -1;
+    otherSecond = sec;
+  }
+  const j = skipFraction(line, n);
   const tail = slot.tail;
   if ((tail.length === 0 || line.startsWith(tail, j)) && line.charCodeAt(j + tail.length) === 32) return j + tail.length;
   return -1;
@@ -411,6 +426,16 @@ export class LineParser {
         this.slotB = a;
         this.slotA = b;
       } else end = -1;
+    }
+    if (end >= 0 && otherSecond >= 0) {
+      // same minute, another second: the same fields (and year) but the second
+      const slot = this.slotA as StampSlot;
+      const o = slot.stamp;
+      slot.stamp = {
+        year: o.year, month: o.month, day: o.day, hour: o.hour, minute: o.minute, second: otherSecond,
+        offsetMinutes: o.offsetMinutes, yearInferred: o.yearInferred,
+      };
+      slot.prefix = line.slice(0, slot.prefix.length);
     }
     if (end < 0) {
       if (!parseTime(line)) return line.startsWith('-- ') ? LINE_SKIPPED : LINE_GARBAGE;

@@ -23,6 +23,8 @@ const domainCache = new Map<string, string>();
 
 /** pflogsumm's gimme_domain(): `mail.example.com[192.0.2.1]` -> `example.com`, `unknown[ip]` -> ip. */
 export function gimmeDomain(client: string): string {
+  const quad = bracketedQuad(client);
+  if (quad !== null) return quad;
   const cached = domainCache.get(client);
   if (cached !== undefined) return cached;
   const s = client.length > MAX_DOMAIN_INPUT ? client.slice(0, MAX_DOMAIN_INPUT) : client;
@@ -41,6 +43,36 @@ export function gimmeDomain(client: string): string {
   out = own(out);
   domainCache.set(own(client), out);
   return out;
+}
+
+/**
+ * The common `[192.0.2.1]`, `[192.0.2.1]:port` and `unknown[192.0.2.1]` forms (postscreen and
+ * unresolved clients), whose port would otherwise fill the cache with one entry per connection:
+ * gimmeDomain's first pattern matches them with an empty or `unknown` name, so the result is the
+ * address. null for anything else (the general path decides).
+ */
+function bracketedQuad(client: string): string | null {
+  let i: number;
+  if (client.charCodeAt(0) === 91) i = 1;
+  else if (client.charCodeAt(7) === 91 && client.startsWith('unknown')) i = 8;
+  else return null;
+  const start = i;
+  for (let part = 0; part < 4; part++) {
+    const from = i;
+    while (i - from < 4) {
+      const c = client.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      i++;
+    }
+    const n = i - from;
+    if (n < 1 || n > 3) return null;
+    if (part < 3) {
+      if (client.charCodeAt(i) !== 46) return null;
+      i++;
+    }
+  }
+  if (client.charCodeAt(i) !== 93) return null;
+  return own(client.slice(start, i));
 }
 
 /** pflogsumm's string_trimmer(). */
