@@ -227,11 +227,42 @@ function knownQidEvent(msg: string, at: number): boolean {
 
 interface ToLine {
   addr: string;
-  relay: string;
-  delay: string;
-  status: string;
+  /** The relay, delay and status values as [start, end) indexes into the message (no substrings). */
+  relayAt: number;
+  relayEnd: number;
+  delayAt: number;
+  delayEnd: number;
+  statusAt: number;
   /** Index in the message just after the status word. */
   restAt: number;
+}
+
+/** True when the status word is exactly `word`. */
+function statusIs(msg: string, to: ToLine, word: string): boolean {
+  return to.restAt - to.statusAt === word.length && has(msg, to.statusAt, word);
+}
+
+/**
+ * `parseFloat(value) || 0` for the delay value at [at, end), without a substring for the usual
+ * `123` / `0.45` forms: digits over a power of ten is the correctly rounded quotient, the same
+ * double parseFloat gives for those digits.
+ */
+function delayValue(msg: string, at: number, end: number): number {
+  let n = 0;
+  let scale = 1;
+  let dot = false;
+  let digits = 0;
+  for (let i = at; i < end; i++) {
+    const c = msg.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      if (dot) scale *= 10;
+      digits++;
+    } else if (c === 46 && !dot) dot = true;
+    else return parseFloat(msg.slice(at, end)) || 0;
+  }
+  if (digits === 0 || digits > 15) return parseFloat(msg.slice(at, end)) || 0;
+  return n / scale;
 }
 
 /** `to=<r>, [orig_to=<o>, ]relay=R, [conn_use=N, ]delay=D, [delays=..., ][dsn=X, ]status=S rest` */
@@ -264,13 +295,15 @@ function parseToAt(msg: string, addrAt: number): ToLine | null {
   }
   let e = field(msg, i, 'relay=');
   if (e < 0) return null;
-  const relay = msg.slice(i + 6, e);
+  const relayAt = i + 6;
+  const relayEnd = e;
   i = e + 2;
   e = field(msg, i, 'conn_use=');
   if (e >= 0) i = e + 2;
   e = field(msg, i, 'delay=');
   if (e < 0) return null;
-  const delay = msg.slice(i + 6, e);
+  const delayAt = i + 6;
+  const delayEnd = e;
   i = e + 2;
   e = field(msg, i, 'delays=');
   if (e >= 0) i = e + 2;
@@ -286,7 +319,7 @@ function parseToAt(msg: string, addrAt: number): ToLine | null {
     j++;
   }
   if (j === i) return null;
-  return { addr, relay, delay, status: msg.slice(i, j), restAt: j };
+  return { addr, relayAt, relayEnd, delayAt, delayEnd, statusAt: i, restAt: j };
 }
 
 /** `from=<s>, size=N` anywhere in the message. */
@@ -692,7 +725,6 @@ export class LogAggregator {
     const addr = normalizeAddress(to.addr);
     const at = addr.indexOf('@');
     const dom = at > 0 ? addr.slice(at + 1) : addr;
-    const status = to.status;
     let td: ToDomainAddress | undefined;
     if (this.toDomain !== null) {
       const last = addr.lastIndexOf('@');
@@ -706,7 +738,7 @@ export class LogAggregator {
         }
       }
     }
-    if (status === 'sent') {
+    if (statusIs(msg, to, 'sent')) {
       let u = this.recipUser.get(addr);
       if (u === undefined) {
         u = { count: 0, bytes: 0, sent: 0 };
@@ -725,7 +757,7 @@ export class LogAggregator {
         td.sent++;
         td.mails++;
       }
-      const delay = parseFloat(to.delay) || 0;
+      const delay = delayValue(msg, to.delayAt, to.delayEnd);
       const st = this.msgState(qid, false);
       let d = this.recipDom.get(dom);
       if (d === undefined) {
@@ -744,7 +776,7 @@ export class LogAggregator {
       this.msgsDlvrd++;
       this.curHour.delivered++;
       this.curDay.delivered++;
-    } else if (status === 'deferred') {
+    } else if (statusIs(msg, to, 'deferred')) {
       if (td) td.deferrals++;
       const m = /, status=deferred \(([^)]+)/.exec(msg.length > 4096 ? msg.slice(0, 4096) : msg);
       let reason = saidStringTrimmer(m ? m[1] : '', 65);
@@ -765,9 +797,9 @@ export class LogAggregator {
         this.recipDom.set(own(dom), d);
       }
       d.deferrals++;
-      const delay = parseFloat(to.delay) || 0;
+      const delay = delayValue(msg, to.delayAt, to.delayEnd);
       if (delay > d.maxDelay) d.maxDelay = delay;
-    } else if (status === 'bounced') {
+    } else if (statusIs(msg, to, 'bounced')) {
       if (td) {
         td.bounced++;
         td.mails++;
@@ -777,11 +809,11 @@ export class LogAggregator {
       const close = capped.lastIndexOf(')');
       let reason = open >= 0 && close > open + 18 ? capped.slice(open + 18, close) : '';
       reason = saidStringTrimmer(reason, 66).replace(/^\d{3} /, '');
-      this.bounces.add(to.relay, reason);
+      this.bounces.add(msg.slice(to.relayAt, to.relayEnd), reason);
       this.msgsBncd++;
       this.curHour.bounced++;
       this.curDay.bounced++;
-    } else if (status === 'expired') {
+    } else if (statusIs(msg, to, 'expired')) {
       if (td) td.mails++;
       this.expired++;
     }
