@@ -286,6 +286,28 @@ function parseTime(line: string): boolean {
   return true;
 }
 
+/** Postfix's daemons and tools as they appear in syslog names (shared strings: no copy per line). */
+const PROGRAMS: string[][] = [];
+for (const p of [
+  'smtpd', 'smtp', 'qmgr', 'cleanup', 'local', 'pickup', 'bounce', 'postscreen', 'master', 'postsuper', 'lmtp', 'virtual',
+  'pipe', 'anvil', 'scache', 'trivial-rewrite', 'error', 'discard', 'postfix-script', 'tlsmgr', 'verify', 'proxymap',
+  'postlogd', 'sendmail', 'postdrop', 'dnsblog', 'tlsproxy', 'flush', 'showq', 'spawn', 'oqmgr', 'qmqpd', 'postqueue',
+  'postmap', 'postalias', 'postconf', 'postmulti', 'postkick', 'postlog', 'retry', 'defer', 'trace',
+]) (PROGRAMS[p.length] ??= []).push(p);
+
+/** line[start, end) as a string, taken from PROGRAMS when it is one of them. */
+function programName(line: string, start: number, end: number): string {
+  const names = PROGRAMS[end - start];
+  if (names !== undefined) {
+    for (const name of names) {
+      let k = 0;
+      while (k < name.length && line.charCodeAt(start + k) === name.charCodeAt(k)) k++;
+      if (k === name.length) return name;
+    }
+  }
+  return line.slice(start, end);
+}
+
 interface StampSlot {
   /** The line's text up to the end of the seconds. */
   prefix: string;
@@ -524,7 +546,7 @@ export class LineParser {
     // `postfix/...`: the common case, checked without a substring
     if (firstSlash === tagStart + 7 && line.charCodeAt(tagStart) === 112 && line.startsWith('postfix', tagStart)) {
       this.instance = 'postfix';
-      this.program = line.slice(lastSlash + 1, nameEnd);
+      this.program = programName(line, lastSlash + 1, nameEnd);
       return LINE_POSTFIX;
     }
     const syslogName = line.slice(tagStart, nameEnd);
