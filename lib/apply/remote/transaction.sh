@@ -93,13 +93,13 @@ save_fingerprint() { fingerprint > "$S/fingerprint.new" && mv -f "$S/fingerprint
 # ---------------------------------------------------------------- current state of the host
 postconf -c "$C" -n > "$D/cur.main" 2>/dev/null
 postconf -c "$C" -M > "$D/cur.master.raw" 2>/dev/null
-normalize() { tr -s ' \t' '  ' | sed 's/^ *//; s/ *$//'; }
-normalize < "$D/cur.master.raw" > "$D/cur.master"
+# master.cf entries compare with runs of blanks collapsed: postconf -M pads its columns.
+NORMALIZE='{ gsub(/[ \t]+/, " "); sub(/^ /, ""); sub(/ $/, "") }'
 
 if [ "$ACTION" = status ]; then
   section() { say "@@section${TAB}$1"; }
   section main; cat "$D/cur.main"
-  section master; cat "$D/cur.master"
+  section master; awk "$NORMALIZE 1" "$D/cur.master.raw"
   section main.orig; cat "$S/main.orig"
   section master.orig; cat "$S/master.orig"
   section files.orig; cat "$S/files.orig"
@@ -158,11 +158,11 @@ awk -F '\t' -v TAB="$TAB" '
   }' "$D/cur.main" "$S/main.orig" "$D/main.set" "$D/main.remove" > "$D/plan.main"
 
 # ---------------------------------------------------------------- plan: master.cf
-sed 's/^\([^=]*\)=\(.*\)$/\1\t\2/' "$D/master.set" | awk -F '\t' -v OFS='\t' '{ line = $2; gsub(/[ \t]+/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line); print $1, line }' > "$D/want.master"
 awk -F '\t' -v TAB="$TAB" '
-  FILENAME == ARGV[1] { split($0, w, " "); key = w[1] "/" w[2]; cur[key] = $0; next }
+  function norm(line) { gsub(/[ \t]+/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line); return line }
+  FILENAME == ARGV[1] { line = norm($0); split(line, w, " "); cur[w[1] "/" w[2]] = line; next }
   FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
-  FILENAME == ARGV[3] { want[$1] = $2; order[++nw] = $1; next }
+  FILENAME == ARGV[3] { i = index($0, "="); n = substr($0, 1, i - 1); want[n] = norm(substr($0, i + 1)); order[++nw] = n; next }
   FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }
   END {
     for (k = 1; k <= nw; k++) {
@@ -181,7 +181,7 @@ awk -F '\t' -v TAB="$TAB" '
       else if (n in cur) print "x" TAB n
       print "d" TAB n
     }
-  }' "$D/cur.master" "$S/master.orig" "$D/want.master" "$D/master.remove" > "$D/plan.master"
+  }' "$D/cur.master.raw" "$S/master.orig" "$D/master.set" "$D/master.remove" > "$D/plan.master"
 
 # ---------------------------------------------------------------- plan: files
 path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
@@ -314,13 +314,17 @@ while IFS="$TAB" read -r kind path rest; do backup_path "$path"; done < "$D/plan
 step backup
 
 # ---------------------------------------------------------------- stage and validate main.cf/master.cf
-for f in "$C"/*.cf; do cp -p "$f" "$D/stage/"; done
-for d in dynamicmaps.cf.d postfix-files.d; do [ -d "$C/$d" ] && cp -rp "$C/$d" "$D/stage/"; done
+set --
+for d in dynamicmaps.cf.d postfix-files.d; do [ -d "$C/$d" ] && set -- "$@" "$C/$d"; done
+cp -rp "$C"/*.cf "$@" "$D/stage/"
 edit_failed() { say "error${TAB}$1"; say "result${TAB}failed"; rm -rf "$D/stage"; exit 1; }
-sed -n 's/^e\t//p' "$D/plan.main" > "$D/edits.set"
-sed -n 's/^x\t//p' "$D/plan.main" > "$D/edits.del"
-sed -n 's/^m\t//p' "$D/plan.master" > "$D/edits.mset"
-sed -n 's/^x\t//p' "$D/plan.master" > "$D/edits.mdel"
+: > "$D/edits.set"; : > "$D/edits.del"; : > "$D/edits.mset"; : > "$D/edits.mdel"
+while IFS= read -r line; do
+  case "$line" in "e${TAB}"*) printf '%s\n' "${line#e${TAB}}" >> "$D/edits.set" ;; "x${TAB}"*) printf '%s\n' "${line#x${TAB}}" >> "$D/edits.del" ;; esac
+done < "$D/plan.main"
+while IFS= read -r line; do
+  case "$line" in "m${TAB}"*) printf '%s\n' "${line#m${TAB}}" >> "$D/edits.mset" ;; "x${TAB}"*) printf '%s\n' "${line#x${TAB}}" >> "$D/edits.mdel" ;; esac
+done < "$D/plan.master"
 run_postconf_batch() {
   # $1: flag, $2: file of arguments, one a line; passed as separate argv entries, never through eval.
   flag=$1 list=$2
@@ -335,10 +339,10 @@ run_postconf_batch -e "$D/edits.set"
 run_postconf_batch -X "$D/edits.del"
 run_postconf_batch -M "$D/edits.mset"
 run_postconf_batch -MX "$D/edits.mdel"
-touch -d '@'$(( $(date +%s) - 10 )) "$D/stage/main.cf" "$D/stage/master.cf"
+touch -d '10 seconds ago' "$D/stage/main.cf" "$D/stage/master.cf"
 postconf -c "$D/stage" -n > /dev/null 2> "$D/validate.err"
 postconf -c "$D/stage" -M > /dev/null 2>> "$D/validate.err"
-if grep -q 'warning:\|fatal:\|error:' "$D/validate.err"; then
+if [ -s "$D/validate.err" ] && grep -q 'warning:\|fatal:\|error:' "$D/validate.err"; then
   edit_failed "the new configuration does not validate (nothing was changed on the host): $(grep 'warning:\|fatal:\|error:' "$D/validate.err" | sort -u | head -c 2000 | tr '\n' ' ')"
 fi
 if command -v script >/dev/null 2>&1; then
@@ -361,7 +365,7 @@ rollback() {
   if [ "$ROLLBACK_NEEDED" = yes ]; then
     cp -p "$D/backup/main.cf" "$C/main.cf.cdktf-restore" && mv -f "$C/main.cf.cdktf-restore" "$C/main.cf"
     cp -p "$D/backup/master.cf" "$C/master.cf.cdktf-restore" && mv -f "$C/master.cf.cdktf-restore" "$C/master.cf"
-    touch -d '@'$(( $(date +%s) - 10 )) "$C/main.cf" "$C/master.cf"
+    touch -d '10 seconds ago' "$C/main.cf" "$C/master.cf"
     restore_paths() {
       while IFS="$TAB" read -r op path rest; do
         id=$(path_id "$path")
@@ -444,7 +448,7 @@ step files
 for f in main.cf master.cf; do
   cp -p "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new"
 done
-touch -d '@'$(( $(date +%s) - 10 )) "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
+touch -d '10 seconds ago' "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
 mv -f "$C/master.cf.cdktf-new" "$C/master.cf" || rollback "cannot rename master.cf"
 mv -f "$C/main.cf.cdktf-new" "$C/main.cf" || rollback "cannot rename main.cf"
 while IFS="$TAB" read -r op rest; do
