@@ -1,29 +1,9 @@
 import { Construct } from 'constructs';
-import { MasterServiceSpec, ServiceType } from '../lib/model/master-types';
+import { MasterServiceSpec } from '../lib/model/master-types';
 import { PostfixHost } from './postfix-host';
 
-export interface MasterServiceProps {
-  /** Service name (for inet: a port number, `host:port` or a name from /etc/services). */
-  readonly name: string;
-  readonly type: ServiceType;
-  /** @default "-" (Postfix: y) */
-  readonly private?: boolean;
-  /** @default "-" (Postfix: y) */
-  readonly unpriv?: boolean;
-  /** @default "-" (Postfix 3.x: n) */
-  readonly chroot?: boolean;
-  /** @default "-" (never) */
-  readonly wakeup?: number;
-  /** @default false */
-  readonly wakeupIfUsed?: boolean;
-  /** @default "-" (default_process_limit) */
-  readonly maxproc?: number;
-  readonly command: string;
-  /** @default - none */
-  readonly args?: readonly string[];
-  /** `-o name=value` overrides. @default - none */
-  readonly options?: Readonly<Record<string, string>>;
-}
+/** The master.cf entry, column by column (see MasterServiceSpec for each column's default). */
+export type MasterServiceProps = MasterServiceSpec;
 
 /** A master.cf entry on the enclosing PostfixHost. */
 export class MasterService extends Construct {

@@ -10,20 +10,23 @@ export interface MasterServiceSpec {
   /** Service name, or for inet services `[host:]port`/a name from /etc/services, e.g. `submission`, `127.0.0.1:10025`. */
   readonly name: string;
   readonly type: ServiceType;
-  /** y/n; `-` when undefined. */
+  /** @default "-" (Postfix: y) */
   readonly private?: boolean;
+  /** @default "-" (Postfix: y) */
   readonly unpriv?: boolean;
+  /** @default "-" (Postfix 3.x: n) */
   readonly chroot?: boolean;
-  /** Wakeup time in seconds; a trailing `?` in Postfix syntax is expressed by wakeupIfUsed. */
+  /** Wakeup time in seconds; a trailing `?` in Postfix syntax is expressed by wakeupIfUsed. @default "-" (never) */
   readonly wakeup?: number;
+  /** @default false */
   readonly wakeupIfUsed?: boolean;
-  /** Process limit; 0 means no limit. */
+  /** Process limit; 0 means no limit. @default "-" (default_process_limit) */
   readonly maxproc?: number;
   /** Command name, e.g. smtpd, cleanup, pipe. */
   readonly command: string;
-  /** Command arguments other than `-o` overrides (e.g. pipe's flags= argv=...). */
+  /** Command arguments other than `-o` overrides (e.g. pipe's flags= argv=...). @default - none */
   readonly args?: readonly string[];
-  /** `-o name=value` overrides, rendered in key order. */
+  /** `-o name=value` overrides, rendered in key order. @default - none */
   readonly options?: Readonly<Record<string, string>>;
 }
 

@@ -130,19 +130,18 @@ if [ "$ACTION" = destroy ]; then
   : > "$D/files.list"; : > "$D/hooks.list"; WANT_SHA=""
 fi
 
-# ---------------------------------------------------------------- plan: main.cf
-# Output lines: "e<TAB>name=value", "x<TAB>name", and "o<TAB>name<TAB>state<TAB>value" records of
-# originals for names managed for the first time. Managed = in main.orig.
-awk -F '\t' -v TAB="$TAB" '
-  FILENAME == ARGV[1] { i = index($0, " = "); if (i) cur[substr($0, 1, i - 1)] = substr($0, i + 3); else if ($0 ~ / =$/) cur[substr($0, 1, length($0) - 2)] = ""; next }
-  FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
-  FILENAME == ARGV[3] { i = index($0, "="); n = substr($0, 1, i - 1); v = substr($0, i + 1); want[n] = v; order[++nw] = n; next }
-  FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }
+# ---------------------------------------------------------------- plan: main.cf and master.cf
+# One reconciliation for both files: current entries (ARGV[1]), originals of managed names (ARGV[2]),
+# desired name=value lines (ARGV[3]), names to remove (ARGV[4]). Output lines: SET<TAB>name=value
+# ("e" for main.cf, "m" for master.cf), "x<TAB>name" to delete, "o<TAB>name<TAB>set|unset<TAB>value"
+# recording the original of a name managed for the first time, and "d<TAB>name" when a name stops
+# being managed (after it was put back to its original).
+PLAN_END='
   END {
     for (k = 1; k <= nw; k++) {
       n = order[k]
       if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
-      if (!(n in cur) || cur[n] != want[n]) print "e" TAB n "=" want[n]
+      if (!(n in cur) || cur[n] != want[n]) print SET TAB n "=" want[n]
     }
     for (k = 1; k <= nr; k++) {
       n = rorder[k]
@@ -151,37 +150,25 @@ awk -F '\t' -v TAB="$TAB" '
     }
     for (n in origstate) {
       if ((n in want) || (n in rm)) continue
-      if (origstate[n] == "set") { if (!(n in cur) || cur[n] != origval[n]) print "e" TAB n "=" origval[n] }
+      if (origstate[n] == "set") { if (!(n in cur) || cur[n] != origval[n]) print SET TAB n "=" origval[n] }
       else if (n in cur) print "x" TAB n
       print "d" TAB n
     }
-  }' "$D/cur.main" "$S/main.orig" "$D/main.set" "$D/main.remove" > "$D/plan.main"
-
-# ---------------------------------------------------------------- plan: master.cf
-awk -F '\t' -v TAB="$TAB" '
+  }'
+PLAN_INPUTS='
+  FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
+  FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }'
+# main.cf: `postconf -n` prints "name = value" (or "name =" when empty).
+awk -F '\t' -v TAB="$TAB" -v SET=e '
+  FILENAME == ARGV[1] { i = index($0, " = "); if (i) cur[substr($0, 1, i - 1)] = substr($0, i + 3); else if ($0 ~ / =$/) cur[substr($0, 1, length($0) - 2)] = ""; next }
+  FILENAME == ARGV[3] { i = index($0, "="); n = substr($0, 1, i - 1); want[n] = substr($0, i + 1); order[++nw] = n; next }
+  '"$PLAN_INPUTS$PLAN_END" "$D/cur.main" "$S/main.orig" "$D/main.set" "$D/main.remove" > "$D/plan.main"
+# master.cf: entries keyed service/type, compared with blanks collapsed (postconf -M pads columns).
+awk -F '\t' -v TAB="$TAB" -v SET=m '
   function norm(line) { gsub(/[ \t]+/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line); return line }
   FILENAME == ARGV[1] { line = norm($0); split(line, w, " "); cur[w[1] "/" w[2]] = line; next }
-  FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
   FILENAME == ARGV[3] { i = index($0, "="); n = substr($0, 1, i - 1); want[n] = norm(substr($0, i + 1)); order[++nw] = n; next }
-  FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }
-  END {
-    for (k = 1; k <= nw; k++) {
-      n = order[k]
-      if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
-      if (!(n in cur) || cur[n] != want[n]) print "m" TAB n "=" want[n]
-    }
-    for (k = 1; k <= nr; k++) {
-      n = rorder[k]
-      if (!(n in origstate)) print "o" TAB n TAB ((n in cur) ? "set" : "unset") TAB ((n in cur) ? cur[n] : "")
-      if (n in cur) print "x" TAB n
-    }
-    for (n in origstate) {
-      if ((n in want) || (n in rm)) continue
-      if (origstate[n] == "set") { if (!(n in cur) || cur[n] != origval[n]) print "m" TAB n "=" origval[n] }
-      else if (n in cur) print "x" TAB n
-      print "d" TAB n
-    }
-  }' "$D/cur.master.raw" "$S/master.orig" "$D/master.set" "$D/master.remove" > "$D/plan.master"
+  '"$PLAN_INPUTS$PLAN_END" "$D/cur.master.raw" "$S/master.orig" "$D/master.set" "$D/master.remove" > "$D/plan.master"
 
 # ---------------------------------------------------------------- plan: files
 path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
