@@ -67,6 +67,13 @@ function jumpFromConfig(proxyJump: string | undefined): ConnectionSpec | undefin
   return m ? { host: m[2], user: m[1], port: m[3] } : undefined;
 }
 
+/** A running command whose stdout is a stream (flow-controlled by its reader). */
+export interface ExecStream {
+  readonly stdout: NodeJS.ReadableStream;
+  /** Settles when the command has exited (exit code, stderr text up to 64 KiB). */
+  readonly done: Promise<{ code: number; stderr: string }>;
+}
+
 export interface ExecResult {
   readonly code: number;
   readonly stdout: string;
@@ -146,6 +153,30 @@ export class SshSession {
           });
           stdin.pipe(stream);
         }
+      });
+    });
+  }
+
+  /** Like exec, for output too large to hold: stdout arrives as a stream. Same constant-command rule. */
+  execStream(command: string, stdin?: string): Promise<ExecStream> {
+    const full = this.target.sudo ? `sudo -n ${command}` : command;
+    return new Promise((resolve, reject) => {
+      this.client.exec(full, (err, channel) => {
+        if (err) return reject(new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        let stderr = '';
+        channel.stderr.on('data', (d: Buffer) => {
+          if (stderr.length < 65536) stderr += d.toString('utf8');
+        });
+        const done = new Promise<{ code: number; stderr: string }>((res, rej) => {
+          let code: number | null = null;
+          channel.on('exit', (c: number | null) => (code = c));
+          channel.on('close', () => res({ code: code ?? 255, stderr }));
+          channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`)));
+        });
+        done.catch(() => undefined);
+        if (stdin === undefined) channel.end();
+        else channel.end(stdin);
+        resolve({ stdout: channel, done });
       });
     });
   }

@@ -4,8 +4,7 @@
  * Commands sent to the host are constants; the only data (file paths given on the command line)
  * travels on the command's stdin, never in the command string.
  */
-import type { Client, ClientChannel } from 'ssh2';
-import { ResolvedConnection, SshError, SshSession, resolveConnection } from '../../apply/ssh';
+import { ExecStream, SshError, SshSession, resolveConnection } from '../../apply/ssh';
 import { ConnectionSpec } from '../../model/connection';
 import { analyzeLogs } from './index';
 import { LogReport, LogReportOptions } from './types';
@@ -22,41 +21,11 @@ export const HOST_MAIL_LOG_COMMAND =
 /** One file whose path is the first line of stdin (plain or gzip bytes; the parser detects gzip). */
 export const CAT_FILE_FROM_STDIN_COMMAND = `sh -c 'IFS= read -r f && exec cat -- "$f"'`;
 
-/** A running command whose stdout is a stream. */
-export interface ExecStream {
-  stdout: NodeJS.ReadableStream;
-  /** Settles when the command has exited (exit code, stderr text up to 64 KiB). */
-  done: Promise<{ code: number; stderr: string }>;
-}
+export type { ExecStream };
 
-/**
- * Runs a constant command on the session's host with its stdout as a stream (flow-controlled by
- * the reader). A local stand-in until SshSession has the equivalent method (`execStream`): it
- * uses the session's ssh2 client and the same sudo rule as SshSession.exec.
- */
+/** Runs a constant command on the session's host with its stdout as a stream. */
 export function execStream(session: SshSession, command: string, stdin?: string): Promise<ExecStream> {
-  const own = session as unknown as { execStream?: (c: string, s?: string) => Promise<ExecStream>; client: Client; target: ResolvedConnection };
-  if (typeof own.execStream === 'function') return own.execStream(command, stdin);
-  const full = own.target.sudo ? `sudo -n ${command}` : command;
-  return new Promise((resolve, reject) => {
-    own.client.exec(full, (err: Error | undefined, channel: ClientChannel) => {
-      if (err) return reject(new SshError(`${own.target.label}: cannot run a command: ${err.message}`));
-      let stderr = '';
-      channel.stderr.on('data', (d: Buffer) => {
-        if (stderr.length < 65536) stderr += d.toString('utf8');
-      });
-      const done = new Promise<{ code: number; stderr: string }>((res, rej) => {
-        let code: number | null = null;
-        channel.on('exit', (c: number | null) => (code = c));
-        channel.on('close', () => res({ code: code ?? 255, stderr }));
-        channel.on('error', (e: Error) => rej(new SshError(`${own.target.label}: ${e.message}`)));
-      });
-      done.catch(() => undefined);
-      if (stdin === undefined) channel.end();
-      else channel.end(stdin);
-      resolve({ stdout: channel, done });
-    });
-  });
+  return session.execStream(command, stdin);
 }
 
 /**
