@@ -251,7 +251,7 @@ async function main() {
   };
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => cleanup().then(() => process.exit(130)));
 
-  const s = { oursFirst: [], oursNoop: [], ansibleFirst: [], ansibleNoop: [], sshTrue: [], one: [], twenty: [] };
+  const s = { oursFirst: [], oursNoop: [], ansibleFirst: [], ansibleNoop: [], sshTrue: [], one: [], twenty: [], oneNoop: [], twentyNoop: [] };
   try {
     console.log(`bench/apply: ${REPEAT} repetitions of (i)-(iv), ${REPEAT_TWENTY} of (v); wall-clock per command, medians`);
     console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
@@ -288,6 +288,9 @@ async function main() {
       await settle(lab21.hosts);
       s.one.push(await withRemoteCpu(lab21.hosts.slice(0, 1), () => ours(oneStack, 'applied', 20)));
       s.twenty.push(await withRemoteCpu(lab21.hosts.slice(1), () => ours(twentyStack, 'applied', 20)));
+      // The same hosts again: a no-op costs the hosts little CPU, so this shows how our side scales.
+      s.oneNoop.push(await ours(oneStack, 'unchanged', 20));
+      s.twentyNoop.push(await ours(twentyStack, 'unchanged', 20));
       process.stderr.write(`  rep ${i + 1}: one host ${s.one[i].ms.toFixed(0)} ms, twenty hosts ${s.twenty[i].ms.toFixed(0)} ms\n`);
       await lab21.stop();
       labs.pop();
@@ -315,6 +318,11 @@ async function main() {
   console.log(ratioLine('no-op apply', 'ours', m.oursNoop, 'ansible', m.ansibleNoop, r2, '>= 15x', r2 >= 15));
   console.log(ratioLine('no-op vs ssh', 'ssh true', m.sshTrue, 'ours no-op', m.oursNoop, r3, '<= 1.5x', r3 <= 1.5));
   console.log(ratioLine('20 hosts at once', 'one host', m.one, 'twenty hosts', m.twenty, r4, '<= 3x', r4 <= 3));
+  const remoteCpuTwenty = median(s.twenty.map((x) => x.remoteCpuMs));
+  console.log(`  (all 20 lab hosts share this machine's ${os.cpus().length} CPUs: their own work, ${(remoteCpuTwenty / 1000).toFixed(1)} s of CPU, alone needs >= ${(remoteCpuTwenty / 1000 / os.cpus().length).toFixed(1)} s of wall time here; 20 real hosts do it in parallel)`);
+  const oneNoop = median(s.oneNoop.map((x) => x.ms));
+  const twentyNoop = median(s.twentyNoop.map((x) => x.ms));
+  console.log(`20 hosts at once, no-op (host work small, so our side's scaling shows): one host ${(oneNoop / 1000).toFixed(2)}s, twenty hosts ${(twentyNoop / 1000).toFixed(2)}s -> ${(twentyNoop / oneNoop).toFixed(1)}x`);
   console.log('');
   console.log('where our time goes (medians, ms; slowest host for multi-host runs; per-step durations; the first step, lock, includes the stage upload and remote shell start):');
   console.log(breakdown('first apply', s.oursFirst));
