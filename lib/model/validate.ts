@@ -146,6 +146,33 @@ export function validateCrossField(where: string, params: Readonly<Record<string
   checkMailboxNotSmallerThanMessage(where, params, 'virtual_mailbox_limit', 'virtual(8)');
   checkQueueMinfree(where, params);
   checkRelayControl(where, params);
+  checkInterfacesMatchProtocols(where, params);
+}
+
+/**
+ * postconf and every daemon stop with "config variable inet_interfaces: host not found" when
+ * inet_interfaces names an address of a protocol that inet_protocols leaves out (checked with 3.7.11).
+ */
+function checkInterfacesMatchProtocols(where: string, params: Readonly<Record<string, string>>): void {
+  const protocols = effective(params, 'inet_protocols');
+  const interfaces = effective(params, 'inet_interfaces');
+  if (protocols === undefined || interfaces === undefined || protocols.includes('$') || interfaces.includes('$')) return;
+  const enabled = new Set(splitTopLevel(protocols).map((p) => p.toLowerCase()));
+  if (enabled.has('all')) return;
+  const isIpv6 = (a: string) => a.startsWith('[') || a.includes(':');
+  const isIpv4 = (a: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(a);
+  for (const address of splitTopLevel(interfaces)) {
+    const family = isIpv6(address) ? 'ipv6' : isIpv4(address) ? 'ipv4' : undefined;
+    if (family && !enabled.has(family)) {
+      throw new PostfixConfigError(
+        where,
+        'inet_interfaces',
+        interfaces,
+        `${address} is an ${family === 'ipv6' ? 'IPv6' : 'IPv4'} address but inet_protocols = ${protocols} leaves ${family} out; Postfix stops with "host not found"`,
+        `remove ${address} from inet_interfaces, or add ${family} to inet_protocols`,
+      );
+    }
+  }
 }
 
 /** local(8)/virtual(8) stop with a fatal error when a non-zero mailbox limit is below message_size_limit. */

@@ -208,3 +208,19 @@ describe('validateCrossField', () => {
     ).not.toThrow();
   });
 });
+
+describe('inet_interfaces against inet_protocols', () => {
+  test('an IPv6 interface with ipv4 only is refused, naming both and the fix', () => {
+    expect(() => validateCrossField('mail/mx', { inet_protocols: 'ipv4', inet_interfaces: '127.0.0.1, [::1]', smtpd_relay_restrictions: 'reject_unauth_destination' })).toThrow(
+      /inet_interfaces = "127\.0\.0\.1, \[::1\]": \[::1\] is an IPv6 address but inet_protocols = ipv4 leaves ipv6 out.*Fix: remove \[::1\] from inet_interfaces, or add ipv6 to inet_protocols/,
+    );
+  });
+  test('an IPv4 interface with ipv6 only is refused', () => {
+    expect(() => validateCrossField('mail/mx', { inet_protocols: 'ipv6', inet_interfaces: '127.0.0.1', smtpd_relay_restrictions: 'reject_unauth_destination' })).toThrow(/IPv4 address but inet_protocols = ipv6/);
+  });
+  test('matching families, all, names and references pass', () => {
+    for (const [protocols, interfaces] of [['ipv4', '127.0.0.1'], ['ipv6', '[::1]'], ['all', '127.0.0.1, [::1]'], ['ipv4, ipv6', '::1'], ['ipv4', 'loopback-only'], ['ipv4', '$myhostname']]) {
+      expect(() => validateCrossField('mail/mx', { inet_protocols: protocols, inet_interfaces: interfaces, smtpd_relay_restrictions: 'reject_unauth_destination' })).not.toThrow();
+    }
+  });
+});
