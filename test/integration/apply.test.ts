@@ -248,6 +248,23 @@ describe('apply', () => {
     expect(countDelivered() - start).toBe(sent);
   });
 
+  test('a lookup table type the host lacks fails the apply with the Debian package to install, changing nothing', async () => {
+    const h = lab.hosts[1];
+    // This host's own dynamicmaps.cf loses its lmdb line: to Postfix, postfix-lmdb is not installed.
+    await h.exec(['sed', '-i', '/^lmdb[[:space:]]/d', '/etc/postfix/dynamicmaps.cf']);
+    expect((await h.exec(['postconf', '-m'])).stdout).not.toMatch(/^lmdb$/m);
+    const before = configSnapshot(h);
+    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP lmdb' }, (host) => {
+      host.state.addFile({ path: '/etc/postfix/senders', content: 'spam@bad.example REJECT\n', postmap: 'lmdb' }, 'test');
+      host.state.requireTableType('lmdb');
+    });
+    const [r] = await applyStack(dir);
+    expect(r.result).toBe('failed');
+    expect(r.error).toMatch(/lacks the lmdb lookup table type; install the Debian package postfix-lmdb/);
+    expect(configSnapshot(h)).toEqual(before);
+    expect(await postconf(h, 'smtpd_banner')).not.toContain('lmdb');
+  });
+
   test('the JSON report names what changed, what ran and how long each step took', async () => {
     const h = lab.hosts[1];
     const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP report' });
