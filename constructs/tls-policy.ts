@@ -61,6 +61,7 @@ export class TlsPolicy extends Construct {
     try {
       this.profile = assertProfileName(where, props.profile ?? 'intermediate');
       const plan = planCertificates(props.certificates ?? [], host.configDirectory, (v) => Token.isUnresolved(v));
+      refuseLiteralPrivateKeys(props.certificates ?? []);
       const givenFiles = (props.chainFiles ?? []).map((p, i) => checkHostPath(`chainFiles[${i}]`, p, 'chain', (v) => Token.isUnresolved(v)));
       const chainFiles = [...givenFiles, ...plan.chainFiles];
       validateTlsParameters({ ...(props.parameters ?? {}) });
@@ -81,6 +82,21 @@ export class TlsPolicy extends Construct {
       throw e instanceof PostfixConfigError && e.where === '' ? e.at(where) : e;
     }
   }
+}
+
+/**
+ * A private key written as text in the program would land in the synthesized stack (the runner's
+ * environment in cdk.tf.json). Only tokens may carry one: Terraform resolves them at apply time and
+ * keeps them out of the files. (Checked after planCertificates, so a mismatched pair is reported as such.)
+ */
+function refuseLiteralPrivateKeys(sources: readonly TlsCertificateSource[]): void {
+  sources.forEach((source, i) => {
+    if ('privateKeyPem' in source && !Token.isUnresolved(source.privateKeyPem)) {
+      throw new PostfixConfigError('', `certificates[${i}].privateKeyPem`, undefined,
+        'a private key given as text would be written into the synthesized stack (cdk.tf.json)',
+        'pass it as a token (a tls_private_key resource\'s private_key_pem, or a sensitive TerraformVariable set through TF_VAR_...), or keep the key on the host and use { keyFile, certFile } or chainFiles');
+    }
+  });
 }
 
 function envName(where: string, i: number): string {

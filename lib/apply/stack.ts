@@ -30,22 +30,35 @@ export function readStackHosts(stackDir: string): StackHost[] {
   }
   const json = JSON.parse(readFileSync(file, 'utf8')) as { resource?: Record<string, Record<string, { provisioner?: { 'local-exec'?: LocalExec }[]; '//'?: { metadata?: { path?: string } } }>> };
   const hosts: StackHost[] = [];
+  const variables = process.env;
   for (const [type, resources] of Object.entries(json.resource ?? {})) {
     if (type !== 'terraform_data' && type !== 'null_resource') continue;
     for (const [name, resource] of Object.entries(resources)) {
       const exec = (resource.provisioner ?? []).map((p) => p['local-exec']).find((p) => p && p.when !== 'destroy' && p.interpreter?.some((a) => a.endsWith('cdktf-postfix-runner.js')));
       if (!exec || !exec.command) continue;
-      const env = exec.environment ?? {};
       const address = `${type}.${name}`;
+      const env = resolveVariables(exec.environment ?? {}, variables);
       const unresolved = Object.entries(env).filter(([, v]) => typeof v === 'string' && v.includes('${'));
       if (unresolved.length > 0) {
-        throw new PostfixConfigError(address, unresolved.map(([k]) => k).join(', '), unresolved[0][1], 'is known only when Terraform applies (it comes from another resource or a variable)', 'deploy this stack with `cdktf deploy`, or give the host a literal connection to use `cdktf-postfix apply`');
+        throw new PostfixConfigError(address, unresolved.map(([k]) => k).join(', '), unresolved[0][1], 'is known only when Terraform applies (it comes from another resource or a variable)', 'deploy this stack with `cdktf deploy`, set TF_VAR_<name> for a ${var.<name>}, or give the host a literal connection to use `cdktf-postfix apply`');
       }
       const path = (resource['//']?.metadata?.path ?? address).replace(/\/apply$/, '');
       hosts.push({ address, path, bundlePath: resolve(stackDir, exec.command), connection: connectionFromEnv(env), env });
     }
   }
   return hosts;
+}
+
+/**
+ * `${var.NAME}` inside a value takes TF_VAR_NAME from the environment, as Terraform would (how a
+ * sensitive variable such as a TLS key reaches `cdktf-postfix apply`); other expressions stay.
+ */
+function resolveVariables(env: Record<string, string>, variables: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    out[k] = typeof v !== 'string' ? v : v.replace(/\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}/g, (whole, name: string) => variables[`TF_VAR_${name}`] ?? whole);
+  }
+  return out;
 }
 
 /** Hosts whose construct path, last path segment or Terraform address equals the target. */

@@ -11,7 +11,7 @@ import * as net from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { X509Certificate } from 'crypto';
-import { TerraformStack } from 'cdktf';
+import { TerraformStack, TerraformVariable } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
 import { Lab, LabHost, startLab } from '../../lib/lab';
 import { checkTls, forwardSecret, parseBriefOutput, TlsCheckMode, TlsCheckResult } from '../../lib/ops/tls-check';
@@ -71,8 +71,13 @@ beforeAll(async () => {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h), tlsCheckAfterApply: true });
     host.addService(Submission.starttls());
     host.addService(Submissions.implicitTls());
-    new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] });
+    // The key arrives the way a real stack's would: a token (here a sensitive variable) that
+    // Terraform, or cdktf-postfix apply through TF_VAR_tls_key, resolves at apply time.
+    const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
+    new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
   });
+  expect(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')).not.toContain('PRIVATE KEY');
+  process.env.TF_VAR_tls_key = keyPem;
   // The key travels as a secret next to the bundle, never inside it.
   const bundles = (readdirSync(stackDir, { recursive: true }) as string[]).filter((f) => f.endsWith('bundle.json'));
   expect(bundles).toHaveLength(1);
@@ -83,6 +88,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  delete process.env.TF_VAR_tls_key;
   await lab?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { App, TerraformStack } from 'cdktf';
+import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { TlsCompositionStack } from '../../examples/tls-composition/main';
 import { PostfixHost } from '../../constructs/postfix-host';
@@ -83,12 +83,22 @@ describe('examples/tls-composition', () => {
       expect.objectContaining({ port: 465, mode: 'implicit' })]));
   });
 
-  it('literal PEM content (what a provider hands over at apply time) is checked and stays out of the bundle', () => {
+  it('a private key written as literal PEM text is refused before anything is written: it would land in cdk.tf.json', () => {
     const { outdir, error } = synthApp((app) => {
       new TlsCompositionStack(app, 'tls-composition', { env, certificate: () => ({ privateKeyPem: a.key, certificatePem: a.cert }) });
     });
+    expect(error).toBeInstanceOf(PostfixConfigError);
+    expect((error as PostfixConfigError).field).toBe('certificates[0].privateKeyPem');
+    expect(error!.message).not.toContain('PRIVATE KEY');
+    expect(writtenFiles(outdir).filter((f) => f.endsWith('cdk.tf.json'))).toEqual([]);
+  });
+
+  it('a literal certificate with the key from a token is fine: only the certificate is checked', () => {
+    const { outdir, error } = synthApp((app) => {
+      new TlsCompositionStack(app, 'tls-composition', { env, certificate: (scope) => ({ privateKeyPem: new TerraformVariable(scope, 'key', { type: 'string', sensitive: true }).stringValue, certificatePem: a.cert }) });
+    });
     expect(error).toBeUndefined();
-    expect(bundleText(outdir, 'tls-composition')).not.toContain('PRIVATE KEY');
+    expect(bundleText(outdir, 'tls-composition')).not.toContain('CERTIFICATE');
   });
 });
 

@@ -88,6 +88,17 @@ test('stack reading: hosts, targets, and connection values only Terraform knows 
   expect(() => selectHosts(hosts, 'mx7')).toThrow(/--target = "mx7".*use one of: mx1/);
   writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx2_apply: resource('mx2') } } }));
   expect(() => readStackHosts(dir)).toThrow(/CDKTF_POSTFIX_HOST.*known only when Terraform applies.*cdktf deploy/);
+  // ${var.NAME} takes TF_VAR_NAME, as Terraform would: how a sensitive key reaches the CLI.
+  const withVar = resource('mx1');
+  withVar.provisioner[0]['local-exec'].environment = { CDKTF_POSTFIX_HOST: '192.0.2.1', CDKTF_POSTFIX_TLS_X: '${var.tls_key}\nCERT' } as never;
+  writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: withVar } } }));
+  expect(() => readStackHosts(dir)).toThrow(/CDKTF_POSTFIX_TLS_X.*TF_VAR_<name>/);
+  process.env.TF_VAR_tls_key = 'KEY';
+  try {
+    expect(readStackHosts(dir)[0].env.CDKTF_POSTFIX_TLS_X).toBe('KEY\nCERT');
+  } finally {
+    delete process.env.TF_VAR_tls_key;
+  }
   mkdirSync(join(dir, 'empty'));
   expect(() => readStackHosts(join(dir, 'empty'))).toThrow(/no cdk.tf.json/);
 });

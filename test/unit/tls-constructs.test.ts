@@ -42,13 +42,22 @@ describe('TlsPolicy', () => {
   });
 
   it('uploads PEM content as a 0600 secret that never enters the bundle', () => {
-    const { host } = setup();
-    new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] });
+    const { stack, host } = setup();
+    const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
+    new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
     const file = host.state.snapshot().files.find((f) => f.path === '/etc/postfix/tls/server.pem')!;
     expect(file).toMatchObject({ mode: '0600', secret: true });
     expect(file.content).toBeUndefined();
-    expect(file.fromEnv?.value).toContain('PRIVATE KEY');
-    expect(JSON.stringify(host.bundle.bundle)).not.toContain('PRIVATE KEY');
+    expect(file.fromEnv?.value).toContain('BEGIN CERTIFICATE');
+    expect(JSON.stringify(host.bundle.bundle)).not.toContain('CERTIFICATE');
+  });
+
+  it('refuses a private key written as text: it would land in cdk.tf.json', () => {
+    const e = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] }));
+    expect([e.where, e.field, e.value]).toEqual(['test/mx1/tls', 'certificates[0].privateKeyPem', undefined]);
+    expect(e.problem).toMatch(/written into the synthesized stack/);
+    expect(e.fix).toMatch(/TerraformVariable|tls_private_key/);
+    expect(e.message).not.toContain('PRIVATE KEY');
   });
 
   it('accepts Terraform tokens as content (provider-tls style) without checking them', () => {
@@ -139,9 +148,10 @@ describe('DhParameters', () => {
 
 describe('full synth', () => {
   it('TlsPolicy with uploaded certificate and DhParameters pass host validation and lint', () => {
-    const { app, host } = setup();
+    const { app, stack, host } = setup();
     host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
-    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] });
+    const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
+    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
     new DhParameters(host, 'dh');
     TlsLint.addTo(app, { ignore: ['tls-legacy-protocols'] });
     expect(() => app.synth()).not.toThrow();
