@@ -24,7 +24,7 @@ import { spawn, spawnSync } from 'child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { TerraformStack } from 'cdktf';
+import { TerraformStack, TerraformVariable } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
 import { Lab, LabHost, startLab } from '../../lib/lab';
 import { dhParameterBits, dhParameterPrime } from '../../lib/model/dh';
@@ -95,7 +95,9 @@ async function dheHandshake() {
 function build(generation: string): string {
   return synthStack((stack: TerraformStack) => {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h) });
-    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: keyPem, certificatePem: certPem }] });
+    // The key is a token, resolved at apply time from TF_VAR_tls_key (never written into the stack).
+    const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
+    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
     new DhParameters(host, 'dh', { generation });
   });
 }
@@ -112,6 +114,7 @@ beforeAll(async () => {
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
   if (g.status !== 0) throw new Error(g.stderr);
   keyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
+  process.env.TF_VAR_tls_key = keyPem;
   certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
   // The hand-run rotation's source: RFC 7919 ffdhe2048, instant to produce; and an X9.42 group
   // (openssl dhparam -dsaparam, under a second) that the script must refuse.
@@ -149,6 +152,7 @@ exec ${real} "$@"
 }, 180_000);
 
 afterAll(async () => {
+  delete process.env.TF_VAR_tls_key;
   await lab?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
