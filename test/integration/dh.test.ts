@@ -20,7 +20,7 @@
  * directories, so they are bind-mounted over with private directories too: the test never installs
  * anything on the machine itself.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -34,6 +34,7 @@ import { PostfixHost } from '../../constructs/postfix-host';
 import { TlsPolicy } from '../../constructs/tls-policy';
 import { DhParameters } from '../../constructs/dh-parameters';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
+import { run } from '../helpers/run';
 
 jest.setTimeout(240_000);
 
@@ -48,18 +49,6 @@ let dir: string;
 let keyPem: string;
 let certPem: string;
 
-function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('error', reject);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
-  });
-}
 
 async function hostExec(argv: string[]): Promise<string> {
   const r = await h.exec(argv);

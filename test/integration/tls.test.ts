@@ -5,7 +5,7 @@
  * TLS 1.2 on the mandatory-TLS ports; the served certificate is the uploaded one; the key file is 0600;
  * 587 wants STARTTLS before MAIL FROM; 25 still takes plaintext mail.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
@@ -20,6 +20,7 @@ import { Submission, Submissions } from '../../constructs/master-service';
 import { TlsPolicy } from '../../constructs/tls-policy';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { sendMail } from '../helpers/smtp-client';
+import { run } from '../helpers/run';
 
 jest.setTimeout(240_000);
 
@@ -35,18 +36,6 @@ let fingerprint: string;
 let reports: HostReport[];
 const checks = new Map<number, TlsCheckResult>();
 
-function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('error', reject);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
-  });
-}
 
 /** One s_client handshake limited to TLS 1.2 with the given cipher list; the facts it reports. */
 async function handshakeTls12(port: number, mode: TlsCheckMode, cipher?: string) {
