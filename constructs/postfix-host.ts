@@ -13,8 +13,7 @@ import { validateConfigDirectory, validateHostState } from '../lib/model/validat
 import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, renderBundle, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
-import { sha256File } from '../lib/render/hash';
-import { RUNNER_FILE_NAME, resolveRunnerPath } from './runner-path';
+import { RUNNER_FILE_NAME, resolveRunnerPath, runnerSha256 } from './runner-path';
 // cdktf exports only the types of its custom synthesis hook; the function lives here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { addCustomSynthesis } = require('cdktf/lib/synthesize/synthesizer') as {
@@ -145,6 +144,8 @@ export class PostfixHost extends Construct {
   readonly resource: TerraformResource;
   private rendered?: RenderedBundle;
   private readonly tlsCheckAfterApply?: TlsCheckAfterApply;
+  /** CDKTF_POSTFIX_* variables for the connection (values may be tokens). */
+  private readonly connectionEnv: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: PostfixHostProps) {
     super(scope, id);
@@ -154,6 +155,7 @@ export class PostfixHost extends Construct {
     this.tlsCheckAfterApply = props.tlsCheckAfterApply === true ? {} : props.tlsCheckAfterApply || undefined;
     this.state = new HostState(this.node.path, this.configDirectory);
     validateConnection(this.node.path, props.connection);
+    this.connectionEnv = connectionToEnv(connectionSpec(props.connection));
     validateConfigDirectory(this.node.path, this.configDirectory);
     for (const name of props.customParameters ?? []) this.state.userDefinedParameters.add(name);
     this.applySettings(props.settings ?? {}, this.node.path);
@@ -221,7 +223,11 @@ export class PostfixHost extends Construct {
     if (!opts) return;
     const minProtocol = opts.minProtocol ?? 'TLSv1.2';
     const services = this.state.snapshot().services;
-    const portOf = (name: string): number | undefined => ({ submission: 587, submissions: 465, smtps: 465 } as Record<string, number>)[name] ?? (/(?:^|:)(\d+)$/.exec(name) ? Number(/(?:^|:)(\d+)$/.exec(name)![1]) : undefined);
+    const portOf = (name: string): number | undefined => {
+      const named: Record<string, number> = { submission: 587, submissions: 465, smtps: 465 };
+      const numeric = /(?:^|:)(\d+)$/.exec(name);
+      return named[name] ?? (numeric ? Number(numeric[1]) : undefined);
+    };
     const ports = opts.ports ?? [25, ...services.filter((s) => s.type === 'inet' && s.command === 'smtpd').map((s) => portOf(s.name)).filter((p): p is number => p !== undefined && p !== 25)];
     for (const port of new Set(ports)) {
       validatePort(this.node.path, 'tlsCheckAfterApply.ports', port);
@@ -251,9 +257,8 @@ export class PostfixHost extends Construct {
 
   private createResource(dependsOn: readonly ITerraformDependable[]): TerraformResource {
     const runner = runnerAsset(this);
-    const runnerSha = sha256File(resolveRunnerPath()).sha256;
-    const env = connectionToEnv(connectionSpec(this.connection));
-    const triggers = Lazy.anyValue({ produce: () => this.triggers(runnerSha) }) as unknown as Record<string, string>;
+    const env = this.connectionEnv;
+    const triggers = Lazy.anyValue({ produce: () => this.triggers(runnerSha256()) }) as unknown as Record<string, string>;
     const applyEnv = this.applyEnvironment(env);
     // create_before_destroy: a replacement applies the new bundle first; the old resource's destroy
     // step then sees that the host has moved on and leaves it alone (see the runner's destroy action).
@@ -286,7 +291,7 @@ export class PostfixHost extends Construct {
    */
   private provisioners(runnerPath: string, applyEnv: Record<string, string>, selfRef: 'self.input' | 'self.triggers'): LocalExecProvisioner[] {
     const destroyEnv: Record<string, string> = {};
-    for (const name of [...Object.keys(connectionToEnv(connectionSpec(this.connection))), 'CDKTF_POSTFIX_APPLIED_SHA256', 'CDKTF_POSTFIX_CONFIG_DIRECTORY']) {
+    for (const name of [...Object.keys(this.connectionEnv), 'CDKTF_POSTFIX_APPLIED_SHA256', 'CDKTF_POSTFIX_CONFIG_DIRECTORY']) {
       destroyEnv[name] = `\${${selfRef}.${name}}`;
     }
     return [
@@ -297,14 +302,15 @@ export class PostfixHost extends Construct {
 
   private triggers(runnerSha: string): Record<string, string> {
     const { bundle, sha256 } = this.bundle;
-    const secretPaths = new Set(this.state.snapshot().files.filter((f) => f.secret || f.fromEnv).map((f) => f.path));
+    const files = this.state.snapshot().files;
+    const secretPaths = new Set(files.filter((f) => f.secret || f.fromEnv).map((f) => f.path));
     const triggers = escapeTemplates(renderTriggers(bundle, sha256, runnerSha, secretPaths));
     triggers.host = this.connection.host;
-    for (const file of this.state.snapshot().files) {
+    for (const file of files) {
       if (file.fromEnv) triggers[`file:${file.path}`] = `sha256:${Fn.sha256(file.fromEnv.value)}`;
     }
     if (this.resourceType === 'null_resource') {
-      Object.assign(triggers, connectionToEnv(connectionSpec(this.connection)));
+      Object.assign(triggers, this.connectionEnv);
       triggers.CDKTF_POSTFIX_APPLIED_SHA256 = sha256;
       triggers.CDKTF_POSTFIX_CONFIG_DIRECTORY = this.configDirectory;
     }
