@@ -13,6 +13,7 @@ import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { PostfixHost, Submission, Submissions, TlsLint, TlsPolicy } from '../../index';
 import { addSeedPolicy } from './policy';
+import { connectionFromEnv } from '../connection-from-env';
 
 export interface MailHostStackProps {
   readonly env: NodeJS.ProcessEnv;
@@ -24,16 +25,9 @@ export class MailHostStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: MailHostStackProps) {
     super(scope, id);
     const env = props.env;
-    const [address, port] = (env.MAIL_HOST ?? 'mail.example.org').split(':');
     const hostname = env.MAIL_HOSTNAME ?? 'mail.example.org';
     this.host = new PostfixHost(this, 'mx', {
-      connection: {
-        host: address,
-        port: port ? Number(port) : undefined,
-        user: env.MAIL_SSH_USER ?? 'root',
-        privateKeyPath: env.MAIL_SSH_KEY || undefined,
-        knownHostsPath: env.MAIL_KNOWN_HOSTS || undefined,
-      },
+      connection: connectionFromEnv(env),
       settings: {
         myhostname: hostname,
         smtpd_banner: '$myhostname ESMTP',

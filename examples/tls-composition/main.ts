@@ -42,6 +42,7 @@ import { PostfixHost } from '../../constructs/postfix-host';
 import { Submission, Submissions } from '../../constructs/master-service';
 import { TlsPolicy } from '../../constructs/tls-policy';
 import { TlsLint } from '../../constructs/tls-lint';
+import { connectionFromEnv } from '../connection-from-env';
 
 /** PEM strings for one certificate: literal text or Terraform tokens. */
 export interface CertificateMaterial {
@@ -73,17 +74,10 @@ export class TlsCompositionStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: TlsCompositionStackProps) {
     super(scope, id);
     const env = props.env;
-    const [address, port] = (env.MAIL_HOST ?? 'mail.example.org').split(':');
     const hostname = env.MAIL_HOSTNAME ?? 'mail.example.org';
     const material = (props.certificate ?? certificateFromVariables)(this, hostname);
     this.host = new PostfixHost(this, 'mx', {
-      connection: {
-        host: address,
-        port: port ? Number(port) : undefined,
-        user: env.MAIL_SSH_USER ?? 'root',
-        privateKeyPath: env.MAIL_SSH_KEY || undefined,
-        knownHostsPath: env.MAIL_KNOWN_HOSTS || undefined,
-      },
+      connection: connectionFromEnv(env),
       settings: { myhostname: hostname },
       // Right after each apply: forward secrecy and nothing below TLS 1.2 on 25, 587 and 465.
       tlsCheckAfterApply: true,

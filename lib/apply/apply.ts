@@ -5,7 +5,7 @@ import { ConnectionSpec } from '../model/connection';
 import { PostfixConfigError } from '../model/errors';
 import { sha256Hex } from '../render/hash';
 import { bundleJson } from '../render/bundle';
-import { buildStage, fileContent, TransactionAction } from './stage';
+import { buildStage, envContentsOf, fileContent, TransactionAction } from './stage';
 import { TRANSACTION_COMMAND } from './remote-script';
 import { resolveConnection, SshSession } from './ssh';
 import { checkTls, TlsCheckResult } from '../ops/tls-check';
@@ -71,10 +71,7 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const started = Date.now();
   const env = op.env ?? process.env;
   const { bundle } = op.bundle;
-  const envContents = new Map<string, Buffer>();
-  for (const file of Object.values(bundle.files)) {
-    if (file.fromEnv && env[file.fromEnv] !== undefined) envContents.set(file.fromEnv, Buffer.from(env[file.fromEnv]!, 'utf8'));
-  }
+  const envContents = envContentsOf(bundle, env);
   const shaCache = new Map<string, string>();
   const shaOf = (path: string): string => {
     const f = bundle.files[path];

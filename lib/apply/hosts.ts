@@ -1,7 +1,7 @@
 import { HostReport, loadBundle, runHostOperation } from './apply';
 import { diffHost, parseStatus } from './diff';
 import { hookScriptsFor } from './hook-scripts';
-import { fileContent } from './stage';
+import { envContentsOf, fileContent } from './stage';
 import { StackHost } from './stack';
 import { sha256Hex } from '../render/hash';
 
@@ -44,8 +44,7 @@ export async function diffStackHost(host: StackHost): Promise<HostDiffResult> {
     const env = { ...process.env, ...host.env };
     const report = await runHostOperation({ connection: host.connection, bundle, action: 'status', env });
     if (report.result === 'failed') return { host: host.path, different: false, text: '', error: report.error };
-    const envContents = new Map<string, Buffer>();
-    for (const f of Object.values(bundle.bundle.files)) if (f.fromEnv && env[f.fromEnv] !== undefined) envContents.set(f.fromEnv, Buffer.from(env[f.fromEnv]!, 'utf8'));
+    const envContents = envContentsOf(bundle.bundle, env);
     const desired = (path: string) => {
       const f = bundle.bundle.files[path];
       const secret = f.fromEnv !== undefined;

@@ -30,6 +30,15 @@ function checkField(where: string, field: string, value: string, allowSpaces = t
   return value;
 }
 
+/** The contents of the bundle's fromEnv files that the environment provides. */
+export function envContentsOf(bundle: Bundle, env: NodeJS.ProcessEnv): Map<string, Buffer> {
+  const contents = new Map<string, Buffer>();
+  for (const file of Object.values(bundle.files)) {
+    if (file.fromEnv && env[file.fromEnv] !== undefined) contents.set(file.fromEnv, Buffer.from(env[file.fromEnv]!, 'utf8'));
+  }
+  return contents;
+}
+
 /** A payload for the tar stream: asset files stay on disk and are streamed. */
 function payloadData(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, path: string): TarEntry['data'] {
   const file = input.bundle.files[path];
