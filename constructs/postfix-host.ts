@@ -13,7 +13,7 @@ import { validateConfigDirectory, validateHostState } from '../lib/model/validat
 import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, renderBundle, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
-import { RUNNER_FILE_NAME, resolveRunnerPath, runnerSha256 } from './runner-path';
+import { resolveRunnerPath, runnerSha256 } from './runner-path';
 // cdktf exports only the types of its custom synthesis hook; the function lives here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { addCustomSynthesis } = require('cdktf/lib/synthesize/synthesizer') as {
@@ -383,4 +383,3 @@ function ensureNullProvider(scope: Construct): void {
   if (!stack.node.tryFindChild('CdktfPostfixNullProvider')) new NullProvider(stack, 'CdktfPostfixNullProvider');
 }
 
-export { RUNNER_FILE_NAME };
