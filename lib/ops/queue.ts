@@ -263,15 +263,34 @@ export async function openQueueExecutor(spec: ConnectionSpec | undefined): Promi
 // ---------------------------------------------------------------------------------------------
 // operations
 
+/**
+ * With the mail system down, postqueue(1) cannot reach its showq service and says "warning: Mail
+ * system is down -- accessing queue directly". Where showq's socket was never created (Postfix
+ * installed but never started) Debian 12's then stops with "fatal: malformed showq server
+ * response"; where it is left from an earlier run, root's postqueue reads the queue files itself
+ * and exits 0. Either way the mail system is stopped: say so, and what to do, instead of either.
+ */
+const POSTFIX_DOWN = /Mail system is down|malformed showq server response|Connect to the Postfix showq service/;
+
+/** The queue's mail system is not running: the command cannot answer until Postfix is started. */
+export class PostfixNotRunningError extends Error {
+  constructor(readonly where: string) {
+    super(`${where}: Postfix is not running, so its queue cannot be listed (postqueue cannot reach the showq service). ` +
+      `Fix: start it there (\`postfix start\`, or \`systemctl start postfix\`), or point --host at a mail host whose Postfix runs`);
+    this.name = 'PostfixNotRunningError';
+  }
+}
+
 function failed(executor: QueueExecutor, command: QueueCommand, r: CommandResult): Error {
-  const why = r.stderr.trim().split('\n').filter((l) => !/warning: Mail system is down/.test(l)).join('; ') || `exit status ${r.code}`;
+  if (POSTFIX_DOWN.test(r.stderr)) return new PostfixNotRunningError(executor.where);
+  const why = r.stderr.trim().split('\n').join('; ') || `exit status ${r.code}`;
   return new Error(`${executor.where}: \`${QUEUE_COMMANDS[command].join(' ')}\` failed: ${why}`);
 }
 
 /** The whole queue, via one `postqueue -j`. */
 export async function listQueue(executor: QueueExecutor): Promise<QueueMessage[]> {
   const r = await executor.run('list');
-  if (r.code !== 0) throw failed(executor, 'list', r);
+  if (r.code !== 0 || POSTFIX_DOWN.test(r.stderr)) throw failed(executor, 'list', r);
   return parsePostqueueJson(r.stdout);
 }
 

@@ -3,11 +3,12 @@
  * deferred queue (defer_transports = smtp: nothing is ever attempted), then selected and acted on;
  * `postqueue -j`, read inside the host, is the judge. Needs root (the lab).
  */
+import * as path from 'path';
 import { Command } from 'commander';
 import { registerQueueCommand } from '../../bin/commands/queue';
 import { Lab, LabHost, startLab } from '../../lib/lab';
 import {
-  LocalQueueExecutor, parsePostqueueJson, QueueActionReport, queueAction, QueueMessage, runPostsuper, SshQueueExecutor,
+  parsePostqueueJson, PostfixNotRunningError, QueueActionReport, queueAction, QueueMessage, runPostsuper, SshQueueExecutor,
 } from '../../lib/ops/queue';
 
 jest.setTimeout(180_000);
@@ -193,13 +194,62 @@ describe('the CLI', () => {
   });
 });
 
-describe('the local executor', () => {
-  // This machine's own queue, read only: a dry run never calls postsuper. (The full action path is
-  // the same code as over SSH, proven above; running postsuper here would touch a real queue.)
-  it('lists this machine\'s queue and dry-runs a delete', async () => {
-    const local = new LocalQueueExecutor();
-    const report = await queueAction(local, 'delete', { recipient: 'nobody-at-all@domain.invalid' }, { dryRun: true });
-    expect(report).toMatchObject({ where: 'local', dryRun: true, selected: [] });
-    expect(Math.abs(report.now - Date.now() / 1000)).toBeLessThan(5);
+describe('the local executor, run inside the lab host', () => {
+  // The CLI without --host reads the queue of the machine it runs on. Run it inside the lab host's
+  // mount namespace, so "this machine" is the lab host and the test owns every message it sees: the
+  // machine running the tests may have no Postfix at all, or a stopped one (as on a fresh CI machine).
+  const CLI = path.resolve(__dirname, '../../dist/bin/cdktf-postfix.js');
+  const local = (...args: string[]) => host.exec([process.execPath, CLI, 'queue', ...args]);
+
+  it('lists the host\'s queue as JSON and dry-runs a delete through postqueue/postsuper on the same machine', async () => {
+    await enqueue([['alice@example.org', ['local@domain.tld']], ['alice@example.org', ['other@domain.tld']]]);
+    const listed = await local('list', '--json');
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    const selection = JSON.parse(listed.stdout) as { where: string; messages: QueueMessage[] };
+    expect(selection.where).toBe('local');
+    expect(recipientsOf(selection.messages)).toEqual(['local@domain.tld', 'other@domain.tld']);
+
+    const dry = await local('delete', '--recipient', 'local@domain.tld', '--dry-run', '--json');
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.stdout) as QueueActionReport;
+    expect(report).toMatchObject({ where: 'local', dryRun: true, count: 0 });
+    expect(report.selected.map((m) => m.recipients[0].address)).toEqual(['local@domain.tld']);
+    expect(await hostQueue()).toHaveLength(2);
+
+    const deleted = await local('delete', '--recipient', 'local@domain.tld', '--json');
+    expect(deleted.code).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({ where: 'local', count: 1 });
+    expect(recipientsOf(await hostQueue())).toEqual(['other@domain.tld']);
+  });
+
+  // Two stopped states: stopped after a run (showq's socket is left behind; root's postqueue then
+  // reads the queue files itself and exits 0 with a warning) and never started, as on a fresh
+  // machine right after `apt-get install postfix` (no socket; postqueue dies with "malformed showq
+  // server response"). Both must say that Postfix is not running, with the fix, and exit 1.
+  it.each([
+    ['stopped after running', [] as string[][]],
+    ['never started (no showq socket)', [['rm', '-f', '/var/spool/postfix/public/showq']]],
+  ])('with Postfix %s, queue list says Postfix is not running and how to fix it (exit 1), locally and over SSH', async (_state, extra) => {
+    await enqueue([['alice@example.org', ['stopped@domain.tld']]]);
+    expect((await host.exec(['postfix', 'stop'])).code).toBe(0);
+    try {
+      for (const argv of extra) expect((await host.exec(argv)).code).toBe(0);
+      const raw = await host.exec(['postqueue', '-j']);
+      expect(raw.stderr).toMatch(/Mail system is down/);
+      const r = await local('list');
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(r.stderr).toMatch(/^cdktf-postfix: local: Postfix is not running/);
+      expect(r.stderr).toMatch(/Fix: start it there \(`postfix start`, or `systemctl start postfix`\), or point --host at a mail host whose Postfix runs/);
+      expect(r.stderr).not.toMatch(/malformed showq|Mail system is down/);
+
+      await expect(queueAction(ssh, 'delete', { recipient: 'stopped@domain.tld' }, { dryRun: true })).rejects.toThrow(PostfixNotRunningError);
+      await expect(queueAction(ssh, 'delete', { recipient: 'stopped@domain.tld' })).rejects.toThrow(`${host.address}: Postfix is not running`);
+    } finally {
+      expect((await host.exec(['postfix', 'start'])).code).toBe(0);
+    }
+    // Nothing was touched while Postfix was down, and the queue answers again once it runs.
+    expect(recipientsOf(await hostQueue())).toEqual(['stopped@domain.tld']);
+    expect((await local('list', '--json')).code).toBe(0);
   });
 });
