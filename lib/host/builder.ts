@@ -2,7 +2,8 @@
  * The desired state of one Postfix host as plain data, with no cdktf or constructs in sight. Every
  * piece is added in any order; toBundle() composes them once (restriction lists from all tables, TLS
  * and header-check overrides on every submission service present, TLS probes on every port),
- * validates the result and renders the bundle. Constructs, the CLI and tests all build hosts here.
+ * validates the result and renders the bundle. Constructs are thin adapters over it; plain programs
+ * and tests use it directly, and all share its validation.
  */
 import { BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
