@@ -13,3 +13,5 @@ export type { Bundle, BundleFile, BundleHook } from './lib/model/bundle';
 export type { MasterServiceSpec, ServiceType } from './lib/model/master-types';
 export type { TlsProfileName } from './lib/model/tls';
 export type { TlsFinding } from './lib/model/tls-lint';
+export { HostBuilder } from './lib/host';
+export type { HostBuilderOptions, AccessTableInfo, HeaderChecksInfo, IsUnresolved } from './lib/host';

@@ -4,79 +4,28 @@ import { Construct, IConstruct } from 'constructs';
 import { DataResource, Fn, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
-import { HostState } from '../lib/model/host-state';
+import { HostBuilder } from '../lib/host/builder';
+import { TlsCheckAfterApply } from '../lib/host/compose';
+import { connectionSpec, PostfixConnection, validateConnection } from '../lib/host/connection';
+import { PostfixSettings } from '../lib/host/settings';
 import { MasterServiceSpec } from '../lib/model/master-types';
-import { ConnectionSpec, connectionToEnv, validateFingerprint, validatePort, validateSshUser } from '../lib/model/connection';
-import { formatParameterValue, parseSize } from '../lib/model/values';
-import { lookupParameter } from '../lib/model/catalog';
-import { validateConfigDirectory, validateHostState } from '../lib/model/validate-host';
+import { connectionToEnv } from '../lib/model/connection';
 import { PostfixConfigError } from '../lib/model/errors';
-import { bundleJson, renderBundle, RenderedBundle } from '../lib/render/bundle';
+import { bundleJson, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
 import { resolveRunnerPath, runnerSha256 } from './runner-path';
+export type { ParameterValue, PostfixSettings } from '../lib/host/settings';
+export type { JumpHostConnection, PostfixConnection } from '../lib/host/connection';
+export type { TlsCheckAfterApply } from '../lib/host/compose';
+
+/** cdktf's own test for deploy-time values, injected into the core (which cannot import cdktf). */
+const isUnresolved = (value: unknown): boolean => Token.isUnresolved(value);
+
 // cdktf exports only the types of its custom synthesis hook; the function lives here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { addCustomSynthesis } = require('cdktf/lib/synthesize/synthesizer') as {
   addCustomSynthesis(construct: IConstruct, hook: { onSynthesize(session: { outdir: string; manifest: { outdir: string; forStack(stack: TerraformStack): { synthesizedStackPath: string } } }): void }): void;
 };
-
-/** A value Postfix understands: booleans become yes/no, lists are joined with ", ". */
-export type ParameterValue = string | number | boolean | readonly string[];
-
-/**
- * main.cf settings. The common ones are typed; any other parameter Postfix 3.7 knows may be given by
- * name and is checked against the catalog at synth time.
- */
-export interface PostfixSettings {
-  readonly myhostname?: string;
-  readonly mydomain?: string;
-  readonly myorigin?: string;
-  readonly mydestination?: readonly string[] | string;
-  readonly mynetworks?: readonly string[] | string;
-  readonly inet_interfaces?: readonly string[] | string;
-  readonly inet_protocols?: 'all' | 'ipv4' | 'ipv6' | 'ipv4, ipv6' | string;
-  readonly relayhost?: string;
-  readonly smtpd_banner?: string;
-  /** Bytes, or a size with a unit such as "25MB". */
-  readonly message_size_limit?: number | string;
-  /** Bytes, or a size with a unit; 0 means no limit. */
-  readonly mailbox_size_limit?: number | string;
-  readonly recipient_delimiter?: string;
-  readonly alias_maps?: readonly string[] | string;
-  readonly [parameter: string]: ParameterValue | undefined;
-}
-
-export interface JumpHostConnection {
-  readonly host: string;
-  /** @default 22 */
-  readonly port?: number | string;
-  /** @default "root" */
-  readonly user?: string;
-  /** @default the ssh-agent */
-  readonly privateKeyPath?: string;
-  /** @default the target's knownHostsPath */
-  readonly knownHostsPath?: string;
-  readonly hostKeyFingerprint?: string;
-}
-
-export interface PostfixConnection {
-  /** Address, DNS name or ~/.ssh/config alias. May be a token (e.g. a VM's address). */
-  readonly host: string;
-  /** @default 22 */
-  readonly port?: number;
-  /** @default "root" */
-  readonly user?: string;
-  /** Private key file on the machine that runs the deploy. Never the key itself. @default ssh-agent ($SSH_AUTH_SOCK) */
-  readonly privateKeyPath?: string;
-  /** @default "~/.ssh/known_hosts" */
-  readonly knownHostsPath?: string;
-  /** Pin the host key (`SHA256:...` as `ssh-keygen -lf` prints it) instead of reading known_hosts. @default - known_hosts decides */
-  readonly hostKeyFingerprint?: string;
-  /** Use `sudo -n` for Postfix commands. @default true when user is not "root" */
-  readonly sudo?: boolean;
-  /** One bastion hop. @default - direct connection */
-  readonly jumpHost?: JumpHostConnection;
-}
 
 /** What restrictSenders/Recipients/Clients need of a table (AccessTable implements it). */
 export interface Restrictable {
@@ -114,15 +63,6 @@ export interface PostfixHostProps {
   readonly tlsCheckAfterApply?: boolean | TlsCheckAfterApply;
 }
 
-export interface TlsCheckAfterApply {
-  /** @default 25 plus the ports of submission and submissions services */
-  readonly ports?: readonly number[];
-  /** @default "TLSv1.2" */
-  readonly minProtocol?: 'TLSv1.2' | 'TLSv1.3';
-}
-
-const DEFAULT_CONFIG_DIRECTORY = '/etc/postfix';
-
 /**
  * One Postfix host: collects the desired state from its props and child constructs, validates it at
  * synth time, writes it as a bundle, and synthesizes one Terraform resource that applies it over SSH.
@@ -136,42 +76,46 @@ export class PostfixHost extends Construct {
     throw new Error(`${scope.node.path}: not inside a PostfixHost. Create it with a PostfixHost (or a child of one) as its scope.`);
   }
 
-  readonly state: HostState;
+  /**
+   * The host's core builder (lib/host): every construct adds its pieces here, in any order, and the
+   * bundle is composed from it once, at synth time. Use it to add what no construct covers.
+   */
+  readonly builder: HostBuilder;
   readonly configDirectory: string;
   readonly connection: PostfixConnection;
   readonly resourceType: HostResourceType;
   /** The Terraform resource that applies this host (terraform_data or null_resource). */
   readonly resource: TerraformResource;
-  private rendered?: RenderedBundle;
-  private readonly tlsCheckAfterApply?: TlsCheckAfterApply;
   /** CDKTF_POSTFIX_* variables for the connection (values may be tokens). */
   private readonly connectionEnv: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: PostfixHostProps) {
     super(scope, id);
     this.connection = props.connection;
-    this.configDirectory = props.configDirectory ?? DEFAULT_CONFIG_DIRECTORY;
     this.resourceType = props.resourceType ?? 'terraform_data';
-    this.tlsCheckAfterApply = props.tlsCheckAfterApply === true ? {} : props.tlsCheckAfterApply || undefined;
-    this.state = new HostState(this.node.path, this.configDirectory);
-    validateConnection(this.node.path, props.connection);
-    this.connectionEnv = connectionToEnv(connectionSpec(props.connection));
-    validateConfigDirectory(this.node.path, this.configDirectory);
-    for (const name of props.customParameters ?? []) this.state.userDefinedParameters.add(name);
-    this.applySettings(props.settings ?? {}, this.node.path);
-    for (const name of props.removeSettings ?? []) this.state.removeParameter(name, this.node.path);
+    validateConnection(this.node.path, props.connection, isUnresolved);
+    this.connectionEnv = connectionToEnv(connectionSpec(props.connection, isUnresolved));
+    this.builder = new HostBuilder({ where: this.node.path, configDirectory: props.configDirectory, isUnresolved });
+    this.configDirectory = this.builder.configDirectory;
+    for (const name of props.customParameters ?? []) this.builder.declareCustomParameter(name);
+    this.builder.applySettings(props.settings ?? {});
+    for (const name of props.removeSettings ?? []) this.builder.removeParameter(name);
     for (const service of props.services ?? []) this.addService(service);
+    const tlsCheck = props.tlsCheckAfterApply === true ? {} : props.tlsCheckAfterApply || undefined;
+    if (tlsCheck) this.builder.checkTlsAfterApply(tlsCheck);
     this.resource = this.createResource(props.dependsOn ?? []);
     this.node.addValidation({ validate: () => this.validateState() });
     addCustomSynthesis(this, { onSynthesize: (session) => this.writeBundle(session) });
   }
 
+  /** @deprecated use `builder` (the same object): kept so programs written against HostState keep working. */
+  get state(): HostBuilder {
+    return this.builder;
+  }
+
   /** Set main.cf parameters (typed values are formatted the way Postfix writes them). */
   applySettings(settings: PostfixSettings, source: string = this.node.path): void {
-    for (const [name, value] of Object.entries(settings)) {
-      if (value === undefined) continue;
-      this.state.setParameter(name, this.formatSetting(name, value), source);
-    }
+    this.builder.applySettings(settings, source);
   }
 
   /** Refuse listed senders (check_sender_access in smtpd_sender_restrictions); see AccessTable. */
@@ -189,51 +133,14 @@ export class PostfixHost extends Construct {
     table.restrictClients();
   }
 
-  /** Typed value -> main.cf text; sizes with units ("25MB") become bytes, since main.cf takes bytes only. */
-  private formatSetting(name: string, value: ParameterValue): string {
-    try {
-      if (lookupParameter(name)?.kind === 'size' && typeof value === 'string' && /^\s*\d+(\.\d+)?\s*[A-Za-z]+\s*$/.test(value)) {
-        return String(parseSize(value));
-      }
-      return formatParameterValue(value);
-    } catch (e) {
-      if (e instanceof PostfixConfigError) throw new PostfixConfigError(this.node.path, `settings.${name}`, e.value, e.problem, e.fix);
-      throw e;
-    }
-  }
-
   /** Add a master.cf service (a spec or a MasterService construct's spec). */
   addService(service: MasterServiceSpec | { readonly spec: MasterServiceSpec }, source: string = this.node.path): void {
-    const spec = 'spec' in service ? service.spec : service;
-    this.state.addService(spec, source);
+    this.builder.addService('spec' in service ? service.spec : service, source);
   }
 
-  /** The rendered bundle (memoized: rendering happens once, after all constructs have contributed). */
+  /** The rendered bundle, composed from everything added so far (the builder memoizes it until the next addition). */
   get bundle(): RenderedBundle {
-    if (!this.rendered) {
-      this.addTlsChecks();
-      this.rendered = renderBundle(this.state.snapshot());
-    }
-    return this.rendered;
-  }
-
-  /** Resolved at render time, so services added after the host was created are probed too. */
-  private addTlsChecks(): void {
-    const opts = this.tlsCheckAfterApply;
-    if (!opts) return;
-    const minProtocol = opts.minProtocol ?? 'TLSv1.2';
-    const services = this.state.snapshot().services;
-    const portOf = (name: string): number | undefined => {
-      const named: Record<string, number> = { submission: 587, submissions: 465, smtps: 465 };
-      const numeric = /(?:^|:)(\d+)$/.exec(name);
-      return named[name] ?? (numeric ? Number(numeric[1]) : undefined);
-    };
-    const ports = opts.ports ?? [25, ...services.filter((s) => s.type === 'inet' && s.command === 'smtpd').map((s) => portOf(s.name)).filter((p): p is number => p !== undefined && p !== 25)];
-    for (const port of new Set(ports)) {
-      validatePort(this.node.path, 'tlsCheckAfterApply.ports', port);
-      const wrapper = services.some((s) => portOf(s.name) === port && s.options?.smtpd_tls_wrappermode === 'yes');
-      this.state.addTlsCheck({ port, mode: wrapper || port === 465 ? 'implicit' : 'starttls', minProtocol });
-    }
+    return this.builder.toBundle();
   }
 
   /** Path of this host's bundle inside the synthesized stack directory. */
@@ -247,7 +154,7 @@ export class PostfixHost extends Construct {
 
   private validateState(): string[] {
     try {
-      validateHostState(this.state.snapshot());
+      this.builder.validate();
       return [];
     } catch (e) {
       if (e instanceof PostfixConfigError) return [e.message];
@@ -279,7 +186,7 @@ export class PostfixHost extends Construct {
     return Lazy.anyValue({
       produce: () => {
         const env: Record<string, string> = { ...connectionEnv };
-        for (const file of this.state.snapshot().files) if (file.fromEnv) env[file.fromEnv.name] = file.fromEnv.value;
+        for (const file of this.builder.snapshot().files) if (file.fromEnv) env[file.fromEnv.name] = file.fromEnv.value;
         return env;
       },
     }) as unknown as Record<string, string>;
@@ -302,7 +209,7 @@ export class PostfixHost extends Construct {
 
   private triggers(runnerSha: string): Record<string, string> {
     const { bundle, sha256 } = this.bundle;
-    const files = this.state.snapshot().files;
+    const files = this.builder.snapshot().files;
     const secretPaths = new Set(files.filter((f) => f.secret || f.fromEnv).map((f) => f.path));
     const triggers = escapeTemplates(renderTriggers(bundle, sha256, runnerSha, secretPaths));
     triggers.host = this.connection.host;
@@ -337,36 +244,6 @@ function escapeTemplates(values: Record<string, string>): Record<string, string>
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) out[k] = v.replace(/([$%])\{/g, (_, sigil: string) => `${sigil}${sigil}{`);
   return out;
-}
-
-function connectionSpec(c: PostfixConnection): ConnectionSpec {
-  const user = c.user ?? 'root';
-  const sudo = c.sudo ?? (Token.isUnresolved(user) ? undefined : user !== 'root');
-  return {
-    host: c.host,
-    port: c.port,
-    user,
-    privateKeyPath: c.privateKeyPath,
-    knownHostsPath: c.knownHostsPath,
-    hostKeyFingerprint: c.hostKeyFingerprint,
-    sudo,
-    jumpHost: c.jumpHost,
-  };
-}
-
-/** Checks the literal parts of a connection; tokens are left for apply time. */
-function validateConnection(where: string, c: PostfixConnection): void {
-  const literal = (v: unknown): v is string | number => v !== undefined && !Token.isUnresolved(v);
-  if (literal(c.host) && (String(c.host).trim() === '' || /[\s\x00-\x1f]/.test(String(c.host)))) {
-    throw new PostfixConfigError(where, 'connection.host', String(c.host), 'not a host name or address', 'use a DNS name, an IP address or an ~/.ssh/config alias');
-  }
-  if (literal(c.port)) validatePort(where, 'connection.port', c.port);
-  if (literal(c.user)) validateSshUser(where, String(c.user));
-  if (literal(c.hostKeyFingerprint)) validateFingerprint(where, String(c.hostKeyFingerprint));
-  if (c.jumpHost) {
-    if (literal(c.jumpHost.port)) validatePort(where, 'connection.jumpHost.port', c.jumpHost.port);
-    if (literal(c.jumpHost.hostKeyFingerprint)) validateFingerprint(where, String(c.jumpHost.hostKeyFingerprint));
-  }
 }
 
 /** One runner asset per stack, shared by all hosts in it. */

@@ -44,7 +44,7 @@ export class TlsLint implements IAspect {
 
   /** The findings for one host, without annotating (for tests and tools). */
   static findings(host: PostfixHost): TlsFinding[] {
-    const state = host.state.snapshot();
+    const state = host.builder.snapshot();
     return lintTls(state.parameters, state.services, lintFiles(state.files, state.hooks));
   }
 }

@@ -1,8 +1,7 @@
 import { readFileSync } from 'fs';
 import { dirname } from 'path';
-import { Bundle, BUNDLE_FORMAT } from '../model/bundle';
+import { Bundle, checkBundleFormat } from '../model/bundle';
 import { ConnectionSpec } from '../model/connection';
-import { PostfixConfigError } from '../model/errors';
 import { sha256Hex } from '../render/hash';
 import { bundleJson } from '../render/bundle';
 import { buildStage, envContentsOf, fileContent, TransactionAction } from './stage';
@@ -43,9 +42,7 @@ export interface LoadedBundle {
 export function loadBundle(path: string): LoadedBundle {
   const text = readFileSync(path, 'utf8');
   const bundle = JSON.parse(text) as Bundle;
-  if (bundle.format !== BUNDLE_FORMAT) {
-    throw new PostfixConfigError(path, 'format', String(bundle.format), `not a ${BUNDLE_FORMAT} bundle`, 'synthesize the stack again with this version of cdktf-postfix');
-  }
+  checkBundleFormat(path, (bundle as { format?: unknown }).format);
   return { bundle, sha256: sha256Hex(bundleJson(bundle)), dir: dirname(path) };
 }
 

@@ -3,7 +3,31 @@
  * from synth time (constructs, render) to apply time (lib/apply, the runner, the CLI). It never holds
  * connection secrets; connection details travel separately (see lib/apply/connection.ts).
  */
+import { PostfixConfigError } from './errors';
+
+/**
+ * The bundle's schema version, written into every bundle as `format`. Bump it (and teach the runner
+ * the new shape) whenever a runner of the previous version could misread a new bundle.
+ */
 export const BUNDLE_FORMAT = 'cdktf-postfix/1';
+
+/** The schema versions this runner applies. */
+export const KNOWN_BUNDLE_FORMATS: readonly string[] = [BUNDLE_FORMAT];
+
+/**
+ * Refuses a bundle of a schema this runner does not know (one written by a newer or older
+ * cdktf-postfix), naming both versions and the fix, before anything reaches the host.
+ */
+export function checkBundleFormat(where: string, format: unknown): void {
+  if (typeof format === 'string' && KNOWN_BUNDLE_FORMATS.includes(format)) return;
+  const fix = 're-synthesize the stack with the installed cdktf-postfix (cdktf synth), or install the cdktf-postfix version that wrote the bundle';
+  if (typeof format !== 'string' || !/^cdktf-postfix\/\d+$/.test(format)) {
+    throw new PostfixConfigError(where, 'format', format === undefined ? undefined : String(format), `not a cdktf-postfix bundle schema; this runner reads ${KNOWN_BUNDLE_FORMATS.join(', ')}`, fix);
+  }
+  const age = Number(format.split('/')[1]) > Number(BUNDLE_FORMAT.split('/')[1]) ? 'a newer' : 'an older';
+  throw new PostfixConfigError(where, 'format', format,
+    `the bundle was written by ${age} cdktf-postfix with schema ${format}, but the installed runner reads schema ${KNOWN_BUNDLE_FORMATS.join(', ')}`, fix);
+}
 
 /** Lookup table types whose source must be compiled with postmap before Postfix can read it. */
 export const INDEXED_TABLE_TYPES = ['hash', 'btree', 'lmdb', 'cdb'] as const;

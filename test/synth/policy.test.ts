@@ -112,14 +112,24 @@ describe('HeaderChecks', () => {
     validateHostState(host.state.snapshot());
   });
 
-  it('onSubmission before any submission service is an error; a service added later is reported', () => {
+  it('onSubmission covers submission services added before and after it; none at all is an error at synth', () => {
     const { host } = newHost();
-    const hc = new HeaderChecks(host, 'clean', HeaderChecks.privacy());
-    expect(() => hc.onSubmission()).toThrow(/no submission service yet/);
+    new HeaderChecks(host, 'clean', HeaderChecks.privacy()).onSubmission();
+    expect(() => host.bundle).toThrow(/mx\/clean: onSubmission services: the host defines no submission service/);
     host.addService(Submission.starttls());
-    hc.onSubmission();
     host.addService(Submissions.implicitTls());
-    expect(hc.node.validate().join('\n')).toMatch(/submissions\/inet.*added after onSubmission/);
+    const b = host.bundle.bundle;
+    expect(b.masterCf.set['submission/inet']).toContain('-o cleanup_service_name=msa_cleanup');
+    expect(b.masterCf.set['submissions/inet']).toContain('-o cleanup_service_name=msa_cleanup');
+    expect(host.node.validate()).toEqual([]);
+  });
+
+  it('named services are checked when the host is composed', () => {
+    const { host } = newHost();
+    new HeaderChecks(host, 'clean', HeaderChecks.privacy()).onSubmission({ services: ['587/inet'] });
+    expect(host.node.validate().join('\n')).toMatch(/onSubmission services = "587\/inet": no such master.cf service/);
+    host.addService({ name: '587', type: 'inet', command: 'pipe' });
+    expect(host.node.validate().join('\n')).toMatch(/587\/inet.*runs pipe, not smtpd/);
   });
 
   it('a second cleanup service of the same name is refused', () => {
