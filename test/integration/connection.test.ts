@@ -6,7 +6,7 @@ import { join } from 'path';
 import { Lab, startLab } from '../../lib/lab';
 import { PostfixHost } from '../../index';
 import { applyStack, synthStack } from '../helpers/deploy';
-import { resolveConnection } from '../../lib/apply/ssh';
+import { resolveConnection } from '../../lib/transport/ssh';
 
 let lab: Lab;
 beforeAll(async () => {
