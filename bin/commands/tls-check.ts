@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { checkTls, defaultMode, exitCodeFor, formatTlsCheck, MinProtocol, parseHostPort, TlsCheckMode } from '../../lib/ops/tls-check';
+import { checkTls, defaultMode, exitCodeFor, formatTlsCheck, MinProtocol, parseHostPort, TlsCheckMode } from '../../lib/probe/tls-check';
 
 interface TlsCheckFlags {
   starttls?: boolean;

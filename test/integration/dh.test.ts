@@ -29,7 +29,7 @@ import { HostReport } from '../../lib/apply/apply';
 import { Lab, LabHost, startLab } from '../../lib/lab';
 import { dhParameterBits, dhParameterPrime } from '../../lib/model/dh';
 import { DH_ROTATE_EXIT, dhRotationArgv, renderDhCron } from '../../lib/render/dh-rotation';
-import { parseBriefOutput } from '../../lib/ops/tls-check';
+import { parseBriefOutput } from '../../lib/probe/tls-check';
 import { PostfixHost } from '../../constructs/postfix-host';
 import { TlsPolicy } from '../../constructs/tls-policy';
 import { DhParameters } from '../../constructs/dh-parameters';

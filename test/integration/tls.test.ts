@@ -14,7 +14,7 @@ import { X509Certificate } from 'crypto';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
 import { Lab, LabHost, startLab } from '../../lib/lab';
-import { checkTls, forwardSecret, parseBriefOutput, TlsCheckMode, TlsCheckResult } from '../../lib/ops/tls-check';
+import { checkTls, forwardSecret, parseBriefOutput, TlsCheckMode, TlsCheckResult } from '../../lib/probe/tls-check';
 import { PostfixHost } from '../../constructs/postfix-host';
 import { Submission, Submissions } from '../../constructs/master-service';
 import { TlsPolicy } from '../../constructs/tls-policy';

@@ -1,4 +1,4 @@
-import { defaultMode, exitCodeFor, forwardSecret, parseBriefOutput, parseHostPort, parseTempKey } from '../../lib/ops/tls-check';
+import { defaultMode, exitCodeFor, forwardSecret, parseBriefOutput, parseHostPort, parseTempKey } from '../../lib/probe/tls-check';
 
 describe('tls-check parsing', () => {
   it('reads s_client -brief output (OpenSSL 3.0)', () => {
