@@ -7,7 +7,7 @@ import {
   actionApplies, addressKey, CommandResult, isEmptySelector, parseAge, parsePostqueueJson, parsePostsuperOutput,
   QueueCommand, QueueExecutor, QueueMessage, queueAction, QUEUE_COMMANDS, selectMessages, sharedMessages, sortMessages,
 } from '../../lib/ops/queue';
-import { addConnectionOptions, connectionFromOptions, parseHostPort } from '../../lib/ops/connection-flags';
+import { addConnectionOptions, connectionFromOptions, parseHostPort } from '../../bin/connection-flags';
 import { formatAge, formatTable, registerQueueCommand } from '../../bin/commands/queue';
 
 const NOW = 1_800_000_000;

@@ -8,9 +8,9 @@
  */
 import type { Command } from 'commander';
 import { isIP } from 'net';
-import { readStackHosts, selectHosts } from '../apply/stack';
-import { ConnectionSpec, validateFingerprint, validatePort, validateSshUser } from '../model/connection';
-import { PostfixConfigError } from '../model/errors';
+import { readStackHosts, selectHosts } from '../lib/apply/stack';
+import { ConnectionSpec, validateFingerprint, validatePort, validateSshUser } from '../lib/model/connection';
+import { PostfixConfigError } from '../lib/model/errors';
 
 /** The parsed flags, as commander hands them to an action (camelCase). */
 export interface ConnectionOptions {
