@@ -26,7 +26,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { dhParameterBits, dhParameterPrime } from '../../lib/model/dh';
 import { DH_ROTATE_EXIT, dhRotationArgv, renderDhCron } from '../../lib/render/dh-rotation';
 import { parseBriefOutput } from '../../lib/probe/tls-check';

@@ -13,7 +13,7 @@ import { join } from 'path';
 import { X509Certificate } from 'crypto';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { checkTls, forwardSecret, parseBriefOutput, TlsCheckMode, TlsCheckResult } from '../../lib/probe/tls-check';
 import { PostfixHost } from '../../constructs/postfix-host';
 import { Submission, Submissions } from '../../constructs/master-service';

@@ -329,7 +329,7 @@ interface HostRecord {
 }
 
 function mainCf(hostname: string, address: string): string {
-  return `# Lab host ${hostname}: written by cdktf-postfix's lab (lib/lab). Based on Debian 12's main.cf.
+  return `# Lab host ${hostname}: written by cdktf-postfix's lab (test/lab). Based on Debian 12's main.cf.
 smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
 biff = no
 append_dot_mydomain = no
