@@ -30,7 +30,7 @@ function die(msg) {
 
 function preflight() {
   if (process.getuid && process.getuid() !== 0) die('needs root (the lab uses mount namespaces and ip addr)');
-  for (const f of ['dist/lib/lab/index.js', 'dist/bin/cdktf-postfix.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js']) {
+  for (const f of ['dist-test/lab/index.js', 'dist/bin/cdktf-postfix.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js']) {
     if (!fs.existsSync(path.join(ROOT, f))) die(`${f} missing: run \`npm run build\` (npm run bench does)`);
   }
   const path_ = `${process.env.PATH}:/usr/sbin:/sbin`;
@@ -242,7 +242,7 @@ function ratioLine(label, aName, a, bName, b, ratio, target, ok) {
 
 async function main() {
   preflight();
-  const { startLab } = require(path.join(ROOT, 'dist/lib/lab'));
+  const { startLab } = require(path.join(ROOT, 'dist-test/lab'));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdktf-postfix-bench-'));
   const labs = [];
   const cleanup = async () => {

@@ -19,7 +19,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 
 const ROOT = path.join(__dirname, '..');
-const { startLab } = require(path.join(ROOT, 'dist/lib/lab'));
+const { startLab } = require(path.join(ROOT, 'dist-test/lab'));
 const { parsePostqueueJson } = require(path.join(ROOT, 'dist/lib/ops/queue'));
 
 const args = process.argv.slice(2);

@@ -39,7 +39,7 @@ function sh(cmd, argv, input) {
 }
 
 async function main() {
-  const { startLab } = require(path.join(dist, 'lib/lab'));
+  const { startLab } = require(path.join(__dirname, '..', 'dist-test', 'lab'));
   const { App, TerraformStack } = require('cdktf');
   const { PostfixHost } = require(path.join(dist, 'constructs/postfix-host'));
   const { AccessTable } = require(path.join(dist, 'constructs/access-table'));

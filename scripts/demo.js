@@ -33,7 +33,7 @@ function preflight() {
   if (!have('terraform')) {
     fail('terraform (>= 1.4) is not on PATH. Install it from https://developer.hashicorp.com/terraform/install (not a Debian package).');
   }
-  for (const f of ['dist/lib/lab/index.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js', 'node_modules/.bin/cdktf']) {
+  for (const f of ['dist-test/lab/index.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js', 'node_modules/.bin/cdktf']) {
     if (!fs.existsSync(path.join(ROOT, f))) fail(`${f} is missing: run \`npm install\` and \`npm run build\` (npm run demo does the build)`);
   }
 }
@@ -89,7 +89,7 @@ function smtpGreeting(address) {
 
 async function main() {
   preflight();
-  const { startLab } = require(path.join(ROOT, 'dist/lib/lab'));
+  const { startLab } = require(path.join(ROOT, 'dist-test/lab'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdktf-postfix-demo-'));
   const tfrc = path.join(work, 'empty.tfrc');
   fs.writeFileSync(tfrc, '');

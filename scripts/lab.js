@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Isolated Postfix + sshd lab hosts on 127.0.0.N (see lib/lab/lab.ts). Run as root after `npm run build`.
+// Isolated Postfix + sshd lab hosts on 127.0.0.N (see test/lab/lab.ts). Run as root after `npm run build`.
 //   node scripts/lab.js start N [--first 40] [--name NAME] [--non-root-user]
 // Prints the hosts as JSON on stdout, keeps running until SIGINT/SIGTERM, then tears everything down.
 //   node scripts/lab.js reap      tears down labs whose owner process is gone
 "use strict";
-const { startLab, reapStaleLabs } = require("../dist/lib/lab");
+const { startLab, reapStaleLabs } = require("../dist-test/lab");
 
 function usage() {
   process.stderr.write("usage: node scripts/lab.js start N [--first K] [--name NAME] [--non-root-user] | reap\n");

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../../lib/ops/connection-flags';
+import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../connection-flags';
 import {
   LogReport, LogReportOptions, LogSource, analyzeLogs, formatReport, parseTimeOption, reportToJson,
 } from '../../lib/ops/logs';

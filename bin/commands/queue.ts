@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../../lib/ops/connection-flags';
+import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../connection-flags';
 import {
   isEmptySelector, openQueueExecutor, parseAge, queueAction, QueueAction, QueueActionReport, QueueExecutor,
   QueueMessage, QueueName, QUEUE_NAMES, QueueSelector, selectForAction,

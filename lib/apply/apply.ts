@@ -6,8 +6,8 @@ import { sha256Hex } from '../render/hash';
 import { bundleJson } from '../render/bundle';
 import { buildStage, envContentsOf, fileContent, TransactionAction } from './stage';
 import { TRANSACTION_COMMAND } from './remote-script';
-import { resolveConnection, SshSession } from './ssh';
-import { checkTls, TlsCheckResult } from '../ops/tls-check';
+import { resolveConnection, SshSession } from '../transport/ssh';
+import { checkTls, TlsCheckResult } from '../probe/tls-check';
 
 export interface HostChange {
   readonly kind: 'main' | 'master' | 'file';

@@ -1,3 +1,4 @@
+import { parsePortNumber } from './endpoint';
 import { PostfixConfigError } from './errors';
 
 /**
@@ -81,11 +82,9 @@ export function validateFingerprint(where: string, value: string): void {
   }
 }
 
+/** A literal SSH port: a whole number 1-65535 (lib/model/endpoint.ts is the one parser). */
 export function validatePort(where: string, field: string, value: number | string): void {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new PostfixConfigError(where, field, String(value), 'not a TCP port', 'use a whole number from 1 to 65535');
-  }
+  parsePortNumber(value, field, where);
 }
 
 export function validateSshUser(where: string, value: string): void {

@@ -3,6 +3,7 @@
  */
 import { isIP } from 'node:net';
 import { ParameterNameOptions } from './catalog';
+import { isPortNumber } from './endpoint';
 import { PostfixConfigError } from './errors';
 import { MasterServiceSpec, SERVICE_TYPES, serviceKey } from './master-types';
 import { validateParameter } from './validate';
@@ -66,7 +67,7 @@ function validateInetName(name: string, bad: (problem: string, fix: string) => P
   if (host !== undefined && !isInetHost(host)) throw bad(`"${host}" is not a host name or address`, fix);
   if (/^\d+$/.test(port)) {
     const n = Number(port);
-    if (n < 1 || n > 65535) throw bad(`port ${port} is outside 1-65535`, fix);
+    if (!isPortNumber(n)) throw bad(`port ${port} is outside 1-65535`, fix);
   } else if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(port)) {
     throw bad(`"${port}" is neither a port number nor a service name`, fix);
   }

@@ -12,7 +12,7 @@
 import { spawn } from 'child_process';
 import { ConnectionSpec } from '../model/connection';
 import { PostfixConfigError } from '../model/errors';
-import { resolveConnection, SshSession } from '../apply/ssh';
+import { resolveConnection, SshSession } from '../transport/ssh';
 
 export const QUEUE_NAMES = ['active', 'deferred', 'hold', 'incoming', 'maildrop'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { loadBundle, runHostOperation } from '../../lib/apply/apply';
 import { PostfixHost, Submission } from '../../index';
 import { applyStack, diffStack, labConnection, synthStack } from '../helpers/deploy';

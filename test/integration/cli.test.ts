@@ -2,7 +2,7 @@
 import { spawnSync } from 'child_process';
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { Lab, startLab } from '../../lib/lab';
+import { Lab, startLab } from '../lab';
 import { PostfixHost } from '../../index';
 import { labConnection, synthStack } from '../helpers/deploy';
 

@@ -3,10 +3,10 @@ import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { Lab, startLab } from '../../lib/lab';
+import { Lab, startLab } from '../lab';
 import { PostfixHost } from '../../index';
 import { applyStack, synthStack } from '../helpers/deploy';
-import { resolveConnection } from '../../lib/apply/ssh';
+import { resolveConnection } from '../../lib/transport/ssh';
 
 let lab: Lab;
 beforeAll(async () => {

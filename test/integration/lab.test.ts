@@ -1,11 +1,11 @@
 /**
  * The lab: isolated Postfix + sshd hosts on 127.0.0.N. Needs root and the tools listed in
- * lib/lab/lab.ts; a missing tool is a failure here, never a skip.
+ * test/lab/lab.ts; a missing tool is a failure here, never a skip.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { Lab, LabHost, startLab, LAB_BASE_DIR } from "../../lib/lab";
+import { Lab, LabHost, startLab, LAB_BASE_DIR } from "../lab";
 
 jest.setTimeout(180_000);
 

@@ -11,7 +11,7 @@
 import { Command } from 'commander';
 import * as net from 'net';
 import { registerLogsCommand } from '../../bin/commands/logs';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { LogReport, analyzeLogs, parseLogFiles } from '../../lib/ops/logs';
 import { analyzeRemoteLogs } from '../../lib/ops/logs/remote';
 import { sendMail } from '../helpers/smtp-client';

@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { PostfixHost, Submission, Submissions } from '../../index';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { labConnection } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/terraform';
 

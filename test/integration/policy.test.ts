@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { TerraformStack } from 'cdktf';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { PostfixHost, Submission, Submissions } from '../../index';
 import { AccessTable } from '../../constructs/access-table';

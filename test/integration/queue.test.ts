@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { Command } from 'commander';
 import { registerQueueCommand } from '../../bin/commands/queue';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import {
   parsePostqueueJson, PostfixNotRunningError, QueueActionReport, queueAction, QueueMessage, runPostsuper, SshQueueExecutor,
 } from '../../lib/ops/queue';

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, LocalBackend } from 'cdktf';
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { MailHostStack } from '../../examples/mail-host/main';
 import { cdktf, expectOk, filesContaining, REPO_ROOT, mailHostProject, smtpGreeting, stripAnsi, terraform, terraformEnv } from '../helpers/terraform';
 

@@ -8,7 +8,7 @@ import { createServer, Server, Socket } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { TLSSocket } from 'tls';
-import { checkTls, formatTlsCheck } from '../../lib/ops/tls-check';
+import { checkTls, formatTlsCheck } from '../../lib/probe/tls-check';
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-check-'));
 const keyPath = join(dir, 'key.pem');

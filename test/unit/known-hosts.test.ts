@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { fingerprintOf, hostFieldMatches, knownHostsName, keyTypeOf, verifyHostKey } from '../../lib/apply/known-hosts';
+import { fingerprintOf, hostFieldMatches, knownHostsName, keyTypeOf, verifyHostKey } from '../../lib/transport/known-hosts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kh-unit-'));
 function newKey(name: string): { blob: Buffer; line: string; fingerprint: string } {

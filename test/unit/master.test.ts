@@ -1,16 +1,6 @@
-import { PostfixConfigError } from '../../lib/model/errors';
 import { renderServiceLine, validateService, validateServices } from '../../lib/model/master';
 import { MasterServiceSpec, ServiceType } from '../../lib/model/master-types';
-
-function caught(fn: () => void): PostfixConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PostfixConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a PostfixConfigError');
-}
+import { caught } from '../helpers/caught';
 
 const submission: MasterServiceSpec = {
   name: 'submission',

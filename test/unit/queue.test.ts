@@ -7,7 +7,7 @@ import {
   actionApplies, addressKey, CommandResult, isEmptySelector, parseAge, parsePostqueueJson, parsePostsuperOutput,
   QueueCommand, QueueExecutor, QueueMessage, queueAction, QUEUE_COMMANDS, selectMessages, sharedMessages, sortMessages,
 } from '../../lib/ops/queue';
-import { addConnectionOptions, connectionFromOptions, parseHostPort } from '../../lib/ops/connection-flags';
+import { addConnectionOptions, connectionFromOptions } from '../../bin/connection-flags';
 import { formatAge, formatTable, registerQueueCommand } from '../../bin/commands/queue';
 
 const NOW = 1_800_000_000;
@@ -188,13 +188,10 @@ describe('queueAction', () => {
 });
 
 describe('connection flags', () => {
-  it('parses ADDRESS[:PORT] including IPv6', () => {
-    expect(parseHostPort('mx1.example.org')).toEqual({ host: 'mx1.example.org' });
-    expect(parseHostPort('127.0.0.20:2222')).toEqual({ host: '127.0.0.20', port: 2222 });
-    expect(parseHostPort('[2001:db8::1]:2222')).toEqual({ host: '2001:db8::1', port: 2222 });
-    expect(parseHostPort('2001:db8::1')).toEqual({ host: '2001:db8::1' });
-    expect(() => parseHostPort('mx1:0')).toThrow(/not a TCP port/);
-    expect(() => parseHostPort('mx1:')).toThrow(/not a TCP port/);
+  it('--host goes through the endpoint parser (test/unit/endpoint.test.ts has every form)', () => {
+    expect(connectionFromOptions({ host: '[2001:db8::1]:2222' })).toEqual({ host: '2001:db8::1', port: 2222 });
+    expect(connectionFromOptions({ host: '2001:db8::1' })).toEqual({ host: '2001:db8::1' });
+    expect(() => connectionFromOptions({ host: 'mx1:0' })).toThrow(/--host = "mx1:0": port "0" is not a TCP port/);
   });
 
   it('maps flags to a ConnectionSpec; none means this machine', () => {

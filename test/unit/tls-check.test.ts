@@ -1,4 +1,4 @@
-import { defaultMode, exitCodeFor, forwardSecret, parseBriefOutput, parseHostPort, parseTempKey } from '../../lib/ops/tls-check';
+import { defaultMode, exitCodeFor, forwardSecret, parseBriefOutput, parseTempKey } from '../../lib/probe/tls-check';
 
 describe('tls-check parsing', () => {
   it('reads s_client -brief output (OpenSSL 3.0)', () => {
@@ -26,11 +26,6 @@ describe('tls-check parsing', () => {
   });
 
   it('targets and modes', () => {
-    expect(parseHostPort('mx1.example.org:25')).toEqual({ host: 'mx1.example.org', port: 25 });
-    expect(parseHostPort('[2001:db8::1]:465')).toEqual({ host: '2001:db8::1', port: 465 });
-    expect(() => parseHostPort('mx1.example.org')).toThrow(/HOST:PORT/);
-    expect(() => parseHostPort('mx1:99999')).toThrow(/HOST:PORT/);
-    expect(() => parseHostPort('-connect:25')).toThrow(/HOST:PORT/); // never option-like
     expect([defaultMode(25), defaultMode(587), defaultMode(465), defaultMode(10465)]).toEqual(['starttls', 'starttls', 'implicit', 'implicit']);
   });
 

@@ -1,16 +1,5 @@
-import { PostfixConfigError } from '../../lib/model/errors';
 import { validateCrossField, validateParameter } from '../../lib/model/validate';
-
-/** Runs fn, expecting a PostfixConfigError, and returns it for assertions on its four facts. */
-function caught(fn: () => void): PostfixConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PostfixConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a PostfixConfigError');
-}
+import { caught } from '../helpers/caught';
 
 describe('validateParameter: names', () => {
   it('accepts catalog names', () => {

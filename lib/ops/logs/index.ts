@@ -13,7 +13,8 @@ import { primeFeedback } from './warmup';
 import { LogReport, LogReportOptions } from './types';
 
 export * from './types';
-export { LogAggregator, isQueueId } from './aggregate';
+export { LogAggregator } from './aggregate';
+export { isQueueId } from './line-fields';
 export { LineParser, YearTracker, timestampToEpochMs, dayKey, peekTimestamp, LINE_POSTFIX, LINE_FOREIGN, LINE_GARBAGE, LINE_SKIPPED } from './parse';
 export type { LogTimestamp, ParsedLogLine, PostfixLogLine, ForeignLogLine, GarbageLogLine, SkippedLogLine } from './parse';
 export { LineSplitter, orderLogFiles, firstTimestamp, sourceChunks } from './input';

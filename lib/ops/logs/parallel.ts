@@ -19,7 +19,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CarriedState, LogAggregator, PartialAggregate } from './aggregate';
+import { LogAggregator } from './aggregate';
+import { PartialAggregate } from './aggregate-merge';
+import { CarriedState } from './aggregate-state';
 import { LineSplitter } from './input';
 import { YearState, YearTracker, peekTimestamp } from './parse';
 import { LogReportOptions } from './types';

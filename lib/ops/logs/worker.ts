@@ -3,7 +3,7 @@
  * for the per-message states before it, settles and posts its partial aggregate.
  */
 import { parentPort, workerData } from 'worker_threads';
-import { CarriedState } from './aggregate';
+import { CarriedState } from './aggregate-state';
 import { Segment, finishSegment, readSegment } from './parallel';
 import { LogReportOptions } from './types';
 

@@ -7,10 +7,10 @@
  *   (none of them)                     the local machine
  */
 import type { Command } from 'commander';
-import { isIP } from 'net';
-import { readStackHosts, selectHosts } from '../apply/stack';
-import { ConnectionSpec, validateFingerprint, validatePort, validateSshUser } from '../model/connection';
-import { PostfixConfigError } from '../model/errors';
+import { readStackHosts, selectHosts } from '../lib/apply/stack';
+import { ConnectionSpec, validateFingerprint, validateSshUser } from '../lib/model/connection';
+import { parseEndpoint } from '../lib/model/endpoint';
+import { PostfixConfigError } from '../lib/model/errors';
 
 /** The parsed flags, as commander hands them to an action (camelCase). */
 export interface ConnectionOptions {
@@ -33,21 +33,6 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--host-key <SHA256:...>', 'pin the host key fingerprint instead of known_hosts')
     .option('--stack <dir>', "use the connection of a host in this synthesized stack (e.g. cdktf.out/stacks/mail)")
     .option('--target <id>', 'with --stack: which host (construct id or path); optional when the stack has one host');
-}
-
-/** "mx1", "mx1:2222", "192.0.2.1:22", "[2001:db8::1]:2222", "2001:db8::1" -> host and port. */
-export function parseHostPort(value: string): { host: string; port?: number } {
-  const v = value.trim();
-  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(v);
-  let host: string;
-  let port: string | undefined;
-  if (bracketed) [host, port] = [bracketed[1], bracketed[2]];
-  else if (isIP(v) === 6) host = v; // bare IPv6: every colon belongs to the address
-  else [host, port] = v.includes(':') ? [v.slice(0, v.lastIndexOf(':')), v.slice(v.lastIndexOf(':') + 1)] : [v, undefined];
-  if (!host || /\s/.test(host)) throw new PostfixConfigError('', '--host', value, 'is not an address', 'write ADDRESS or ADDRESS:PORT, e.g. mx1.example.org:2222 or [2001:db8::1]:2222');
-  if (port === undefined) return { host };
-  validatePort('', '--host', port);
-  return { host, port: Number(port) };
 }
 
 /** The flags that refine a connection, as ConnectionSpec fields (only those given). */
@@ -85,7 +70,7 @@ export function connectionFromOptions(opts: ConnectionOptions): ConnectionSpec |
   }
   const refine = overrides(opts);
   if (opts.stack !== undefined) return { ...stackConnection(opts.stack, opts.target), ...refine };
-  if (opts.host !== undefined) return { ...parseHostPort(opts.host), ...refine };
+  if (opts.host !== undefined) return { ...parseEndpoint(opts.host, { field: '--host' }), ...refine };
   const given = Object.keys(refine);
   if (given.length > 0) {
     const flag = { user: '--user', privateKeyPath: '--identity', knownHostsPath: '--known-hosts', hostKeyFingerprint: '--host-key' }[given[0]] ?? given[0];

@@ -6,6 +6,7 @@
 import { spawn } from 'child_process';
 import { X509Certificate } from 'crypto';
 import { isIP } from 'net';
+import { formatEndpoint, parseEndpoint, WELL_KNOWN_PORTS } from '../model/endpoint';
 
 export type TlsCheckMode = 'starttls' | 'implicit';
 export type MinProtocol = 'TLSv1.2' | 'TLSv1.3';
@@ -96,20 +97,9 @@ export interface TlsCheckResult {
   readonly ok: boolean;
 }
 
-/** STARTTLS on 25 and 587, implicit TLS on 465 and any other port. */
+/** STARTTLS on smtp (25) and submission (587), implicit TLS on submissions (465) and any other port. */
 export function defaultMode(port: number): TlsCheckMode {
-  return port === 25 || port === 587 ? 'starttls' : 'implicit';
-}
-
-/** HOST:PORT, [v6]:PORT. Throws on anything else. */
-export function parseHostPort(text: string): { host: string; port: number } {
-  // No leading dash: the host travels as an argv value and must never look like an option.
-  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(text) ?? /^([A-Za-z0-9][A-Za-z0-9.-]*):(\d+)$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`"${text}" is not HOST:PORT (e.g. mx1.example.org:25 or [2001:db8::1]:465)`);
-  }
-  return { host: m[1], port };
+  return port === WELL_KNOWN_PORTS.smtp || port === WELL_KNOWN_PORTS.submission ? 'starttls' : 'implicit';
 }
 
 // --- running s_client ----------------------------------------------------------------------------
@@ -259,7 +249,8 @@ const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2
  */
 export async function checkTls(target: TlsCheckTarget, policy: TlsCheckPolicy = { minProtocol: 'TLSv1.2' },
   options: TlsCheckOptions = {}): Promise<TlsCheckResult> {
-  parseHostPort(isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`);
+  // The host goes into s_client's argv: the endpoint parser refuses anything option-like.
+  parseEndpoint(formatEndpoint(target.host, target.port), { field: 'tls-check target', requirePort: true });
   const openssl = options.openssl ?? 'openssl';
   const timeout = options.timeoutMs ?? 15_000;
   const base = connectArgs(target, options);
