@@ -174,8 +174,9 @@ export class SshSession {
   }
 
   /**
-   * Ends a command that runs past the connection's command timeout: the channel is signalled and
-   * closed, and onTimeout gets an error naming the host, the command and the fix.
+   * Ends a command that runs past the connection's command timeout: onTimeout gets an error naming
+   * the host, the command and the fix at once; the channel is signalled (sshd forwards it to the
+   * command where it can) and closed. A command that ignores both may run on until it exits.
    */
   private commandTimer(channel: { signal(name: string): unknown; close(): unknown }, short: string, onTimeout: (e: SshError) => void): NodeJS.Timeout {
     const limit = this.target.commandTimeoutMs;
@@ -199,9 +200,8 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       this.client.exec(full, (err, stream) => {
-        if (err) return reject(new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
-        let timedOut: SshError | undefined;
-        const timer = this.commandTimer(stream, short, (e) => (timedOut = e));
+        if (err) return reject(this.failure ?? new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        const timer = this.commandTimer(stream, short, reject);
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let pending = '';
@@ -222,7 +222,7 @@ export class SshSession {
         stream.on('close', () => {
           clearTimeout(timer);
           if (onStdoutLine && pending) onStdoutLine(pending);
-          if (timedOut ?? this.failure) return reject(timedOut ?? this.failure);
+          if (this.failure) return reject(this.failure);
           resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
         });
         stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`)));
@@ -245,19 +245,20 @@ export class SshSession {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       this.client.exec(full, (err, channel) => {
-        if (err) return reject(new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
-        let timedOut: SshError | undefined;
-        const timer = this.commandTimer(channel, short, (e) => (timedOut = e));
+        if (err) return reject(this.failure ?? new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        let timedOut: ((e: SshError) => void) | undefined;
+        const timer = this.commandTimer(channel, short, (e) => timedOut?.(e));
         let stderr = '';
         channel.stderr.on('data', (d: Buffer) => {
           if (stderr.length < 65536) stderr += d.toString('utf8');
         });
         const done = new Promise<{ code: number; stderr: string }>((res, rej) => {
+          timedOut = rej;
           let code: number | null = null;
           channel.on('exit', (c: number | null) => (code = c));
           channel.on('close', () => {
             clearTimeout(timer);
-            if (timedOut ?? this.failure) return rej(timedOut ?? this.failure);
+            if (this.failure) return rej(this.failure);
             res({ code: code ?? 255, stderr });
           });
           channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`)));

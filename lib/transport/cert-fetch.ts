@@ -86,7 +86,15 @@ export function fetchHostCertificate(sock: Duplex, timeoutMs: number): Promise<B
     };
     const timer = setTimeout(() => finish(new Error(`no certificate answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     const onPacket = (payload: Buffer): void => {
-      if (payload[0] === MSG_KEXINIT) sock.write(packet(ecdhInit()));
+      if (payload[0] === MSG_KEXINIT) {
+        // Without a certificate algorithm in common the server would drop us (and reset the
+        // connection if our next packet is still unread): stop here, there is no certificate.
+        const r = new SshReader(payload.subarray(17));
+        r.string(); // kex algorithms
+        const offered = r.text().split(',');
+        if (!CERT_ALGORITHMS.some((a) => offered.includes(a))) return finish(undefined, undefined);
+        sock.write(packet(ecdhInit()));
+      }
       else if (payload[0] === MSG_KEX_ECDH_REPLY) {
         const r = new SshReader(payload.subarray(1));
         finish(undefined, Buffer.from(r.string()));
