@@ -1,5 +1,8 @@
 /** Bad SSH connection input and bad names in a hand-edited bundle: refused with the field, value and fix. */
-import { App, TerraformStack } from 'cdktf';
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { buildStage } from '../../lib/apply/stage';
 import { Bundle, BUNDLE_FORMAT } from '../../lib/model/bundle';
 import { connectionFromEnv, connectionToEnv, parseOpenSshPublicKey } from '../../lib/model/connection';
@@ -119,4 +122,16 @@ describe('wait-for-SSH', () => {
       throw new Error(`refused #${++n}`);
     }, () => 'connection refused', () => undefined, (ms) => new Promise((r) => setTimeout(r, ms)))).rejects.toThrow(/refused #3 \(gave up after 3 attempts.*raise connection.waitTimeoutSeconds or CDKTF_POSTFIX_SSH_WAIT/);
   });
+});
+
+test('connection.hostKey may be a token: synth passes it through to the runner environment unchecked', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'hostkey-token-'));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, 's');
+  const key = new TerraformVariable(stack, 'host_public_key', { type: 'string' });
+  new PostfixHost(stack, 'mx', { connection: { host: 'mx1.example.org', hostKey: key.stringValue, waitTimeoutSeconds: 600 } });
+  app.synth();
+  const json = readFileSync(join(outdir, 'stacks', 's', 'cdk.tf.json'), 'utf8');
+  expect(json).toContain('"CDKTF_POSTFIX_HOST_PUBLIC_KEY": "${var.host_public_key}"');
+  expect(json).toContain('"CDKTF_POSTFIX_SSH_WAIT": "600"');
 });
