@@ -30,6 +30,25 @@ function checkField(where: string, field: string, value: string, allowSpaces = t
   return value;
 }
 
+/**
+ * Names that travel to postconf as arguments (`-e name=value`, `-X name`, `-M name/type=...`,
+ * `-MX name/type`) are checked here as well as at synth, so a hand-edited bundle cannot turn a
+ * name into a postconf option (`-n`, `-c/tmp/x`). Parameter names: letters, digits, `_` and `-`
+ * (per-service names such as smtp-out_destination_concurrency_limit); master.cf service names
+ * (master(5)): no whitespace, `#`, `=`, `/` or braces; neither may start with `-`.
+ */
+const PARAMETER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+const SERVICE_KEY = /^[^-\s#=/{}\0][^\s#=/{}\0]*\/(inet|unix|unix-dgram|fifo|pass)$/;
+
+function checkName(where: string, field: string, name: string, syntax: RegExp, fix: string): string {
+  if (!syntax.test(name)) {
+    throw new PostfixConfigError(where, field, name, 'is not a valid Postfix name (it could reach postconf as an option or break the line)', `${fix}; the bundle was edited by hand or is corrupt: regenerate it with cdktf synth`);
+  }
+  return name;
+}
+const parameterName = (where: string, field: string, name: string) => checkName(where, field, name, PARAMETER_NAME, 'use a main.cf parameter name such as smtpd_banner');
+const serviceKey = (where: string, field: string, key: string) => checkName(where, field, key, SERVICE_KEY, 'use a master.cf "service/type" such as submission/inet');
+
 /** The contents of the bundle's fromEnv files that the environment provides. */
 export function envContentsOf(bundle: Bundle, env: NodeJS.ProcessEnv): Map<string, Buffer> {
   const contents = new Map<string, Buffer>();
@@ -65,10 +84,10 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'action', data: Buffer.from(input.action) },
     { name: 'config_directory', data: Buffer.from(checkField(where, 'configDirectory', bundle.configDirectory, false)) },
     { name: 'bundle_sha256', data: Buffer.from(input.bundleSha256) },
-    { name: 'main.set', data: lines(Object.entries(bundle.mainCf.set).map(([k, v]) => `${checkField(where, 'parameter', k, false)}=${checkField(where, k, v)}`)) },
-    { name: 'main.remove', data: lines(bundle.mainCf.remove.map((k) => checkField(where, 'removeSettings', k, false))) },
-    { name: 'master.set', data: lines(Object.entries(bundle.masterCf.set).map(([k, v]) => `${checkField(where, 'service', k, false)}=${checkField(where, k, v)}`)) },
-    { name: 'master.remove', data: lines(bundle.masterCf.remove.map((k) => checkField(where, 'service', k, false))) },
+    { name: 'main.set', data: lines(Object.entries(bundle.mainCf.set).map(([k, v]) => `${parameterName(where, 'mainCf.set', k)}=${checkField(where, k, v)}`)) },
+    { name: 'main.remove', data: lines(bundle.mainCf.remove.map((k) => parameterName(where, 'mainCf.remove', k))) },
+    { name: 'master.set', data: lines(Object.entries(bundle.masterCf.set).map(([k, v]) => `${serviceKey(where, 'masterCf.set', k)}=${checkField(where, k, v)}`)) },
+    { name: 'master.remove', data: lines(bundle.masterCf.remove.map((k) => serviceKey(where, 'masterCf.remove', k))) },
     { name: 'files.list', data: lines(Object.entries(bundle.files).map(([path, f]) => [checkField(where, 'file', path, false), f.mode, f.owner, f.group, shaOf(path), f.postmap ?? '-', f.fromEnv ? 'yes' : 'no'].map((x) => checkField(where, `file ${path}`, x, false)).join('\t'))) },
     { name: 'tabletypes', data: lines(bundle.tableTypes.map((t) => checkField(where, 'tableTypes', t, false))) },
     { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },

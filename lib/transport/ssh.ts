@@ -1,13 +1,18 @@
 import { existsSync, readFileSync } from 'fs';
+import { connect as tcpConnect } from 'net';
 import { homedir } from 'os';
 import { join } from 'path';
+import { Duplex } from 'stream';
 import { Client, ConnectConfig } from 'ssh2';
 import SSHConfig from 'ssh-config';
-import { ConnectionSpec } from '../model/connection';
-import { HostKeyPolicy, knownKeyTypes, verifyHostKey } from './known-hosts';
+import { CONNECTION_ENV, ConnectionSpec, validateSeconds } from '../model/connection';
+import { fetchHostCertificate } from '../transport/cert-fetch';
+import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
+import { withSshWait } from '../transport/ssh-wait';
+import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
 export class SshError extends Error {
-  constructor(message: string, public readonly kind: 'hostkey' | 'auth' | 'network' | 'remote' = 'network') {
+  constructor(message: string, public readonly kind: 'hostkey' | 'auth' | 'network' | 'timeout' | 'remote' = 'network', public readonly code?: string) {
     super(message);
     this.name = 'SshError';
   }
@@ -16,6 +21,8 @@ export class SshError extends Error {
 /** A connection spec with ~/.ssh/config applied and defaults filled in. */
 export interface ResolvedConnection {
   readonly label: string;
+  /** The host as the user named it (brackets of an IPv6 literal removed): its known_hosts name. */
+  readonly name: string;
   readonly hostName: string;
   readonly port: number;
   readonly user: string;
@@ -23,9 +30,35 @@ export interface ResolvedConnection {
   readonly agent?: string;
   readonly knownHostsPath: string;
   readonly fingerprint?: string;
+  /** Pinned OpenSSH public key line. */
+  readonly hostKey?: string;
   readonly sudo: boolean;
   readonly aliases: string[];
   readonly jump?: ResolvedConnection;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  /** 0 = no keepalives. */
+  readonly keepaliveMs: number;
+  /** 0 = one attempt. */
+  readonly waitTimeoutMs: number;
+}
+
+/** Defaults, in seconds, for the connection's time limits. */
+export const SSH_DEFAULTS = { connectTimeoutSeconds: 20, commandTimeoutSeconds: 1800, keepaliveSeconds: 15, waitTimeoutSeconds: 300 } as const;
+/** Unanswered keepalives before the connection counts as dead. */
+const KEEPALIVE_COUNT_MAX = 3;
+
+/** A time limit from the spec (which may come from the runner's environment) or its default, in ms. */
+function seconds(spec: ConnectionSpec, key: keyof typeof SSH_DEFAULTS): number {
+  const value = spec[key];
+  if (value === undefined || value === '') return SSH_DEFAULTS[key] * 1000;
+  validateSeconds('runner', `connection.${key} (${CONNECTION_ENV[key]})`, value, key === 'keepaliveSeconds' || key === 'waitTimeoutSeconds');
+  return Number(value) * 1000;
+}
+
+/** known_hosts and ssh name a host `2001:db8::1`; users may write it `[2001:db8::1]`. */
+function unbracket(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
 }
 
 export function expandHome(p: string): string {
@@ -39,7 +72,8 @@ export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv =
     computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host) as unknown as Record<string, string | string[]>;
   }
   const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
-  const hostName = first(computed.HostName) ?? spec.host;
+  const name = unbracket(spec.host);
+  const hostName = unbracket(first(computed.HostName) ?? spec.host);
   const port = Number(spec.port ?? first(computed.Port) ?? 22);
   const user = spec.user ?? first(computed.User) ?? 'root';
   const identity = spec.privateKeyPath ?? first(computed.IdentityFile);
@@ -47,7 +81,8 @@ export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv =
   const sudo = spec.sudo === undefined ? user !== 'root' : spec.sudo === true || spec.sudo === 'yes' || spec.sudo === 'true';
   const jumpSpec = spec.jumpHost ?? jumpFromConfig(first(computed.ProxyJump));
   return {
-    label: spec.port && Number(spec.port) !== 22 ? `${spec.host}:${spec.port}` : spec.host,
+    label: spec.port && Number(spec.port) !== 22 ? `${name.includes(':') ? `[${name}]` : name}:${spec.port}` : name,
+    name,
     hostName,
     port,
     user,
@@ -55,9 +90,14 @@ export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv =
     agent: identity ? undefined : env.SSH_AUTH_SOCK,
     knownHostsPath: expandHome(knownHosts),
     fingerprint: spec.hostKeyFingerprint,
+    hostKey: spec.hostKey,
     sudo,
-    aliases: hostName !== spec.host ? [hostName] : [],
-    jump: jumpSpec ? resolveConnection({ knownHostsPath: spec.knownHostsPath, ...jumpSpec, sudo: false }, env, sshConfigPath) : undefined,
+    aliases: hostName !== name ? [hostName] : [],
+    jump: jumpSpec ? resolveConnection({ knownHostsPath: spec.knownHostsPath, connectTimeoutSeconds: spec.connectTimeoutSeconds, keepaliveSeconds: spec.keepaliveSeconds, ...jumpSpec, sudo: false }, env, sshConfigPath) : undefined,
+    connectTimeoutMs: seconds(spec, 'connectTimeoutSeconds'),
+    commandTimeoutMs: seconds(spec, 'commandTimeoutSeconds'),
+    keepaliveMs: seconds(spec, 'keepaliveSeconds'),
+    waitTimeoutMs: seconds(spec, 'waitTimeoutSeconds'),
   };
 }
 
@@ -93,19 +133,33 @@ function hostKeyAlgorithms(types: string[]): string[] | undefined {
  * authentication or command is sent; an unknown or changed key ends the connection there.
  */
 export class SshSession {
-  private constructor(private readonly client: Client, private readonly jumpClient: Client | undefined, readonly target: ResolvedConnection) {}
+  /** Set when the connection dies under a running session (keepalive timeout, reset). */
+  private failure?: SshError;
 
-  static async connect(target: ResolvedConnection, timeoutMs = 20000): Promise<SshSession> {
+  private constructor(private readonly client: Client, private readonly jumpClient: Client | undefined, readonly target: ResolvedConnection) {
+    // After 'ready', ssh2 reports a dead link (e.g. "Keepalive timeout") as an 'error' event.
+    const onError = (err: Error & { level?: string }) => {
+      this.failure ??= err.level === 'client-timeout'
+        ? new SshError(`${target.label}: the host stopped answering (${KEEPALIVE_COUNT_MAX} keepalives ${target.keepaliveMs / 1000} s apart went unanswered). Fix: check the network path to ${target.hostName}:${target.port}; raise connection.keepaliveSeconds (${CONNECTION_ENV.keepaliveSeconds}) on a slow link`, 'timeout')
+        : new SshError(`${target.label}: connection lost: ${err.message}`);
+    };
+    client.on('error', onError);
+    jumpClient?.on('error', onError);
+  }
+
+  /**
+   * Connect, retrying (with backoff, progress on stderr) while the host is not reachable yet, for
+   * up to target.waitTimeoutMs. Host key and authentication failures are never retried.
+   */
+  static connect(target: ResolvedConnection, opts: { progress?: (line: string) => void } = {}): Promise<SshSession> {
+    return withSshWait(target, () => SshSession.connectOnce(target), (e) => (e instanceof SshError && (e.kind === 'network' || e.kind === 'timeout') ? waitReason(e) : undefined), opts.progress);
+  }
+
+  private static async connectOnce(target: ResolvedConnection): Promise<SshSession> {
     let jumpClient: Client | undefined;
-    let sock: NodeJS.ReadableStream | undefined;
-    if (target.jump) {
-      jumpClient = await openClient(target.jump, undefined, timeoutMs);
-      sock = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
-        jumpClient!.forwardOut('127.0.0.1', 0, target.hostName, target.port, (err, stream) => (err ? reject(new SshError(`jump host ${target.jump!.label} could not reach ${target.hostName}:${target.port}: ${err.message}`)) : resolve(stream)));
-      });
-    }
+    if (target.jump) jumpClient = await openClient(target.jump, () => dialDirect(target.jump!));
     try {
-      const client = await openClient(target, sock, timeoutMs);
+      const client = await openClient(target, jumpClient ? () => dialThrough(jumpClient!, target) : () => dialDirect(target));
       return new SshSession(client, jumpClient, target);
     } catch (e) {
       jumpClient?.end();
@@ -113,15 +167,41 @@ export class SshSession {
     }
   }
 
+  /** The command as run (with sudo -n) and a short name for it in messages. */
+  private command(command: string): { full: string; short: string } {
+    const full = this.target.sudo ? `sudo -n ${command}` : command;
+    return { full, short: command.length > 60 ? `${command.slice(0, 57)}...` : command };
+  }
+
+  /**
+   * Ends a command that runs past the connection's command timeout: onTimeout gets an error naming
+   * the host, the command and the fix at once; the channel is signalled (sshd forwards it to the
+   * command where it can) and closed. A command that ignores both may run on until it exits.
+   */
+  private commandTimer(channel: { signal(name: string): unknown; close(): unknown }, short: string, onTimeout: (e: SshError) => void): NodeJS.Timeout {
+    const limit = this.target.commandTimeoutMs;
+    return setTimeout(() => {
+      try {
+        channel.signal('KILL');
+      } catch {
+        // older servers do not take signals; closing the channel still ends our side
+      }
+      channel.close();
+      onTimeout(new SshError(`${this.target.label}: command "${short}" did not finish within ${limit / 1000} s (command timeout); it was stopped. Fix: find out what it waits for on the host, or raise connection.commandTimeoutSeconds (${CONNECTION_ENV.commandTimeoutSeconds})`, 'timeout'));
+    }, limit);
+  }
+
   /**
    * Run a fixed command string. Callers pass constants only: data goes through stdin, never into
    * the command line. With sudo, the command runs through `sudo -n` (no password prompt, ever).
    */
   exec(command: string, stdin?: Buffer | string | NodeJS.ReadableStream, onStdoutLine?: (line: string) => void): Promise<ExecResult> {
-    const full = this.target.sudo ? `sudo -n ${command}` : command;
+    const { full, short } = this.command(command);
     return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
       this.client.exec(full, (err, stream) => {
-        if (err) return reject(new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        if (err) return reject(this.failure ?? new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        const timer = this.commandTimer(stream, short, reject);
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let pending = '';
@@ -140,7 +220,9 @@ export class SshSession {
         let code: number | null = null;
         stream.on('exit', (c: number | null) => (code = c));
         stream.on('close', () => {
+          clearTimeout(timer);
           if (onStdoutLine && pending) onStdoutLine(pending);
+          if (this.failure) return reject(this.failure);
           resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
         });
         stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`)));
@@ -159,18 +241,26 @@ export class SshSession {
 
   /** Like exec, for output too large to hold: stdout arrives as a stream. Same constant-command rule. */
   execStream(command: string, stdin?: string): Promise<ExecStream> {
-    const full = this.target.sudo ? `sudo -n ${command}` : command;
+    const { full, short } = this.command(command);
     return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
       this.client.exec(full, (err, channel) => {
-        if (err) return reject(new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        if (err) return reject(this.failure ?? new SshError(`${this.target.label}: cannot run a command: ${err.message}`));
+        let timedOut: ((e: SshError) => void) | undefined;
+        const timer = this.commandTimer(channel, short, (e) => timedOut?.(e));
         let stderr = '';
         channel.stderr.on('data', (d: Buffer) => {
           if (stderr.length < 65536) stderr += d.toString('utf8');
         });
         const done = new Promise<{ code: number; stderr: string }>((res, rej) => {
+          timedOut = rej;
           let code: number | null = null;
           channel.on('exit', (c: number | null) => (code = c));
-          channel.on('close', () => res({ code: code ?? 255, stderr }));
+          channel.on('close', () => {
+            clearTimeout(timer);
+            if (this.failure) return rej(this.failure);
+            res({ code: code ?? 255, stderr });
+          });
           channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`)));
         });
         done.catch(() => undefined);
@@ -187,47 +277,122 @@ export class SshSession {
   }
 }
 
-function openClient(target: ResolvedConnection, sock: NodeJS.ReadableStream | undefined, timeoutMs: number): Promise<Client> {
-  const policy: HostKeyPolicy = { host: target.label.replace(/:\d+$/, ''), port: target.port, fingerprint: target.fingerprint, knownHostsPath: target.knownHostsPath, aliases: target.aliases };
+/** A short reason for the wait-for-SSH progress line. */
+function waitReason(e: SshError): string {
+  const reasons: Record<string, string> = { ECONNREFUSED: 'connection refused', EHOSTUNREACH: 'no route to host', ENETUNREACH: 'network unreachable', ENOTFOUND: 'name not found', EAI_AGAIN: 'name not found yet', ECONNRESET: 'connection reset', ETIMEDOUT: 'timed out' };
+  return reasons[e.code ?? ''] ?? e.message.replace(/^[^:]*:\s*/, '').slice(0, 80);
+}
+
+type Dial = () => Promise<Duplex>;
+
+/** A TCP connection to the target (used for the certificate scan; ssh2 dials its own). */
+function dialDirect(target: ResolvedConnection): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ host: target.hostName, port: target.port });
+    sock.setTimeout(target.connectTimeoutMs, () => sock.destroy(Object.assign(new Error('TCP connect timed out'), { code: 'ETIMEDOUT' })));
+    sock.once('connect', () => {
+      sock.setTimeout(0);
+      resolve(sock);
+    });
+    sock.once('error', reject);
+  });
+}
+
+function dialThrough(jumpClient: Client, target: ResolvedConnection): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    jumpClient.forwardOut('127.0.0.1', 0, target.hostName, target.port, (err, stream) => (err ? reject(new SshError(`jump host ${target.jump!.label} could not reach ${target.hostName}:${target.port}: ${err.message}`)) : resolve(stream)));
+  });
+}
+
+/** What a failed attempt was doing, for the timeout message. */
+type Phase = 'TCP connect' | 'SSH handshake' | 'login';
+
+/**
+ * When only a @cert-authority line can vouch for the host, fetch its certificate on a side
+ * connection (see cert-fetch.ts). Undefined when not needed or when the host offers none.
+ */
+async function hostCertificateFor(target: ResolvedConnection, policy: HostKeyPolicy, dial: Dial): Promise<HostCertificate | undefined> {
+  if (!trustedByCertificateOnly(policy)) return undefined;
+  let blob: Buffer | undefined;
+  try {
+    blob = await fetchHostCertificate(await dial(), target.connectTimeoutMs);
+  } catch (e) {
+    if (e instanceof SshError) throw e;
+    const err = e as Error & { code?: string };
+    throw new SshError(`${target.label}: ${err.message}`, /timed out|within/.test(err.message) ? 'timeout' : 'network', err.code);
+  }
+  if (!blob) return undefined;
+  try {
+    return parseHostCertificate(blob);
+  } catch (e) {
+    throw new SshError(`${target.label}: the host's certificate cannot be read: ${(e as Error).message}. Fix: re-issue it with ssh-keygen -s CA_KEY -h`, 'hostkey');
+  }
+}
+
+/** ssh2's config for the login: the key file, else the agent. */
+function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
+  if (target.privateKeyPath) {
+    let privateKey: Buffer;
+    try {
+      privateKey = readFileSync(target.privateKeyPath);
+    } catch (e) {
+      throw new SshError(`${target.label}: cannot read private key ${target.privateKeyPath}: ${(e as Error).message}. Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth');
+    }
+    return { privateKey, ...(process.env.CDKTF_POSTFIX_KEY_PASSPHRASE ? { passphrase: process.env.CDKTF_POSTFIX_KEY_PASSPHRASE } : {}) };
+  }
+  if (target.agent) return { agent: target.agent };
+  throw new SshError(`${target.label}: no private key and no ssh-agent (SSH_AUTH_SOCK is unset). Fix: set privateKeyPath, or start ssh-agent and ssh-add your key`, 'auth');
+}
+
+async function openClient(target: ResolvedConnection, dial: Dial): Promise<Client> {
+  const policy: HostKeyPolicy = { host: target.name, port: target.port, fingerprint: target.fingerprint, hostKey: target.hostKey, knownHostsPath: target.knownHostsPath, aliases: target.aliases };
+  const auth = authConfig(target);
+  const certificate = await hostCertificateFor(target, policy, dial);
   let refusal: string | undefined;
   const config: ConnectConfig = {
-    host: sock ? undefined : target.hostName,
-    port: sock ? undefined : target.port,
-    sock: sock as ConnectConfig['sock'],
+    ...auth,
     username: target.user,
-    readyTimeout: timeoutMs,
-    keepaliveInterval: 0,
+    readyTimeout: 0, // our own timer below covers TCP connect, handshake and login together
+    keepaliveInterval: target.keepaliveMs,
+    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     hostVerifier: (key: Buffer) => {
-      const verdict = verifyHostKey(policy, key);
+      const verdict = verifyHostKey(policy, key, certificate);
       if (!verdict.ok) refusal = verdict.message;
       return verdict.ok;
     },
   };
-  const algorithms = hostKeyAlgorithms(knownKeyTypes(policy));
+  const algorithms = hostKeyAlgorithms(certificate ? [keyTypeOf(certificate.keyBlob)] : knownKeyTypes(policy));
   if (algorithms) config.algorithms = { serverHostKey: algorithms as never };
-  if (target.privateKeyPath) {
-    try {
-      config.privateKey = readFileSync(target.privateKeyPath);
-    } catch (e) {
-      return Promise.reject(new SshError(`${target.label}: cannot read private key ${target.privateKeyPath}: ${(e as Error).message}. Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth'));
-    }
-    if (process.env.CDKTF_POSTFIX_KEY_PASSPHRASE) config.passphrase = process.env.CDKTF_POSTFIX_KEY_PASSPHRASE;
-  } else if (target.agent) {
-    config.agent = target.agent;
-  } else {
-    return Promise.reject(new SshError(`${target.label}: no private key and no ssh-agent (SSH_AUTH_SOCK is unset). Fix: set privateKeyPath, or start ssh-agent and ssh-add your key`, 'auth'));
-  }
+  if (target.jump) config.sock = (await dial()) as ConnectConfig['sock'];
+  else Object.assign(config, { host: target.hostName, port: target.port });
   return new Promise((resolve, reject) => {
     const client = new Client();
+    let phase: Phase = 'TCP connect';
+    const fail = (e: SshError) => {
+      clearTimeout(timer);
+      client.removeAllListeners('ready');
+      client.on('error', () => undefined);
+      client.end();
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new SshError(`${target.label}: no SSH session within ${target.connectTimeoutMs / 1000} s: timed out in the ${phase}${phase === 'SSH handshake' ? ' (the port accepts TCP, but no SSH server answers)' : ''}. Fix: check that the host is up and sshd listens on ${target.hostName}:${target.port}, or raise connection.connectTimeoutSeconds (${CONNECTION_ENV.connectTimeoutSeconds})`, 'timeout', 'ETIMEDOUT')), target.connectTimeoutMs);
     // Without Nagle's algorithm: the handshake is many small packets, and on a quiet link Nagle
     // plus delayed ACKs stalls each round trip by tens of milliseconds.
-    client.once('connect', () => client.setNoDelay(true));
-    client.once('ready', () => resolve(client));
-    client.once('error', (err: Error & { level?: string }) => {
-      client.end();
-      if (refusal) return reject(new SshError(refusal, 'hostkey'));
-      if (err.level === 'client-authentication') return reject(new SshError(`${target.label}: authentication as ${target.user} failed (${target.privateKeyPath ? `key ${target.privateKeyPath}` : 'ssh-agent'}). Fix: check the user and that its key is in the host's authorized_keys`, 'auth'));
-      reject(new SshError(`${target.label}: ${err.message}`));
+    client.once('connect', () => {
+      phase = 'SSH handshake';
+      client.setNoDelay(true);
+    });
+    client.once('handshake', () => (phase = 'login'));
+    client.once('ready', () => {
+      clearTimeout(timer);
+      client.removeAllListeners('error');
+      client.on('error', () => undefined); // SshSession attaches the real handler
+      resolve(client);
+    });
+    client.once('error', (err: Error & { level?: string; code?: string }) => {
+      if (refusal) return fail(new SshError(refusal, 'hostkey'));
+      if (err.level === 'client-authentication') return fail(new SshError(`${target.label}: authentication as ${target.user} failed (${target.privateKeyPath ? `key ${target.privateKeyPath}` : 'ssh-agent'}). Fix: check the user and that its key is in the host's authorized_keys`, 'auth'));
+      fail(new SshError(`${target.label}: ${err.message}`, 'network', err.code));
     });
     client.connect(config);
   });

@@ -1,0 +1,265 @@
+/**
+ * SSH edge cases against real lab hosts (OpenSSH sshd): IPv6 literals, host certificates through
+ * @cert-authority, pins and @revoked, hostKey given as a value, timeouts, and waiting for a host whose
+ * sshd comes up late. Extra sshd instances run inside a lab host on ports 2222+ with their own config.
+ */
+import { execFileSync } from 'child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { createServer, Server, Socket, connect as tcpConnect, AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Lab, LabHost, startLab } from '../../lib/lab';
+import { resolveConnection, SshError, SshSession } from '../../lib/apply/ssh';
+import { ConnectionSpec } from '../../lib/model/connection';
+import { PostfixHost } from '../../index';
+import { applyStack, synthStack } from '../helpers/deploy';
+
+let lab: Lab;
+const dir = mkdtempSync(join(tmpdir(), 'ssh-edge-'));
+const extraPids: number[] = [];
+beforeAll(async () => {
+  lab = await startLab({ count: 2 });
+}, 120000);
+afterAll(async () => {
+  for (const pid of extraPids) {
+    try {
+      process.kill(pid);
+    } catch {
+      // already gone
+    }
+  }
+  await lab?.stop();
+});
+
+const hostPub = (h: LabHost) => readFileSync(join(h.root, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+/** 127.0.0.N as an IPv4-mapped IPv6 literal (::ffff:7f00:N), so a real IPv6 literal reaches a lab host. */
+const mapped = (h: LabHost) => `::ffff:7f00:${Number(h.address.split('.')[3]).toString(16)}`;
+function knownHosts(name: string, lines: string[], hash = false): string {
+  const file = join(dir, name);
+  writeFileSync(file, lines.join('\n') + '\n');
+  if (hash) execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
+  return file;
+}
+async function open(h: LabHost, spec: Partial<ConnectionSpec>, progress?: (l: string) => void): Promise<SshSession> {
+  return SshSession.connect(resolveConnection({ host: h.address, privateKeyPath: h.privateKeyPath, waitTimeoutSeconds: 0, ...spec }, {}, '/nonexistent'), { progress });
+}
+async function refusal(p: Promise<SshSession>): Promise<SshError> {
+  const s = await p.then((x) => x, (e: SshError) => e);
+  if (s instanceof SshSession) {
+    s.close();
+    throw new Error('connected, expected a refusal');
+  }
+  return s;
+}
+
+/** Starts another sshd inside the host on `port`, optionally with a HostCertificate; returns once it listens. */
+async function extraSshd(h: LabHost, port: number, certificate?: string): Promise<void> {
+  const base = readFileSync(join(h.root, 'ssh', 'sshd_config'), 'utf8')
+    .replace(/^ListenAddress .*$/m, `ListenAddress ${h.address}:${port}`)
+    .replace(/^PidFile .*$/m, `PidFile /run/sshd-${port}.pid`);
+  const config = join(h.root, 'ssh', `sshd_config_${port}`);
+  writeFileSync(config, base + (certificate ? `HostCertificate ${certificate}\n` : ''));
+  const r = await h.exec(['/usr/sbin/sshd', '-f', config, '-E', `/var/log/sshd-${port}.log`]);
+  if (r.code !== 0) throw new Error(`sshd on ${port}: ${r.stderr}`);
+  // The daemon writes its pid file just after the parent exits.
+  for (let i = 0; i < 50; i++) {
+    try {
+      extraPids.push(Number(h.readFile(`/run/sshd-${port}.pid`).trim()));
+      return;
+    } catch {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+  throw new Error(`sshd on ${port} wrote no pid file`);
+}
+
+/** Signs the host's key with the CA into its own certificate file (one per variant). */
+function signHostKey(h: LabHost, ca: string, name: string, ...args: string[]): string {
+  const pub = join(h.root, 'ssh', `${name}.pub`);
+  copyFileSync(join(h.root, 'ssh', 'ssh_host_ed25519_key.pub'), pub);
+  execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', name, '-h', ...args, pub], { stdio: 'pipe' });
+  return join(h.root, 'ssh', `${name}-cert.pub`);
+}
+
+describe('IPv6 literals', () => {
+  test.each([['plain', false], ['hashed', true]])('%s known_hosts lines match a bare IPv6 literal on port 22 and [v6]:port on another', async (_kind, hash) => {
+    const h = lab.hosts[0];
+    if (hash) await extraSshd(h, 2229);
+    const file = knownHosts(`v6-${_kind}`, [`${mapped(h)} ${hostPub(h)}`, `[${mapped(h)}]:2229 ${hostPub(h)}`], hash);
+    const s22 = await open(h, { host: mapped(h), knownHostsPath: file });
+    expect((await s22.exec('hostname')).stdout.trim()).toBe(h.hostname);
+    s22.close();
+    if (!hash) return;
+    const s2229 = await open(h, { host: mapped(h), port: 2229, knownHostsPath: file });
+    expect((await s2229.exec('hostname')).stdout.trim()).toBe(h.hostname);
+    s2229.close();
+  }, 60000);
+});
+
+describe('@cert-authority host certificates', () => {
+  let ca: string;
+  let caOnly: string;
+  beforeAll(async () => {
+    const h = lab.hosts[0];
+    ca = join(dir, 'host_ca');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lab host CA', '-f', ca]);
+    caOnly = knownHosts('ca-only', [`@cert-authority * ${readFileSync(`${ca}.pub`, 'utf8').trim()}`]);
+    await extraSshd(h, 2222, signHostKey(h, ca, 'good', '-n', h.address));
+    await extraSshd(h, 2223, signHostKey(h, ca, 'other', '-n', '127.0.0.99'));
+    await extraSshd(h, 2224, signHostKey(h, ca, 'expired', '-n', h.address, '-V', '20200101:20200102'));
+  }, 60000);
+
+  test('a known_hosts with only the @cert-authority line trusts the host that presents a certificate from that CA', async () => {
+    const h = lab.hosts[0];
+    const s = await open(h, { port: 2222, knownHostsPath: caOnly });
+    expect((await s.exec('hostname')).stdout.trim()).toBe(h.hostname);
+    s.close();
+  }, 30000);
+
+  test('a deploy through the runner trusts it the same way', async () => {
+    const h = lab.hosts[0];
+    const stack = synthStack((st) => new PostfixHost(st, 'mx', { connection: { host: h.address, port: 2222, privateKeyPath: h.privateKeyPath, knownHostsPath: caOnly }, settings: { smtpd_banner: '$myhostname ESMTP via host certificate' } }));
+    const [r] = await applyStack(stack);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe('applied');
+    expect((await h.exec(['postconf', '-h', 'smtpd_banner'])).stdout.trim()).toBe('$myhostname ESMTP via host certificate');
+  }, 60000);
+
+  test('the same CA line does not trust the plain key of a host without a certificate', async () => {
+    const e = await refusal(open(lab.hosts[0], { knownHostsPath: caOnly }));
+    expect(e.kind).toBe('hostkey');
+    expect(e.message).toMatch(/trusted only through @cert-authority .* presented no host certificate/);
+  }, 30000);
+
+  test.each([
+    [2223, /certificate "other" is for 127\.0\.0\.99, not for 127\.0\.0\.\d+/],
+    [2224, /certificate "expired" expired at 2020-01-02/],
+  ])('port %s: refused with a clear error', async (port, message) => {
+    const e = await refusal(open(lab.hosts[0], { port, knownHostsPath: caOnly }));
+    expect(e.kind).toBe('hostkey');
+    expect(e.message).toMatch(message);
+    expect(e.message).toMatch(/Refusing to connect. Fix: on the CA: ssh-keygen -s CA_KEY/);
+  }, 30000);
+
+  test('a CA marked @revoked is refused', async () => {
+    const caLine = readFileSync(`${ca}.pub`, 'utf8').trim();
+    const file = knownHosts('ca-revoked', [`@cert-authority * ${caLine}`, `@revoked * ${caLine}`]);
+    const e = await refusal(open(lab.hosts[0], { port: 2222, knownHostsPath: file }));
+    expect(e.message).toMatch(/the CA that signed the host certificate of 127\.0\.0\.\d+:2222 .* is marked @revoked/);
+  }, 30000);
+});
+
+describe('pins', () => {
+  test('@revoked in the configured known_hosts beats a pinned fingerprint', async () => {
+    const h = lab.hosts[1];
+    const file = knownHosts('revoked-pinned', [`@revoked ${h.address} ${hostPub(h)}`]);
+    const e = await refusal(open(h, { hostKeyFingerprint: h.hostKeyFingerprint, knownHostsPath: file }));
+    expect(e.kind).toBe('hostkey');
+    expect(e.message).toMatch(/is marked @revoked .*pins included/);
+  }, 30000);
+
+  test('connection.hostKey given as a value: the runner trusts exactly that key, with no known_hosts file', async () => {
+    const h = lab.hosts[1];
+    const stack = synthStack((st) => new PostfixHost(st, 'mx', { connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: join(dir, 'absent'), hostKey: `${hostPub(h)} root@${h.hostname}` }, settings: { smtpd_banner: '$myhostname ESMTP via pinned key' } }));
+    const [r] = await applyStack(stack);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe('applied');
+    const e = await refusal(open(h, { hostKey: hostPub(lab.hosts[0]), knownHostsPath: join(dir, 'absent') }));
+    expect(e.message).toMatch(/but the pinned connection.hostKey is SHA256:/);
+  }, 60000);
+});
+
+describe('timeouts', () => {
+  let silent: Server;
+  const held: Socket[] = [];
+  afterAll(async () => {
+    held.forEach((s) => s.destroy());
+    await new Promise((r) => silent?.close(r));
+  });
+
+  test('a port that accepts TCP and never speaks SSH: the connect timeout names the host, the phase and the fix', async () => {
+    silent = createServer((s) => void held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const started = Date.now();
+    const e = await refusal(SshSession.connect(resolveConnection({ host: '127.0.0.1', port, privateKeyPath: lab.privateKeyPath, connectTimeoutSeconds: 2, waitTimeoutSeconds: 0 }, {}, '/nonexistent')));
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(e.kind).toBe('timeout');
+    expect(e.message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}: no SSH session within 2 s: timed out in the SSH handshake \\(the port accepts TCP, but no SSH server answers\\)\\. Fix: .*connection\\.connectTimeoutSeconds \\(CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT\\)`));
+  }, 30000);
+
+  test('a command that runs past the command timeout is stopped (on the host too) with a clear error', async () => {
+    const h = lab.hosts[1];
+    const s = await open(h, { knownHostsPath: h.knownHostsPath, commandTimeoutSeconds: 1 });
+    try {
+      const started = Date.now();
+      await expect(s.exec('sleep 29.7')).rejects.toThrow(new RegExp(`^${h.address.replace(/\./g, '\\.')}: command "sleep 29.7" did not finish within 1 s \\(command timeout\\); it was stopped\\. Fix: .*commandTimeoutSeconds \\(CDKTF_POSTFIX_SSH_COMMAND_TIMEOUT\\)`));
+      expect(Date.now() - started).toBeLessThan(5000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await h.exec(['pgrep', '-fx', 'sleep 29.7'])).code).toBe(1); // the channel's KILL signal ended it
+    } finally {
+      s.close();
+    }
+  }, 30000);
+
+  test('a link that goes silent mid-command ends through keepalives with a clear error', async () => {
+    const h = lab.hosts[1];
+    let frozen = false;
+    const proxy = createServer((client) => {
+      const up = tcpConnect(22, h.address);
+      held.push(client, up);
+      client.on('data', (d) => !frozen && up.write(d));
+      up.on('data', (d) => !frozen && client.write(d));
+      client.on('error', () => undefined);
+      up.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    const file = knownHosts('proxied', [`[127.0.0.1]:${port} ${hostPub(h)}`]);
+    const s = await SshSession.connect(resolveConnection({ host: '127.0.0.1', port, privateKeyPath: h.privateKeyPath, knownHostsPath: file, keepaliveSeconds: 1, waitTimeoutSeconds: 0 }, {}, '/nonexistent'));
+    let started$: () => void = () => undefined;
+    const begun = new Promise<void>((r) => (started$ = r));
+    const running = s.exec('echo started; sleep 60', undefined, (line) => line === 'started' && started$());
+    await begun;
+    frozen = true;
+    const started = Date.now();
+    await expect(running).rejects.toThrow(/^127\.0\.0\.1:\d+: the host stopped answering \(3 keepalives 1 s apart went unanswered\)\. Fix: .*connection\.keepaliveSeconds/);
+    expect(Date.now() - started).toBeLessThan(10000);
+    s.close();
+    await new Promise((r) => proxy.close(r));
+  }, 30000);
+});
+
+describe('wait-for-SSH', () => {
+  test('a host whose sshd starts a few seconds after the connect: retried with progress lines, then connected', async () => {
+    const h = lab.hosts[1];
+    const file = knownHosts('late', [`[${h.address}]:2225 ${hostPub(h)}`]);
+    const lines: string[] = [];
+    const connecting = open(h, { port: 2225, knownHostsPath: file, waitTimeoutSeconds: 60 }, (l) => lines.push(l));
+    await new Promise((r) => setTimeout(r, 3500));
+    await extraSshd(h, 2225);
+    const s = await connecting;
+    expect((await s.exec('hostname')).stdout.trim()).toBe(h.hostname);
+    s.close();
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines[0]).toMatch(new RegExp(`^waiting for ssh on ${h.address.replace(/\./g, '\\.')}:2225 \\(connection refused\\), 0 s of 60 s$`));
+  }, 60000);
+
+  test('a host that never comes up fails with the last error after the limit', async () => {
+    const h = lab.hosts[1];
+    const lines: string[] = [];
+    const e = await refusal(open(h, { port: 2226, knownHostsPath: h.knownHostsPath, waitTimeoutSeconds: 2 }, (l) => lines.push(l)));
+    expect(e.message).toMatch(/ECONNREFUSED.*gave up after \d attempts in 2 s of waiting for SSH.*CDKTF_POSTFIX_SSH_WAIT/);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+  }, 30000);
+
+  test('a host key refusal is never retried', async () => {
+    const h = lab.hosts[1];
+    const lines: string[] = [];
+    const started = Date.now();
+    const e = await refusal(open(h, { hostKeyFingerprint: lab.hosts[0].hostKeyFingerprint, waitTimeoutSeconds: 300 }, (l) => lines.push(l)));
+    expect(e.kind).toBe('hostkey');
+    expect(lines).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  }, 30000);
+});
