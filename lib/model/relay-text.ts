@@ -70,8 +70,8 @@ export interface PostconfRelayInput {
   readonly postconfM: string;
   /** `postconf -P` output. @default - overrides read from the -M lines */
   readonly postconfP?: string;
-  /** Source text of lookup tables known to the caller, by path (the bundle's files). */
-  readonly tableSources?: ReadonlyMap<string, string>;
+  /** Source text of a lookup table known to the caller (the bundle's files), by path. */
+  readonly tableSource?: (path: string) => string | undefined;
 }
 
 /** Relay and mynetworks problems of a host's effective configuration. */
@@ -80,7 +80,7 @@ export function relayProblemsFromPostconf(input: PostconfRelayInput): PostfixCon
     where: input.where,
     main: parsePostconfN(input.postconfN),
     services: smtpdServices(input.postconfM.split('\n'), input.postconfP),
-    tableActions: tableActionsFrom((path) => input.tableSources?.get(path)),
+    tableActions: tableActionsFrom(input.tableSource ?? (() => undefined)),
   });
 }
 

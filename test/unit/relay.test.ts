@@ -147,7 +147,7 @@ describe('on the host: postconf text, -P overrides and hand edits', () => {
     const n = `${debianN}smtpd_relay_restrictions = check_client_access hash:/etc/postfix/clients, reject_unauth_destination\n`;
     expect(relayProblemsFromPostconf({ where: 'h', postconfN: n, postconfM: debianM })).toHaveLength(1);
     const tableSources = new Map([['/etc/postfix/clients', '# blocked\n192.0.2.1 REJECT\n']]);
-    expect(relayProblemsFromPostconf({ where: 'h', postconfN: n, postconfM: debianM, tableSources })).toEqual([]);
+    expect(relayProblemsFromPostconf({ where: 'h', postconfN: n, postconfM: debianM, tableSource: (p) => tableSources.get(p) })).toEqual([]);
   });
 
   it('parses master.cf lines, long -o form included', () => {
