@@ -8,6 +8,7 @@ import { buildStage, envContentsOf, fileContent, TransactionAction } from './sta
 import { TRANSACTION_COMMAND } from './remote-script';
 import { resolveConnection, SshSession } from '../transport/ssh';
 import { checkTls, TlsCheckResult } from '../probe/tls-check';
+import { relayRefusal } from './relay-preflight';
 
 export interface HostChange {
   readonly kind: 'main' | 'master' | 'file';
@@ -81,6 +82,10 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const connectMs = Date.now() - started;
   try {
     const sha = op.action === 'destroy' ? (op.appliedSha256 ?? '') : op.bundle.sha256;
+    if (op.action === 'apply') {
+      const refusal = await relayRefusal(session, { bundle, bundleSha256: sha, bundleDir: op.bundle.dir, envContents, hookScripts: op.hookScripts }, shaOf, target.label);
+      if (refusal) return { host: bundle.host, target: target.label, action: op.action, result: 'failed', changed: [], ran: [], steps: {}, durationMs: Date.now() - started, connectMs, error: refusal };
+    }
     let payloads = new Set<string>();
     for (let round = 0; round < 3; round++) {
       const stage = buildStage({ action: op.action, bundle, bundleSha256: sha, bundleDir: op.bundle.dir, envContents, payloads, hookScripts: op.hookScripts }, shaOf);

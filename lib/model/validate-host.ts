@@ -1,7 +1,11 @@
+import { readFileSync } from 'fs';
 import { PostfixConfigError } from './errors';
 import { HostStateSnapshot } from './host-state';
 import { validateServices } from './master';
+import { serviceKey } from './master-types';
 import { validateCrossField, validateParameter } from './validate';
+import { checkRelaySafety, RelayService } from './relay';
+import { tableActionsFrom } from './relay-text';
 
 /** Everything about one host that can be known at synth time, checked in one place. */
 export function validateHostState(state: HostStateSnapshot): void {
@@ -13,6 +17,30 @@ export function validateHostState(state: HostStateSnapshot): void {
   validateCrossField(state.where, state.parameters);
   validateServices(state.where, state.services, opts);
   for (const file of state.files) validateHostPath(state.where, 'file', file.path);
+  checkHostRelay(state);
+}
+
+/**
+ * No smtpd service may relay for unauthenticated clients outside mynetworks (lib/model/relay.ts).
+ * The host's main.cf is not known at synth time: parameters the stack does not set take Postfix's
+ * defaults, with compatibility_level (which decides the default smtpd_relay_restrictions) at Debian
+ * 12's stock 3.6 unless the stack sets it. The runner repeats the check on the host's real values
+ * (`postconf -n`/`-M` with the bundle applied) before every transaction. Port 25
+ * (`smtp inet ... smtpd`, without -o in Debian's master.cf) is checked even when the stack does not
+ * define it, since it runs with the main.cf values.
+ */
+function checkHostRelay(state: HostStateSnapshot): void {
+  const services: RelayService[] = state.services
+    .filter((s) => s.command === 'smtpd')
+    .map((s) => ({ key: serviceKey(s), options: s.options ?? {} }));
+  if (!state.services.some((s) => serviceKey(s) === 'smtp/inet') && !state.removedServices.includes('smtp/inet')) services.unshift({ key: 'smtp/inet', options: {} });
+  const byPath = new Map(state.files.map((f) => [f.path, f]));
+  const tableActions = tableActionsFrom((path) => {
+    const file = byPath.get(path);
+    if (file?.content !== undefined) return file.content;
+    return file?.sourcePath !== undefined && !file.secret ? readFileSync(file.sourcePath, 'utf8') : undefined;
+  });
+  checkRelaySafety({ where: state.where, main: state.parameters, services, tableActions, assumeCompatibilityLevels: ['3.6'] });
 }
 
 /** Absolute, normalized, printable: paths travel to the host as data lines, never as shell text. */

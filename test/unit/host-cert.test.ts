@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { verifyHostKey } from '../../lib/apply/known-hosts';
+import { verifyHostKey } from '../../lib/transport/known-hosts';
 import { certificateProblem, parseHostCertificate } from '../../lib/transport/host-cert';
 
 const dir = mkdtempSync(join(tmpdir(), 'host-cert-'));
