@@ -44,11 +44,16 @@ function associationData(input: TlsaInput): string {
   return spkiSha256OfKey(String(input.publicKeyPem));
 }
 
-/** SHA-256 of the certificate's DER SubjectPublicKeyInfo, lower-case hex. */
+/**
+ * SHA-256 of the DER SubjectPublicKeyInfo of the first certificate in the text, lower-case hex.
+ * The text may be a chain file in smtpd_tls_chain_files form (postconf(5): key first, then the
+ * leaf certificate, then its issuers): only the first CERTIFICATE block is read.
+ */
 export function spkiSha256OfCertificate(pem: string, field = 'tlsa.certificatePem'): string {
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(pem);
+    const first = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem);
+    cert = new X509Certificate(first ? first[0] : pem);
   } catch {
     throw dnsError(field, describeSecret(pem), 'is not a PEM certificate', 'give the text of the -----BEGIN CERTIFICATE----- block the MX host serves');
   }
