@@ -54,14 +54,16 @@ export function mailHostDns(input: MailHostDnsInput): MailHostDns {
   const records: Record<string, DnsRecord> = {};
   const warnings: string[] = [];
   const add = (key: string, built: Built<DnsRecord>): void => {
-    if (records[key] !== undefined) throw dnsError(key, key, 'appears twice', 'give each DKIM selector once');
     records[key] = built.record;
     warnings.push(...built.warnings);
   };
   if (input.mx !== false) add('mx', mxRecord({ domain, host: mxHost, preference: input.mx?.preference, ttl }));
   if (input.spf !== false) add('spf', spfRecord({ ...(input.spf ?? {}), domain, ttl }));
   if (input.dmarc) add('dmarc', dmarcRecord({ ...input.dmarc, domain, ttl }));
-  for (const dkim of input.dkim ?? []) add(`dkim-${dkim.selector}`, dkimRecord({ ...dkim, domain, ttl }));
+  for (const [i, dkim] of (input.dkim ?? []).entries()) {
+    if (records[`dkim-${dkim.selector}`]) throw dnsError(`dkim[${i}].selector`, dkim.selector, 'appears twice', 'give each selector once; a rollover uses a new selector');
+    add(`dkim-${dkim.selector}`, dkimRecord({ ...dkim, domain, ttl }));
+  }
   (input.tlsa ?? []).forEach((t, i) => add(`tlsa-${i}`, tlsaRecord({ ...t, mxHost, ttl })));
   const sts = input.mtaSts ? mtaSts({ ...input.mtaSts, mx: input.mtaSts.mx ?? [mxHost], domain, ttl }) : undefined;
   if (sts) {
