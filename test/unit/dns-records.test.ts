@@ -56,7 +56,7 @@ describe('SPF', () => {
     expect(warnings.join()).toMatch(/RFC 7208 §3\.4/);
   });
   test.each([
-    ['ip4:300.1.1.1', /spf\.terms\[1\] = "ip4:300\.1\.1\.1": is not an ip4 address.*Fix: write ip4:192\.0\.2\.10/],
+    ['ip4:300.1.1.1', /spf\.mechanisms\[0\] = "ip4:300\.1\.1\.1": is not an ip4 address.*Fix: write ip4:192\.0\.2\.10/],
     ['ip4:192.0.2.0/33', /is not an ip4 address with an optional \/prefix of 0 to 32/],
     ['ip6:2001:db8::/129', /is not an ip6 address/],
     ['ip6:192.0.2.1', /is not an ip6 address/],
@@ -72,6 +72,10 @@ describe('SPF', () => {
     ['!mx', /is not an SPF term/],
   ])('refuses the term %s', (term, message) => {
     expect(() => spfRecord({ domain: 'example.org', mechanisms: [term] })).toThrow(message);
+  });
+  test('names the field a bad term came from', () => {
+    expect(() => spfRecord({ domain: 'example.org', ip4: ['192.0.2.1', '192.0.2.999'] })).toThrow(/^spf\.ip4\[1\] = "ip4:192\.0\.2\.999"/);
+    expect(() => spfRecord({ domain: 'example.org', a: ['bad_host'] })).toThrow(/^spf\.a\[0\] = "a:bad_host"/);
   });
   test('refuses +all and a bad domain', () => {
     expect(() => spfRecord({ domain: 'example.org', all: '+all' as never })).toThrow(/spf\.all = "\+all": is not -all, ~all or \?all/);

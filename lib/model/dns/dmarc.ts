@@ -59,7 +59,7 @@ export function dmarcRecord(input: DmarcInput): Built<TxtRecord> {
     }
   }
   if (input.p === 'none' && (input.rua ?? []).length === 0) {
-    warnings.push('dmarc: p=none without rua only monitors, and nobody receives the reports; add rua=mailto:... ');
+    warnings.push('dmarc: p=none without rua only monitors, and nobody receives the reports; add rua=mailto:...');
   }
   const record = txtRecord('dmarc', ownerName('_dmarc', domain, 'dmarc.domain'), validateTtl(input.ttl, 'dmarc.ttl'), tags.join('; '));
   return { record, warnings };

@@ -10,8 +10,7 @@ import { SpfInput, spfRecord } from './spf';
 import { DmarcInput, dmarcRecord } from './dmarc';
 import { DkimInput, dkimRecord } from './dkim';
 import { TlsaInput, tlsaRecord } from './tlsa';
-import { MtaStsInput, mtaSts, mtaStsPatternMatches } from './mta-sts';
-import { tlsRptRecord } from './mta-sts';
+import { MtaStsInput, mtaSts, mtaStsPatternMatches, tlsRptRecord } from './mta-sts';
 import { dnsError, isDeferred, validateDomain, validateTtl } from './names';
 import { Built } from './built';
 

@@ -46,11 +46,13 @@ const LOOKUP_MECHANISMS = new Set(['include', 'a', 'mx', 'ptr', 'exists']);
 /** Build the SPF TXT record; throws on a bad term or more than 10 lookups, warns on risky ones. */
 export function spfRecord(input: SpfInput): Built<SpfRecord> {
   const domain = validateDomain(input.domain, 'spf.domain');
-  const terms = spfTerms(input);
+  checkAll(input.all);
+  const sourced = spfTerms(input);
+  const terms = sourced.map((t) => t.term);
   const warnings: string[] = [];
   let lookups = 0;
-  terms.forEach((term, i) => {
-    const kind = checkSpfTerm(term, `spf.terms[${i}]`);
+  sourced.forEach(({ term, field }) => {
+    const kind = checkSpfTerm(term, field);
     if (LOOKUP_MECHANISMS.has(kind)) lookups += 1;
     if (kind === 'ptr') warnings.push(`spf: "${term}" is slow and unreliable; RFC 7208 §5.5 says ptr SHOULD NOT be published. Use a, mx, ip4 or ip6.`);
     if (kind === 'include') warnings.push(`spf: "${term}" adds the lookups of the included record to the limit of ${SPF_MAX_DNS_LOOKUPS} (RFC 7208 §4.6.4); check the total with an SPF checker.`);
@@ -60,7 +62,6 @@ export function spfRecord(input: SpfInput): Built<SpfRecord> {
       'replace a:, mx and include: terms by the ip4:/ip6: addresses they stand for');
   }
   const value = ['v=spf1', ...terms, input.all ?? '-all'].join(' ');
-  checkAll(input.all);
   if (!isDeferred(value) && Buffer.byteLength(value) > SPF_SIZE_WARNING_OCTETS) {
     warnings.push(`spf: the record is ${Buffer.byteLength(value)} octets; RFC 7208 §3.4 asks for records that fit a 512-octet DNS answer. Merge addresses into networks.`);
   }
@@ -68,15 +69,13 @@ export function spfRecord(input: SpfInput): Built<SpfRecord> {
   return { record, warnings };
 }
 
-/** The terms in a fixed order: mx, a:, ip4:, ip6:, include:, then the caller's own terms. */
-function spfTerms(input: SpfInput): string[] {
+/** The terms in a fixed order (mx, a:, ip4:, ip6:, include:, then the caller's own), each with the field it came from. */
+function spfTerms(input: SpfInput): { term: string; field: string }[] {
+  const from = (key: 'a' | 'ip4' | 'ip6' | 'include' | 'mechanisms', prefix: string) =>
+    (input[key] ?? []).map((v, i) => ({ term: `${prefix}${v}`, field: `spf.${key}[${i}]` }));
   return [
-    ...(input.mx ?? true ? ['mx'] : []),
-    ...(input.a ?? []).map((h) => `a:${h}`),
-    ...(input.ip4 ?? []).map((ip) => `ip4:${ip}`),
-    ...(input.ip6 ?? []).map((ip) => `ip6:${ip}`),
-    ...(input.include ?? []).map((d) => `include:${d}`),
-    ...(input.mechanisms ?? []),
+    ...((input.mx ?? true) ? [{ term: 'mx', field: 'spf.mx' }] : []),
+    ...from('a', 'a:'), ...from('ip4', 'ip4:'), ...from('ip6', 'ip6:'), ...from('include', 'include:'), ...from('mechanisms', ''),
   ];
 }
 
