@@ -30,7 +30,8 @@ export const DEFAULT_DH_SCRIPT_PATH = `/usr/local/sbin/${DH_ROTATE_SCRIPT_NAME}`
 
 /**
  * POSIX sh. It takes no untrusted input: arguments come from the bundle or the unit file, are
- * validated with `case` patterns, and PATH is fixed. Flow: lock -> generate into PATH.new.$$ ->
+ * validated with `case` patterns, and PATH is fixed. Flow: lock (flock on the directory, which the
+ * kernel releases when the holder dies) -> generate into PATH.new.$$ ->
  * check (openssl dhparam -check, bit size) -> keep a hard link of the old file -> rename(2) into
  * place -> postfix check -> reload if running. Any failure leaves (or puts back) the old file.
  */
@@ -99,25 +100,35 @@ case $postfix_cmd in
 esac
 
 pf() {
-  if [ -n "$config_dir" ]; then "$postfix_cmd" -c "$config_dir" "$@"; else "$postfix_cmd" "$@"; fi
+  # 7<&-: no Postfix process may inherit (and so keep) the rotation lock.
+  if [ -n "$config_dir" ]; then "$postfix_cmd" -c "$config_dir" "$@" 7<&-; else "$postfix_cmd" "$@" 7<&-; fi
 }
 
 dir=\${target%/*}
 [ -n "$dir" ] || dir=/
 tmp="$target.new.$$"
 prev="$target.prev.$$"
-lock="$target.lock"
-# mkdir is atomic: a second rotation of the same file (timer and apply at once) backs off.
-mkdir "$lock" 2>/dev/null || { echo "$0: $lock exists: another rotation is running" >&2; exit ${e.BUSY}; }
-cleanup() { rm -f "$tmp" "$prev"; rmdir "$lock" 2>/dev/null; }
+mkdir -p "$dir" || exit ${e.GENERATE}
+# The lock: flock(1) on the target's directory, held on fd 7 for the whole run. A second rotation
+# (timer and apply at once) backs off with ${e.BUSY}. The kernel drops the lock when its holder dies,
+# so a SIGKILLed or OOM-killed rotation cannot block later ones (a mkdir lock could, forever). The
+# directory rather than a lock file: nothing is left beside the target, and a lock file that is
+# removed on exit lets two runs hold locks on two different inodes.
+command -v flock >/dev/null 2>&1 || { echo "$0: flock(1) not found (Debian package util-linux)" >&2; exit ${e.USAGE}; }
+exec 7<"$dir" || exit ${e.GENERATE}
+flock -n 7 || { echo "$0: another rotation in $dir holds the lock" >&2; exit ${e.BUSY}; }
+# Holding the lock, no other rotation is live: whatever a killed run left is debris. Earlier
+# versions locked with mkdir "$target.lock"; a killed one left that directory behind.
+rm -f "$target".new.* "$target".prev.*
+[ -d "$target.lock" ] && rmdir "$target.lock" 2>/dev/null
+cleanup() { rm -f "$tmp" "$prev"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-mkdir -p "$dir" || exit ${e.GENERATE}
 if [ -n "$source_file" ]; then
-  cp "$source_file" "$tmp" || { echo "$0: cannot copy $source_file" >&2; exit ${e.GENERATE}; }
+  cp "$source_file" "$tmp" 7<&- || { echo "$0: cannot copy $source_file" >&2; exit ${e.GENERATE}; }
 else
-  openssl dhparam -out "$tmp" "$bits" 2>/dev/null || { echo "$0: openssl dhparam failed" >&2; exit ${e.GENERATE}; }
+  openssl dhparam -out "$tmp" "$bits" 2>/dev/null 7<&- || { echo "$0: openssl dhparam failed" >&2; exit ${e.GENERATE}; }
 fi
 openssl dhparam -in "$tmp" -check -noout >/dev/null 2>&1 || { echo "$0: generated parameters fail openssl dhparam -check" >&2; exit ${e.CHECK}; }
 got=$(openssl dhparam -in "$tmp" -noout -text 2>/dev/null | sed -n 's/.*DH Parameters: (\\([0-9][0-9]*\\) bit).*/\\1/p' | head -n 1)

@@ -1,7 +1,7 @@
 import * as net from 'net';
 
 /** Read SMTP replies (multi-line aware) from a socket. */
-function replyReader(socket: net.Socket) {
+export function replyReader(socket: net.Socket) {
   let buffer = '';
   const waiters: { resolve: (reply: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
   const replies: string[] = [];

@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { execFileSync, spawn, spawnSync } from 'child_process';
+import { chmodSync, closeSync, constants, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PostfixConfigError } from '../../lib/model/errors';
@@ -145,10 +145,51 @@ describe('rotation script, run for real with a stand-in postfix command', () => 
   });
 
   it('backs off while another rotation holds the lock, leaving the file alone', () => {
-    const target = join(work, 'dh-busy.pem');
+    const busy = join(dir, 'busy');
+    mkdirSync(busy);
+    const target = join(busy, 'dh.pem');
+    writeFileSync(target, 'current\n');
+    // A live rotation holds flock(1) on the target's directory; this one must back off.
+    const holder = spawn('flock', [busy, 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      while (spawnSync('flock', ['-n', busy, 'true']).status === 0) spawnSync('sleep', ['0.05']);
+      expect(rotate([target, '2048']).status).toBe(DH_ROTATE_EXIT.BUSY);
+      expect(readFileSync(target, 'utf8')).toBe('current\n');
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  it('a lock directory left by an earlier version no longer blocks: the run rotates and removes it', () => {
+    const target = join(work, 'dh-legacy.pem');
     writeFileSync(target, 'current\n');
     mkdirSync(`${target}.lock`);
-    expect(rotate([target, '2048']).status).toBe(DH_ROTATE_EXIT.BUSY);
-    expect(readFileSync(target, 'utf8')).toBe('current\n');
+    expect(rotate(['-i', ready, target, '2048']).status).toBe(DH_ROTATE_EXIT.OK);
+    expect(readdirSync(work).filter((f) => f.startsWith('dh-legacy'))).toEqual(['dh-legacy.pem']);
+  });
+
+  it('a SIGKILLed rotation does not block the next one, which clears its debris', async () => {
+    const killed = join(dir, 'killed');
+    mkdirSync(killed);
+    const target = join(killed, 'dh.pem');
+    writeFileSync(target, 'current\n');
+    // -i from a FIFO with no writer: the run blocks in cp, holding the lock, until it is killed.
+    const fifo = join(dir, 'never-written');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(`${target}.new.99999`, 'left by a run killed mid-generation\n');
+    const stuck = spawn('sh', [script, '-P', fakePostfix, '-i', fifo, target, '2048'], { stdio: 'ignore' });
+    // Wait until its cp is blocked on the FIFO (so the lock is held and a child is running).
+    while (spawnSync('pgrep', ['-f', `^cp ${fifo} `]).status !== 0) await new Promise((r) => setTimeout(r, 50));
+    const gone = new Promise((r) => stuck.on('exit', r));
+    stuck.kill('SIGKILL'); // only the shell: its cp child lives on, but never had the lock's fd
+    await gone;
+    try {
+      expect(rotate(['-i', ready, target, '2048']).status).toBe(DH_ROTATE_EXIT.OK);
+      expect(dhParameterBits(readFileSync(target, 'utf8'))).toBe(2048);
+      expect(readdirSync(killed)).toEqual(['dh.pem']);
+    } finally {
+      // Lets the orphaned cp finish: a non-blocking open succeeds only while it waits as a reader.
+      try { closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)); } catch { /* no reader left */ }
+    }
   });
 });
