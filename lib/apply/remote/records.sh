@@ -17,7 +17,12 @@ fingerprint() {
     stat -c '%a %U %G %n' -- "$@" 2>&1
   )
 }
-save_fingerprint() { fingerprint > "$S/fingerprint.new" && mv -f "$S/fingerprint.new" "$S/fingerprint"; }
+# Rewritten only when it differs, so that an apply that changes nothing writes nothing.
+save_fingerprint() {
+  fingerprint > "$D/fingerprint.now"
+  cmp -s "$D/fingerprint.now" "$S/fingerprint" && return 0
+  cp "$D/fingerprint.now" "$S/fingerprint.new" && mv -f "$S/fingerprint.new" "$S/fingerprint"
+}
 
 # main.orig / master.orig: add the originals of names managed for the first time ("o" plan lines)
 # and drop the names no longer managed ("d" plan lines).

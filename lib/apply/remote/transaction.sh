@@ -62,8 +62,9 @@ umask 077
 umask 022
 for f in applied_sha256 main.orig master.orig files.orig; do [ -f "$S/$f" ] || : > "$S/$f"; done
 
-# One transaction per host at a time; the lock is released when this process exits.
-exec 9>"$S/lock"
+# One transaction per host at a time; the lock is released when this process exits. Opened for
+# append, never truncated: a no-op apply must not change any file's size, mtime or ctime under $C.
+exec 9>>"$S/lock"
 if command -v flock >/dev/null 2>&1; then
   flock -w 600 9 || die_early "another apply holds $S/lock for more than 10 minutes"
 fi
