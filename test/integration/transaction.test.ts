@@ -3,7 +3,7 @@
  * configuration directory, and a reload is acknowledged on a host without any mail log.
  */
 import { Lab, LabHost, startLab } from '../../lib/lab';
-import { PostfixHost } from '../../index';
+import { PostfixHost, Submission } from '../../index';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/smtp-client';
 
@@ -45,4 +45,31 @@ test('a no-op apply leaves every path under the config directory, the managed re
     expect(again.result).toBe('unchanged');
     expect(await statTree(h)).toEqual(before);
   }
+});
+
+test('a reload is acknowledged on a host with no mail log at all, and the new settings answer right after apply returns', async () => {
+  const h = lab.hosts[1];
+  // Journald-only hosts look like this to Postfix: no maillog_file, and here no syslog socket either.
+  expect((await h.exec(['postconf', '-X', 'maillog_file'])).code).toBe(0);
+  expect((await h.exec(['postfix', 'reload'])).code).toBe(0);
+  await new Promise((r) => setTimeout(r, 1000));
+  await h.exec(['rm', '-f', '/var/log/mail.log']);
+  const noLog = async () => (await h.exec(['sh', '-c', 'test ! -e /dev/log && test -z "$(postconf -h maillog_file)" && ! find /var/log /var/spool/postfix -name "mail.log*" | grep -q .'])).code === 0;
+  expect(await noLog()).toBe(true);
+
+  for (const banner of ['quiet one', 'quiet two']) {
+    const dir = synthStack((s) => {
+      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: { smtpd_banner: `$myhostname ESMTP ${banner}` } });
+      if (banner === 'quiet two') host.addService(Submission.starttls());
+    });
+    const [r] = await applyStack(dir);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe('applied');
+    // The barrier saw master finish re-reading (not a blind wait).
+    expect(typeof r.steps.ack).toBe('number');
+    expect(await smtpGreeting(h.address)).toBe(`220 ${h.hostname} ESMTP ${banner}`);
+  }
+  // master re-read master.cf too: the new submission listener answers at once.
+  expect(await smtpGreeting(h.address, 587)).toBe(`220 ${h.hostname} ESMTP quiet two`);
+  expect(await noLog()).toBe(true);
 });

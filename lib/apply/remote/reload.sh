@@ -1,38 +1,60 @@
 # cdktf-postfix remote transaction: reload (or start) Postfix and wait until the new configuration
 # runs (sourced by transaction.sh).
+#
+# The reload barrier needs no log. master(8) handles SIGHUP in its event loop: it re-reads main.cf
+# and master.cf and restarts every service, and restarting a service replaces the channel its
+# children report status on (master_restart_service: master_status_cleanup, then
+# master_status_init; a new service gets a new channel, a removed one loses its own). Those
+# channels are pipes or connected unix sockets held by master, so master's descriptors, read in
+# /proc/PID/fd, show a reload at work. Listening sockets stay across a reload and are left out.
+#   1. Before `postfix reload`, note master's channels (C0).
+#   2. After it, wait until channels of C0 are gone and new ones are there: the first reload is
+#      under way. Call the new channels seen at that moment C1.
+#   3. Send a second SIGHUP and wait until every channel of C1 is gone. Only a second refresh
+#      replaces channels the first one made, and master is single-threaded, so the first refresh
+#      has finished (new listeners bound, a bind failure already fatal) when that happens.
+# Then master must still be alive. Without /proc (never on Linux) or a pid file: wait a second.
 
-# master handles SIGHUP in its event loop: it logs "reload", then re-reads main.cf and master.cf
-# and binds new listeners; a bind failure is fatal and it exits. The log line comes first, so it
-# proves only that the reload began. A second SIGHUP is the barrier: master logs its "reload" only
-# after the first refresh has finished. Seeing both lines with master still alive proves the new
-# configuration is running. (Without a mail log we can read: wait a second and look.)
-# One postconf call for both: the log Postfix writes (if we can read it) and master's pid.
-reload_probe() {
-  set -- $(postconf -c "$C" -h queue_directory maillog_file 2>/dev/null)
-  q=${1:-} f=${2:-} LOG="" PID=""
-  if [ -n "$f" ] && [ -f "$f" ]; then LOG=$f; elif [ -f /var/log/mail.log ]; then LOG=/var/log/mail.log; fi
+master_pid() {
+  q=$(postconf -c "$C" -h queue_directory 2>/dev/null)
+  PID=""
   [ -n "$q" ] && [ -f "$q/pid/master.pid" ] && read -r PID < "$q/pid/master.pid"
-  OFFSET=0; [ -n "$LOG" ] && OFFSET=$(stat -c %s "$LOG")
 }
+# master's channels to its children, "pipe:[INODE]" or "socket:[INODE]" one a line: its pipes and
+# its unix sockets in state 03 (connected) in /proc/net/unix.
+master_channels() {
+  find "/proc/$1/fd" \( -lname 'pipe:*' -o -lname 'socket:*' \) -printf '%l\n' 2>/dev/null |
+    awk 'FILENAME == "/proc/net/unix" { if ($6 == "03") connected["socket:[" $7 "]"] = 1; next } /^pipe:/ || ($0 in connected)' /proc/net/unix -
+}
+
 wait_for_reload_ack() {
-  log=$1 offset=$2 pid=$3 i=0 hup_sent=no
-  if [ -z "$log" ] || [ -z "$pid" ]; then sleep 1; return; fi
-  while [ "$i" -lt 150 ]; do
+  pid=$1 i=0 phase=1
+  if [ -z "$pid" ] || [ ! -s "$D/channels.0" ]; then sleep 1; return 0; fi
+  # About 10 seconds: a loaded host can take a while to restart every service.
+  while [ "$i" -lt 400 ]; do
     kill -0 "$pid" 2>/dev/null || return 0
-    n=$(tail -c +"$((offset + 1))" "$log" 2>/dev/null | grep -c "/master\[$pid\]: reload")
-    if [ "$n" -ge 2 ]; then return 0; fi
-    if [ "$n" -ge 1 ] && [ "$hup_sent" = no ]; then kill -HUP "$pid" 2>/dev/null; hup_sent=yes; fi
-    sleep 0.05; i=$((i + 1))
+    master_channels "$pid" > "$D/channels.now"
+    if [ "$phase" = 1 ]; then
+      if grep -Fqvx -f "$D/channels.now" "$D/channels.0" && grep -Fvx -f "$D/channels.0" "$D/channels.now" > "$D/channels.1"; then
+        kill -HUP "$pid" 2>/dev/null; phase=2
+      fi
+    elif ! grep -Fqx -f "$D/channels.now" "$D/channels.1"; then
+      step ack
+      return 0
+    fi
+    sleep 0.025; i=$((i + 1))
   done
   return 1
 }
+
 reload_or_start() {
   if [ "$ACTION" = destroy ] && [ "$WAS_RUNNING" = no ]; then :
   elif [ "$WAS_RUNNING" = yes ]; then
-    reload_probe
+    master_pid
+    : > "$D/channels.0"; [ -n "$PID" ] && master_channels "$PID" > "$D/channels.0"
     postfix -c "$C" reload > "$D/reload.out" 2>&1 || rollback "postfix reload failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
     say "ran${TAB}postfix reload"
-    wait_for_reload_ack "$LOG" "$OFFSET" "$PID" || rollback "master did not acknowledge the reload within 7 seconds (see the mail log); the previous configuration was restored"
+    wait_for_reload_ack "$PID" || rollback "master did not finish re-reading its configuration within 10 seconds; the previous configuration was restored"
     if [ -n "$PID" ]; then alive() { kill -0 "$PID" 2>/dev/null; }; else alive() { postfix -c "$C" status > /dev/null 2>&1; }; fi
     alive || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
   else
