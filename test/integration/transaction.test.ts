@@ -73,3 +73,24 @@ test('a reload is acknowledged on a host with no mail log at all, and the new se
   expect(await smtpGreeting(h.address, 587)).toBe(`220 ${h.hostname} ESMTP quiet two`);
   expect(await noLog()).toBe(true);
 });
+
+test('a symbolic link at a target path is refused, and one at a staging path is never written through', async () => {
+  const h = lab.hosts[0];
+  const withFile = (path: string, content: string) => synthStack((s) => {
+    const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
+    host.state.addFile({ path, content }, 'test');
+  });
+  expect((await h.exec(['sh', '-c', 'echo original > /etc/postfix/victim && ln -s /etc/postfix/victim /etc/postfix/linked && ln -s /etc/postfix/victim /etc/postfix/staged.cdktf-new'])).code).toBe(0);
+
+  const [refused] = await applyStack(withFile('/etc/postfix/linked', 'a REJECT\n'));
+  expect(refused.result).toBe('failed');
+  expect(refused.error).toMatch(/refusing \/etc\/postfix\/linked: it is a symbolic link or not a regular file/);
+  expect((await h.exec(['test', '-L', '/etc/postfix/linked'])).code).toBe(0);
+
+  const [placed] = await applyStack(withFile('/etc/postfix/staged', 'b REJECT\n'));
+  expect(placed.error).toBeUndefined();
+  expect(placed.result).toBe('applied');
+  expect(h.readFile('/etc/postfix/victim')).toBe('original\n');
+  expect(h.readFile('/etc/postfix/staged')).toBe('b REJECT\n');
+  expect((await h.exec(['test', '-L', '/etc/postfix/staged'])).code).not.toBe(0);
+});

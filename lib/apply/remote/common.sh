@@ -10,3 +10,12 @@ die_early() { say "error${TAB}$*"; say "result${TAB}failed"; exit 1; }
 index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
 # A fixed-length name for a path, for backups and records kept in one flat directory.
 path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
+# A path that is a symbolic link, or exists and is not a regular file: writing there would reach
+# something the bundle does not name.
+unsafe_path() { [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; }
+refuse_unsafe() {
+  for p in "$@"; do
+    unsafe_path "$p" && die_early "refusing $p: it is a symbolic link or not a regular file (nothing was changed); replace it with a regular file or manage another path"
+  done
+  return 0
+}

@@ -40,6 +40,7 @@ plan_files() {
   : > "$D/plan.files"; : > "$D/needs"
   while IFS="$TAB" read -r path mode owner group sha postmap secret; do
     [ -n "$path" ] || continue
+    refuse_unsafe "$path" "$path$(index_suffix "$postmap")"
     state=$(stat -c '%a %U %G' "$path" 2>/dev/null || echo absent)
     cursha=""
     [ -f "$path" ] && cursha=$(sha256sum < "$path" | cut -c1-64)
@@ -56,6 +57,7 @@ plan_files() {
   while IFS="$TAB" read -r path origstate postmap; do
     [ -n "$path" ] || continue
     if ! cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then
+      refuse_unsafe "$path" "$path$(index_suffix "$postmap")"
       printf 'r\t%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$D/plan.files"
     fi
   done < "$S/files.orig"
@@ -66,6 +68,7 @@ plan_hooks() {
   : > "$D/plan.hooks"
   while IFS="$TAB" read -r kind path bits generation; do
     [ -n "$kind" ] || continue
+    refuse_unsafe "$path"
     done_gen=$(cat "$S/hook.$(path_id "$path")" 2>/dev/null || :)
     if [ ! -s "$path" ] || [ "$done_gen" != "$generation $bits" ]; then
       printf '%s\t%s\t%s\t%s\n' "$kind" "$path" "$bits" "$generation" >> "$D/plan.hooks"

@@ -6,7 +6,7 @@ restore_paths() {
   while IFS="$TAB" read -r op path rest; do
     id=$(path_id "$path")
     for s in "" .db .lmdb .cdb; do
-      if [ -f "$D/backup/files/$id$s" ]; then cp -p "$D/backup/files/$id$s" "$path$s.cdktf-restore" && mv -f "$path$s.cdktf-restore" "$path$s"
+      if [ -f "$D/backup/files/$id$s" ]; then rm -f "$path$s.cdktf-restore"; cp -p "$D/backup/files/$id$s" "$path$s.cdktf-restore" && mv -f "$path$s.cdktf-restore" "$path$s"
       else rm -f "$path$s"; fi
     done
     rm -f "$path.cdktf-new" "$path.cdktf-new.db" "$path.cdktf-new.lmdb" "$path.cdktf-new.cdb"
@@ -16,6 +16,7 @@ restore_paths() {
 rollback() {
   say "error${TAB}$1"
   if [ "$ROLLBACK_NEEDED" = yes ]; then
+    rm -f "$C/main.cf.cdktf-restore" "$C/master.cf.cdktf-restore"
     cp -p "$D/backup/main.cf" "$C/main.cf.cdktf-restore" && mv -f "$C/main.cf.cdktf-restore" "$C/main.cf"
     cp -p "$D/backup/master.cf" "$C/master.cf.cdktf-restore" && mv -f "$C/master.cf.cdktf-restore" "$C/master.cf"
     touch -d '10 seconds ago' "$C/main.cf" "$C/master.cf"
@@ -37,13 +38,17 @@ place_file() {
   dir=$(dirname "$path")
   mkdir -p "$dir" || rollback "cannot create $dir"
   new="$path.cdktf-new"
+  suffix=$(index_suffix "$postmap")
+  # Whatever sits at a staging path (a leftover, or a planted link) goes first: cp would write
+  # through a symbolic link. A directory there cannot be removed and stops the apply.
+  rm -f "$new" "$new$suffix"
+  unsafe_path "$new" || unsafe_path "$new$suffix" && rollback "cannot use $new: it is not a regular file"
   if [ -f "$D/payload/$sha" ]; then cp "$D/payload/$sha" "$new" || rollback "cannot write $new"
   else cp -p "$path" "$new" || rollback "cannot copy $path"; fi
   got=$(sha256sum < "$new" | cut -c1-64)
   [ "$got" = "$sha" ] || rollback "content of $path arrived damaged (sha256 $got, expected $sha)"
   chown "$owner:$group" "$new" || rollback "chown $owner:$group $path failed"
   chmod "$mode" "$new" || rollback "chmod $mode $path failed"
-  suffix=$(index_suffix "$postmap")
   if [ -n "$suffix" ]; then
     # postmap truncates an existing index in place: build a new one beside it and rename.
     postmap "$postmap:$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
@@ -57,6 +62,7 @@ revert_file() {
   path=$1 origstate=$2 postmap=$3
   id=$(path_id "$path"); suffix=$(index_suffix "$postmap")
   if [ "$origstate" = present ] && [ -f "$S/orig/$id" ]; then
+    rm -f "$path.cdktf-new" "$path.cdktf-new$suffix"
     cp -p "$S/orig/$id" "$path.cdktf-new" || rollback "cannot restore $path"
     if [ -n "$suffix" ]; then postmap "$postmap:$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
     mv -f "$path.cdktf-new" "$path"
@@ -92,6 +98,7 @@ run_hooks() {
 
 swap_config() {
   for f in main.cf master.cf; do
+    rm -f "$C/$f.cdktf-new"
     cp -p "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new"
   done
   touch -d '10 seconds ago' "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
