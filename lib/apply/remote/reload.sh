@@ -27,6 +27,16 @@ master_channels() {
     awk 'FILENAME == "/proc/net/unix" { if ($6 == "03") connected["socket:[" $7 "]"] = 1; next } /^pipe:/ || ($0 in connected)' /proc/net/unix -
 }
 
+# Alive and not exiting: a process that is closing its files or a zombie still answers kill -0.
+master_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  st=""; read -r st < "/proc/$1/stat" 2>/dev/null || return 1
+  st=${st##*) }; st=${st%% *}
+  case "$st" in Z|X|x) return 1 ;; esac
+  master_channels "$1" | grep -q .
+}
+
 wait_for_reload_ack() {
   pid=$1 i=0 phase=1
   if [ -z "$pid" ] || [ ! -s "$D/channels.0" ]; then sleep 1; return 0; fi
@@ -34,6 +44,8 @@ wait_for_reload_ack() {
   while [ "$i" -lt 400 ]; do
     kill -0 "$pid" 2>/dev/null || return 0
     master_channels "$pid" > "$D/channels.now"
+    # master always holds its own pipes: none left means it is exiting (a bind failure is fatal).
+    [ -s "$D/channels.now" ] || return 0
     if [ "$phase" = 1 ]; then
       if grep -Fqvx -f "$D/channels.now" "$D/channels.0" && grep -Fvx -f "$D/channels.0" "$D/channels.now" > "$D/channels.1"; then
         kill -HUP "$pid" 2>/dev/null; phase=2
@@ -55,7 +67,7 @@ reload_or_start() {
     postfix -c "$C" reload > "$D/reload.out" 2>&1 || rollback "postfix reload failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
     say "ran${TAB}postfix reload"
     wait_for_reload_ack "$PID" || rollback "master did not finish re-reading its configuration within 10 seconds; the previous configuration was restored"
-    if [ -n "$PID" ]; then alive() { kill -0 "$PID" 2>/dev/null; }; else alive() { postfix -c "$C" status > /dev/null 2>&1; }; fi
+    if [ -n "$PID" ]; then alive() { master_alive "$PID"; }; else alive() { postfix -c "$C" status > /dev/null 2>&1; }; fi
     alive || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
   else
     postfix -c "$C" start > "$D/reload.out" 2>&1 || rollback "postfix start failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
