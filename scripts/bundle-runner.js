@@ -5,10 +5,17 @@ const path = require('path');
 const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
-const script = fs.readFileSync(path.join(root, 'lib/apply/remote/transaction.sh'), 'utf8');
-
-fs.mkdirSync(path.join(root, 'dist/lib/apply/remote'), { recursive: true });
-fs.copyFileSync(path.join(root, 'lib/apply/remote/transaction.sh'), path.join(root, 'dist/lib/apply/remote/transaction.sh'));
+// The remote transaction program (transaction.sh and its parts): every file of lib/apply/remote,
+// copied beside the compiled library and inlined into the single-file bundles.
+const remoteSrc = path.join(root, 'lib/apply/remote');
+const remoteDist = path.join(root, 'dist/lib/apply/remote');
+fs.rmSync(remoteDist, { recursive: true, force: true });
+fs.mkdirSync(remoteDist, { recursive: true });
+const remote = {};
+for (const name of fs.readdirSync(remoteSrc).sort()) {
+  remote[name] = fs.readFileSync(path.join(remoteSrc, name), 'utf8');
+  fs.copyFileSync(path.join(remoteSrc, name), path.join(remoteDist, name));
+}
 
 const common = {
   bundle: true,
@@ -20,7 +27,7 @@ const common = {
   legalComments: 'none',
   // ssh2's optional native addons: absent here, and its pure-JS fallbacks are used.
   external: ['cpu-features', '*.node'],
-  define: { __CDKTF_POSTFIX_TRANSACTION__: JSON.stringify(script) },
+  define: { __CDKTF_POSTFIX_REMOTE__: JSON.stringify(remote) },
   logLevel: 'warning',
 };
 

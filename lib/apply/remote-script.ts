@@ -1,20 +1,33 @@
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { TarEntry } from './tar';
 
-declare const __CDKTF_POSTFIX_TRANSACTION__: string | undefined;
+declare const __CDKTF_POSTFIX_REMOTE__: Record<string, string> | undefined;
 
-let cached: string | undefined;
+/** Where the remote program's parts land in the staging directory on the host. */
+export const REMOTE_DIR = 'txn';
+
+let cached: Record<string, string> | undefined;
 
 /**
- * The remote transaction script. The single-file runner has it inlined by esbuild (define); the
- * library reads it from beside this module.
+ * The remote transaction program: transaction.sh and its parts (plan.awk, the *.sh parts), by file
+ * name. The single-file runner has them inlined by esbuild (define); the library reads them from
+ * the remote/ directory beside this module, so one directory listing is the only list of parts.
  */
-export function transactionScript(): string {
+export function remoteScripts(): Readonly<Record<string, string>> {
   if (cached !== undefined) return cached;
-  cached = typeof __CDKTF_POSTFIX_TRANSACTION__ === 'string'
-    ? __CDKTF_POSTFIX_TRANSACTION__
-    : readFileSync(join(__dirname, 'remote', 'transaction.sh'), 'utf8');
+  if (typeof __CDKTF_POSTFIX_REMOTE__ === 'object') {
+    cached = __CDKTF_POSTFIX_REMOTE__;
+  } else {
+    const dir = join(__dirname, 'remote');
+    cached = Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+  }
   return cached;
+}
+
+/** The remote program as members of the staging tar stream. */
+export function remoteScriptEntries(): TarEntry[] {
+  return Object.entries(remoteScripts()).map(([name, text]) => ({ name: `${REMOTE_DIR}/${name}`, data: Buffer.from(text, 'utf8') }));
 }
 
 /**
@@ -24,5 +37,5 @@ export function transactionScript(): string {
  */
 export const TRANSACTION_COMMAND =
   "sh -c 'umask 077; trap \"\" PIPE; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; " +
-  'if tar -xf - -C "$d" 2>"$d/tar.err" && test -f "$d/END"; then exec sh "$d/transaction.sh" "$d"; ' +
+  `if tar -xf - -C "$d" 2>"$d/tar.err" && test -f "$d/END"; then exec sh "$d/${REMOTE_DIR}/transaction.sh" "$d"; ` +
   "else e=$(head -c 500 \"$d/tar.err\"); rm -rf \"$d\"; echo \"error	transfer incomplete: $e\"; exit 71; fi'";

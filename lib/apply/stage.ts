@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Bundle } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
-import { transactionScript } from './remote-script';
+import { remoteScriptEntries } from './remote-script';
 import { TarEntry, tarStream } from './tar';
 import { Readable } from 'stream';
 
@@ -80,7 +80,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
   const where = bundle.host;
   const lines = (xs: string[]): Buffer => Buffer.from(xs.map((x) => x + '\n').join(''), 'utf8');
   const entries: TarEntry[] = [
-    { name: 'transaction.sh', data: Buffer.from(transactionScript(), 'utf8') },
+    ...remoteScriptEntries(),
     { name: 'action', data: Buffer.from(input.action) },
     { name: 'config_directory', data: Buffer.from(checkField(where, 'configDirectory', bundle.configDirectory, false)) },
     { name: 'bundle_sha256', data: Buffer.from(input.bundleSha256) },

@@ -1,0 +1,21 @@
+# cdktf-postfix remote transaction: helpers every part uses (sourced by transaction.sh).
+
+# The runner reads one event a line; a closed stdout must not stop the transaction halfway.
+say() { printf '%s\n' "$*" 2>/dev/null || :; }
+# The runner timestamps each step line as it arrives.
+step() { say "step${TAB}$1"; }
+read_first() { v=""; [ -f "$1" ] && read -r v < "$1"; printf '%s' "$v"; }
+die_early() { say "error${TAB}$*"; say "result${TAB}failed"; exit 1; }
+# The index file postmap(1) builds beside a table of this type (empty: read directly, no index).
+index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+# A fixed-length name for a path, for backups and records kept in one flat directory.
+path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
+# A path that is a symbolic link, or exists and is not a regular file: writing there would reach
+# something the bundle does not name.
+unsafe_path() { [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; }
+refuse_unsafe() {
+  for p in "$@"; do
+    unsafe_path "$p" && die_early "refusing $p: it is a symbolic link or not a regular file (nothing was changed); replace it with a regular file or manage another path"
+  done
+  return 0
+}

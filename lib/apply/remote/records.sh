@@ -1,0 +1,62 @@
+# cdktf-postfix remote transaction: the managed record in $S = CONFIG_DIRECTORY/.cdktf-postfix/
+# (sourced by transaction.sh). Written only after a transaction succeeded.
+
+# After each apply the host's side of the bargain (main.cf, master.cf, every managed file and index
+# and hook output, with mode and owner) is fingerprinted; the bundle hash covers the desired side.
+# Same bundle and same fingerprint: nothing to do, decided with three processes instead of a full plan.
+fingerprint() {
+  (
+    set -- "$C/main.cf" "$C/master.cf"
+    while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+      [ -n "$path" ] || continue
+      set -- "$@" "$path"
+      case "$postmap" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
+    done < "$D/files.list"
+    while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && set -- "$@" "$path"; done < "$D/hooks.list"
+    sha256sum -- "$@" 2>&1
+    stat -c '%a %U %G %n' -- "$@" 2>&1
+  )
+}
+# Rewritten only when it differs, so that an apply that changes nothing writes nothing.
+save_fingerprint() {
+  fingerprint > "$D/fingerprint.now"
+  cmp -s "$D/fingerprint.now" "$S/fingerprint" && return 0
+  cp "$D/fingerprint.now" "$S/fingerprint.new" && mv -f "$S/fingerprint.new" "$S/fingerprint"
+}
+
+# main.orig / master.orig: add the originals of names managed for the first time ("o" plan lines)
+# and drop the names no longer managed ("d" plan lines).
+write_records() {
+  awk -F '\t' -v OFS='\t' '
+    FILENAME == ARGV[1] { if ($1 == "o") { keep[$2] = $0; order[++n] = $2 } else if ($1 == "d") drop[$2] = 1; next }
+    { if (!($1 in drop)) print }
+    END { for (k = 1; k <= n; k++) { line = keep[order[k]]; sub(/^o\t/, "", line); print line } }
+  ' "$1" "$2" > "$2.new" && mv -f "$2.new" "$2"
+}
+write_file_records() {
+  # Add first-time files (with their originals saved) and drop the ones no longer managed.
+  : > "$S/files.orig.new"
+  while IFS="$TAB" read -r path origstate postmap; do
+    [ -n "$path" ] || continue
+    if cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then printf '%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$S/files.orig.new"
+    else rm -f "$S/orig/$(path_id "$path")" "$S/orig/$(path_id "$path").index"; fi
+  done < "$S/files.orig"
+  while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+    [ -n "$path" ] || continue
+    cut -f1 "$S/files.orig" | grep -Fqx -- "$path" && continue
+    if [ -f "$D/backup/files/$(path_id "$path")" ]; then
+      cp -p "$D/backup/files/$(path_id "$path")" "$S/orig/$(path_id "$path")"; st=present
+    else st=absent; fi
+    printf '%s\t%s\t%s\n' "$path" "$st" "$postmap" >> "$S/files.orig.new"
+  done < "$D/files.list"
+  mv -f "$S/files.orig.new" "$S/files.orig"
+}
+finish_records() {
+  write_records "$D/plan.main" "$S/main.orig"
+  write_records "$D/plan.master" "$S/master.orig"
+  write_file_records
+  while IFS="$TAB" read -r kind path bits generation; do
+    [ -n "$kind" ] && printf '%s %s\n' "$generation" "$bits" > "$S/hook.$(path_id "$path")"
+  done < "$D/plan.hooks"
+  printf '%s\n' "$WANT_SHA" > "$S/applied_sha256.new" && mv -f "$S/applied_sha256.new" "$S/applied_sha256"
+}

@@ -1,0 +1,96 @@
+/**
+ * The remote transaction's promises on real lab hosts: a no-op apply writes nothing under the
+ * configuration directory, and a reload is acknowledged on a host without any mail log.
+ */
+import { Lab, LabHost, startLab } from '../../lib/lab';
+import { PostfixHost, Submission } from '../../index';
+import { applyStack, labConnection, synthStack } from '../helpers/deploy';
+import { smtpGreeting } from '../helpers/smtp-client';
+
+let lab: Lab;
+beforeAll(async () => {
+  lab = await startLab({ count: 2 });
+}, 120000);
+afterAll(async () => {
+  await lab?.stop();
+});
+
+function stack(h: LabHost, settings: Record<string, string | number>, table?: string): string {
+  return synthStack((s) => {
+    const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings });
+    if (table !== undefined) host.state.addFile({ path: '/etc/postfix/senders', content: table, postmap: 'hash' }, 'test');
+  });
+}
+
+/** Size, mtime and ctime (ns) of every path under the host's /etc/postfix, as the host sees them. */
+async function statTree(h: LabHost): Promise<string[]> {
+  const r = await h.exec(['find', '/etc/postfix', '-printf', '%p %y %s %T@ %C@\n']);
+  expect(r.code).toBe(0);
+  return r.stdout.split('\n').filter(Boolean).sort();
+}
+
+test('a no-op apply leaves every path under the config directory, the managed record too, with the same size, mtime and ctime', async () => {
+  const h = lab.hosts[0];
+  const dir = stack(h, { smtpd_banner: '$myhostname ESMTP still', delay_warning_time: '3h' }, 'spam@bad.example REJECT\n');
+  const [first] = await applyStack(dir);
+  expect(first.error).toBeUndefined();
+  expect(first.result).toBe('applied');
+  const before = await statTree(h);
+  expect(before.some((l) => l.startsWith('/etc/postfix/.cdktf-postfix/'))).toBe(true);
+  expect(before.some((l) => l.startsWith('/etc/postfix/senders.db '))).toBe(true);
+  // ctime has nanosecond resolution, but give a careless write a clock tick to show.
+  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 2; i++) {
+    const [again] = await applyStack(dir);
+    expect(again.result).toBe('unchanged');
+    expect(await statTree(h)).toEqual(before);
+  }
+});
+
+test('a reload is acknowledged on a host with no mail log at all, and the new settings answer right after apply returns', async () => {
+  const h = lab.hosts[1];
+  // Journald-only hosts look like this to Postfix: no maillog_file, and here no syslog socket either.
+  expect((await h.exec(['postconf', '-X', 'maillog_file'])).code).toBe(0);
+  expect((await h.exec(['postfix', 'reload'])).code).toBe(0);
+  await new Promise((r) => setTimeout(r, 1000));
+  await h.exec(['rm', '-f', '/var/log/mail.log']);
+  const noLog = async () => (await h.exec(['sh', '-c', 'test ! -e /dev/log && test -z "$(postconf -h maillog_file)" && ! find /var/log /var/spool/postfix -name "mail.log*" | grep -q .'])).code === 0;
+  expect(await noLog()).toBe(true);
+
+  for (const banner of ['quiet one', 'quiet two']) {
+    const dir = synthStack((s) => {
+      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: { smtpd_banner: `$myhostname ESMTP ${banner}` } });
+      if (banner === 'quiet two') host.addService(Submission.starttls());
+    });
+    const [r] = await applyStack(dir);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe('applied');
+    // The barrier saw master finish re-reading (not a blind wait).
+    expect(typeof r.steps.ack).toBe('number');
+    expect(await smtpGreeting(h.address)).toBe(`220 ${h.hostname} ESMTP ${banner}`);
+  }
+  // master re-read master.cf too: the new submission listener answers at once.
+  expect(await smtpGreeting(h.address, 587)).toBe(`220 ${h.hostname} ESMTP quiet two`);
+  expect(await noLog()).toBe(true);
+});
+
+test('a symbolic link at a target path is refused, and one at a staging path is never written through', async () => {
+  const h = lab.hosts[0];
+  const withFile = (path: string, content: string) => synthStack((s) => {
+    const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
+    host.state.addFile({ path, content }, 'test');
+  });
+  expect((await h.exec(['sh', '-c', 'echo original > /etc/postfix/victim && ln -s /etc/postfix/victim /etc/postfix/linked && ln -s /etc/postfix/victim /etc/postfix/staged.cdktf-new'])).code).toBe(0);
+
+  const [refused] = await applyStack(withFile('/etc/postfix/linked', 'a REJECT\n'));
+  expect(refused.result).toBe('failed');
+  expect(refused.error).toMatch(/refusing \/etc\/postfix\/linked: it is a symbolic link or not a regular file/);
+  expect((await h.exec(['test', '-L', '/etc/postfix/linked'])).code).toBe(0);
+
+  const [placed] = await applyStack(withFile('/etc/postfix/staged', 'b REJECT\n'));
+  expect(placed.error).toBeUndefined();
+  expect(placed.result).toBe('applied');
+  expect(h.readFile('/etc/postfix/victim')).toBe('original\n');
+  expect(h.readFile('/etc/postfix/staged')).toBe('b REJECT\n');
+  expect((await h.exec(['test', '-L', '/etc/postfix/staged'])).code).not.toBe(0);
+});
