@@ -2,7 +2,7 @@
  * The remote transaction's promises on real lab hosts: a no-op apply writes nothing under the
  * configuration directory, and a reload is acknowledged on a host without any mail log.
  */
-import { Lab, LabHost, startLab } from '../../lib/lab';
+import { Lab, LabHost, startLab } from '../lab';
 import { PostfixHost, Submission } from '../../index';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/smtp-client';
