@@ -6,6 +6,7 @@ import { Duplex } from 'stream';
 import { Client, ConnectConfig } from 'ssh2';
 import SSHConfig from 'ssh-config';
 import { CdktfPostfixError } from '../errors';
+import { fileProblem } from '../files';
 import { CONNECTION_ENV, ConnectionSpec, validateSeconds } from '../model/connection';
 import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
@@ -336,7 +337,7 @@ function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
     try {
       privateKey = readFileSync(target.privateKeyPath);
     } catch (e) {
-      throw new SshError(`${target.label}: cannot read private key ${target.privateKeyPath}: ${(e as Error).message}. Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth', undefined, { cause: e });
+      throw new SshError(`${target.label}: cannot read private key ${target.privateKeyPath} (${fileProblem(e)}). Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth', undefined, { cause: e });
     }
     return { privateKey, ...(process.env.CDKTF_POSTFIX_KEY_PASSPHRASE ? { passphrase: process.env.CDKTF_POSTFIX_KEY_PASSPHRASE } : {}) };
   }
