@@ -10,7 +10,9 @@ import type { Command } from 'commander';
 import { readStackHosts, selectHosts } from '../lib/apply/stack';
 import { ConnectionSpec, validateFingerprint, validateSshUser } from '../lib/model/connection';
 import { parseEndpoint } from '../lib/model/endpoint';
-import { PostfixConfigError } from '../lib/model/errors';
+import { UsageError } from '../lib/errors';
+import { resolveStackDir } from './stack-arg';
+import { asUsageError } from './usage';
 
 /** The parsed flags, as commander hands them to an action (camelCase). */
 export interface ConnectionOptions {
@@ -31,14 +33,14 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--identity <key-file>', 'private key file (default: ssh-agent, or ~/.ssh/config)')
     .option('--known-hosts <file>', 'known_hosts file to check the host key against (default: ~/.ssh/known_hosts)')
     .option('--host-key <SHA256:...>', 'pin the host key fingerprint instead of known_hosts')
-    .option('--stack <dir>', "use the connection of a host in this synthesized stack (e.g. cdktf.out/stacks/mail)")
+    .option('--stack <stack>', "use the connection of a host in this synthesized stack (a directory such as cdktf.out/stacks/mail, or its name)")
     .option('--target <id>', 'with --stack: which host (construct id or path); optional when the stack has one host');
 }
 
 /** The flags that refine a connection, as ConnectionSpec fields (only those given). */
 function overrides(opts: ConnectionOptions): Partial<ConnectionSpec> {
-  if (opts.user !== undefined) validateSshUser('', opts.user);
-  if (opts.hostKey !== undefined) validateFingerprint('', opts.hostKey);
+  if (opts.user !== undefined) asUsageError(() => validateSshUser('', opts.user!));
+  if (opts.hostKey !== undefined) asUsageError(() => validateFingerprint('', opts.hostKey!));
   return {
     ...(opts.user !== undefined ? { user: opts.user } : {}),
     ...(opts.identity !== undefined ? { privateKeyPath: opts.identity } : {}),
@@ -53,7 +55,7 @@ function stackConnection(stackDir: string, target: string | undefined): Connecti
   if (hosts.length === 1) return hosts[0].connection;
   const ids = hosts.map((h) => h.path.split('/').pop()).join(', ');
   const problem = hosts.length === 0 ? 'has no hosts' : target ? `matches ${hosts.length} hosts` : `has ${hosts.length} hosts`;
-  throw new PostfixConfigError(stackDir, '--target', target, problem, hosts.length ? `name one host: --target ${ids.split(', ')[0]} (hosts: ${ids})` : 'synthesize a stack with a PostfixHost in it');
+  throw UsageError.of(`${stackDir}: --target`, target, problem, hosts.length ? `name one host: --target ${ids.split(', ')[0]} (hosts: ${ids})` : 'synthesize a stack with a PostfixHost in it');
 }
 
 /**
@@ -63,18 +65,18 @@ function stackConnection(stackDir: string, target: string | undefined): Connecti
  */
 export function connectionFromOptions(opts: ConnectionOptions): ConnectionSpec | undefined {
   if (opts.host !== undefined && opts.stack !== undefined) {
-    throw new PostfixConfigError('', '--host', opts.host, 'cannot be combined with --stack', 'pass either --host ADDRESS or --stack DIR --target ID');
+    throw UsageError.of('--host', opts.host, 'cannot be combined with --stack', 'pass either --host ADDRESS or --stack DIR --target ID');
   }
   if (opts.target !== undefined && opts.stack === undefined) {
-    throw new PostfixConfigError('', '--target', opts.target, 'needs --stack', 'add --stack DIR (a synthesized stack such as cdktf.out/stacks/mail)');
+    throw UsageError.of('--target', opts.target, 'needs --stack', 'add --stack DIR (a synthesized stack such as cdktf.out/stacks/mail)');
   }
   const refine = overrides(opts);
-  if (opts.stack !== undefined) return { ...stackConnection(opts.stack, opts.target), ...refine };
-  if (opts.host !== undefined) return { ...parseEndpoint(opts.host, { field: '--host' }), ...refine };
+  if (opts.stack !== undefined) return { ...stackConnection(resolveStackDir(opts.stack), opts.target), ...refine };
+  if (opts.host !== undefined) return { ...asUsageError(() => parseEndpoint(opts.host!, { field: '--host' })), ...refine };
   const given = Object.keys(refine);
   if (given.length > 0) {
     const flag = { user: '--user', privateKeyPath: '--identity', knownHostsPath: '--known-hosts', hostKeyFingerprint: '--host-key' }[given[0]] ?? given[0];
-    throw new PostfixConfigError('', flag, undefined, 'has no host to connect to (without --host or --stack the command runs on this machine)', 'add --host ADDRESS[:PORT] or --stack DIR --target ID');
+    throw UsageError.of(flag, undefined, 'has no host to connect to (without --host or --stack the command runs on this machine)', 'add --host ADDRESS[:PORT] or --stack DIR --target ID');
   }
   return undefined;
 }

@@ -4,6 +4,13 @@ import {
   LogReport, LogReportOptions, LogSource, analyzeLogs, formatReport, parseTimeOption, reportToJson,
 } from '../../lib/ops/logs';
 import { analyzeRemoteLogs } from '../../lib/ops/logs/remote';
+import { checkReadableFile } from '../../lib/files';
+import { asUsageError } from '../usage';
+
+/** A log file named on the command line must be readable: say which and why, not a raw ENOENT. */
+function checkReadable(file: string): void {
+  checkReadableFile(file, 'log file', 'name an existing mail log such as /var/log/mail.log (with --host or --stack the path is read on that host)');
+}
 
 export interface LogsReportFlags extends ConnectionOptions {
   json?: boolean;
@@ -22,12 +29,12 @@ function wholeNumber(flag: string, min: number) {
   };
 }
 
-/** Flags -> library options (throws PostfixConfigError for a bad --since/--until). */
+/** Flags -> library options (throws UsageError for a bad --since/--until). */
 export function logsReportOptions(flags: LogsReportFlags, now: Date = new Date()): LogReportOptions {
   return {
     toDomain: flags.toDomain,
-    since: flags.since !== undefined ? parseTimeOption(flags.since, '--since', now) : undefined,
-    until: flags.until !== undefined ? parseTimeOption(flags.until, '--until', now) : undefined,
+    since: flags.since !== undefined ? asUsageError(() => parseTimeOption(flags.since!, '--since', now)) : undefined,
+    until: flags.until !== undefined ? asUsageError(() => parseTimeOption(flags.until!, '--until', now)) : undefined,
     year: flags.year,
     top: flags.top,
     now,
@@ -49,6 +56,7 @@ export async function logsReportAction(
   let report: LogReport;
   if (connection !== undefined) report = await analyzeRemoteLogs(connection, files, options);
   else {
+    for (const file of streams?.length ? [] : files) if (file !== '-') checkReadable(file);
     const sources: LogSource[] = streams && streams.length > 0 ? streams : files.length > 0 ? files : ['-'];
     report = await analyzeLogs(sources, options);
   }
@@ -66,17 +74,12 @@ export function registerLogsCommand(program: Command): void {
     .argument('[files...]', 'log files, e.g. /var/log/mail.log /var/log/mail.log.1 /var/log/mail.log.2.gz')
     .option('--json', 'print the report as JSON')
     .option('--to-domain <domain>', 'count mails per recipient address at exactly this domain (case-insensitive)')
-    .option('--since <time>', 'only lines at or after: 24h, 7d, 30m, 2026-11-29, 2026-11-29T18:00[:00][Z|+01:00]')
+    .option('--since <time>', 'only lines at or after: yesterday, today, now, 1h, 30m, 2d, 2026-11-29, 2026-11-29T18:00[:00][Z|+01:00]')
     .option('--until <time>', 'only lines before this time (same forms as --since)')
     .option('--year <yyyy>', 'year of the first year-less (syslog) timestamp; default: current year', wholeNumber('--year', 1970))
     .option('--top <n>', 'entries in each top list (0 = all)', wholeNumber('--top', 0), 10);
   addConnectionOptions(report)
     .action(async (files: string[], flags: LogsReportFlags) => {
-      try {
-        await logsReportAction(files, flags);
-      } catch (e) {
-        process.stderr.write(`${(e as Error).message}\n`);
-        process.exitCode = 1;
-      }
+      await logsReportAction(files, flags);
     });
 }

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../../lib/errors';
 import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../connection-flags';
 import {
   isEmptySelector, openQueueExecutor, parseAge, queueAction, QueueAction, QueueActionReport, QueueExecutor,
@@ -82,7 +83,7 @@ export function registerQueueCommand(program: Command): void {
 async function runAction(action: QueueAction, opts: QueueOptions): Promise<void> {
   const sel = selectorFrom(opts);
   if (isEmptySelector(sel) && !opts.all) {
-    throw new Error(`queue ${action}: no selector given, refusing to ${action} every message. Fix: select with --id, --sender, --recipient, --queue, --older-than or --newer-than; to ${action} all mail on purpose, add --all`);
+    throw new UsageError(`queue ${action}: no selector given, refusing to ${action} every message. Fix: select with --id, --sender, --recipient, --queue, --older-than or --newer-than; to ${action} all mail on purpose, add --all`);
   }
   const report = await withExecutor(opts, (ex) => queueAction(ex, action, sel, { dryRun: opts.dryRun }));
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

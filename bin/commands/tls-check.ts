@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { asUsageError } from '../usage';
 import { parseEndpoint } from '../../lib/model/endpoint';
 import { checkTls, defaultMode, exitCodeFor, formatTlsCheck, MinProtocol, TlsCheckMode } from '../../lib/probe/tls-check';
 
@@ -14,7 +15,7 @@ interface TlsCheckFlags {
 
 function positiveSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--timeout ${value}: not a positive number of seconds`);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--timeout ${value}: not a positive number of seconds`);
   return n;
 }
 
@@ -22,7 +23,7 @@ export function registerTlsCheckCommand(program: Command): void {
   program
     .command('tls-check')
     .description('probe a mail server\'s TLS: protocol, cipher, key exchange, certificate, and refusal of SSLv3/TLS 1.0/1.1 '
-      + '(exit 0 ok, 1 policy violation, 2 no TLS session)')
+      + '(exit 0 ok, 1 policy violation or no TLS session, 2 usage error)')
     .argument('<host:port>', 'e.g. mx1.example.org:25, [2001:db8::1]:465 or mx1.example.org:submission (smtp, submission, submissions, smtps)')
     .addOption(new Option('--starttls', 'SMTP STARTTLS (default for ports 25 and 587)').conflicts('implicit'))
     .addOption(new Option('--implicit', 'TLS from the first byte (default for 465 and other ports)').conflicts('starttls'))
@@ -32,11 +33,12 @@ export function registerTlsCheckCommand(program: Command): void {
     .option('--no-verify-hostname', 'do not check the certificate name against HOST')
     .option('--json', 'print the result as JSON')
     .action(async (hostPort: string, flags: TlsCheckFlags) => {
-      const { host, port } = parseEndpoint(hostPort, { field: '<host:port>', requirePort: true, example: 'mx1.example.org:25 or [2001:db8::1]:465' });
+      const { host, port } = asUsageError(() => parseEndpoint(hostPort, { field: '<host:port>', requirePort: true, example: 'mx1.example.org:25 or [2001:db8::1]:465' }));
       const mode: TlsCheckMode = flags.starttls ? 'starttls' : flags.implicit ? 'implicit' : defaultMode(port);
       const result = await checkTls({ host, port, mode }, { minProtocol: flags.minProtocol },
         { ehloName: flags.ehlo, timeoutMs: flags.timeout * 1000, verifyHostname: flags.verifyHostname });
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTlsCheck(result)}\n`);
-      process.exitCode = exitCodeFor(result);
+      // Usage errors alone exit 2 (bin/exit.ts): a server without a TLS session fails the check.
+      process.exitCode = exitCodeFor(result) === 0 ? 0 : 1;
     });
 }

@@ -1,5 +1,6 @@
-import { readFileSync } from 'fs';
 import { dirname } from 'path';
+import { ApplyError } from '../errors';
+import { readInputFile } from '../files';
 import { Bundle, checkBundleFormat } from '../model/bundle';
 import { ConnectionSpec } from '../model/connection';
 import { sha256Hex } from '../render/hash';
@@ -41,7 +42,7 @@ export interface LoadedBundle {
 }
 
 export function loadBundle(path: string): LoadedBundle {
-  const text = readFileSync(path, 'utf8');
+  const text = readInputFile(path, 'bundle', 'synthesize the stack again (`cdktf synth`) and pass its directory, e.g. cdktf.out/stacks/mail');
   const bundle = JSON.parse(text) as Bundle;
   checkBundleFormat(path, (bundle as { format?: unknown }).format);
   return { bundle, sha256: sha256Hex(bundleJson(bundle)), dir: dirname(path) };
@@ -118,7 +119,7 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
         ...(op.action === 'status' ? { output: result.stdout } : {}),
       };
     }
-    throw new Error(`${target.label}: the host kept asking for file contents; another apply may be changing the same files`);
+    throw new ApplyError(target.label, 'stage', 'the host kept asking for file contents; another apply may be changing the same files');
   } finally {
     if (!op.session) session.close();
   }

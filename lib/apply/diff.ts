@@ -86,35 +86,48 @@ export function expectedMaster(live: LiveState, bundle: Bundle): string[] {
   return result.filter((l): l is string => l !== undefined);
 }
 
+/** One file that differs: which, and its unified diff (or a one-line note for secrets and metadata). */
+export interface FileChange {
+  readonly file: string;
+  readonly patch: string;
+}
+
 export interface HostDiff {
   readonly different: boolean;
   readonly text: string;
+  /** The same differences, one entry a file (for `diff --json`). */
+  readonly changes: FileChange[];
 }
 
 /** A unified diff of the live host against its bundle (main.cf, master.cf, each managed file). */
 export function diffHost(live: LiveState, bundle: Bundle, label: string, desiredFile: (path: string) => { sha256: string; content?: Buffer; secret: boolean }): HostDiff {
-  const parts: string[] = [];
-  const patch = (name: string, before: string, after: string) => {
+  const changes: FileChange[] = [];
+  const add = (file: string, text: string) => {
+    const last = changes[changes.length - 1];
+    if (last?.file === file) changes[changes.length - 1] = { file, patch: last.patch + text };
+    else changes.push({ file, patch: text });
+  };
+  const patch = (name: string, before: string, after: string, file = name) => {
     if (before === after) return;
-    parts.push(createTwoFilesPatch(`${label}:${name} (live)`, `${label}:${name} (desired)`, before, after, '', '', { context: 3 }));
+    add(file, createTwoFilesPatch(`${label}:${name} (live)`, `${label}:${name} (desired)`, before, after, '', '', { context: 3 }));
   };
   const text = (lines: string[]) => (lines.length ? lines.join('\n') + '\n' : '');
-  patch('main.cf (postconf -n)', text(live.main), text(expectedMain(live, bundle)));
-  patch('master.cf (postconf -M)', text(live.master.map(normalizeLine)), text(expectedMaster(live, bundle)));
+  patch('main.cf (postconf -n)', text(live.main), text(expectedMain(live, bundle)), 'main.cf');
+  patch('master.cf (postconf -M)', text(live.master.map(normalizeLine)), text(expectedMaster(live, bundle)), 'master.cf');
   for (const path of Object.keys(bundle.files)) {
     const liveFile = live.files.get(path);
     const want = desiredFile(path);
     const wantStat = `${bundle.files[path].mode.replace(/^0+/, '') || '0'} ${bundle.files[path].owner} ${bundle.files[path].group}`;
     if (liveFile?.present && liveFile.sha256 === want.sha256 && liveFile.stat === wantStat) continue;
     if (!liveFile?.present) {
-      parts.push(want.secret || !want.content ? `+++ ${label}:${path}: missing on the host (sha256 ${want.sha256})\n` : createTwoFilesPatch(`${label}:${path} (absent)`, `${label}:${path} (desired)`, '', want.content.toString('utf8')));
+      add(path, want.secret || !want.content ? `+++ ${label}:${path}: missing on the host (sha256 ${want.sha256})\n` : createTwoFilesPatch(`${label}:${path} (absent)`, `${label}:${path} (desired)`, '', want.content.toString('utf8')));
       continue;
     }
     if (liveFile.sha256 !== want.sha256) {
-      if (want.secret || !want.content || !liveFile.content) parts.push(`~~~ ${label}:${path}: content differs (live sha256 ${liveFile.sha256}, desired ${want.sha256})\n`);
+      if (want.secret || !want.content || !liveFile.content) add(path, `~~~ ${label}:${path}: content differs (live sha256 ${liveFile.sha256}, desired ${want.sha256})\n`);
       else patch(path, liveFile.content.toString('utf8'), want.content.toString('utf8'));
     }
-    if (liveFile.stat !== wantStat) parts.push(`~~~ ${label}:${path}: mode/owner ${liveFile.stat} -> ${wantStat}\n`);
+    if (liveFile.stat !== wantStat) add(path, `~~~ ${label}:${path}: mode/owner ${liveFile.stat} -> ${wantStat}\n`);
   }
-  return { different: parts.length > 0, text: parts.join('') };
+  return { different: changes.length > 0, text: changes.map((c) => c.patch).join(''), changes };
 }

@@ -1,6 +1,7 @@
 import { HostReport, loadBundle, runHostOperation } from './apply';
-import { diffHost, parseStatus } from './diff';
+import { diffHost, FileChange, parseStatus } from './diff';
 import { hookScriptsFor } from './hook-scripts';
+import { withCause } from './report';
 import { envContentsOf, fileContent } from './stage';
 import { StackHost } from './stack';
 import { sha256Hex } from '../render/hash';
@@ -26,7 +27,7 @@ export async function applyStackHost(host: StackHost): Promise<HostReport> {
     const bundle = loadBundle(host.bundlePath);
     return await runHostOperation({ connection: host.connection, bundle, action: 'apply', env: { ...process.env, ...host.env }, hookScripts: hookScriptsFor(bundle.bundle) });
   } catch (e) {
-    return { host: host.path, target: host.connection.host, action: 'apply', result: 'failed', changed: [], ran: [], steps: {}, durationMs: Date.now() - started, connectMs: 0, error: (e as Error).message };
+    return withCause({ host: host.path, target: host.connection.host, action: 'apply', result: 'failed', changed: [], ran: [], steps: {}, durationMs: Date.now() - started, connectMs: 0, error: (e as Error).message }, e);
   }
 }
 
@@ -34,6 +35,7 @@ export interface HostDiffResult {
   readonly host: string;
   readonly different: boolean;
   readonly text: string;
+  readonly changes: FileChange[];
   readonly error?: string;
 }
 
@@ -43,7 +45,7 @@ export async function diffStackHost(host: StackHost): Promise<HostDiffResult> {
     const bundle = loadBundle(host.bundlePath);
     const env = { ...process.env, ...host.env };
     const report = await runHostOperation({ connection: host.connection, bundle, action: 'status', env });
-    if (report.result === 'failed') return { host: host.path, different: false, text: '', error: report.error };
+    if (report.result === 'failed') return { host: host.path, different: false, text: '', changes: [], error: report.error };
     const envContents = envContentsOf(bundle.bundle, env);
     const desired = (path: string) => {
       const f = bundle.bundle.files[path];
@@ -55,6 +57,6 @@ export async function diffStackHost(host: StackHost): Promise<HostDiffResult> {
     const diff = diffHost(parseStatus(report.output ?? ''), bundle.bundle, host.path.split('/').pop() ?? host.path, desired);
     return { host: host.path, ...diff };
   } catch (e) {
-    return { host: host.path, different: false, text: '', error: (e as Error).message };
+    return { host: host.path, different: false, text: '', changes: [], error: (e as Error).message };
   }
 }

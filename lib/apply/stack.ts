@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import { ConnectionSpec, connectionFromEnv } from '../model/connection';
+import { UsageError } from '../errors';
 import { PostfixConfigError } from '../model/errors';
 
 /** One host found in a synthesized stack directory. */
@@ -26,7 +27,8 @@ interface LocalExec {
 export function readStackHosts(stackDir: string): StackHost[] {
   const file = join(stackDir, 'cdk.tf.json');
   if (!existsSync(file)) {
-    throw new PostfixConfigError(stackDir, 'STACK_DIR', stackDir, 'no cdk.tf.json in it', 'pass a synthesized stack directory such as cdktf.out/stacks/mail (run `cdktf synth` first)');
+    const problem = existsSync(stackDir) ? 'no cdk.tf.json in it' : 'no such directory';
+    throw new PostfixConfigError(stackDir, 'stack directory', stackDir, problem, 'pass a synthesized stack directory such as cdktf.out/stacks/mail (run `cdktf synth` first)');
   }
   const json = JSON.parse(readFileSync(file, 'utf8')) as { resource?: Record<string, Record<string, { provisioner?: { 'local-exec'?: LocalExec }[]; '//'?: { metadata?: { path?: string } } }>> };
   const hosts: StackHost[] = [];
@@ -66,7 +68,7 @@ export function selectHosts(hosts: StackHost[], target: string | undefined): Sta
   if (!target) return hosts;
   const chosen = hosts.filter((h) => h.path === target || h.address === target || h.path.split('/').pop() === target);
   if (chosen.length === 0) {
-    throw new PostfixConfigError('--target', '--target', target, 'no host in the stack has that id', `use one of: ${hosts.map((h) => h.path.split('/').pop()).join(', ')}`);
+    throw UsageError.of('--target', target, 'no host in the stack has that id', `use one of: ${hosts.map((h) => h.path.split('/').pop()).join(', ')}`);
   }
   return chosen;
 }

@@ -36,7 +36,7 @@ export function formatSetting(where: string, name: string, value: ParameterValue
     }
     return formatParameterValue(value);
   } catch (e) {
-    if (e instanceof PostfixConfigError) throw new PostfixConfigError(where, `settings.${name}`, e.value, e.problem, e.fix);
+    if (e instanceof PostfixConfigError) throw new PostfixConfigError(where, `settings.${name}`, e.value, e.problem, e.fix, { cause: e });
     throw e;
   }
 }

@@ -105,7 +105,7 @@ function validateOverride(where: string, field: string, name: string, value: str
     validateParameter(where, name, value, opts);
   } catch (err) {
     if (!(err instanceof PostfixConfigError)) throw err;
-    throw new PostfixConfigError(where, `${field} -o ${err.field}`, err.value, err.problem, err.fix);
+    throw new PostfixConfigError(where, `${field} -o ${err.field}`, err.value, err.problem, err.fix, { cause: err });
   }
   if (!bracesBalanced(value)) {
     throw new PostfixConfigError(where, `${field} -o ${name}`, value, 'unbalanced "{" or "}" in the value would end the -o { ... } group early', 'balance the braces, or set the value in main.cf and use -o name=$other_name');

@@ -25,7 +25,7 @@ function bytes(where: string, field: string, size: Size): number {
   try {
     return parseSize(size);
   } catch (e) {
-    if (e instanceof PostfixConfigError) throw new PostfixConfigError(where, field, e.value, e.problem, e.fix);
+    if (e instanceof PostfixConfigError) throw new PostfixConfigError(where, field, e.value, e.problem, e.fix, { cause: e });
     throw e;
   }
 }

@@ -385,7 +385,7 @@ export function parseCertificate(field: string, pem: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (e) {
-    throw new PostfixConfigError('', field, summary(pem), `cannot be parsed (${(e as Error).message})`, 'pass the certificate exactly as PEM');
+    throw new PostfixConfigError('', field, summary(pem), `cannot be parsed (${(e as Error).message})`, 'pass the certificate exactly as PEM', { cause: e });
   }
 }
 
@@ -401,7 +401,7 @@ export function parsePrivateKey(field: string, pem: string): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (e) {
-    throw new PostfixConfigError('', field, summary(pem), `cannot be parsed (${(e as Error).message})`, 'pass the private key exactly as PEM');
+    throw new PostfixConfigError('', field, summary(pem), `cannot be parsed (${(e as Error).message})`, 'pass the private key exactly as PEM', { cause: e });
   }
 }
 

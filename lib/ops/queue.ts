@@ -11,6 +11,7 @@
  */
 import { spawn } from 'child_process';
 import { ConnectionSpec } from '../model/connection';
+import { CdktfPostfixError, describeProblem } from '../errors';
 import { PostfixConfigError } from '../model/errors';
 import { resolveConnection, SshSession } from '../transport/ssh';
 
@@ -83,9 +84,9 @@ function parseLine(line: string, lineNo: number): QueueMessage {
   try {
     raw = JSON.parse(line) as Record<string, unknown>;
   } catch (e) {
-    throw new PostfixConfigError('postqueue -j', `line ${lineNo}`, line.slice(0, 80), `is not JSON (${(e as Error).message})`, 'check that the host runs Postfix 3.1 or later (`postconf mail_version`)');
+    throw new CdktfPostfixError(`postqueue -j: ${describeProblem(`line ${lineNo}`, line.slice(0, 80), `is not JSON (${(e as Error).message})`, 'check that the host runs Postfix 3.1 or later (`postconf mail_version`)')}`, { cause: e });
   }
-  const bad = (field: string) => new PostfixConfigError('postqueue -j', `line ${lineNo}`, line.slice(0, 80), `has no valid ${field}`, 'report this line: postqueue printed a record this tool does not understand');
+  const bad = (field: string) => new CdktfPostfixError(`postqueue -j: ${describeProblem(`line ${lineNo}`, line.slice(0, 80), `has no valid ${field}`, 'report this line: postqueue printed a record this tool does not understand')}`);
   if (typeof raw.queue_id !== 'string' || !isQueueId(raw.queue_id)) throw bad('queue_id');
   if (typeof raw.queue_name !== 'string') throw bad('queue_name');
   if (!Array.isArray(raw.recipients)) throw bad('recipients');
@@ -225,7 +226,7 @@ export class LocalQueueExecutor implements QueueExecutor {
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
       child.stdin.on('error', () => undefined); // the command may exit before reading all ids
-      child.on('error', (e) => reject(new Error(`${file}: ${e.message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (is Postfix installed on this machine?)' : ''}`)));
+      child.on('error', (e) => reject(new CdktfPostfixError(`${file}: ${e.message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (is Postfix installed on this machine?)' : ''}`, { cause: e })));
       child.on('close', (code) => resolve({ code: code ?? 128, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
       child.stdin.end(stdin ?? '');
     });
@@ -273,18 +274,17 @@ export async function openQueueExecutor(spec: ConnectionSpec | undefined): Promi
 const POSTFIX_DOWN = /Mail system is down|malformed showq server response|Connect to the Postfix showq service/;
 
 /** The queue's mail system is not running: the command cannot answer until Postfix is started. */
-export class PostfixNotRunningError extends Error {
+export class PostfixNotRunningError extends CdktfPostfixError {
   constructor(readonly where: string) {
     super(`${where}: Postfix is not running, so its queue cannot be listed (postqueue cannot reach the showq service). ` +
       `Fix: start it there (\`postfix start\`, or \`systemctl start postfix\`), or point --host at a mail host whose Postfix runs`);
-    this.name = 'PostfixNotRunningError';
   }
 }
 
 function failed(executor: QueueExecutor, command: QueueCommand, r: CommandResult): Error {
   if (POSTFIX_DOWN.test(r.stderr)) return new PostfixNotRunningError(executor.where);
   const why = r.stderr.trim().split('\n').join('; ') || `exit status ${r.code}`;
-  return new Error(`${executor.where}: \`${QUEUE_COMMANDS[command].join(' ')}\` failed: ${why}`);
+  return new CdktfPostfixError(`${executor.where}: \`${QUEUE_COMMANDS[command].join(' ')}\` failed: ${why}`);
 }
 
 /** The whole queue, via one `postqueue -j`. */

@@ -5,16 +5,17 @@ import { join } from 'path';
 import { Duplex } from 'stream';
 import { Client, ConnectConfig } from 'ssh2';
 import SSHConfig from 'ssh-config';
+import { CdktfPostfixError } from '../errors';
+import { fileProblem } from '../files';
 import { CONNECTION_ENV, ConnectionSpec, validateSeconds } from '../model/connection';
 import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
 import { withSshWait } from '../transport/ssh-wait';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
-export class SshError extends Error {
-  constructor(message: string, public readonly kind: 'hostkey' | 'auth' | 'network' | 'timeout' | 'remote' = 'network', public readonly code?: string) {
-    super(message);
-    this.name = 'SshError';
+export class SshError extends CdktfPostfixError {
+  constructor(message: string, public readonly kind: 'hostkey' | 'auth' | 'network' | 'timeout' | 'remote' = 'network', public readonly code?: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 
@@ -319,13 +320,13 @@ async function hostCertificateFor(target: ResolvedConnection, policy: HostKeyPol
   } catch (e) {
     if (e instanceof SshError) throw e;
     const err = e as Error & { code?: string };
-    throw new SshError(`${target.label}: ${err.message}`, /timed out|within/.test(err.message) ? 'timeout' : 'network', err.code);
+    throw new SshError(`${target.label}: ${err.message}`, /timed out|within/.test(err.message) ? 'timeout' : 'network', err.code, { cause: e });
   }
   if (!blob) return undefined;
   try {
     return parseHostCertificate(blob);
   } catch (e) {
-    throw new SshError(`${target.label}: the host's certificate cannot be read: ${(e as Error).message}. Fix: re-issue it with ssh-keygen -s CA_KEY -h`, 'hostkey');
+    throw new SshError(`${target.label}: the host's certificate cannot be read: ${(e as Error).message}. Fix: re-issue it with ssh-keygen -s CA_KEY -h`, 'hostkey', undefined, { cause: e });
   }
 }
 
@@ -336,7 +337,7 @@ function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
     try {
       privateKey = readFileSync(target.privateKeyPath);
     } catch (e) {
-      throw new SshError(`${target.label}: cannot read private key ${target.privateKeyPath}: ${(e as Error).message}. Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth');
+      throw new SshError(`${target.label}: cannot read private key ${target.privateKeyPath} (${fileProblem(e)}). Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth', undefined, { cause: e });
     }
     return { privateKey, ...(process.env.CDKTF_POSTFIX_KEY_PASSPHRASE ? { passphrase: process.env.CDKTF_POSTFIX_KEY_PASSPHRASE } : {}) };
   }

@@ -21,17 +21,17 @@ function cli(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('diff exits 2 with a unified diff, apply changes the hosts, then diff exits 0', () => {
+test('diff exits 1 with a unified diff, apply changes the hosts, then diff exits 0', () => {
   const dir = synthStack((stack) => {
     lab.hosts.forEach((h, i) => new PostfixHost(stack, `mx${i + 1}`, { connection: labConnection(h), settings: { smtpd_banner: `$myhostname ESMTP cli ${i + 1}` } }));
   });
   const before = cli('diff', dir);
-  expect(before.code).toBe(2);
+  expect(before.code).toBe(1);
   expect(before.stdout).toContain('+smtpd_banner = $myhostname ESMTP cli 1');
   expect(before.stdout).toContain('+smtpd_banner = $myhostname ESMTP cli 2');
 
   const one = cli('diff', dir, '--target', 'mx2');
-  expect(one.code).toBe(2);
+  expect(one.code).toBe(1);
   expect(one.stdout).not.toContain('cli 1');
 
   const applied = cli('apply', dir, '--json', '--concurrency', '2');
@@ -48,10 +48,10 @@ test('diff exits 2 with a unified diff, apply changes the hosts, then diff exits
   expect(again.stdout).toMatch(/mail\/mx1 \(127\.0\.0\.\d+\): unchanged in \d+ ms/);
 });
 
-test('errors exit 1 with the reason: an unknown target, a host that refuses the key', () => {
+test('an unknown target is a usage error (exit 2); a host that refuses the key exits 1 with the reason', () => {
   const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { ...labConnection(lab.hosts[0]), hostKeyFingerprint: lab.hosts[1].hostKeyFingerprint }, settings: { smtpd_banner: 'x' } }));
   const target = cli('apply', dir, '--target', 'nope');
-  expect(target.code).toBe(1);
+  expect(target.code).toBe(2);
   expect(target.stderr).toContain('--target = "nope"');
   const refused = cli('apply', dir);
   expect(refused.code).toBe(1);

@@ -213,6 +213,6 @@ describe('parseTimeOption', () => {
     expect(parseTimeOption('2026-11-29').getTime()).toBe(new Date(2026, 10, 29).getTime());
   });
   it('rejects anything else with a fix', () => {
-    expect(() => parseTimeOption('yesterday', '--until')).toThrow(/--until = "yesterday".*Fix:/);
+    expect(() => parseTimeOption('last tuesday', '--until')).toThrow(/--until = "last tuesday".*Fix:/);
   });
 });

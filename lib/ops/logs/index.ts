@@ -119,14 +119,19 @@ export async function* parseLogFiles(
 
 const UNITS: Record<string, number> = { s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000 };
 
+/** Named days: local midnight of today or yesterday (so `--since yesterday --until today` is one whole day). */
+const NAMED_DAYS: Record<string, number> = { today: 0, yesterday: 1 };
+
 /**
- * A `--since`/`--until` value: relative to now (`90m`, `24h`, `7d`, `2w`, `30s`; meaning that
- * long ago), a date (`2026-11-29`, local midnight), or a date and time (`2026-11-29T18:00`,
+ * A `--since`/`--until` value: `now`, `today` or `yesterday` (local midnight), relative to now
+ * (`90m`, `24h`, `7d`, `2w`, `30s`; meaning that long ago), a date (`2026-11-29`, local midnight), or a date and time (`2026-11-29T18:00`,
  * `2026-11-29 18:00:30`, with an optional `Z` or `+01:00`; without one it is local time).
  * Local time is the zone of this process (TZ), the same zone year-less syslog stamps are read in.
  */
 export function parseTimeOption(value: string, flag = '--since', now: Date = new Date()): Date {
-  const v = value.trim();
+  const v = value.trim().toLowerCase();
+  if (v === 'now') return new Date(now.getTime());
+  if (v in NAMED_DAYS) return new Date(now.getFullYear(), now.getMonth(), now.getDate() - NAMED_DAYS[v]);
   const rel = /^(\d+)\s*([smhdw])$/.exec(v);
   if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]]);
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v);
@@ -143,5 +148,5 @@ export function parseTimeOption(value: string, flag = '--since', now: Date = new
     }
   }
   throw new PostfixConfigError('logs report', flag, value, 'is not a time this command understands',
-    'give a relative time like 24h, 7d, 30m, or a date/time like 2026-11-29 or 2026-11-29T18:00[:00][Z|+01:00]');
+    'give today, yesterday, now, a relative time like 1h, 30m, 2d, or a date/time like 2026-11-29 or 2026-11-29T18:00[:00][Z|+01:00]');
 }
