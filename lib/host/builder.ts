@@ -13,6 +13,7 @@ import { Placement, RestrictionStage } from '../model/restrictions';
 import { validateConfigDirectory, validateHostState } from '../model/validate-host';
 import { renderBundle, RenderedBundle } from '../render/bundle';
 import { AccessTableInfo, AccessTableProps, checkKeysFit, planAccessTable } from './access-table';
+import { AliasesPlan, AliasesProps, planAliases } from './aliases';
 import { compose, Composed, MapsReference, Owned, RestrictionPlacement, ServiceOption, TlsCheckAfterApply } from './compose';
 import { DhParametersPlan, DhParametersProps, planDhParameters } from './dh';
 import { forwardingParameters, ForwardingProps } from './forwarding';
@@ -174,6 +175,15 @@ export class HostBuilder {
     if (plan.installPackage) this.allowPackageInstall(plan.installPackage);
     this.appendToMaps(plan.info.parameter, plan.info.reference, source);
     return plan.info;
+  }
+
+  /** The host's aliases(5) file, built with postalias and listed in alias_maps and alias_database. */
+  addAliases(props: AliasesProps, source = this.where): AliasesPlan {
+    const plan = planAliases(source, props);
+    this.addFile(plan.file, source).requireTableType(plan.type);
+    this.appendToMaps('alias_maps', plan.reference, source);
+    this.appendToMaps('alias_database', plan.reference, source);
+    return plan;
   }
 
   /** `reference` after whatever `parameter` holds when the host is composed (e.g. `hash:/etc/postfix/virtual` to virtual_alias_maps). */

@@ -11,7 +11,8 @@
 #   main.remove         name                main.cf parameters to delete
 #   master.set          service/type=entry  master.cf entries
 #   master.remove       service/type        master.cf entries to delete
-#   files.list          path mode owner group sha256 postmap secret  (postmap "-" when none; secret yes|no)
+#   files.list          path mode owner group sha256 postmap secret  (postmap "-" when none, TYPE for
+#                       postmap, postalias:TYPE for an aliases(5) file; secret yes|no)
 #   payload/SHA256      file contents, only those the host lacks
 #   tabletypes          lookup table types the host must support
 #   packages            Debian packages that may be installed for missing table types
@@ -70,14 +71,16 @@ step lock
 # After each apply the host's side of the bargain (main.cf, master.cf, every managed file and index
 # and hook output, with mode and owner) is fingerprinted; the bundle hash covers the desired side. Same bundle and same fingerprint: nothing to
 # do, decided with three processes instead of a full plan.
-index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+index_suffix() { case "${1#postalias:}" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+# Builds the index of $2 as $1 says: postmap TYPE, or postalias for "postalias:TYPE" (aliases(5) syntax).
+build_index() { case "$1" in postalias:*) postalias "${1#postalias:}:$2" ;; *) postmap "$1:$2" ;; esac; }
 fingerprint() {
   (
     set -- "$C/main.cf" "$C/master.cf"
     while IFS="$TAB" read -r path mode owner group sha postmap secret; do
       [ -n "$path" ] || continue
       set -- "$@" "$path"
-      case "$postmap" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
+      case "${postmap#postalias:}" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
     done < "$D/files.list"
     while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && set -- "$@" "$path"; done < "$D/hooks.list"
     sha256sum -- "$@" 2>&1
@@ -391,7 +394,7 @@ place_file() {
   suffix=$(index_suffix "$postmap")
   if [ -n "$suffix" ]; then
     # postmap truncates an existing index in place: build a new one beside it and rename.
-    postmap "$postmap:$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
+    build_index "$postmap" "$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
     say "ran${TAB}postmap $postmap:$path"
     mv -f "$new$suffix" "$path$suffix" || rollback "cannot rename $path$suffix"
   fi
@@ -403,7 +406,7 @@ revert_file() {
   id=$(path_id "$path"); suffix=$(index_suffix "$postmap")
   if [ "$origstate" = present ] && [ -f "$S/orig/$id" ]; then
     cp -p "$S/orig/$id" "$path.cdktf-new" || rollback "cannot restore $path"
-    if [ -n "$suffix" ]; then postmap "$postmap:$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
+    if [ -n "$suffix" ]; then build_index "$postmap" "$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
     mv -f "$path.cdktf-new" "$path"
   else
     rm -f "$path"; [ -n "$suffix" ] && rm -f "$path$suffix"
