@@ -6,6 +6,8 @@ export * from './constructs/tls-lint';
 export * from './constructs/access-table';
 export * from './constructs/header-checks';
 export * from './constructs/forwarding';
+export * from './constructs/lookup-table';
+export * from './constructs/aliases';
 export { sizeLimitSettings } from './lib/model/size';
 export type { Size, SizeLimitOptions } from './lib/model/size';
 export { PostfixConfigError } from './lib/model/errors';

@@ -88,7 +88,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'main.remove', data: lines(bundle.mainCf.remove.map((k) => parameterName(where, 'mainCf.remove', k))) },
     { name: 'master.set', data: lines(Object.entries(bundle.masterCf.set).map(([k, v]) => `${serviceKey(where, 'masterCf.set', k)}=${checkField(where, k, v)}`)) },
     { name: 'master.remove', data: lines(bundle.masterCf.remove.map((k) => serviceKey(where, 'masterCf.remove', k))) },
-    { name: 'files.list', data: lines(Object.entries(bundle.files).map(([path, f]) => [checkField(where, 'file', path, false), f.mode, f.owner, f.group, shaOf(path), f.postmap ?? '-', f.fromEnv ? 'yes' : 'no'].map((x) => checkField(where, `file ${path}`, x, false)).join('\t'))) },
+    { name: 'files.list', data: lines(Object.entries(bundle.files).map(([path, f]) => [checkField(where, 'file', path, false), f.mode, f.owner, f.group, shaOf(path), f.postmap ?? (f.postalias ? `postalias:${f.postalias}` : '-'), f.fromEnv ? 'yes' : 'no'].map((x) => checkField(where, `file ${path}`, x, false)).join('\t'))) },
     { name: 'tabletypes', data: lines(bundle.tableTypes.map((t) => checkField(where, 'tableTypes', t, false))) },
     { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },
     { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), h.generation ?? '0'].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },

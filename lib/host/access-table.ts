@@ -111,7 +111,8 @@ export function checkKeysFit(table: AccessTableInfo, stage: RestrictionStage): v
   }
 }
 
-function checkWithPostmap(where: string, type: AccessTableType, content: string): void {
+/** regexp, pcre and cidr content checked by the local postmap -q when one is installed (other types: no-op). */
+export function checkWithPostmap(where: string, type: string, content: string): void {
   if (type !== 'regexp' && type !== 'pcre' && type !== 'cidr') return;
   const problems = postmapProblems(type, content);
   if (!problems || problems.length === 0) return;

@@ -13,10 +13,12 @@ import { Placement, RestrictionStage } from '../model/restrictions';
 import { validateConfigDirectory, validateHostState } from '../model/validate-host';
 import { renderBundle, RenderedBundle } from '../render/bundle';
 import { AccessTableInfo, AccessTableProps, checkKeysFit, planAccessTable } from './access-table';
-import { compose, Composed, Owned, RestrictionPlacement, ServiceOption, TlsCheckAfterApply } from './compose';
+import { AliasesPlan, AliasesProps, planAliases } from './aliases';
+import { compose, Composed, MapsReference, Owned, RestrictionPlacement, ServiceOption, TlsCheckAfterApply } from './compose';
 import { DhParametersPlan, DhParametersProps, planDhParameters } from './dh';
 import { forwardingParameters, ForwardingProps } from './forwarding';
 import { checkExplicitServices, cleanupServiceSpec, HeaderChecksInfo, HeaderChecksProps, OnSubmissionOptions, planHeaderChecks, SubmissionHeaderChecks } from './header-checks';
+import { LookupTableInfo, LookupTableProps, planLookupTable } from './lookup-table';
 import { checkDecidedOpenRelay } from './relay';
 import { formatSetting, PostfixSettings } from './settings';
 import { planTlsPolicy, TlsPolicyPlan, TlsPolicyProps } from './tls-policy';
@@ -51,6 +53,7 @@ export class HostBuilder {
   private readonly tlsOnSubmission: string[] = [];
   private readonly submissionHeaderChecks: (SubmissionHeaderChecks & { source: string })[] = [];
   private tlsCheckAfterApply?: TlsCheckAfterApply;
+  private readonly mapsReferences: MapsReference[] = [];
   /** Memo of the last composition and render; any addition clears it. */
   private composed?: Composed;
   private rendered?: RenderedBundle;
@@ -162,6 +165,31 @@ export class HostBuilder {
     this.addFile(plan.file, source).requireTableType(plan.info.type);
     if (plan.installPackage) this.allowPackageInstall(plan.installPackage);
     return plan.info;
+  }
+
+  /** A lookup table `<configDirectory>/<name>` (or inline), appended to its `*_maps` parameter when the host is composed. */
+  addLookupTable(name: string, props: LookupTableProps, source = this.where): LookupTableInfo {
+    const plan = planLookupTable(source, name, this.configDirectory, props);
+    if (plan.file) this.addFile(plan.file, source);
+    this.requireTableType(plan.info.type);
+    if (plan.installPackage) this.allowPackageInstall(plan.installPackage);
+    this.appendToMaps(plan.info.parameter, plan.info.reference, source);
+    return plan.info;
+  }
+
+  /** The host's aliases(5) file, built with postalias and listed in alias_maps and alias_database. */
+  addAliases(props: AliasesProps, source = this.where): AliasesPlan {
+    const plan = planAliases(source, props);
+    this.addFile(plan.file, source).requireTableType(plan.type);
+    this.appendToMaps('alias_maps', plan.reference, source);
+    this.appendToMaps('alias_database', plan.reference, source);
+    return plan;
+  }
+
+  /** `reference` after whatever `parameter` holds when the host is composed (e.g. `hash:/etc/postfix/virtual` to virtual_alias_maps). */
+  appendToMaps(parameter: string, reference: string, source = this.where): this {
+    this.mapsReferences.push({ parameter, reference, source });
+    return this.changed();
   }
 
   /** check_<stage>_access for the table in smtpd_<stage>_restrictions, placed when the host is composed. */
@@ -280,6 +308,7 @@ export class HostBuilder {
     this.composed ??= compose({
       where: this.where, parameters: this.parameters, services: this.services, serviceOptions: this.serviceOptions, placements: this.placements,
       tlsOnSubmission: this.tlsOnSubmission, submissionHeaderChecks: this.submissionHeaderChecks, tlsCheckAfterApply: this.tlsCheckAfterApply,
+      mapsReferences: this.mapsReferences,
     });
     return this.composed;
   }

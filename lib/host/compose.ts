@@ -36,6 +36,14 @@ export interface ServiceOption {
   readonly source: string;
 }
 
+/** A lookup table (or alias file) the composed host lists in a `*_maps` parameter. */
+export interface MapsReference {
+  readonly parameter: string;
+  /** `type:path` or `inline:{ ... }`. */
+  readonly reference: string;
+  readonly source: string;
+}
+
 export interface TlsCheckAfterApply {
   /** @default 25 plus the ports of submission and submissions services */
   readonly ports?: readonly number[];
@@ -54,6 +62,7 @@ export interface Declarations {
   readonly tlsOnSubmission: readonly string[];
   readonly submissionHeaderChecks: readonly (SubmissionHeaderChecks & { readonly source: string })[];
   readonly tlsCheckAfterApply?: TlsCheckAfterApply;
+  readonly mapsReferences?: readonly MapsReference[];
 }
 
 export interface Composed {
@@ -65,6 +74,7 @@ export interface Composed {
 export function compose(d: Declarations): Composed {
   const parameters = new Map(d.parameters);
   placeRestrictions(parameters, d.placements);
+  appendMaps(parameters, d.mapsReferences ?? []);
   const services = new Map(d.services);
   for (const o of d.serviceOptions) setServiceOption(d.where, services, o);
   for (const source of d.tlsOnSubmission) {
@@ -98,6 +108,20 @@ function placeRestrictions(parameters: Map<string, Owned<string>>, placements: r
     if (findOpenRelay(parameters.get('smtpd_recipient_restrictions')?.value, relay, new Set([check]))) {
       throw openRelayError({ where: p.source, check, relay, table: p.source });
     }
+  }
+}
+
+/**
+ * Each table after whatever the parameter already holds, tables of one parameter in reference order
+ * (the order of additions never changes the bundle; Postfix searches the list left to right).
+ */
+function appendMaps(parameters: Map<string, Owned<string>>, refs: readonly MapsReference[]): void {
+  const sorted = [...refs].sort((a, b) => (a.parameter === b.parameter ? (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0) : a.parameter < b.parameter ? -1 : 1));
+  for (const r of sorted) {
+    const current = parameters.get(r.parameter)?.value;
+    const listed = current?.split(/[\s,]+/).includes(r.reference);
+    if (listed) continue;
+    parameters.set(r.parameter, { value: current ? `${current}, ${r.reference}` : r.reference, source: r.source });
   }
 }
 

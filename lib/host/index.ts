@@ -2,6 +2,8 @@
 export { HostBuilder, DEFAULT_CONFIG_DIRECTORY } from './builder';
 export type { HostBuilderOptions } from './builder';
 export type { AccessTableInfo, AccessTableProps } from './access-table';
+export type { AliasEntry, AliasesPlan, AliasesProps } from './aliases';
+export type { LookupTableEntry, LookupTableInfo, LookupTableProps } from './lookup-table';
 export type { HeaderChecksInfo, HeaderChecksProps, OnSubmissionOptions } from './header-checks';
 export type { TlsPolicyPlan, TlsPolicyProps } from './tls-policy';
 export type { DhParametersPlan, DhParametersProps, DhRotation } from './dh';

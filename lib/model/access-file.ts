@@ -59,21 +59,19 @@ function keyHash(s: string): number {
 }
 
 /**
- * Validates a local table file with one entry a line (`key action...` or, with defaultAction, `key`
- * alone); blank lines and `#` comments are allowed. Duplicate keys are found with 8 bytes per entry
- * (hashes sorted, then an exact second pass over the few candidates), never by holding all keys.
+ * Reads a local table file with one entry a line (`key value...`), blank lines and `#` comments
+ * allowed, and calls `onEntry` for each entry (value undefined when the line holds only a key).
+ * Duplicate keys are found with 8 bytes per entry (hashes sorted, then an exact second pass over the
+ * few candidates), never by holding all keys. `foldCase`: keys compare case-insensitively (postmap
+ * without -f). Returns the number of entries. Shared by access tables and generic lookup tables.
  */
-export function scanAccessFile(where: string, field: string, file: string, type: AccessTableType, defaultAction?: string): AccessFileScan {
+export function scanTableFile(where: string, field: string, file: string, foldCase: boolean, onEntry: (key: string, value: string | undefined, field: string, line: string) => void): number {
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
     throw new PostfixConfigError(where, field, file, 'the file does not exist or is not a regular file', 'give the path of a local file with one entry a line');
   }
-  if (defaultAction !== undefined) validateAccessAction(where, `${field} defaultAction`, defaultAction);
+  const fold = (key: string) => (foldCase ? key.toLowerCase() : key);
   let hashes = new Float64Array(1024);
   let entries = 0;
-  let keyOnly = 0;
-  let permissive = defaultAction !== undefined && isPermissiveAction(defaultAction);
-  const kinds = new Set<AccessKeyKind>();
-  const actionsSeen = new Map<string, boolean>();
   forEachLine(file, (raw, n) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (/^\s*(#|$)/.test(line)) return;
@@ -82,31 +80,15 @@ export function scanAccessFile(where: string, field: string, file: string, type:
       throw new PostfixConfigError(where, f, line, 'the line starts with whitespace, which Postfix reads as a continuation of the previous entry', 'write one entry a line, starting at the first column');
     }
     const m = /^(\S+)(?:\s+(.*?))?\s*$/.exec(line)!;
-    const key = m[1];
-    const action = m[2];
-    kinds.add(classifyAccessKey(where, f, key, type));
-    if (action === undefined || action === '') {
-      if (defaultAction === undefined) {
-        throw new PostfixConfigError(where, f, line, 'the line has a key but no action', 'add an action (e.g. "REJECT") to the line, or pass defaultAction for lines that hold only a key');
-      }
-      keyOnly++;
-    } else {
-      let ok = actionsSeen.get(action);
-      if (ok === undefined) {
-        validateAccessAction(where, `${f} action`, action);
-        ok = isPermissiveAction(action);
-        if (actionsSeen.size < 10000) actionsSeen.set(action, ok);
-      }
-      if (ok) permissive = true;
-    }
+    onEntry(m[1], m[2] === '' ? undefined : m[2], f, line);
     if (entries === hashes.length) {
       const grown = new Float64Array(hashes.length * 2);
       grown.set(hashes);
       hashes = grown;
     }
-    hashes[entries++] = keyHash(duplicateKey(key, type));
+    hashes[entries++] = keyHash(fold(m[1]));
   });
-  if (entries === 0) throw new PostfixConfigError(where, field, file, 'the file holds no entries', 'add at least one line "key action"');
+  if (entries === 0) throw new PostfixConfigError(where, field, file, 'the file holds no entries', 'add at least one line "key value"');
   const sorted = hashes.subarray(0, entries).sort();
   const candidates = new Set<number>();
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) candidates.add(sorted[i]);
@@ -115,15 +97,42 @@ export function scanAccessFile(where: string, field: string, file: string, type:
     forEachLine(file, (raw, n) => {
       const key = /^(\S+)/.exec(raw)?.[1];
       if (key === undefined || key.startsWith('#') || /^\s/.test(raw)) return;
-      const dup = duplicateKey(key, type);
+      const dup = fold(key);
       if (!candidates.has(keyHash(dup))) return;
       const first = firstLine.get(dup);
       if (first !== undefined) {
-        throw new PostfixConfigError(where, `${field} line ${n}`, key, `duplicate key (first on line ${first}${type === 'regexp' || type === 'pcre' ? '' : '; Postfix keys are case-insensitive'}); postmap would keep only one of them`, 'give each key once');
+        throw new PostfixConfigError(where, `${field} line ${n}`, key, `duplicate key (first on line ${first}${foldCase ? '; Postfix keys are case-insensitive' : ''}); postmap would keep only one of them`, 'give each key once');
       }
       firstLine.set(dup, n);
     });
   }
+  return entries;
+}
+
+/** Validates a local access table file (`key action...` or, with defaultAction, `key` alone). */
+export function scanAccessFile(where: string, field: string, file: string, type: AccessTableType, defaultAction?: string): AccessFileScan {
+  if (defaultAction !== undefined) validateAccessAction(where, `${field} defaultAction`, defaultAction);
+  let keyOnly = 0;
+  let permissive = defaultAction !== undefined && isPermissiveAction(defaultAction);
+  const kinds = new Set<AccessKeyKind>();
+  const actionsSeen = new Map<string, boolean>();
+  const entries = scanTableFile(where, field, file, duplicateKey('A', type) === 'a', (key, action, f, line) => {
+    kinds.add(classifyAccessKey(where, f, key, type));
+    if (action === undefined) {
+      if (defaultAction === undefined) {
+        throw new PostfixConfigError(where, f, line, 'the line has a key but no action', 'add an action (e.g. "REJECT") to the line, or pass defaultAction for lines that hold only a key');
+      }
+      keyOnly++;
+      return;
+    }
+    let ok = actionsSeen.get(action);
+    if (ok === undefined) {
+      validateAccessAction(where, `${f} action`, action);
+      ok = isPermissiveAction(action);
+      if (actionsSeen.size < 10000) actionsSeen.set(action, ok);
+    }
+    if (ok) permissive = true;
+  });
   return { entries, keyOnlyLines: keyOnly, permissive, kinds };
 }
 

@@ -52,6 +52,8 @@ export interface BundleFile {
   readonly fromEnv?: string;
   /** Compile with `postmap TYPE:PATH` after placing (indexed tables). */
   readonly postmap?: IndexedTableType;
+  /** Compile with `postalias TYPE:PATH` after placing (aliases(5) files: `name: value`). */
+  readonly postalias?: IndexedTableType;
 }
 
 export interface Bundle {

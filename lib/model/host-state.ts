@@ -26,6 +26,8 @@ export interface DesiredFile {
   readonly group?: string;
   /** Build with postmap after placing. */
   readonly postmap?: IndexedTableType;
+  /** Build with postalias after placing (an aliases(5) file); never together with postmap. */
+  readonly postalias?: IndexedTableType;
   /** Holds a secret (private key): never put its content into Terraform triggers or plan output. */
   readonly secret?: boolean;
 }

@@ -62,6 +62,7 @@ function renderFile(file: HostStateSnapshot['files'][number], assets: BundleAsse
     owner: file.owner ?? 'root',
     group: file.group ?? 'root',
     ...(file.postmap ? { postmap: file.postmap } : {}),
+    ...(file.postalias ? { postalias: file.postalias } : {}),
   };
   if (file.sourcePath !== undefined) {
     const { sha256, size } = sha256File(file.sourcePath);

@@ -7,7 +7,9 @@ step() { say "step${TAB}$1"; }
 read_first() { v=""; [ -f "$1" ] && read -r v < "$1"; printf '%s' "$v"; }
 die_early() { say "error${TAB}$*"; say "result${TAB}failed"; exit 1; }
 # The index file postmap(1) builds beside a table of this type (empty: read directly, no index).
-index_suffix() { case "$1" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+index_suffix() { case "${1#postalias:}" in hash|btree) echo .db ;; lmdb) echo .lmdb ;; cdb) echo .cdb ;; *) echo "" ;; esac; }
+# Builds the index of $2 as $1 says: postmap TYPE, or postalias for "postalias:TYPE" (aliases(5) syntax).
+build_index() { case "$1" in postalias:*) postalias "${1#postalias:}:$2" ;; *) postmap "$1:$2" ;; esac; }
 # A fixed-length name for a path, for backups and records kept in one flat directory.
 path_id() { printf '%s' "$1" | sha256sum | cut -c1-32; }
 # A path that is a symbolic link, or exists and is not a regular file: writing there would reach

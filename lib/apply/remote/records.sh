@@ -10,7 +10,7 @@ fingerprint() {
     while IFS="$TAB" read -r path mode owner group sha postmap secret; do
       [ -n "$path" ] || continue
       set -- "$@" "$path"
-      case "$postmap" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
+      case "${postmap#postalias:}" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
     done < "$D/files.list"
     while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && set -- "$@" "$path"; done < "$D/hooks.list"
     sha256sum -- "$@" 2>&1

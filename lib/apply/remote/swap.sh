@@ -51,7 +51,7 @@ place_file() {
   chmod "$mode" "$new" || rollback "chmod $mode $path failed"
   if [ -n "$suffix" ]; then
     # postmap truncates an existing index in place: build a new one beside it and rename.
-    postmap "$postmap:$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
+    build_index "$postmap" "$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
     say "ran${TAB}postmap $postmap:$path"
     mv -f "$new$suffix" "$path$suffix" || rollback "cannot rename $path$suffix"
   fi
@@ -64,7 +64,7 @@ revert_file() {
   if [ "$origstate" = present ] && [ -f "$S/orig/$id" ]; then
     rm -f "$path.cdktf-new" "$path.cdktf-new$suffix"
     cp -p "$S/orig/$id" "$path.cdktf-new" || rollback "cannot restore $path"
-    if [ -n "$suffix" ]; then postmap "$postmap:$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
+    if [ -n "$suffix" ]; then build_index "$postmap" "$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
     mv -f "$path.cdktf-new" "$path"
   else
     rm -f "$path"; [ -n "$suffix" ] && rm -f "$path$suffix"

@@ -11,7 +11,8 @@
 #   main.remove         name                main.cf parameters to delete
 #   master.set          service/type=entry  master.cf entries
 #   master.remove       service/type        master.cf entries to delete
-#   files.list          path mode owner group sha256 postmap secret  (postmap "-" when none; secret yes|no)
+#   files.list          path mode owner group sha256 postmap secret  (postmap "-" when none, TYPE for
+#                       postmap, postalias:TYPE for an aliases(5) file; secret yes|no)
 #   payload/SHA256      file contents, only those the host lacks
 #   tabletypes          lookup table types the host must support
 #   packages            Debian packages that may be installed for missing table types
