@@ -20,6 +20,7 @@ import { Lab, LabHost, startLab } from '../lab';
 import { SatelliteStack } from '../../examples/satellite/main';
 import { expectOk, filesContaining, terraform, terraformEnv } from '../helpers/terraform';
 import { run } from '../helpers/run';
+import { addSaslUser } from '../helpers/sasl';
 
 jest.setTimeout(300_000);
 
@@ -32,24 +33,15 @@ let smart: LabHost;
 let outdir: string;
 const artifacts = new Map<string, string>();
 
-/** The smarthost: Cyrus SASL with a sasldb of its own under /etc/postfix/sasl (the host's bind mount), AUTH required to send through it. */
+/** The smarthost: Cyrus SASL (sasldb), AUTH required to send through it, STARTTLS with the snakeoil pair. */
 async function configureSmarthost(h: LabHost): Promise<void> {
-  const sh = async (argv: string[], input?: string) => {
-    const r = await h.exec(argv, { input });
-    if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-  };
-  await sh(['mkdir', '-p', '/etc/postfix/sasl']);
-  await sh(['tee', '/etc/postfix/sasl/smtpd.conf'], 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: /etc/postfix/sasl/sasldb2\n');
-  await sh(['saslpasswd2', '-c', '-p', '-f', '/etc/postfix/sasl/sasldb2', '-u', h.hostname, SASL_USER], PASSWORD);
-  // smtpd runs as postfix (no chroot on lab hosts) and reads the sasldb itself.
-  await sh(['chown', 'root:postfix', '/etc/postfix/sasl/sasldb2']);
-  await sh(['chmod', '0640', '/etc/postfix/sasl/sasldb2']);
-  await sh(['postconf', '-e',
-    'smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=cyrus', 'cyrus_sasl_config_path=/etc/postfix/sasl', `smtpd_sasl_local_domain=${h.hostname}`,
+  await addSaslUser(h, SASL_USER, PASSWORD);
+  const r = await h.exec(['postconf', '-e', 'smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=cyrus',
     'smtpd_tls_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem', 'smtpd_tls_key_file=/etc/ssl/private/ssl-cert-snakeoil.key',
     'smtpd_tls_security_level=may', 'smtpd_tls_auth_only=yes',
     'mynetworks=127.0.0.1/32', 'smtpd_relay_restrictions=permit_sasl_authenticated, reject']);
-  await sh(['postfix', 'reload']);
+  if (r.code !== 0) throw new Error(r.stderr);
+  await h.exec(['postfix', 'reload']);
 }
 
 function synthSatellite(): string {
