@@ -7,6 +7,7 @@ import { PostfixHost, Presets, SmartHostRelay } from '../../index';
 import { HostBuilder } from '../../lib/host/builder';
 import { parseRelayhost, validateSaslTlsLevel, validateSaslUsername } from '../../lib/model/smarthost';
 import { validateHostState } from '../../lib/model/validate-host';
+import { SASL_PASSWORD_VARIABLE, SatelliteStack } from '../../examples/satellite/main';
 import { caught } from '../helpers/caught';
 
 const connection = { host: '192.0.2.10', privateKeyPath: '/k', knownHostsPath: '/kh' };
@@ -167,5 +168,20 @@ describe('presets', () => {
     const host = make(newStack());
     expect(() => validateHostState(host.builder.snapshot())).toThrow(/test\/p: .*(could relay|covers all)/);
     expect(() => host.bundle).toThrow(/could relay|covers all/);
+  });
+});
+
+describe('examples/satellite', () => {
+  it('synthesizes with placeholders; the password is a sensitive variable, the root alias a canonical map', () => {
+    const stack = new SatelliteStack(Testing.app(), 'satellite', { env: { MAIL_ROOT_ALIAS: 'ops@example.org' } });
+    const set = stack.host.bundle.bundle.mainCf.set;
+    expect(set).toMatchObject({ relayhost: '[smtp.example.net]:587', inet_interfaces: 'loopback-only', canonical_maps: 'inline:{ root=ops@example.org }' });
+    const tf = JSON.parse(Testing.synth(stack));
+    expect(tf.variable[SASL_PASSWORD_VARIABLE]).toMatchObject({ sensitive: true });
+  });
+
+  it('MAIL_SMARTHOST without brackets and a bad MAIL_ROOT_ALIAS are refused, naming the fix', () => {
+    expect(caught(() => new SatelliteStack(Testing.app(), 's', { env: { MAIL_SMARTHOST: 'smtp.example.net:587' } })).message).toMatch(/relayhost = "smtp\.example\.net:587".*Fix: write \[smtp\.example\.net\]:587/);
+    expect(caught(() => new SatelliteStack(Testing.app(), 's', { env: { MAIL_ROOT_ALIAS: 'a@b, c@d' } })).field).toBe('MAIL_ROOT_ALIAS');
   });
 });
