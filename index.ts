@@ -21,3 +21,5 @@ export type { TlsProfileName } from './lib/model/tls';
 export type { TlsFinding } from './lib/model/tls-lint';
 export { HostBuilder } from './lib/host';
 export type { HostBuilderOptions, AccessTableInfo, HeaderChecksInfo, IsUnresolved } from './lib/host';
+export * from './constructs/smarthost-relay';
+export * from './constructs/presets';

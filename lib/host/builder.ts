@@ -21,6 +21,7 @@ import { checkExplicitServices, cleanupServiceSpec, HeaderChecksInfo, HeaderChec
 import { LookupTableInfo, LookupTableProps, planLookupTable } from './lookup-table';
 import { checkDecidedOpenRelay } from './relay';
 import { formatSetting, PostfixSettings } from './settings';
+import { planSmartHost, SmartHostPlan, SmartHostProps } from './smarthost';
 import { planTlsPolicy, TlsPolicyPlan, TlsPolicyProps } from './tls-policy';
 import { IsUnresolved, neverUnresolved } from './unresolved';
 
@@ -243,6 +244,14 @@ export class HostBuilder {
     const plan = planDhParameters(source, this.configDirectory, props);
     this.setParameter('smtpd_tls_dh1024_param_file', plan.path, source).addHook(plan.hook, source);
     for (const file of plan.files) this.addFile(file, source);
+    return plan;
+  }
+
+  /** Relay all outbound mail through a smarthost with SASL; the password map reaches the host through the environment only. */
+  addSmartHost(props: SmartHostProps, source = this.where): SmartHostPlan {
+    const plan = planSmartHost(source, this.configDirectory, props, this.isUnresolved);
+    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
+    this.addFile(plan.file, source).requireTableType('hash');
     return plan;
   }
 

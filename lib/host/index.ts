@@ -12,3 +12,4 @@ export type { TlsCheckAfterApply } from './compose';
 export type { ParameterValue, PostfixSettings } from './settings';
 export type { PostfixConnection, JumpHostConnection } from './connection';
 export type { IsUnresolved } from './unresolved';
+export type { SmartHostPlan, SmartHostProps } from './smarthost';
