@@ -30,7 +30,7 @@ function ageOption(value: string): number {
   try {
     return parseAge(value);
   } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
+    throw Object.assign(new InvalidArgumentError((e as Error).message), { cause: e });
   }
 }
 

@@ -226,7 +226,7 @@ export class SshSession {
           if (this.failure) return reject(this.failure);
           resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
         });
-        stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`)));
+        stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`, 'network', undefined, { cause: e })));
         if (stdin === undefined) stream.end();
         else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) stream.end(stdin);
         else {
@@ -262,7 +262,7 @@ export class SshSession {
             if (this.failure) return rej(this.failure);
             res({ code: code ?? 255, stderr });
           });
-          channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`)));
+          channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`, 'network', undefined, { cause: e })));
         });
         done.catch(() => undefined);
         if (stdin === undefined) channel.end();

@@ -129,9 +129,10 @@ const NAMED_DAYS: Record<string, number> = { today: 0, yesterday: 1 };
  * Local time is the zone of this process (TZ), the same zone year-less syslog stamps are read in.
  */
 export function parseTimeOption(value: string, flag = '--since', now: Date = new Date()): Date {
-  const v = value.trim().toLowerCase();
-  if (v === 'now') return new Date(now.getTime());
-  if (v in NAMED_DAYS) return new Date(now.getFullYear(), now.getMonth(), now.getDate() - NAMED_DAYS[v]);
+  const v = value.trim();
+  const named = v.toLowerCase();
+  if (named === 'now') return new Date(now.getTime());
+  if (Object.hasOwn(NAMED_DAYS, named)) return new Date(now.getFullYear(), now.getMonth(), now.getDate() - NAMED_DAYS[named]);
   const rel = /^(\d+)\s*([smhdw])$/.exec(v);
   if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]]);
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v);
