@@ -31,7 +31,7 @@ import { dhParameterBits, dhParameterPrime } from '../../lib/model/dh';
 import { DH_ROTATE_EXIT, dhRotationArgv, renderDhCron } from '../../lib/render/dh-rotation';
 import { parseBriefOutput } from '../../lib/probe/tls-check';
 import { PostfixHost } from '../../constructs/postfix-host';
-import { TlsPolicy } from '../../constructs/tls-policy';
+import { TlsPolicy, TlsProfile } from '../../constructs/tls-policy';
 import { DhParameters } from '../../constructs/dh-parameters';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { run } from '../helpers/run';
@@ -86,7 +86,7 @@ function build(generation: string): string {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h) });
     // The key is a token, resolved at apply time from TF_VAR_tls_key (never written into the stack).
     const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
-    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
+    new TlsPolicy(host, 'tls', { profile: TlsProfile.LEGACY_OLD_CLIENTS, certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
     new DhParameters(host, 'dh', { generation });
   });
 }
