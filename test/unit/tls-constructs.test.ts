@@ -79,6 +79,18 @@ describe('TlsPolicy', () => {
     expect(e4.field).toBe('smtpd_tls_protocols');
     expect(e4.fix).toMatch(/>=TLSv1.2/);
   });
+
+  it('a certificate struct gives exactly one kind of source (jsii has no unions), refused by field otherwise', () => {
+    const mixed = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem', keyFile: '/etc/ssl/private/a.key' }] }));
+    expect([mixed.where, mixed.field, mixed.problem]).toEqual(['test/mx1/tls', 'certificates[0]', 'mixes kinds of certificate source']);
+    expect(mixed.fix).toMatch(/exactly one of: chainFile; keyFile with certFile; privateKeyPem with certificatePem/);
+    const empty = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ name: 'x' }] }));
+    expect([empty.field, empty.problem]).toEqual(['certificates[0]', 'gives no certificate']);
+    const half = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem' }, { keyFile: '/etc/ssl/private/b.key' }] }));
+    expect([half.field, half.problem, half.fix]).toEqual(['certificates[1].certFile', 'keyFile is given without certFile', 'give certFile too']);
+    const s = (() => { const { host } = setup(); new TlsPolicy(host, 'tls', { certificates: [{ keyFile: '/etc/ssl/private/b.key', certFile: '/etc/ssl/certs/b.pem' }] }); return host.state.snapshot(); })();
+    expect(s.parameters.smtpd_tls_chain_files).toBe('/etc/ssl/private/b.key, /etc/ssl/certs/b.pem');
+  });
 });
 
 describe('TlsLint aspect', () => {
