@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
 import { AccessTableInfo, AccessTableProps } from '../lib/host/access-table';
-import { AccessEntry, AccessKeyKind, AccessTableType, Placement, RestrictionStage, validateTableName } from '../lib/model/access';
+import { AccessTableType, Placement } from '../lib/host/vocabulary';
+import { AccessEntry, AccessKeyKind, RestrictionStage, validateTableName } from '../lib/model/access';
 import { PostfixHost } from './postfix-host';
 
 export { Access } from '../lib/model/access';
-export type { AccessTableType, Placement } from '../lib/model/access';
+export { AccessTableType, Placement } from '../lib/host/vocabulary';
 export type { AccessTableProps } from '../lib/host/access-table';
 
 export interface RestrictOptions {
@@ -12,6 +13,7 @@ export interface RestrictOptions {
    * Where in the restriction list. Sender/client/HELO checks default to "first" (a blocklist applies to
    * every client, including mynetworks). Recipient checks default to "afterRelayCheck" (right after
    * reject_unauth_destination when the list has one, else last).
+   * @default - Placement.FIRST, or Placement.AFTER_RELAY_CHECK for recipient checks
    */
   readonly placement?: Placement;
 }
@@ -34,9 +36,9 @@ export class AccessTable extends Construct {
   readonly size: number;
   /** True when some entry can accept (OK, all-numerical, permit...). */
   readonly permissive: boolean;
-  /** Kinds of keys present. */
+  /** Kinds of keys present. @jsii ignore */
   readonly keyKinds: ReadonlySet<AccessKeyKind>;
-  /** Entries given in code (empty for fromFile tables). */
+  /** Entries given in code (empty for fromFile tables). @jsii ignore */
   readonly entries: readonly AccessEntry[];
   private readonly info: AccessTableInfo;
 
@@ -46,7 +48,8 @@ export class AccessTable extends Construct {
     super(scope, name);
     this.host = host;
     this.info = host.builder.addAccessTable(name, props, this.node.path);
-    ({ type: this.type, path: this.path, reference: this.reference, size: this.size, permissive: this.permissive, keyKinds: this.keyKinds, entries: this.entries } = this.info);
+    this.type = this.info.type as AccessTableType;
+    ({ path: this.path, reference: this.reference, size: this.size, permissive: this.permissive, keyKinds: this.keyKinds, entries: this.entries } = this.info);
   }
 
   /** Reject (or otherwise act on) MAIL FROM addresses: check_sender_access in smtpd_sender_restrictions. */

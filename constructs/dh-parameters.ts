@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { DhParametersProps } from '../lib/host/dh';
 import { PostfixHost } from './postfix-host';
 
-export type { DhParametersProps, DhRotation } from '../lib/host/dh';
+export { DhRotation } from '../lib/host/vocabulary';
+export type { DhParametersProps } from '../lib/host/dh';
 
 /**
  * Optional custom DH group for DHE ciphers (smtpd_tls_dh1024_param_file, which despite its name

@@ -3,7 +3,8 @@ import { ForwardingProps } from '../lib/host/forwarding';
 import { PostfixHost } from './postfix-host';
 
 export { DELIVERY_SOURCES, deliverySources } from '../lib/host/forwarding';
-export type { DeliverySource, ForwardingProps } from '../lib/host/forwarding';
+export { DeliverySource } from '../lib/host/vocabulary';
+export type { ForwardingProps } from '../lib/host/forwarding';
 
 /**
  * Per-user forwarding for local(8): which alias, ~/.forward and :include: destinations may run

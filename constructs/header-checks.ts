@@ -1,9 +1,11 @@
 import { Construct } from 'constructs';
 import { HeaderChecksInfo, HeaderChecksProps, OnSubmissionOptions } from '../lib/host/header-checks';
 import { validateTableName } from '../lib/model/access';
-import { HeaderRule, PRIVACY_RULES, RegexTableType } from '../lib/model/header-checks';
+import { RegexTableType } from '../lib/host/vocabulary';
+import { HeaderRule, PRIVACY_RULES } from '../lib/model/header-checks';
 import { PostfixHost } from './postfix-host';
 
+export { RegexTableType } from '../lib/host/vocabulary';
 export type { HeaderRule } from '../lib/model/header-checks';
 export type { HeaderChecksProps, OnSubmissionOptions } from '../lib/host/header-checks';
 
@@ -14,8 +16,8 @@ export type { HeaderChecksProps, OnSubmissionOptions } from '../lib/host/header-
  */
 export class HeaderChecks extends Construct {
   /** The seed page's four "Censor Sensitive Headers" rules (plus any extra rules), as props. */
-  static privacy(extra: readonly (HeaderRule | readonly [string, string])[] = []): HeaderChecksProps {
-    return { type: 'regexp', rules: [...PRIVACY_RULES, ...extra] };
+  static privacy(extra: HeaderRule[] = []): HeaderChecksProps {
+    return { type: RegexTableType.REGEXP, rules: [...PRIVACY_RULES, ...extra] };
   }
 
   readonly host: PostfixHost;
@@ -23,7 +25,7 @@ export class HeaderChecks extends Construct {
   readonly path: string;
   /** `regexp:/etc/postfix/clean` */
   readonly reference: string;
-  readonly rules: readonly HeaderRule[];
+  readonly rules: HeaderRule[];
   private readonly info: HeaderChecksInfo;
 
   constructor(scope: Construct, id: string, props: HeaderChecksProps) {
@@ -32,7 +34,9 @@ export class HeaderChecks extends Construct {
     super(scope, name);
     this.host = host;
     this.info = host.builder.addHeaderChecks(name, props, this.node.path);
-    ({ type: this.type, path: this.path, reference: this.reference, rules: this.rules } = this.info);
+    this.type = this.info.type as RegexTableType;
+    this.rules = [...this.info.rules];
+    ({ path: this.path, reference: this.reference } = this.info);
   }
 
   /**

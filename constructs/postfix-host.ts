@@ -7,16 +7,16 @@ import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { HostBuilder } from '../lib/host/builder';
 import { TlsCheckAfterApply } from '../lib/host/compose';
 import { connectionSpec, PostfixConnection, validateConnection } from '../lib/host/connection';
-import { PostfixSettings } from '../lib/host/settings';
-import { MasterServiceSpec } from '../lib/model/master-types';
+import { HostResourceType } from '../lib/host/vocabulary';
 import { connectionToEnv } from '../lib/model/connection';
 import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
+import type { MasterServiceProps } from './master-service';
 import { resolveRunnerPath, runnerSha256 } from './runner-path';
-export type { ParameterValue, PostfixSettings } from '../lib/host/settings';
 export type { JumpHostConnection, PostfixConnection } from '../lib/host/connection';
 export type { TlsCheckAfterApply } from '../lib/host/compose';
+export { HostResourceType, TlsProtocol } from '../lib/host/vocabulary';
 
 /** cdktf's own test for deploy-time values, injected into the core (which cannot import cdktf). */
 const isUnresolved = (value: unknown): boolean => Token.isUnresolved(value);
@@ -28,39 +28,47 @@ const { addCustomSynthesis } = require('cdktf/lib/synthesize/synthesizer') as {
 };
 
 /** What restrictSenders/Recipients/Clients need of a table (AccessTable implements it). */
-export interface Restrictable {
-  restrictSenders(): unknown;
-  restrictRecipients(): unknown;
-  restrictClients(): unknown;
+export interface IRestrictable {
+  restrictSenders(): void;
+  restrictRecipients(): void;
+  restrictClients(): void;
 }
 
-export type HostResourceType = 'terraform_data' | 'null_resource';
+/** @deprecated use IRestrictable (the name jsii requires for an interface with methods). */
+export type Restrictable = IRestrictable;
+
 
 export interface PostfixHostProps {
   readonly connection: PostfixConnection;
   /** @default "/etc/postfix" */
   readonly configDirectory?: string;
-  /** main.cf parameters to set. @default - none */
-  readonly settings?: PostfixSettings;
+  /**
+   * main.cf parameters to set, by name: text, numbers, booleans (yes/no) or lists of text; sizes may
+   * carry a unit ("25MB"). Checked at synth against the parameter catalog. TypeScript: add
+   * `satisfies PostfixSettings` to the object for typed common parameters.
+   * @default - none
+   */
+  readonly settings?: { readonly [parameter: string]: any };
   /** main.cf parameters to delete (e.g. dated ones the stock file carries), managed like settings. @default - none */
-  readonly removeSettings?: readonly string[];
+  readonly removeSettings?: string[];
   /** Your own parameter names, used as $name in other values; exempt from the unknown-name check. @default - none */
-  readonly customParameters?: readonly string[];
-  /** master.cf services to define. @default - none */
-  readonly services?: readonly (MasterServiceSpec | { readonly spec: MasterServiceSpec })[];
+  readonly customParameters?: string[];
+  /** master.cf services to define (a MasterService construct adds its own). @default - none */
+  readonly services?: MasterServiceProps[];
   /**
    * terraform_data is built into Terraform (nothing to download); null_resource needs the
-   * hashicorp/null provider. @default "terraform_data"
+   * hashicorp/null provider. @default HostResourceType.TERRAFORM_DATA
    */
   readonly resourceType?: HostResourceType;
   /** Resources that must exist before this host is configured. @default - only implicit dependencies from tokens */
-  readonly dependsOn?: readonly ITerraformDependable[];
+  readonly dependsOn?: ITerraformDependable[];
   /**
    * Probe TLS right after each apply (from the machine that runs the apply, with openssl s_client):
    * port 25 and every submission (587) / submissions (465) service; a violation fails the apply step.
-   * @default false
+   * `{}` probes the default ports.
+   * @default - no probe
    */
-  readonly tlsCheckAfterApply?: boolean | TlsCheckAfterApply;
+  readonly tlsCheckAfterApply?: TlsCheckAfterApply;
 }
 
 /**
@@ -79,6 +87,8 @@ export class PostfixHost extends Construct {
   /**
    * The host's core builder (lib/host): every construct adds its pieces here, in any order, and the
    * bundle is composed from it once, at synth time. Use it to add what no construct covers.
+   * TypeScript/JavaScript only (the engine's types are not part of the jsii API).
+   * @jsii ignore
    */
   readonly builder: HostBuilder;
   readonly configDirectory: string;
@@ -92,7 +102,7 @@ export class PostfixHost extends Construct {
   constructor(scope: Construct, id: string, props: PostfixHostProps) {
     super(scope, id);
     this.connection = props.connection;
-    this.resourceType = props.resourceType ?? 'terraform_data';
+    this.resourceType = props.resourceType ?? HostResourceType.TERRAFORM_DATA;
     validateConnection(this.node.path, props.connection, isUnresolved);
     this.connectionEnv = connectionToEnv(connectionSpec(props.connection, isUnresolved));
     this.builder = new HostBuilder({ where: this.node.path, configDirectory: props.configDirectory, isUnresolved });
@@ -101,44 +111,49 @@ export class PostfixHost extends Construct {
     this.builder.applySettings(props.settings ?? {});
     for (const name of props.removeSettings ?? []) this.builder.removeParameter(name);
     for (const service of props.services ?? []) this.addService(service);
-    const tlsCheck = props.tlsCheckAfterApply === true ? {} : props.tlsCheckAfterApply || undefined;
-    if (tlsCheck) this.builder.checkTlsAfterApply(tlsCheck);
+    if (props.tlsCheckAfterApply) this.builder.checkTlsAfterApply(props.tlsCheckAfterApply);
     this.resource = this.createResource(props.dependsOn ?? []);
     this.node.addValidation({ validate: () => this.validateState() });
     addCustomSynthesis(this, { onSynthesize: (session) => this.writeBundle(session) });
   }
 
-  /** @deprecated use `builder` (the same object): kept so programs written against HostState keep working. */
+  /**
+   * @deprecated use `builder` (the same object): kept so programs written against HostState keep working.
+   * @jsii ignore
+   */
   get state(): HostBuilder {
     return this.builder;
   }
 
-  /** Set main.cf parameters (typed values are formatted the way Postfix writes them). */
-  applySettings(settings: PostfixSettings, source: string = this.node.path): void {
+  /** Set main.cf parameters, as the settings prop takes them (typed values are formatted the way Postfix writes them). */
+  applySettings(settings: { readonly [parameter: string]: any }, source: string = this.node.path): void {
     this.builder.applySettings(settings, source);
   }
 
   /** Refuse listed senders (check_sender_access in smtpd_sender_restrictions); see AccessTable. */
-  restrictSenders(table: Restrictable): void {
+  restrictSenders(table: IRestrictable): void {
     table.restrictSenders();
   }
 
   /** Check recipients (check_recipient_access after reject_unauth_destination); see AccessTable. */
-  restrictRecipients(table: Restrictable): void {
+  restrictRecipients(table: IRestrictable): void {
     table.restrictRecipients();
   }
 
   /** Check clients (check_client_access in smtpd_client_restrictions); see AccessTable. */
-  restrictClients(table: Restrictable): void {
+  restrictClients(table: IRestrictable): void {
     table.restrictClients();
   }
 
-  /** Add a master.cf service (a spec or a MasterService construct's spec). */
-  addService(service: MasterServiceSpec | { readonly spec: MasterServiceSpec }, source: string = this.node.path): void {
-    this.builder.addService('spec' in service ? service.spec : service, source);
+  /** Add a master.cf service (Submission.starttls(), a MasterService construct's `spec`, or your own). */
+  addService(service: MasterServiceProps, source: string = this.node.path): void {
+    this.builder.addService(service, source);
   }
 
-  /** The rendered bundle, composed from everything added so far (the builder memoizes it until the next addition). */
+  /**
+   * The rendered bundle, composed from everything added so far (the builder memoizes it until the next addition).
+   * @jsii ignore
+   */
   get bundle(): RenderedBundle {
     return this.builder.toBundle();
   }

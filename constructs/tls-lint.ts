@@ -4,11 +4,29 @@ import { dhParameterBits, dhParameterFormat } from '../lib/model/dh';
 import { lintTls, TlsFinding, TlsLintFile } from '../lib/model/tls-lint';
 import { PostfixHost } from './postfix-host';
 
+/** How a TLS lint finding is reported. */
+export enum TlsFindingSeverity {
+  WARNING = 'warning',
+  ERROR = 'error',
+}
+
+/** One TLS lint finding on a host, with its fix. */
+export interface TlsLintFinding {
+  /** Stable rule id, e.g. "tls-legacy-protocols". */
+  readonly rule: string;
+  readonly severity: TlsFindingSeverity;
+  /** The parameter at fault; `service/type -o name` for a master.cf override. */
+  readonly parameter: string;
+  readonly value: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
 export interface TlsLintProps {
   /** Report every finding as a synth error instead of a warning. @default false */
   readonly strict?: boolean;
   /** Rule ids to skip (see TLS_LINT_RULES). @default - none */
-  readonly ignore?: readonly string[];
+  readonly ignore?: string[];
 }
 
 /**
@@ -43,9 +61,9 @@ export class TlsLint implements IAspect {
   }
 
   /** The findings for one host, without annotating (for tests and tools). */
-  static findings(host: PostfixHost): TlsFinding[] {
+  static findings(host: PostfixHost): TlsLintFinding[] {
     const state = host.builder.snapshot();
-    return lintTls(state.parameters, state.services, lintFiles(state.files, state.hooks));
+    return lintTls(state.parameters, state.services, lintFiles(state.files, state.hooks)).map((f) => ({ ...f, severity: f.severity as TlsFindingSeverity }));
   }
 }
 
@@ -67,6 +85,6 @@ function lintFiles(files: readonly { path: string; content?: string }[], hooks: 
   return out;
 }
 
-export function formatFinding(f: TlsFinding): string {
+export function formatFinding(f: TlsFinding | TlsLintFinding): string {
   return `[${f.rule}] ${f.parameter} = ${JSON.stringify(f.value)}: ${f.message}. Fix: ${f.fix}`;
 }

@@ -7,7 +7,7 @@
  *   addSeedPolicy(this.host, { blacklist: { fromFile: env.MAIL_BLACKLIST } });
  */
 import { AccessTable, AccessTableProps } from '../../constructs/access-table';
-import { Forwarding } from '../../constructs/forwarding';
+import { DeliverySource, Forwarding } from '../../constructs/forwarding';
 import { HeaderChecks } from '../../constructs/header-checks';
 import { PostfixHost } from '../../constructs/postfix-host';
 import { Size, sizeLimitSettings } from '../../lib/model/size';
@@ -64,6 +64,6 @@ export function addSeedPolicy(host: PostfixHost, opts: SeedPolicyOptions = {}): 
   if (opts.forwarding ?? true) {
     // Seed: "allow_mail_to_commands = alias,forward,include" so that ~/.forward files may pipe to
     // commands. allow_mail_to_files keeps Postfix's default (alias, forward).
-    new Forwarding(host, 'forwarding', { commands: ['alias', 'forward', 'include'] });
+    new Forwarding(host, 'forwarding', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD, DeliverySource.INCLUDE] });
   }
 }

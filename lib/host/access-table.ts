@@ -15,20 +15,23 @@ import { PostfixConfigError } from '../model/errors';
 import { postmapProblems } from '../model/header-checks';
 import { DesiredFile } from '../model/host-state';
 import { sha256File } from '../render/hash';
+import { AccessTableType as TableTypeOption } from './vocabulary';
 
 export interface AccessTableProps {
-  /** @default "hash" (Debian's default_database_type) */
-  readonly type?: AccessTableType;
+  /** @default AccessTableType.HASH (Debian's default_database_type) */
+  readonly type?: TableTypeOption;
   /**
    * Entries from code: key -> access(5) action. Keys: `user@domain`, `domain`, `.domain` (subdomains),
    * `user@`, IP addresses and prefixes; `/regex/` for regexp and pcre; `net/len` for cidr. Order is kept
-   * (first match wins in cidr, regexp and pcre tables). Use an array of pairs to keep order explicit.
+   * (first match wins in cidr, regexp and pcre tables): the order the keys were written in.
+   * @default - none (give fromFile instead)
    */
-  readonly entries?: Readonly<Record<string, string>> | readonly (readonly [string, string])[];
+  readonly entries?: { readonly [key: string]: string };
   /**
    * A local file with one entry a line (`key action`, or `key` alone with defaultAction), `#` comments
    * and blank lines allowed, as the seed page's blacklist. Streamed: any size, bounded memory; only its
    * hash goes into Terraform triggers and state.
+   * @default - none (give entries instead)
    */
   readonly fromFile?: string;
   /** Action for lines of fromFile that hold only a key. @default - every line needs an action */

@@ -13,6 +13,7 @@ import {
 import { serviceOverrides } from '../model/tls';
 import { AccessTableInfo } from './access-table';
 import { SubmissionHeaderChecks, submissionHeaderOverrides } from './header-checks';
+import { TlsProtocol } from './vocabulary';
 
 export interface Owned<T> {
   readonly value: T;
@@ -44,11 +45,12 @@ export interface MapsReference {
   readonly source: string;
 }
 
+/** What the TLS probe after each apply checks; `{}` checks the default ports with the default minimum. */
 export interface TlsCheckAfterApply {
   /** @default 25 plus the ports of submission and submissions services */
-  readonly ports?: readonly number[];
-  /** @default "TLSv1.2" */
-  readonly minProtocol?: 'TLSv1.2' | 'TLSv1.3';
+  readonly ports?: number[];
+  /** @default TlsProtocol.TLS_V1_2 */
+  readonly minProtocol?: TlsProtocol;
 }
 
 /** What composition reads: the declarations, as added. */
@@ -145,7 +147,7 @@ export function setServiceOption(where: string, services: Map<string, Owned<Mast
 /** Port 25 plus every smtpd inet service's port (or the ports given); implicit TLS where the service wraps. */
 function tlsChecks(where: string, opts: TlsCheckAfterApply | undefined, services: readonly MasterServiceSpec[]): TlsCheckSpec[] {
   if (!opts) return [];
-  const minProtocol = opts.minProtocol ?? 'TLSv1.2';
+  const minProtocol = opts.minProtocol ?? TlsProtocol.TLS_V1_2;
   const smtpdPorts = services.filter((s) => s.type === 'inet' && s.command === 'smtpd').map((s) => portOf(s.name)).filter((p): p is number => p !== undefined && p !== 25);
   const ports = opts.ports ?? [25, ...smtpdPorts];
   const out: TlsCheckSpec[] = [];

@@ -5,13 +5,14 @@ import { IsUnresolved } from './unresolved';
 export interface JumpHostConnection {
   readonly host: string;
   /** @default 22 */
-  readonly port?: number | string;
+  readonly port?: number;
   /** @default "root" */
   readonly user?: string;
   /** @default the ssh-agent */
   readonly privateKeyPath?: string;
   /** @default the target's knownHostsPath */
   readonly knownHostsPath?: string;
+  /** Pin the bastion's host key (`SHA256:...`). @default - known_hosts decides */
   readonly hostKeyFingerprint?: string;
   /** The bastion's OpenSSH public key line (pins it like hostKeyFingerprint). */
   readonly hostKey?: string;

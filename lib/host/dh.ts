@@ -7,8 +7,10 @@ import {
   DEFAULT_DH_SCRIPT_PATH, DH_ROTATE_SCRIPT_NAME, DhRotationTarget, renderDhCron, renderDhRotationScript, renderDhSystemdService,
   renderDhSystemdTimer,
 } from '../render/dh-rotation';
+import { DhRotation } from './vocabulary';
 
-export type DhRotation = 'cron' | 'systemd' | 'none';
+export { DhRotation } from './vocabulary';
+
 
 export interface DhParametersProps {
   /** Prime size; under 2048 is refused. @default 2048 */
@@ -19,7 +21,7 @@ export interface DhParametersProps {
    * "cron": an /etc/cron.d entry, active as soon as it is placed. "systemd": a .service and .timer
    * under /etc/systemd/system, which still need `systemctl daemon-reload && systemctl enable --now
    * cdktf-postfix-dh.timer` once. "none": generate once, never rotate.
-   * @default "cron"
+   * @default DhRotation.CRON
    */
   readonly rotation?: DhRotation;
   /** Cron schedule ("17 3 * * 0", "@weekly") or systemd OnCalendar ("weekly"). @default weekly */
@@ -45,7 +47,7 @@ export function planDhParameters(where: string, configDirectory: string, props: 
     const scriptPath = validateDhPath(props.scriptPath ?? DEFAULT_DH_SCRIPT_PATH, 'scriptPath');
     const generation = validateGeneration(props.generation ?? '1');
     const target: DhRotationTarget = { path, bits, scriptPath, configDirectory };
-    const files = [{ path: scriptPath, content: renderDhRotationScript(), mode: '0755' }, ...scheduleFiles(props.rotation ?? 'cron', target, props.schedule)];
+    const files = [{ path: scriptPath, content: renderDhRotationScript(), mode: '0755' }, ...scheduleFiles(props.rotation ?? DhRotation.CRON, target, props.schedule)];
     return { path, bits, scriptPath, hook: { kind: 'dhparam-generate', path, bits, generation }, files };
   } catch (e) {
     throw e instanceof PostfixConfigError && e.where === '' ? e.at(where) : e;
@@ -55,11 +57,11 @@ export function planDhParameters(where: string, configDirectory: string, props: 
 function scheduleFiles(rotation: DhRotation, target: DhRotationTarget, schedule?: string): DesiredFile[] {
   const unit = DH_ROTATE_SCRIPT_NAME.replace(/-rotate$/, '');
   switch (rotation) {
-    case 'none':
+    case DhRotation.NONE:
       return [];
-    case 'cron':
+    case DhRotation.CRON:
       return [{ path: `/etc/cron.d/${unit}`, content: renderDhCron(target, schedule ?? '17 3 * * 0'), mode: '0644' }];
-    case 'systemd':
+    case DhRotation.SYSTEMD:
       return [
         { path: `/etc/systemd/system/${unit}.service`, content: renderDhSystemdService(target), mode: '0644' },
         { path: `/etc/systemd/system/${unit}.timer`, content: renderDhSystemdTimer(unit, schedule ?? 'weekly'), mode: '0644' },

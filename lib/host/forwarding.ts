@@ -1,22 +1,23 @@
 /** local(8) delivery to commands and files (postconf(5) allow_mail_to_commands, allow_mail_to_files). */
 import { PostfixConfigError } from '../model/errors';
 
-/** Where local(8) found the destination: aliases, a ~/.forward file, or a :include: file. */
-export type DeliverySource = 'alias' | 'forward' | 'include';
+import { DeliverySource } from './vocabulary';
 
-export const DELIVERY_SOURCES: readonly DeliverySource[] = ['alias', 'forward', 'include'];
+export { DeliverySource } from './vocabulary';
+
+export const DELIVERY_SOURCES: readonly DeliverySource[] = [DeliverySource.ALIAS, DeliverySource.FORWARD, DeliverySource.INCLUDE];
 
 export interface ForwardingProps {
   /**
    * allow_mail_to_commands: where `|command` destinations may come from. An empty list forbids
    * delivery to commands. @default - unchanged (Postfix: alias, forward)
    */
-  readonly commands?: readonly DeliverySource[];
+  readonly commands?: DeliverySource[];
   /**
    * allow_mail_to_files: where `/file/name` destinations may come from. An empty list forbids
    * delivery to files. @default - unchanged (Postfix: alias, forward)
    */
-  readonly files?: readonly DeliverySource[];
+  readonly files?: DeliverySource[];
 }
 
 /** The main.cf parameters a Forwarding sets. */

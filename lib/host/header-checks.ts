@@ -8,12 +8,13 @@ import { PostfixConfigError } from '../model/errors';
 import { HeaderRule, postmapProblems, RegexTableType, REGEX_TABLE_TYPES, renderRegexTable, validateHeaderRules } from '../model/header-checks';
 import { DesiredFile } from '../model/host-state';
 import { MasterServiceSpec, serviceKey } from '../model/master-types';
+import { RegexTableType as RegexTableTypeOption } from './vocabulary';
 
 export interface HeaderChecksProps {
-  /** @default "regexp" */
-  readonly type?: RegexTableType;
-  /** Rules in order (first match wins): `{ pattern: "/^X-Mailer:/", action: "IGNORE" }` or `["/^X-Mailer:/", "IGNORE"]`. */
-  readonly rules: readonly (HeaderRule | readonly [string, string])[];
+  /** @default RegexTableType.REGEXP */
+  readonly type?: RegexTableTypeOption;
+  /** Rules in order (first match wins): `{ pattern: "/^X-Mailer:/", action: "IGNORE" }`. */
+  readonly rules: HeaderRule[];
   /** Apply the rules to MIME headers (Content-*) too, as the seed page did with mime_header_checks. @default true */
   readonly mimeHeaders?: boolean;
   /** Apply the rules to headers of attached messages (nested_header_checks). @default false */
@@ -29,7 +30,7 @@ export interface OnSubmissionOptions {
    * Submissions.implicitTls() made (milter_macro_daemon_name=ORIGINATING) or that is named
    * submission, submissions, smtps, 587 or 465
    */
-  readonly services?: readonly string[];
+  readonly services?: string[];
   /** Name of the dedicated cleanup service. @default "msa_cleanup" */
   readonly cleanupServiceName?: string;
 }
@@ -61,13 +62,12 @@ export interface SubmissionHeaderChecks {
 
 export function planHeaderChecks(where: string, name: string, configDirectory: string, props: HeaderChecksProps): HeaderChecksPlan {
   validateTableName(where, name);
-  const type = props.type ?? 'regexp';
+  const type: RegexTableType = props.type ?? RegexTableTypeOption.REGEXP;
   if (!(REGEX_TABLE_TYPES as readonly string[]).includes(type)) {
     throw new PostfixConfigError(where, 'type', String(type), 'header checks are regular-expression tables', 'use "regexp" (POSIX) or "pcre"');
   }
   if (!Array.isArray(props.rules)) throw new PostfixConfigError(where, 'rules', String(props.rules), 'rules must be a list (order matters: first match wins)', 'give an array of { pattern, action }');
-  const given = props.rules.map((r) => (isPair(r) ? { pattern: r[0], action: r[1] } : r));
-  const rules = validateHeaderRules(where, 'rules', type, given);
+  const rules = validateHeaderRules(where, 'rules', type, props.rules);
   const tablePath = `${configDirectory.replace(/\/$/, '')}/${name}`;
   const content = renderRegexTable(rules);
   const problems = postmapProblems(type, content);
@@ -122,8 +122,4 @@ export function looksLikeSubmission(s: MasterServiceSpec): boolean {
   if (s.options?.milter_macro_daemon_name === 'ORIGINATING') return true;
   const port = s.name.slice(s.name.lastIndexOf(':') + 1);
   return ['submission', 'submissions', 'smtps', '587', '465'].includes(port);
-}
-
-function isPair(r: HeaderRule | readonly [string, string]): r is readonly [string, string] {
-  return Array.isArray(r);
 }

@@ -4,23 +4,43 @@ import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
 import { assertProfileName, checkHostPath, planCertificates, profileParameters, TlsCertificateSource, TlsProfileName, validateTlsParameters } from '../model/tls';
 import { IsUnresolved } from './unresolved';
+import { TlsProfile } from './vocabulary';
+
+/**
+ * One certificate: give exactly one of chainFile, keyFile with certFile (paths on the host), or
+ * privateKeyPem with certificatePem (content to upload; tokens are fine).
+ */
+export interface TlsCertificate {
+  /** A file on the host holding a private key followed by its certificate chain. @default - not this kind */
+  readonly chainFile?: string;
+  /** Private key file on the host (with certFile). @default - not this kind */
+  readonly keyFile?: string;
+  /** Certificate chain file on the host (with keyFile). @default - not this kind */
+  readonly certFile?: string;
+  /** PEM private key to upload (with certificatePem); a token, never literal text. @default - not this kind */
+  readonly privateKeyPem?: string;
+  /** PEM certificate chain to upload (with privateKeyPem). @default - not this kind */
+  readonly certificatePem?: string;
+  /** File name of the upload under `<configDirectory>/tls/`. @default "server", then "server-2"... */
+  readonly name?: string;
+}
 
 export interface TlsPolicyProps {
   /**
    * After Mozilla's server-side TLS guideline 6.0: "intermediate" (TLS 1.2+, ECDHE AEAD ciphers),
    * "modern" (TLS 1.3 only) or "legacyOldClients" (TLS 1.0+, old ciphers; the TLS lint still reports it).
-   * @default "intermediate"
+   * @default TlsProfile.INTERMEDIATE
    */
-  readonly profile?: TlsProfileName;
+  readonly profile?: TlsProfile;
   /** Files already on the host, each holding a private key followed by its certificate chain. @default - none */
-  readonly chainFiles?: readonly string[];
+  readonly chainFiles?: string[];
   /**
    * More certificates: host paths ({ chainFile } or { keyFile, certFile }) or PEM content
    * ({ privateKeyPem, certificatePem }, e.g. from @cdktf/provider-tls; tokens are fine), which is
    * uploaded as one 0600 file under `<configDirectory>/tls/` and never written into the bundle.
    * @default - none
    */
-  readonly certificates?: readonly TlsCertificateSource[];
+  readonly certificates?: TlsCertificate[];
   /** CA file for client certificates (smtpd_tls_CAfile). @default - none */
   readonly serverCAfile?: string;
   /** @default - none */
@@ -40,7 +60,7 @@ export interface TlsPolicyProps {
   /** Add -o smtpd_tls_security_level=encrypt to every submission (587) service of the host, whenever it was added. @default true */
   readonly requireTlsOnSubmission?: boolean;
   /** Extra or replacement TLS parameters; protocol lists and cipher grades are checked. @default - none */
-  readonly parameters?: Readonly<Record<string, string>>;
+  readonly parameters?: { readonly [name: string]: string };
 }
 
 export interface TlsPolicyPlan {
@@ -55,8 +75,9 @@ export interface TlsPolicyPlan {
 export function planTlsPolicy(where: string, configDirectory: string, props: TlsPolicyProps, isUnresolved: IsUnresolved): TlsPolicyPlan {
   try {
     const profile = assertProfileName(where, props.profile ?? 'intermediate');
-    const plan = planCertificates(props.certificates ?? [], configDirectory, isUnresolved);
-    refuseLiteralPrivateKeys(props.certificates ?? [], isUnresolved);
+    const sources = (props.certificates ?? []).map(certificateSource);
+    const plan = planCertificates(sources, configDirectory, isUnresolved);
+    refuseLiteralPrivateKeys(sources, isUnresolved);
     const givenFiles = (props.chainFiles ?? []).map((p, i) => checkHostPath(`chainFiles[${i}]`, p, 'chain', isUnresolved));
     const chainFiles = [...givenFiles, ...plan.chainFiles];
     validateTlsParameters({ ...(props.parameters ?? {}) });
@@ -70,6 +91,28 @@ export function planTlsPolicy(where: string, configDirectory: string, props: Tls
   } catch (e) {
     throw e instanceof PostfixConfigError && e.where === '' ? e.at(where) : e;
   }
+}
+
+/** The one kind of source a TlsCertificate gives; mixed or incomplete kinds are refused by name. */
+function certificateSource(c: TlsCertificate, i: number): TlsCertificateSource {
+  const field = `certificates[${i}]`;
+  const kinds = [c.chainFile !== undefined, c.keyFile !== undefined || c.certFile !== undefined, c.privateKeyPem !== undefined || c.certificatePem !== undefined];
+  if (kinds.filter(Boolean).length !== 1) {
+    throw new PostfixConfigError('', field, undefined, kinds.some(Boolean) ? 'mixes kinds of certificate source' : 'gives no certificate',
+      'give exactly one of: chainFile; keyFile with certFile; privateKeyPem with certificatePem');
+  }
+  if (c.chainFile !== undefined) return { chainFile: c.chainFile };
+  if (kinds[1]) return { keyFile: need(field, 'keyFile', c.keyFile, 'certFile'), certFile: need(field, 'certFile', c.certFile, 'keyFile') };
+  return {
+    privateKeyPem: need(field, 'privateKeyPem', c.privateKeyPem, 'certificatePem'),
+    certificatePem: need(field, 'certificatePem', c.certificatePem, 'privateKeyPem'),
+    ...(c.name !== undefined ? { name: c.name } : {}),
+  };
+}
+
+function need(field: string, name: string, value: string | undefined, partner: string): string {
+  if (value === undefined) throw new PostfixConfigError('', `${field}.${name}`, undefined, `${partner} is given without ${name}`, `give ${name} too`);
+  return value;
 }
 
 /**

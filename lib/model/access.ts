@@ -63,25 +63,58 @@ const ACCESS_ACTIONS: Readonly<Record<string, ActionArgumentKind>> = {
 /** Restrictions an access table may return (access(5) "restriction..."), by prefix. */
 const RESTRICTION_WORD = /^(permit|reject|defer|check|warn_if|sleep)(_[a-z0-9_]+)?$/;
 
-/** Builders for access(5) actions; plain strings are accepted too and validated the same way. */
-export const Access = {
-  ok: (): string => 'OK',
-  reject: (text?: string): string => withText('REJECT', text),
-  defer: (text?: string): string => withText('DEFER', text),
-  deferIfReject: (text?: string): string => withText('DEFER_IF_REJECT', text),
-  deferIfPermit: (text?: string): string => withText('DEFER_IF_PERMIT', text),
-  discard: (text?: string): string => withText('DISCARD', text),
-  hold: (text?: string): string => withText('HOLD', text),
-  dunno: (): string => 'DUNNO',
-  info: (text?: string): string => withText('INFO', text),
-  warn: (text?: string): string => withText('WARN', text),
+/**
+ * Builders for access(5) actions; plain strings are accepted too and validated the same way.
+ * A class of static methods (not an object literal) so jsii carries it to other languages too.
+ */
+export class Access {
+  static ok(): string {
+    return 'OK';
+  }
+  static reject(text?: string): string {
+    return withText('REJECT', text);
+  }
+  static defer(text?: string): string {
+    return withText('DEFER', text);
+  }
+  static deferIfReject(text?: string): string {
+    return withText('DEFER_IF_REJECT', text);
+  }
+  static deferIfPermit(text?: string): string {
+    return withText('DEFER_IF_PERMIT', text);
+  }
+  static discard(text?: string): string {
+    return withText('DISCARD', text);
+  }
+  static hold(text?: string): string {
+    return withText('HOLD', text);
+  }
+  static dunno(): string {
+    return 'DUNNO';
+  }
+  static info(text?: string): string {
+    return withText('INFO', text);
+  }
+  static warn(text?: string): string {
+    return withText('WARN', text);
+  }
   /** `5NN text` or `4NN text`: the reply code and text Postfix sends. */
-  code: (code: number, text: string): string => `${code} ${text}`,
-  redirect: (address: string): string => `REDIRECT ${address}`,
-  bcc: (address: string): string => `BCC ${address}`,
-  prepend: (header: string): string => `PREPEND ${header}`,
-  filter: (nexthop: string): string => `FILTER ${nexthop}`,
-} as const;
+  static code(code: number, text: string): string {
+    return `${code} ${text}`;
+  }
+  static redirect(address: string): string {
+    return `REDIRECT ${address}`;
+  }
+  static bcc(address: string): string {
+    return `BCC ${address}`;
+  }
+  static prepend(header: string): string {
+    return `PREPEND ${header}`;
+  }
+  static filter(nexthop: string): string {
+    return `FILTER ${nexthop}`;
+  }
+}
 
 function withText(word: string, text?: string): string {
   return text ? `${word} ${text}` : word;

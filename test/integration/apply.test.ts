@@ -8,7 +8,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Lab, LabHost, startLab } from '../lab';
 import { loadBundle, runHostOperation } from '../../lib/apply/apply';
-import { PostfixHost, Submission } from '../../index';
+import { PostfixHost, ServiceType, Submission } from '../../index';
 import { applyStack, diffStack, labConnection, synthStack } from '../helpers/deploy';
 import { startCutProxy } from '../helpers/cut-proxy';
 import { sendMail, smtpGreeting } from '../helpers/smtp-client';
@@ -131,7 +131,7 @@ describe('apply', () => {
     const h = lab.hosts[2];
     const before = configSnapshot(h);
     // Port 22 on this address belongs to the host's sshd: master cannot bind it and exits after the reload.
-    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP doomed' }, (host) => host.addService({ name: `${h.address}:22`, type: 'inet', private: false, chroot: false, command: 'smtpd' }));
+    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP doomed' }, (host) => host.addService({ name: `${h.address}:22`, type: ServiceType.INET, private: false, chroot: false, command: 'smtpd' }));
     const [r] = await applyStack(dir);
     expect(r.result).toBe('failed');
     expect(r.error).toMatch(/stopped after the reload/);

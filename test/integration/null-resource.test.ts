@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, TerraformStack } from 'cdktf';
-import { PostfixHost, Submission, Submissions } from '../../index';
+import { HostResourceType, PostfixHost, Submission, Submissions } from '../../index';
 import { Lab, LabHost, startLab } from '../lab';
 import { labConnection } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/terraform';
@@ -41,7 +41,7 @@ function synth(outdir: string, h: LabHost, messageSizeLimit: number): { stackDir
   const stack = new TerraformStack(app, 'mail');
   const host = new PostfixHost(stack, 'mx', {
     connection: labConnection(h),
-    resourceType: 'null_resource',
+    resourceType: HostResourceType.NULL_RESOURCE,
     settings: { myhostname: h.hostname, message_size_limit: messageSizeLimit, smtpd_banner: '$myhostname ESMTP' },
   });
   host.addService(Submission.starttls());

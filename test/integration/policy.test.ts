@@ -11,7 +11,7 @@ import * as tls from 'node:tls';
 import { TerraformStack } from 'cdktf';
 import { Lab, LabHost, startLab } from '../lab';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
-import { PostfixHost, Submission, Submissions } from '../../index';
+import { DeliverySource, PostfixHost, Submission, Submissions } from '../../index';
 import { AccessTable } from '../../constructs/access-table';
 import { HeaderChecks } from '../../constructs/header-checks';
 import { Forwarding } from '../../constructs/forwarding';
@@ -102,7 +102,7 @@ function buildStack(b: Build): string {
     host.addService(Submissions.implicitTls());
     new AccessTable(host, 'blacklist', { entries: b.blacklist }).restrictSenders();
     new HeaderChecks(host, 'clean_headers', HeaderChecks.privacy()).onSubmission();
-    new Forwarding(host, 'forwarding', { commands: ['alias', 'forward', 'include'] });
+    new Forwarding(host, 'forwarding', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD, DeliverySource.INCLUDE] });
   });
 }
 

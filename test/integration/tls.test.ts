@@ -57,7 +57,7 @@ beforeAll(async () => {
   lab = await startLab({ count: 1 });
   h = lab.hosts[0];
   const stackDir = synthStack((stack: TerraformStack) => {
-    const host = new PostfixHost(stack, 'mx', { connection: labConnection(h), tlsCheckAfterApply: true });
+    const host = new PostfixHost(stack, 'mx', { connection: labConnection(h), tlsCheckAfterApply: {} });
     host.addService(Submission.starttls());
     host.addService(Submissions.implicitTls());
     // The key arrives the way a real stack's would: a token (here a sensitive variable) that

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { App, DataResource, TerraformStack, TerraformVariable, Testing } from 'cdktf';
-import { MasterService, PostfixHost, PostfixHostProps, Submission, Submissions } from '../../index';
+import { HostResourceType, MasterService, PostfixHost, PostfixHostProps, SaslType, ServiceType, Submission, Submissions } from '../../index';
 import { Bundle } from '../../lib/model/bundle';
 import { synthStack } from '../helpers/deploy';
 
@@ -51,8 +51,8 @@ describe('PostfixHost synth', () => {
 
   test('snapshot of a full host', () => {
     const { stack, host } = hostIn({ settings: { myhostname: 'mx1.example.org', mydestination: ['$myhostname', 'localhost'], smtpd_banner: '$myhostname ESMTP', message_size_limit: '25MB', disable_vrfy_command: true }, removeSettings: ['smtpd_use_tls'] });
-    host.addService(Submission.starttls({ sasl: { type: 'dovecot', path: 'private/auth' } }));
-    new MasterService(host, 'relay', { name: '127.0.0.1:10025', type: 'inet', private: false, chroot: false, command: 'smtpd', options: { content_filter: '' } });
+    host.addService(Submission.starttls({ sasl: { type: SaslType.DOVECOT, path: 'private/auth' } }));
+    new MasterService(host, 'relay', { name: '127.0.0.1:10025', type: ServiceType.INET, private: false, chroot: false, command: 'smtpd', options: { content_filter: '' } });
     // The runner's hash changes with every engine change; everything else must stay put.
     const text = Testing.synth(stack).replace(/CdktfPostfixRunner\/[0-9A-F]+\//g, 'CdktfPostfixRunner/<hash>/').replace(/"runner_sha256": "[0-9a-f]{64}"/, '"runner_sha256": "<hash>"');
     expect(text).toMatchSnapshot();
@@ -76,7 +76,7 @@ describe('PostfixHost synth', () => {
   test('null_resource on request, with the null provider and self.triggers in the destroy step', () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'test');
-    new PostfixHost(stack, 'mx1', { connection, settings: { myhostname: 'mx1.example.org' }, resourceType: 'null_resource' });
+    new PostfixHost(stack, 'mx1', { connection, settings: { myhostname: 'mx1.example.org' }, resourceType: HostResourceType.NULL_RESOURCE });
     const json = JSON.parse(Testing.synth(stack)) as { provider?: Record<string, unknown>; resource: Record<string, Record<string, Resource>> };
     expect(json.provider).toHaveProperty('null');
     const [r] = Object.values(json.resource.null_resource);
@@ -162,9 +162,9 @@ describe('PostfixHost validation at synth time', () => {
 
   test('PostfixHost.of finds the enclosing host and refuses constructs outside one', () => {
     const { stack, host } = hostIn();
-    const svc = new MasterService(host, 'svc', { name: 'relay', type: 'unix', command: 'smtp' });
+    const svc = new MasterService(host, 'svc', { name: 'relay', type: ServiceType.UNIX, command: 'smtp' });
     expect(PostfixHost.of(svc)).toBe(host);
-    expect(() => new MasterService(stack, 'stray', { name: 'x', type: 'unix', command: 'smtp' })).toThrow(/not inside a PostfixHost/);
+    expect(() => new MasterService(stack, 'stray', { name: 'x', type: ServiceType.UNIX, command: 'smtp' })).toThrow(/not inside a PostfixHost/);
   });
 
   test('no private key material reaches the synthesized output', () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, TerraformStack } from 'cdktf';
-import { AccessTable, DhParameters, Forwarding, HeaderChecks, PostfixHost, Submissions, TlsPolicy } from '../../index';
+import { AccessTable, DeliverySource, DhParameters, Forwarding, HeaderChecks, PostfixHost, ServiceType, Submissions, TlsPolicy } from '../../index';
 import { HostBuilder } from '../../lib/host';
 import { planHeaderChecks } from '../../lib/host/header-checks';
 import { PRIVACY_RULES } from '../../lib/model/header-checks';
@@ -21,7 +21,7 @@ const settings = {
   smtpd_recipient_restrictions: 'permit_mynetworks, reject_unauth_destination',
 };
 /** A submission service without -o options: only the TLS policy makes it require TLS. */
-const plainSubmission = { name: '127.0.0.1:587', type: 'inet', command: 'smtpd' } as const;
+const plainSubmission = { name: '127.0.0.1:587', type: ServiceType.INET, command: 'smtpd' };
 
 type Piece = (host: PostfixHost) => void;
 
@@ -33,7 +33,7 @@ const PIECES: Record<string, Piece> = {
   senders: (h) => { new AccessTable(h, 'blocklist', { entries: { 'spam@bad.example': 'REJECT' } }).restrictSenders(); },
   recipients: (h) => { new AccessTable(h, 'vip', { entries: { 'ceo@example.org': 'OK' } }).restrictRecipients(); },
   headers: (h) => { new HeaderChecks(h, 'clean', HeaderChecks.privacy()).onSubmission(); },
-  forwarding: (h) => { new Forwarding(h, 'fwd', { commands: ['alias', 'forward'] }); },
+  forwarding: (h) => { new Forwarding(h, 'fwd', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD] }); },
 };
 const NAMES = Object.keys(PIECES);
 
@@ -43,7 +43,7 @@ function synthIn(order: readonly string[]): { bundle: string; triggers: string }
   try {
     const app = new App({ outdir });
     const stack = new TerraformStack(app, 'order');
-    const host = new PostfixHost(stack, 'mx', { connection: { host: '192.0.2.10', privateKeyPath: '/k', knownHostsPath: '/kh' }, tlsCheckAfterApply: true });
+    const host = new PostfixHost(stack, 'mx', { connection: { host: '192.0.2.10', privateKeyPath: '/k', knownHostsPath: '/kh' }, tlsCheckAfterApply: {} });
     for (const name of order) PIECES[name](host);
     app.synth();
     const stackDir = join(outdir, 'stacks', 'order');
@@ -89,7 +89,7 @@ describe('construct order', () => {
 describe('HostBuilder order (the core alone, every permutation)', () => {
   type Step = (b: HostBuilder) => void;
   // Checked with postmap once (a process per check would dominate 720 builds), then added as data.
-  const clean = planHeaderChecks('mail/mx/clean', 'clean', '/etc/postfix', { rules: PRIVACY_RULES });
+  const clean = planHeaderChecks('mail/mx/clean', 'clean', '/etc/postfix', { rules: [...PRIVACY_RULES] });
   const STEPS: Step[] = [
     (b) => b.applySettings(settings),
     (b) => b.addService(plainSubmission).addService(Submissions.implicitTls()),

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Testing, TerraformStack } from 'cdktf';
-import { PostfixHost, Submission, Submissions } from '../../index';
+import { AccessTableType, DeliverySource, Placement, PostfixHost, ServiceType, Submission, Submissions } from '../../index';
 import { AccessTable, Access } from '../../constructs/access-table';
 import { HeaderChecks } from '../../constructs/header-checks';
 import { Forwarding } from '../../constructs/forwarding';
@@ -31,9 +31,9 @@ describe('AccessTable', () => {
 
   it('lmdb/cdb/pcre tables need their package; installPackage opts in', () => {
     const { host } = newHost();
-    new AccessTable(host, 'l', { type: 'lmdb', entries: { 'a@b.example': 'REJECT' } });
-    new AccessTable(host, 'c', { type: 'cdb', entries: { 'a@b.example': 'REJECT' }, installPackage: true });
-    new AccessTable(host, 'p', { type: 'pcre', entries: { '/^spam/': 'REJECT' } });
+    new AccessTable(host, 'l', { type: AccessTableType.LMDB, entries: { 'a@b.example': 'REJECT' } });
+    new AccessTable(host, 'c', { type: AccessTableType.CDB, entries: { 'a@b.example': 'REJECT' }, installPackage: true });
+    new AccessTable(host, 'p', { type: AccessTableType.PCRE, entries: { '/^spam/': 'REJECT' } });
     const b = host.bundle.bundle;
     expect(b.tableTypes).toEqual(['cdb', 'lmdb', 'pcre']);
     expect(b.installPackages).toEqual(['postfix-cdb']);
@@ -46,14 +46,14 @@ describe('AccessTable', () => {
     new AccessTable(host, 'rcpt', { entries: { 'vip@example.org': 'OK' } }).restrictRecipients();
     expect(host.state.getParameter('smtpd_recipient_restrictions')).toBe('permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/rcpt');
     const t2 = new AccessTable(host, 'rcpt2', { entries: { 'vip@example.org': 'OK' } });
-    expect(() => t2.restrictRecipients({ placement: 'first' })).toThrow(/mx\/rcpt2: smtpd_recipient_restrictions = "check_recipient_access hash:\/etc\/postfix\/rcpt2": .*open relay/);
+    expect(() => t2.restrictRecipients({ placement: Placement.FIRST })).toThrow(/mx\/rcpt2: smtpd_recipient_restrictions = "check_recipient_access hash:\/etc\/postfix\/rcpt2": .*open relay/);
   });
 
   it('client tables refuse address keys; sender tables refuse cidr', () => {
     const { host } = newHost();
     expect(() => new AccessTable(host, 'cl', { entries: { 'a@b.example': 'REJECT' } }).restrictClients()).toThrow(/address keys would never match/);
-    expect(() => new AccessTable(host, 'cidr', { type: 'cidr', entries: { '192.0.2.0/24': 'REJECT' } }).restrictSenders()).toThrow(/cidr table matches IP addresses/);
-    new AccessTable(host, 'net', { type: 'cidr', entries: { '192.0.2.0/24': 'REJECT' } }).restrictClients();
+    expect(() => new AccessTable(host, 'cidr', { type: AccessTableType.CIDR, entries: { '192.0.2.0/24': 'REJECT' } }).restrictSenders()).toThrow(/cidr table matches IP addresses/);
+    new AccessTable(host, 'net', { type: AccessTableType.CIDR, entries: { '192.0.2.0/24': 'REJECT' } }).restrictClients();
     expect(host.state.getParameter('smtpd_client_restrictions')).toBe('check_client_access cidr:/etc/postfix/net');
   });
 
@@ -62,8 +62,8 @@ describe('AccessTable', () => {
     expect(() => new AccessTable(host, '../etc/passwd', { entries: { a: 'OK' } })).toThrow(/table name = "\.\.\/etc\/passwd"/);
     expect(() => new AccessTable(host, 't1', { entries: { 'spam @bad.example': 'REJECT' } })).toThrow(/entries\["spam @bad.example"\] = "spam @bad.example": the key contains whitespace/);
     expect(() => new AccessTable(host, 't2', { entries: { 'a@b.example': 'BLOCK' } })).toThrow(/action = "BLOCK": unknown access action/);
-    expect(() => new AccessTable(host, 't3', { type: 'regexp', entries: { '^spam': 'REJECT' } })).toThrow(/delimiter/);
-    expect(() => new AccessTable(host, 't4', { type: 'pcre', entries: { '/(spam/': 'REJECT' } })).toThrow(/missing closing parenthesis/);
+    expect(() => new AccessTable(host, 't3', { type: AccessTableType.REGEXP, entries: { '^spam': 'REJECT' } })).toThrow(/delimiter/);
+    expect(() => new AccessTable(host, 't4', { type: AccessTableType.PCRE, entries: { '/(spam/': 'REJECT' } })).toThrow(/missing closing parenthesis/);
     expect(() => new AccessTable(host, 't5', { type: 'sqlite' as never, entries: { a: 'OK' } })).toThrow(/type = "sqlite"/);
     new AccessTable(host, 'same', { entries: { 'a@b.example': 'OK' } });
     expect(() => new AccessTable(host, 'same', { entries: { 'a@b.example': 'OK' } })).toThrow(/same/);
@@ -128,7 +128,7 @@ describe('HeaderChecks', () => {
     const { host } = newHost();
     new HeaderChecks(host, 'clean', HeaderChecks.privacy()).onSubmission({ services: ['587/inet'] });
     expect(host.node.validate().join('\n')).toMatch(/onSubmission services = "587\/inet": no such master.cf service/);
-    host.addService({ name: '587', type: 'inet', command: 'pipe' });
+    host.addService({ name: '587', type: ServiceType.INET, command: 'pipe' });
     expect(host.node.validate().join('\n')).toMatch(/587\/inet.*runs pipe, not smtpd/);
   });
 
@@ -136,22 +136,22 @@ describe('HeaderChecks', () => {
     const { host } = newHost();
     host.addService(Submission.starttls());
     new HeaderChecks(host, 'a', HeaderChecks.privacy()).onSubmission();
-    expect(() => new HeaderChecks(host, 'b', { rules: [['/^X-Foo:/', 'IGNORE']] }).onSubmission({ services: [] as never })).toThrow(/no submission service|already defined/);
-    expect(() => new HeaderChecks(host, 'c', { rules: [['/^X-Foo:/', 'IGNORE']] }).onSubmission({ services: ['submission/inet'] })).toThrow(/service msa_cleanup\/unix.*already defined/);
+    expect(() => new HeaderChecks(host, 'b', { rules: [{ pattern: '/^X-Foo:/', action: 'IGNORE' }] }).onSubmission({ services: [] as never })).toThrow(/no submission service|already defined/);
+    expect(() => new HeaderChecks(host, 'c', { rules: [{ pattern: '/^X-Foo:/', action: 'IGNORE' }] }).onSubmission({ services: ['submission/inet'] })).toThrow(/service msa_cleanup\/unix.*already defined/);
   });
 
   it('bad rules name the field and value', () => {
     const { host } = newHost();
-    expect(() => new HeaderChecks(host, 'x', { rules: [['X-Mailer:', 'IGNORE']] })).toThrow(/rules\[0\]\.pattern = "X-Mailer:"/);
-    expect(() => new HeaderChecks(host, 'y', { rules: [['/^X-Mailer:/', 'REMOVE']] })).toThrow(/rules\[0\]\.action = "REMOVE": unknown header_checks action/);
-    expect(() => new HeaderChecks(host, 'z', { rules: [['/^X-(Mailer:/', 'IGNORE']] })).toThrow(/unmatched \(/);
+    expect(() => new HeaderChecks(host, 'x', { rules: [{ pattern: 'X-Mailer:', action: 'IGNORE' }] })).toThrow(/rules\[0\]\.pattern = "X-Mailer:"/);
+    expect(() => new HeaderChecks(host, 'y', { rules: [{ pattern: '/^X-Mailer:/', action: 'REMOVE' }] })).toThrow(/rules\[0\]\.action = "REMOVE": unknown header_checks action/);
+    expect(() => new HeaderChecks(host, 'z', { rules: [{ pattern: '/^X-(Mailer:/', action: 'IGNORE' }] })).toThrow(/unmatched \(/);
   });
 });
 
 describe('Forwarding and sizes', () => {
   it('sets allow_mail_to_commands/files', () => {
     const { host } = newHost();
-    new Forwarding(host, 'fwd', { commands: ['alias', 'forward', 'include'], files: ['alias'] });
+    new Forwarding(host, 'fwd', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD, DeliverySource.INCLUDE], files: [DeliverySource.ALIAS] });
     expect(host.bundle.bundle.mainCf.set.allow_mail_to_commands).toBe('alias, forward, include');
     expect(host.bundle.bundle.mainCf.set.allow_mail_to_files).toBe('alias');
     expect(() => new Forwarding(host, 'f2', { commands: ['pipe' as never] })).toThrow(/commands = "pipe"/);

@@ -4,9 +4,10 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Aspects, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { PostfixHost } from '../../constructs/postfix-host';
-import { TlsPolicy } from '../../constructs/tls-policy';
+import { ServiceType } from '../../constructs/master-service';
+import { TlsPolicy, TlsProfile } from '../../constructs/tls-policy';
 import { TlsLint } from '../../constructs/tls-lint';
-import { DhParameters } from '../../constructs/dh-parameters';
+import { DhParameters, DhRotation } from '../../constructs/dh-parameters';
 import { PostfixConfigError } from '../../lib/model/errors';
 
 function setup() {
@@ -34,7 +35,7 @@ const certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
 describe('TlsPolicy', () => {
   it('sets the intermediate profile and requires TLS on submission', () => {
     const { host } = setup();
-    host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
+    host.addService({ name: 'submission', type: ServiceType.INET, command: 'smtpd' });
     new TlsPolicy(host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
     const s = host.state.snapshot();
     expect(s.parameters).toMatchObject({ smtpd_tls_security_level: 'may', smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem' });
@@ -78,6 +79,18 @@ describe('TlsPolicy', () => {
     expect(e4.field).toBe('smtpd_tls_protocols');
     expect(e4.fix).toMatch(/>=TLSv1.2/);
   });
+
+  it('a certificate struct gives exactly one kind of source (jsii has no unions), refused by field otherwise', () => {
+    const mixed = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem', keyFile: '/etc/ssl/private/a.key' }] }));
+    expect([mixed.where, mixed.field, mixed.problem]).toEqual(['test/mx1/tls', 'certificates[0]', 'mixes kinds of certificate source']);
+    expect(mixed.fix).toMatch(/exactly one of: chainFile; keyFile with certFile; privateKeyPem with certificatePem/);
+    const empty = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ name: 'x' }] }));
+    expect([empty.field, empty.problem]).toEqual(['certificates[0]', 'gives no certificate']);
+    const half = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem' }, { keyFile: '/etc/ssl/private/b.key' }] }));
+    expect([half.field, half.problem, half.fix]).toEqual(['certificates[1].certFile', 'keyFile is given without certFile', 'give certFile too']);
+    const s = (() => { const { host } = setup(); new TlsPolicy(host, 'tls', { certificates: [{ keyFile: '/etc/ssl/private/b.key', certFile: '/etc/ssl/certs/b.pem' }] }); return host.state.snapshot(); })();
+    expect(s.parameters.smtpd_tls_chain_files).toBe('/etc/ssl/private/b.key, /etc/ssl/certs/b.pem');
+  });
 });
 
 describe('TlsLint aspect', () => {
@@ -110,7 +123,7 @@ describe('TlsLint aspect', () => {
 
   it('a TlsPolicy host with submission lints clean', () => {
     const { app, stack, host } = setup();
-    host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
+    host.addService({ name: 'submission', type: ServiceType.INET, command: 'smtpd' });
     new TlsPolicy(host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
     Aspects.of(stack).add(new TlsLint({ strict: true }));
     Testing.synth(stack);
@@ -135,7 +148,7 @@ describe('DhParameters', () => {
 
   it('systemd rotation renders a service and a timer', () => {
     const { host } = setup();
-    new DhParameters(host, 'dh', { rotation: 'systemd' });
+    new DhParameters(host, 'dh', { rotation: DhRotation.SYSTEMD });
     expect(host.state.snapshot().files.map((f) => f.path)).toEqual(expect.arrayContaining([
       '/etc/systemd/system/cdktf-postfix-dh.service', '/etc/systemd/system/cdktf-postfix-dh.timer']));
   });
@@ -149,9 +162,9 @@ describe('DhParameters', () => {
 describe('full synth', () => {
   it('TlsPolicy with uploaded certificate and DhParameters pass host validation and lint', () => {
     const { app, stack, host } = setup();
-    host.addService({ name: 'submission', type: 'inet', command: 'smtpd' });
+    host.addService({ name: 'submission', type: ServiceType.INET, command: 'smtpd' });
     const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
-    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
+    new TlsPolicy(host, 'tls', { profile: TlsProfile.LEGACY_OLD_CLIENTS, certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
     new DhParameters(host, 'dh');
     TlsLint.addTo(app, { ignore: ['tls-legacy-protocols'] });
     expect(() => app.synth()).not.toThrow();

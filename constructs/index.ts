@@ -1,0 +1,10 @@
+// The construct API: what jsii compiles for Python, Go, Java and C# (scripts/jsii.js), and what the
+// TypeScript entry (index.ts) re-exports next to the engine.
+export * from './postfix-host';
+export * from './master-service';
+export * from './tls-policy';
+export * from './dh-parameters';
+export * from './tls-lint';
+export * from './access-table';
+export * from './header-checks';
+export * from './forwarding';
