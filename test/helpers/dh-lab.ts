@@ -20,7 +20,7 @@ import { join } from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { LabHost } from '../lab';
 import { PostfixHost } from '../../constructs/postfix-host';
-import { TlsPolicy } from '../../constructs/tls-policy';
+import { TlsPolicy, TlsProfile } from '../../constructs/tls-policy';
 import { DhParameters, DhParametersProps } from '../../constructs/dh-parameters';
 import { labConnection, synthStack } from './deploy';
 import { parseBriefOutput } from '../../lib/probe/tls-check';
@@ -107,7 +107,7 @@ export function dhStack(h: LabHost, certPem: string, dh: DhParametersProps): str
   return synthStack((stack: TerraformStack) => {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h) });
     const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
-    new TlsPolicy(host, 'tls', { profile: 'legacyOldClients', certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
+    new TlsPolicy(host, 'tls', { profile: TlsProfile.LEGACY_OLD_CLIENTS, certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
     new DhParameters(host, 'dh', dh);
   });
 }

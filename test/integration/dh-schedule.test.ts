@@ -17,6 +17,7 @@
  * of test/helpers/dh-lab.ts (RFC 7919 groups for `openssl dhparam -out`), which can also be made to
  * sleep mid-generation, which is where this test kills a rotation.
  */
+import { DhRotation } from '../../constructs/dh-parameters';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -121,7 +122,7 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 
 describe('the scheduled DH rotation fires', () => {
   it('cron: the installed entry, run with cron\'s environment, rotates and reloads', async () => {
-    const [r] = await applyStack(dhStack(h, certPem, { rotation: 'cron' }));
+    const [r] = await applyStack(dhStack(h, certPem, { rotation: DhRotation.CRON }));
     expect([r.result, r.error]).toEqual(['applied', undefined]);
     const before = await snapshot();
     const run = await runCronJob();
@@ -164,7 +165,7 @@ describe('the scheduled DH rotation fires', () => {
   });
 
   it('systemd: the installed unit\'s ExecStart, run as the manager would, rotates and reloads', async () => {
-    const [r] = await applyStack(dhStack(h, certPem, { rotation: 'systemd' }));
+    const [r] = await applyStack(dhStack(h, certPem, { rotation: DhRotation.SYSTEMD }));
     expect([r.result, r.error]).toEqual(['applied', undefined]);
     const execStart = /^ExecStart=(.+)$/m.exec(h.readFile(UNIT))?.[1];
     expect(execStart).toBeDefined();

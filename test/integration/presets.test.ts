@@ -4,6 +4,7 @@
  * domain the host does not serve). Presets.satellite has its proof in smarthost.test.ts (through
  * examples/satellite). The submission host checks passwords with Cyrus SASL (sasldb).
  */
+import { SaslType } from '../../constructs/master-service';
 import { existsSync, readFileSync } from 'fs';
 import { Lab, LabHost, startLab } from '../lab';
 import { Presets } from '../../constructs/presets';
@@ -42,7 +43,7 @@ beforeAll(async () => {
   await addSaslUser(sub, USER, PASSWORD);
   const stackDir = synthStack((stack) => {
     Presets.inboundMx(stack, 'mx', { connection: labConnection(mx), domains: ['mx-domain.lab.test'] });
-    const s = Presets.submission(stack, 'sub', { connection: labConnection(sub), sasl: { type: 'cyrus', path: 'smtpd' } });
+    const s = Presets.submission(stack, 'sub', { connection: labConnection(sub), sasl: { type: SaslType.CYRUS, path: 'smtpd' } });
     new TlsPolicy(s, 'tls', { certificates: [{ certFile: '/etc/ssl/certs/ssl-cert-snakeoil.pem', keyFile: '/etc/ssl/private/ssl-cert-snakeoil.key' }] });
   });
   for (const report of await applyStack(stackDir)) if (report.error) throw new Error(`apply failed: ${report.error}`);

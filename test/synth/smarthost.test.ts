@@ -1,4 +1,5 @@
 /** SmartHostRelay and the presets at synth: settings, the password map, every validation, and relay safety of overridden presets. */
+import { SaslType } from '../../constructs/master-service';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -146,9 +147,9 @@ describe('presets', () => {
   });
 
   it('submission: 587 and 465 with SASL required, header privacy on submitted mail only', () => {
-    const host = Presets.submission(newStack(), 'sub', { connection, sasl: { type: 'cyrus' } });
+    const host = Presets.submission(newStack(), 'sub', { connection, sasl: { type: SaslType.CYRUS } });
     const sub = host.builder.getService('submission/inet')!;
-    expect(sub.options).toMatchObject({ smtpd_sasl_auth_enable: 'yes', smtpd_sasl_type: 'cyrus', smtpd_relay_restrictions: 'permit_mynetworks,permit_sasl_authenticated,reject', cleanup_service_name: 'msa_cleanup' });
+    expect(sub.options).toMatchObject({ smtpd_sasl_auth_enable: 'yes', smtpd_sasl_type: SaslType.CYRUS, smtpd_relay_restrictions: 'permit_mynetworks,permit_sasl_authenticated,reject', cleanup_service_name: 'msa_cleanup' });
     expect(host.builder.getService('submissions/inet')!.options).toMatchObject({ smtpd_tls_wrappermode: 'yes', smtpd_sasl_auth_enable: 'yes' });
     expect(host.builder.getParameter('header_checks')).toBeUndefined();
   });
