@@ -68,7 +68,7 @@ export interface HostOperation {
 export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const started = Date.now();
   const env = op.env ?? process.env;
-  const { bundle } = op.bundle;
+  const bundle = op.action === 'destroy' ? desiredNothing(op.bundle.bundle) : op.bundle.bundle;
   const envContents = envContentsOf(bundle, env);
   const shaCache = new Map<string, string>();
   const shaOf = (path: string): string => {
@@ -122,6 +122,16 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   } finally {
     if (!op.session) session.close();
   }
+}
+
+/**
+ * What a destroy sends: the bundle without files or hooks. The host's desired state for destroy is
+ * "nothing" (the transaction restores every managed name and file from its own record), so no file
+ * content is read, hashed or needed: a destroy runs without the secrets an apply needs (a TLS key in
+ * a fromEnv variable is absent from the destroy provisioner's environment by design).
+ */
+export function desiredNothing(bundle: Bundle): Bundle {
+  return { ...bundle, mainCf: { set: {}, remove: [] }, masterCf: { set: {}, remove: [] }, files: {}, hooks: [], tableTypes: [], installPackages: [], tlsChecks: [] };
 }
 
 /** The bundle's TLS probes, from this machine to the host's address. */
