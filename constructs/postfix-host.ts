@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct, IConstruct } from 'constructs';
-import { DataResource, Fn, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { DataResource, Fn, IResolvable, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { HostBuilder } from '../lib/host/builder';
@@ -13,7 +13,7 @@ import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
 import type { MasterServiceProps } from './master-service';
-import { resolveRunnerPath, runnerSha256 } from './runner-path';
+import { resolveRunnerPath } from './runner-path';
 export type { JumpHostConnection, PostfixConnection } from '../lib/host/connection';
 export type { TlsCheckAfterApply } from '../lib/host/compose';
 export { HostResourceType, TlsProtocol } from '../lib/host/vocabulary';
@@ -180,20 +180,52 @@ export class PostfixHost extends Construct {
   private createResource(dependsOn: readonly ITerraformDependable[]): TerraformResource {
     const runner = runnerAsset(this);
     const env = this.connectionEnv;
-    const triggers = Lazy.anyValue({ produce: () => this.triggers(runnerSha256()) }) as unknown as Record<string, string>;
+    const triggers = Lazy.anyValue({ produce: () => this.triggers() }) as unknown as Record<string, string>;
     const applyEnv = this.applyEnvironment(env);
-    // create_before_destroy: a replacement applies the new bundle first; the old resource's destroy
-    // step then sees that the host has moved on and leaves it alone (see the runner's destroy action).
+    // create_before_destroy: a replacement applies the new bundle first, so a changed setting is one
+    // transaction on the host, never "restore stock, then apply". Terraform then runs no destroy
+    // provisioner for the replaced object (checked with 1.11), which is why cleaning a host this
+    // construct leaves is the placement resource's job (below), not the apply resource's.
     const common = {
       ...(dependsOn.length > 0 ? { dependsOn: [...dependsOn] } : {}),
       lifecycle: { createBeforeDestroy: true },
     };
     if (this.resourceType === 'null_resource') {
       ensureNullProvider(this);
-      return new NullResource(this, 'apply', { ...common, triggers, provisioners: this.provisioners(runner.path, applyEnv, 'self.triggers') });
+      return new NullResource(this, 'apply', { ...common, triggers, provisioners: [this.applyProvisioner(runner.path, applyEnv), this.destroyProvisioner(runner.path, 'self.triggers')] });
     }
-    const input = Lazy.anyValue({ produce: () => ({ ...env, CDKTF_POSTFIX_APPLIED_SHA256: this.bundle.sha256, CDKTF_POSTFIX_CONFIG_DIRECTORY: this.configDirectory }) });
-    return new DataResource(this, 'apply', { ...common, triggersReplace: triggers, input, provisioners: this.provisioners(runner.path, applyEnv, 'self.input') });
+    const recorded = Lazy.anyValue({ produce: () => this.recordedPlacement() });
+    const apply = new DataResource(this, 'apply', { ...common, triggersReplace: triggers, input: recorded, provisioners: [this.applyProvisioner(runner.path, applyEnv)] });
+    this.createPlacement(apply, recorded, runner.path);
+    return apply;
+  }
+
+  /**
+   * The placement: one terraform_data per (address, port, config directory) this host is applied
+   * to, replaced only when that changes, without create_before_destroy, so Terraform runs its destroy
+   * provisioner whenever the host leaves a place: moved to a new address (the old host is cleaned,
+   * its managed files and record removed, stock configuration back) or destroyed. Its input is
+   * updated in place after each successful apply and records the connection, the config directory
+   * and the bundle hash the host was given; the runner's destroy leaves the old host alone when
+   * another apply has put a different bundle there since (e.g. two hosts swapped addresses).
+   * Ordering: it depends on the apply resource, so it is created after the first apply succeeded
+   * and destroyed before the apply resource; on a move Terraform runs the old placement's destroy
+   * before (or while) the new address is applied, as it does for any destroy-then-create replacement.
+   */
+  private createPlacement(apply: TerraformResource, recorded: IResolvable, runnerPath: string): void {
+    const place = Lazy.anyValue({
+      produce: () => ({
+        host: this.connectionEnv.CDKTF_POSTFIX_HOST,
+        port: this.connectionEnv.CDKTF_POSTFIX_PORT ?? '22',
+        config_directory: this.configDirectory,
+      }),
+    });
+    new DataResource(this, 'placement', { dependsOn: [apply], triggersReplace: place, input: recorded, provisioners: [this.destroyProvisioner(runnerPath, 'self.input')] });
+  }
+
+  /** What the destroy step needs, recorded in the resource (a destroy provisioner may only read self.*). */
+  private recordedPlacement(): Record<string, string> {
+    return { ...this.connectionEnv, CDKTF_POSTFIX_APPLIED_SHA256: this.bundle.sha256, CDKTF_POSTFIX_CONFIG_DIRECTORY: this.configDirectory };
   }
 
   /** Connection plus the variables carrying file content known only at apply time (secrets, tokens). */
@@ -207,26 +239,29 @@ export class PostfixHost extends Construct {
     }) as unknown as Record<string, string>;
   }
 
+  /** Apply on create/replace, with the connection and the apply-time file contents (secrets). */
+  private applyProvisioner(runnerPath: string, applyEnv: Record<string, string>): LocalExecProvisioner {
+    return { type: 'local-exec', interpreter: ['node', runnerPath, 'apply'], command: this.bundlePath, environment: applyEnv };
+  }
+
   /**
-   * Apply on create/replace; on destroy remove what the stack manages. The destroy step may only use
-   * self.*, so everything it needs was stored in the resource's input (or triggers for null_resource).
+   * On destroy remove what the stack manages, using only self.* (Terraform's rule): the recorded
+   * connection, config directory and applied bundle hash. No file contents and no secrets: the
+   * runner's destroy sends the host an empty desired state and never reads fromEnv variables.
    */
-  private provisioners(runnerPath: string, applyEnv: Record<string, string>, selfRef: 'self.input' | 'self.triggers'): LocalExecProvisioner[] {
+  private destroyProvisioner(runnerPath: string, selfRef: 'self.input' | 'self.triggers'): LocalExecProvisioner {
     const destroyEnv: Record<string, string> = {};
     for (const name of [...Object.keys(this.connectionEnv), 'CDKTF_POSTFIX_APPLIED_SHA256', 'CDKTF_POSTFIX_CONFIG_DIRECTORY']) {
       destroyEnv[name] = `\${${selfRef}.${name}}`;
     }
-    return [
-      { type: 'local-exec', interpreter: ['node', runnerPath, 'apply'], command: this.bundlePath, environment: applyEnv },
-      { type: 'local-exec', when: 'destroy', interpreter: ['node', runnerPath, 'destroy'], command: this.bundlePath, environment: destroyEnv },
-    ];
+    return { type: 'local-exec', when: 'destroy', interpreter: ['node', runnerPath, 'destroy'], command: this.bundlePath, environment: destroyEnv };
   }
 
-  private triggers(runnerSha: string): Record<string, string> {
+  private triggers(): Record<string, string> {
     const { bundle, sha256 } = this.bundle;
     const files = this.builder.snapshot().files;
     const secretPaths = new Set(files.filter((f) => f.secret || f.fromEnv).map((f) => f.path));
-    const triggers = escapeTemplates(renderTriggers(bundle, sha256, runnerSha, secretPaths));
+    const triggers = escapeTemplates(renderTriggers(bundle, sha256, secretPaths));
     triggers.host = this.connection.host;
     for (const file of files) {
       if (file.fromEnv) triggers[`file:${file.path}`] = `sha256:${Fn.sha256(file.fromEnv.value)}`;

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { sha256File } from '../lib/render/hash';
 
 export const RUNNER_FILE_NAME = 'cdktf-postfix-runner.js';
 
@@ -18,12 +17,4 @@ export function resolveRunnerPath(): string {
     throw new Error(`cdktf-postfix: the apply runner is not built (looked for ${candidates.join(', ')}). Fix: run \`npm run build\` in the cdktf-postfix package.`);
   }
   return found;
-}
-
-let runnerHash: string | undefined;
-
-/** sha256 of the runner, hashed once per process however many hosts a program defines. */
-export function runnerSha256(): string {
-  runnerHash ??= sha256File(resolveRunnerPath()).sha256;
-  return runnerHash;
 }

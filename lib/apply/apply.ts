@@ -69,7 +69,7 @@ export interface HostOperation {
 export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const started = Date.now();
   const env = op.env ?? process.env;
-  const { bundle } = op.bundle;
+  const bundle = op.action === 'destroy' ? desiredNothing(op.bundle.bundle) : op.bundle.bundle;
   const envContents = envContentsOf(bundle, env);
   const shaCache = new Map<string, string>();
   const shaOf = (path: string): string => {
@@ -82,7 +82,7 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const session = op.session ?? (await SshSession.connect(target));
   const connectMs = Date.now() - started;
   try {
-    const sha = op.action === 'destroy' ? (op.appliedSha256 ?? '') : op.bundle.sha256;
+    const sha = op.action === 'destroy' ? await destroyGuardSha(session, op.bundle.bundle, bundle, op.appliedSha256) : desiredSha256(op.bundle.sha256, bundle, shaOf);
     if (op.action === 'apply') {
       const refusal = await relayRefusal(session, { bundle, bundleSha256: sha, bundleDir: op.bundle.dir, envContents, hookScripts: op.hookScripts }, shaOf, target.label);
       if (refusal) return { host: bundle.host, target: target.label, action: op.action, result: 'failed', changed: [], ran: [], steps: {}, durationMs: Date.now() - started, connectMs, error: refusal };
@@ -123,6 +123,42 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   } finally {
     if (!op.session) session.close();
   }
+}
+
+/**
+ * The desired-state hash the host records and compares (its no-op fast path, the destroy guard):
+ * the bundle's hash, plus, when the bundle has apply-time (fromEnv) files, a hash of their contents,
+ * which the bundle cannot hold. Without it a rotated TLS key from a variable would look "unchanged".
+ * Form: BUNDLE_SHA or BUNDLE_SHA+CONTENT_SHA, so Terraform's recorded bundle hash still names it.
+ */
+export function desiredSha256(bundleSha256: string, bundle: Bundle, shaOf: (path: string) => string): string {
+  const fromEnv = Object.keys(bundle.files).filter((p) => bundle.files[p].fromEnv !== undefined).sort();
+  if (fromEnv.length === 0) return bundleSha256;
+  return `${bundleSha256}+${sha256Hex(fromEnv.map((p) => `${p}\t${shaOf(p)}`).join('\n'))}`;
+}
+
+/**
+ * The hash a destroy must match on the host (a newer apply owns the host otherwise, and it is left
+ * alone). Terraform records only the bundle hash; with fromEnv files the host holds BUNDLE_SHA+CONTENT_SHA,
+ * which the destroy cannot compute without the secrets, so it reads the host's record first (one
+ * status round, only for such bundles) and accepts it when it extends the recorded bundle hash.
+ */
+async function destroyGuardSha(session: SshSession, original: Bundle, nothing: Bundle, recorded: string | undefined): Promise<string> {
+  if (!recorded || !Object.values(original.files).some((f) => f.fromEnv !== undefined)) return recorded ?? '';
+  const status = buildStage({ action: 'status', bundle: nothing, bundleSha256: '', bundleDir: '', envContents: new Map() }, () => '');
+  const lines = (await session.exec(TRANSACTION_COMMAND, status)).stdout.split('\n');
+  const onHost = lines[lines.indexOf('@@section\tapplied_sha256') + 1] ?? '';
+  return lines.includes('@@section\tapplied_sha256') && onHost.startsWith(`${recorded}+`) ? onHost : recorded;
+}
+
+/**
+ * What a destroy sends: the bundle without files or hooks. The host's desired state for destroy is
+ * "nothing" (the transaction restores every managed name and file from its own record), so no file
+ * content is read, hashed or needed: a destroy runs without the secrets an apply needs (a TLS key in
+ * a fromEnv variable is absent from the destroy provisioner's environment by design).
+ */
+export function desiredNothing(bundle: Bundle): Bundle {
+  return { ...bundle, mainCf: { set: {}, remove: [] }, masterCf: { set: {}, remove: [] }, files: {}, hooks: [], tableTypes: [], installPackages: [], tlsChecks: [] };
 }
 
 /** The bundle's TLS probes, from this machine to the host's address. */

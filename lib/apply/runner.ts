@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'fs';
 import { connectionFromEnv } from '../model/connection';
-import { HostReport, loadBundle, runHostOperation } from './apply';
+import { HostReport, LoadedBundle, loadBundle, runHostOperation } from './apply';
 import { hookScriptsFor } from './hook-scripts';
 import { formatReport } from './report';
 
@@ -21,7 +21,7 @@ export async function runnerMain(argv: string[], env: NodeJS.ProcessEnv): Promis
     const bundle = loadBundle(bundlePath);
     report = await runHostOperation({
       connection: connectionFromEnv(env),
-      bundle,
+      bundle: action === 'destroy' ? recordedPlacement(bundle, env) : bundle,
       action,
       env,
       appliedSha256: env.CDKTF_POSTFIX_APPLIED_SHA256,
@@ -38,4 +38,15 @@ export async function runnerMain(argv: string[], env: NodeJS.ProcessEnv): Promis
 
 if (require.main === module) {
   runnerMain(process.argv.slice(2), process.env).then((code) => process.exit(code));
+}
+
+/**
+ * A destroy cleans the host Terraform recorded, which may be an older placement than the current
+ * bundle's (a host moved to another address or config directory): the config directory comes from
+ * the recorded input (CDKTF_POSTFIX_CONFIG_DIRECTORY) when Terraform passes it.
+ */
+function recordedPlacement(loaded: LoadedBundle, env: NodeJS.ProcessEnv): LoadedBundle {
+  const configDirectory = env.CDKTF_POSTFIX_CONFIG_DIRECTORY;
+  if (!configDirectory || configDirectory === loaded.bundle.configDirectory) return loaded;
+  return { ...loaded, bundle: { ...loaded.bundle, configDirectory } };
 }

@@ -8,10 +8,13 @@ export const MAX_TRIGGER_TEXT_BYTES = 16 * 1024;
  * multi-line text (so `terraform plan` shows a line diff), the text of small non-secret files, and
  * hashes for everything else. Never secret content.
  */
-export function renderTriggers(bundle: Bundle, bundleSha256: string, runnerSha256: string, secretPaths: ReadonlySet<string>): Record<string, string> {
+export function renderTriggers(bundle: Bundle, bundleSha256: string, secretPaths: ReadonlySet<string>): Record<string, string> {
+  // The runner's own hash is deliberately absent: a library upgrade that keeps the bundle schema
+  // must not replace (re-apply) every host. What the host gets is decided by the bundle alone: its
+  // schema version (a runner refuses a schema it does not know, lib/model/bundle.ts) and its hash.
   const triggers: Record<string, string> = {
+    bundle_format: bundle.format,
     bundle_sha256: bundleSha256,
-    runner_sha256: runnerSha256,
     main_cf: mainCfText(bundle),
     master_cf: masterCfText(bundle),
   };

@@ -115,7 +115,7 @@ describe('terraform against a lab host', () => {
     const first = expectOk(await terraform(stackDir, ['apply', '-auto-approve', '-input=false', '-no-color']));
     expect(first.stdout).toMatch(/local-exec\): mail\/mx \(127\.0\.0\.\d+\): applied in \d+ ms/);
     expect(first.stdout).toContain('~ main.cf message_size_limit');
-    expect(first.stdout).toContain('Apply complete! Resources: 1 added, 0 changed, 0 destroyed.');
+    expect(first.stdout).toContain('Apply complete! Resources: 2 added, 0 changed, 0 destroyed.'); // the apply and its placement
     await expectMailHostApplied(h, 25_000_000);
 
     // Nothing to do on a second plan.
@@ -131,13 +131,14 @@ describe('terraform against a lab host', () => {
     expect(mainCf![1]).toMatch(/^\s*- message_size_limit = 25000000$/m);
     expect(mainCf![1]).toMatch(/^\s*\+ message_size_limit = 30000000$/m);
     expect(mainCf![1]).toMatch(/^\s+myhostname = /m); // unchanged lines appear without a sign
-    expect(plan.stdout).toMatch(/Plan: 1 to add, 0 to change, 1 to destroy\./);
+    expect(plan.stdout).toMatch(/Plan: 1 to add, 1 to change, 1 to destroy\./); // the placement records the new bundle hash in place
 
     const second = expectOk(await terraform(stackDir, ['apply', '-auto-approve', '-input=false', '-no-color']));
     expect(second.stdout).toMatch(/applied in \d+ ms/);
     expect(second.stdout).toContain('~ main.cf message_size_limit');
-    // create_before_destroy: the old resource's destroy step sees the host has moved on.
-    expect(second.stdout).toContain('Apply complete! Resources: 1 added, 0 changed, 1 destroyed.');
+    // create_before_destroy: the old apply object goes without a destroy step; the placement (same address) stays.
+    expect(second.stdout).toContain('Apply complete! Resources: 1 added, 1 changed, 1 destroyed.');
+    expect(second.stdout).not.toMatch(/removed in \d+ ms/);
     await expectMailHostApplied(h, 30_000_000);
 
     expectNoPrivateKey(h, stackDir);
@@ -145,7 +146,7 @@ describe('terraform against a lab host', () => {
 
     const destroy = expectOk(await terraform(stackDir, ['destroy', '-auto-approve', '-input=false', '-no-color']));
     expect(destroy.stdout).toMatch(/removed in \d+ ms/);
-    expect(destroy.stdout).toContain('Destroy complete! Resources: 1 destroyed.');
+    expect(destroy.stdout).toContain('Destroy complete! Resources: 2 destroyed.');
     await expectRestored(h, before);
     expectNoPrivateKey(h, stackDir);
   });
@@ -159,7 +160,7 @@ describe('terraform against a lab host', () => {
     const deploy = expectOk(await cdktf(project, ['deploy', '--auto-approve', '--no-color', 'mail'], env));
     const out = stripAnsi(deploy.stdout + deploy.stderr);
     expect(out).toMatch(/mail\/mx \(127\.0\.0\.\d+\): applied in \d+ ms/);
-    expect(out).toContain('Apply complete! Resources: 1 added, 0 changed, 0 destroyed.');
+    expect(out).toContain('Apply complete! Resources: 2 added, 0 changed, 0 destroyed.');
     await expectMailHostApplied(h, 25_000_000);
 
     // cdktf keeps its local state in the project directory: terraform.<stack>.tfstate.

@@ -40,21 +40,39 @@ describe('PostfixHost synth', () => {
     expect(r.triggers_replace!.master_cf).toContain('submission inet n - - - - smtpd');
     expect(r.triggers_replace!.master_cf).toContain('-o smtpd_tls_wrappermode=yes');
     expect(r.triggers_replace!.bundle_sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(r.triggers_replace!.runner_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.triggers_replace!.bundle_format).toBe('cdktf-postfix/1');
+    // A library upgrade must not replace every host: the runner's hash is not a trigger.
+    expect(Object.keys(r.triggers_replace!).filter((k) => /runner/.test(k))).toEqual([]);
+    expect(r.provisioner).toHaveLength(1);
     expect(r.provisioner[0]['local-exec'].interpreter[0]).toBe('node');
     expect(r.provisioner[0]['local-exec'].interpreter[1]).toMatch(/^assets\/CdktfPostfixRunner\/[0-9A-F]+\/cdktf-postfix-runner\.js$/);
     expect(r.provisioner[0]['local-exec'].command).toBe('assets/cdktf-postfix/mx1/bundle.json');
-    expect(r.provisioner[1]['local-exec'].when).toBe('destroy');
+  });
+
+  test('a placement resource per address cleans the host it leaves: destroy-time only, self.* only', () => {
+    const { stack } = hostIn();
+    const json = JSON.parse(Testing.synth(stack)) as { resource: { terraform_data: Record<string, Resource> } };
+    const [applyName, placementName] = Object.keys(json.resource.terraform_data);
+    expect(applyName).toMatch(/^mx1_apply_/);
+    expect(placementName).toMatch(/^mx1_placement_/);
+    const p = json.resource.terraform_data[placementName];
+    expect(p.depends_on).toEqual([`terraform_data.${applyName}`]);
+    expect(p.triggers_replace).toEqual({ host: '192.0.2.10', port: '22', config_directory: '/etc/postfix' });
+    expect((p as { lifecycle?: unknown }).lifecycle).toBeUndefined(); // destroy-then-create: Terraform runs its destroy provisioner
+    expect(p.input!.CDKTF_POSTFIX_APPLIED_SHA256).toBe(json.resource.terraform_data[applyName].triggers_replace!.bundle_sha256);
+    expect(p.provisioner).toHaveLength(1);
+    expect(p.provisioner[0]['local-exec'].when).toBe('destroy');
+    expect(p.provisioner[0]['local-exec'].interpreter.slice(-1)).toEqual(['destroy']);
     // Destroy-time provisioners may only use self.*.
-    for (const v of Object.values(r.provisioner[1]['local-exec'].environment)) expect(v).toMatch(/^\$\{self\.input\.[A-Z0-9_]+\}$/);
+    for (const v of Object.values(p.provisioner[0]['local-exec'].environment)) expect(v).toMatch(/^\$\{self\.input\.[A-Z0-9_]+\}$/);
   });
 
   test('snapshot of a full host', () => {
     const { stack, host } = hostIn({ settings: { myhostname: 'mx1.example.org', mydestination: ['$myhostname', 'localhost'], smtpd_banner: '$myhostname ESMTP', message_size_limit: '25MB', disable_vrfy_command: true }, removeSettings: ['smtpd_use_tls'] });
     host.addService(Submission.starttls({ sasl: { type: SaslType.DOVECOT, path: 'private/auth' } }));
     new MasterService(host, 'relay', { name: '127.0.0.1:10025', type: ServiceType.INET, private: false, chroot: false, command: 'smtpd', options: { content_filter: '' } });
-    // The runner's hash changes with every engine change; everything else must stay put.
-    const text = Testing.synth(stack).replace(/CdktfPostfixRunner\/[0-9A-F]+\//g, 'CdktfPostfixRunner/<hash>/').replace(/"runner_sha256": "[0-9a-f]{64}"/, '"runner_sha256": "<hash>"');
+    // The runner's asset directory changes with every engine change; everything else must stay put.
+    const text = Testing.synth(stack).replace(/CdktfPostfixRunner\/[0-9A-F]+\//g, 'CdktfPostfixRunner/<hash>/');
     expect(text).toMatchSnapshot();
   });
 
