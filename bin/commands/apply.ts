@@ -3,7 +3,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import { HostReport } from '../../lib/apply/apply';
 import { applyStackHost, diffStackHost, mapLimit } from '../../lib/apply/hosts';
 import { formatReport } from '../../lib/apply/report';
-import { readStackHosts, selectHosts } from '../../lib/apply/stack';
+import { readStackHosts } from '../../lib/apply/stack';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -20,7 +20,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--concurrency <n>', 'hosts in flight at once', positiveInt, 10)
     .option('--json', 'print the reports as JSON')
     .action(async (stackDir: string, opts: { target?: string; concurrency: number; json?: boolean }) => {
-      const hosts = selectHosts(readStackHosts(stackDir), opts.target);
+      const hosts = readStackHosts(stackDir, opts.target);
       const showProgress = !opts.json && process.stderr.isTTY && hosts.length > 1;
       const bars = showProgress ? new MultiBar({ format: '{bar} {value}/{total} hosts | {status}', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : undefined;
       const bar = bars?.create(hosts.length, 0, { status: 'connecting' });
@@ -42,7 +42,7 @@ export function registerApplyCommands(program: Command): void {
     .option('--target <id>', 'only this host (construct id or path)')
     .option('--concurrency <n>', 'hosts in flight at once', positiveInt, 10)
     .action(async (stackDir: string, opts: { target?: string; concurrency: number }) => {
-      const hosts = selectHosts(readStackHosts(stackDir), opts.target);
+      const hosts = readStackHosts(stackDir, opts.target);
       const results = await mapLimit(hosts, opts.concurrency, diffStackHost);
       for (const r of results) {
         if (r.error) process.stderr.write(`${r.host}: ${r.error}\n`);
