@@ -7,7 +7,7 @@
  *   (none of them)                     the local machine
  */
 import type { Command } from 'commander';
-import { readStackHosts, selectHosts } from '../lib/apply/stack';
+import { readStackHosts } from '../lib/apply/stack';
 import { ConnectionSpec, validateFingerprint, validateSshUser } from '../lib/model/connection';
 import { parseEndpoint } from '../lib/model/endpoint';
 import { UsageError } from '../lib/errors';
@@ -51,7 +51,7 @@ function overrides(opts: ConnectionOptions): Partial<ConnectionSpec> {
 
 /** The one host of a stack that --target names (or the only host). */
 function stackConnection(stackDir: string, target: string | undefined): ConnectionSpec {
-  const hosts = selectHosts(readStackHosts(stackDir), target);
+  const hosts = readStackHosts(stackDir, target);
   if (hosts.length === 1) return hosts[0].connection;
   const ids = hosts.map((h) => h.path.split('/').pop()).join(', ');
   const problem = hosts.length === 0 ? 'has no hosts' : target ? `matches ${hosts.length} hosts` : `has ${hosts.length} hosts`;

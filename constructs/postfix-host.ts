@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct, IConstruct } from 'constructs';
-import { DataResource, Fn, IResolvable, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformResource, TerraformStack, Token } from 'cdktf';
-import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { App, Aspects, CDK_FLAVOUR, DataResource, Fn, IResolvable, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformProvider, TerraformResource, TerraformStack, Token } from './cdk';
+import type { Resource as NullResource, ResourceConfig as NullResourceConfig } from '@cdktf/provider-null/lib/resource';
+import type { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { HostBuilder } from '../lib/host/builder';
 import { TlsCheckAfterApply } from '../lib/host/compose';
 import { connectionSpec, PostfixConnection, validateConnection } from '../lib/host/connection';
@@ -14,18 +14,13 @@ import { bundleJson, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
 import type { MasterServiceProps } from './master-service';
 import { resolveRunnerPath } from './runner-path';
+import { hostAspectsFor } from './host-aspects';
 export type { JumpHostConnection, PostfixConnection } from '../lib/host/connection';
 export type { TlsCheckAfterApply } from '../lib/host/compose';
 export { HostResourceType, TlsProtocol } from '../lib/host/vocabulary';
 
 /** cdktf's own test for deploy-time values, injected into the core (which cannot import cdktf). */
 const isUnresolved = (value: unknown): boolean => Token.isUnresolved(value);
-
-// cdktf exports only the types of its custom synthesis hook; the function lives here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { addCustomSynthesis } = require('cdktf/lib/synthesize/synthesizer') as {
-  addCustomSynthesis(construct: IConstruct, hook: { onSynthesize(session: { outdir: string; manifest: { outdir: string; forStack(stack: TerraformStack): { synthesizedStackPath: string } } }): void }): void;
-};
 
 /** What restrictSenders/Recipients/Clients need of a table (AccessTable implements it). */
 export interface IRestrictable {
@@ -98,6 +93,8 @@ export class PostfixHost extends Construct {
   readonly resource: TerraformResource;
   /** CDKTF_POSTFIX_* variables for the connection (values may be tokens). */
   private readonly connectionEnv: Record<string, string>;
+  /** The stack's directory asset that carries every host's bundle into the synthesized stack. */
+  private readonly bundles: StackBundles;
 
   constructor(scope: Construct, id: string, props: PostfixHostProps) {
     super(scope, id);
@@ -112,9 +109,13 @@ export class PostfixHost extends Construct {
     for (const name of props.removeSettings ?? []) this.builder.removeParameter(name);
     for (const service of props.services ?? []) this.addService(service);
     if (props.tlsCheckAfterApply) this.builder.checkTlsAfterApply(props.tlsCheckAfterApply);
+    this.bundles = stackBundles(this);
     this.resource = this.createResource(props.dependsOn ?? []);
     this.node.addValidation({ validate: () => this.validateState() });
-    addCustomSynthesis(this, { onSynthesize: (session) => this.writeBundle(session) });
+    // Aspects run first in every stack synthesis, before validation and before the asset copies its
+    // directory into the stack output: the latest point where the host is complete and the file can
+    // still travel with the public TerraformAsset mechanism.
+    Aspects.of(this).add({ visit: (node) => { if (node === this) this.synthesizing(); } });
   }
 
   /**
@@ -160,7 +161,7 @@ export class PostfixHost extends Construct {
 
   /** Path of this host's bundle inside the synthesized stack directory. */
   get bundlePath(): string {
-    return `assets/cdktf-postfix/${this.bundleDirName}/bundle.json`;
+    return `${this.bundles.asset.path}/${this.bundleDirName}/bundle.json`;
   }
 
   private get bundleDirName(): string {
@@ -191,8 +192,10 @@ export class PostfixHost extends Construct {
       lifecycle: { createBeforeDestroy: true },
     };
     if (this.resourceType === 'null_resource') {
-      ensureNullProvider(this);
-      return new NullResource(this, 'apply', { ...common, triggers, provisioners: [this.applyProvisioner(runner.path, applyEnv), this.destroyProvisioner(runner.path, 'self.triggers')] });
+      const nullProvider = loadNullProvider(this.node.path);
+      // At synth time, not now: a null provider the user declares after this host is seen too.
+      Aspects.of(this).add({ visit: (node) => { if (node === this) ensureNullProvider(this, nullProvider.NullProvider); } });
+      return new nullProvider.Resource(this, 'apply', { ...common, triggers, provisioners: [this.applyProvisioner(runner.path, applyEnv), this.destroyProvisioner(runner.path, 'self.triggers')] });
     }
     const recorded = Lazy.anyValue({ produce: () => this.recordedPlacement() });
     const apply = new DataResource(this, 'apply', { ...common, triggersReplace: triggers, input: recorded, provisioners: [this.applyProvisioner(runner.path, applyEnv)] });
@@ -274,16 +277,27 @@ export class PostfixHost extends Construct {
     return triggers;
   }
 
-  private writeBundle(session: { outdir: string; manifest: { outdir: string; forStack(stack: TerraformStack): { synthesizedStackPath: string } } }): void {
-    const stack = TerraformStack.of(this);
-    const stackDir = path.join(session.manifest.outdir, session.manifest.forStack(stack).synthesizedStackPath, '..');
-    const dir = path.join(stackDir, path.dirname(this.bundlePath));
+  private synthesizing(): void {
+    for (const aspect of hostAspectsFor(this)) aspect.visit(this);
+    this.writeBundle();
+  }
+
+  /** Write this host's bundle (and its large table assets) into the stack's bundle directory. */
+  private writeBundle(): void {
+    let rendered: RenderedBundle;
+    try {
+      rendered = this.bundle;
+    } catch (e) {
+      if (e instanceof PostfixConfigError) return; // the validation reports it, with the fix
+      throw e;
+    }
+    const dir = path.join(this.bundles.sourceDir, this.bundleDirName);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const { bundle, assets } = this.bundle;
-    fs.writeFileSync(path.join(dir, 'bundle.json'), bundleJson(bundle));
-    for (const asset of assets) fs.copyFileSync(asset.sourcePath, path.join(dir, asset.name));
+    fs.writeFileSync(path.join(dir, 'bundle.json'), bundleJson(rendered.bundle));
+    for (const asset of rendered.assets) fs.copyFileSync(asset.sourcePath, path.join(dir, asset.name));
   }
+
 }
 
 /**
@@ -305,8 +319,55 @@ function runnerAsset(scope: Construct): TerraformAsset {
   return new TerraformAsset(stack, id, { path: resolveRunnerPath(), type: AssetType.FILE });
 }
 
-function ensureNullProvider(scope: Construct): void {
-  const stack = TerraformStack.of(scope);
-  if (!stack.node.tryFindChild('CdktfPostfixNullProvider')) new NullProvider(stack, 'CdktfPostfixNullProvider');
+interface StackBundles {
+  readonly asset: TerraformAsset;
+  /** Where the hosts write their bundles before the asset copies the directory into the stack output. */
+  readonly sourceDir: string;
 }
 
+const bundlesByStack = new WeakMap<TerraformStack, StackBundles>();
+
+/**
+ * One directory asset per stack for all its hosts' bundles. Its source lives under the app's outdir
+ * (cdktf owns and rewrites that tree), not in the user's project; the fixed assetHash keeps the path
+ * known at construction time, while the bundle content is only complete at synth time (its sha256
+ * is in the resource's triggers, so a changed bundle still replaces the resource).
+ */
+function stackBundles(scope: Construct): StackBundles {
+  const stack = TerraformStack.of(scope);
+  const known = bundlesByStack.get(stack);
+  if (known) return known;
+  const sourceDir = path.resolve(App.of(stack).outdir, '.cdktf-postfix', stack.node.path.replace(/[^A-Za-z0-9_-]/g, '_'));
+  fs.rmSync(sourceDir, { recursive: true, force: true });
+  fs.mkdirSync(sourceDir, { recursive: true });
+  const created = { asset: new TerraformAsset(stack, 'CdktfPostfixBundles', { path: sourceDir, type: AssetType.DIRECTORY, assetHash: 'hosts' }), sourceDir };
+  bundlesByStack.set(stack, created);
+  return created;
+}
+
+interface NullProviderModule {
+  readonly NullProvider: typeof NullProvider;
+  readonly Resource: new (scope: Construct, id: string, config: NullResourceConfig) => NullResource;
+}
+
+/** @cdktf/provider-null is an optional peer (cdktf only): loaded when a host asks for null_resource. */
+function loadNullProvider(where: string): NullProviderModule {
+  const fix = 'use the default resourceType "terraform_data" (built into Terraform, works with cdktf and cdktn)';
+  if (CDK_FLAVOUR !== 'cdktf') {
+    throw new PostfixConfigError(where, 'resourceType', 'null_resource', `needs @cdktf/provider-null, which is built for cdktf and has no ${CDK_FLAVOUR} edition`, fix);
+  }
+  try {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    return { NullProvider: require('@cdktf/provider-null/lib/provider').NullProvider, Resource: require('@cdktf/provider-null/lib/resource').Resource };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new PostfixConfigError(where, 'resourceType', 'null_resource', 'needs the optional peer dependency @cdktf/provider-null, which is not installed', `run \`npm install @cdktf/provider-null\` in your app, or ${fix}`);
+  }
+}
+
+/** Declare the null provider once per stack, unless the user already declared a default (unaliased) one. */
+function ensureNullProvider(scope: Construct, provider: typeof NullProvider): void {
+  const stack = TerraformStack.of(scope);
+  const declared = stack.node.findAll().some((c) => c instanceof TerraformProvider && c.terraformResourceType === 'null' && c.alias === undefined);
+  if (!declared) new provider(stack, 'CdktfPostfixNullProvider');
+}

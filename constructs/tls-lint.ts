@@ -1,8 +1,9 @@
 import { IConstruct } from 'constructs';
-import { Annotations, Aspects, IAspect, TerraformStack } from 'cdktf';
+import { Annotations, IAspect } from './cdk';
 import { dhParameterBits, dhParameterFormat } from '../lib/model/dh';
 import { lintTls, TlsFinding, TlsLintFile } from '../lib/model/tls-lint';
 import { PostfixHost } from './postfix-host';
+import { registerHostAspect } from './host-aspects';
 
 /** How a TLS lint finding is reported. */
 export enum TlsFindingSeverity {
@@ -31,17 +32,19 @@ export interface TlsLintProps {
 
 /**
  * Aspect that checks each PostfixHost's TLS settings and annotates the host with one warning (or
- * error) per finding, each with its fix. Register it with `TlsLint.addTo(app, { strict })` after the
- * stacks exist, or `Aspects.of(stack).add(new TlsLint())`. Not `Aspects.of(app)` alone: cdktf 0.21
+ * error) per finding, each with its fix. Register it with `TlsLint.addTo(app, { strict })` (before or
+ * after the stacks exist), or `Aspects.of(stack).add(new TlsLint())`. Not `Aspects.of(app)` alone: cdktf 0.21
  * invokes aspects from each stack down (synthesizer.js: invokeAspects(this.stack)), so an aspect
  * on the App is never run (checked).
  */
 export class TlsLint implements IAspect {
-  /** Add one TlsLint to `scope` and to every stack under it (stacks created later are not covered). */
+  /**
+   * Add one TlsLint for every PostfixHost under `scope` (an App, a stack or any construct), in any
+   * order: stacks and hosts created after this call are covered too (see host-aspects.ts).
+   */
   static addTo(scope: IConstruct, props: TlsLintProps = {}): TlsLint {
     const lint = new TlsLint(props);
-    Aspects.of(scope).add(lint);
-    for (const c of scope.node.findAll()) if (c !== scope && TerraformStack.isStack(c)) Aspects.of(c).add(lint);
+    registerHostAspect(scope, lint);
     return lint;
   }
 

@@ -3,7 +3,7 @@ import { MultiBar, Presets } from 'cli-progress';
 import { HostReport } from '../../lib/apply/apply';
 import { applyStackHost, diffStackHost, HostDiffResult, mapLimit } from '../../lib/apply/hosts';
 import { formatReport } from '../../lib/apply/report';
-import { readStackHosts, selectHosts, StackHost } from '../../lib/apply/stack';
+import { readStackHosts, StackHost } from '../../lib/apply/stack';
 import { STACK_HELP, stackFrom } from '../stack-arg';
 import { progressAllowed } from '../tty';
 
@@ -32,7 +32,7 @@ function stackCommand(program: Command, name: string, description: string): Comm
 }
 
 function hostsOf(stack: string | undefined, opts: StackFlags): StackHost[] {
-  return selectHosts(readStackHosts(stackFrom(stack, opts.stack)), opts.target);
+  return readStackHosts(stackFrom(stack, opts.stack), opts.target);
 }
 
 export function registerApplyCommands(program: Command): void {

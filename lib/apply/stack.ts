@@ -23,29 +23,46 @@ interface LocalExec {
   when?: string;
 }
 
-/** Read the hosts of a synthesized stack (cdktf.out/stacks/NAME) without Terraform. */
-export function readStackHosts(stackDir: string): StackHost[] {
+/** A host's resource as found in cdk.tf.json, before its connection is read. */
+interface FoundHost {
+  readonly address: string;
+  readonly path: string;
+  readonly exec: LocalExec & { command: string };
+}
+
+/**
+ * Read the hosts of a synthesized stack (cdktf.out/stacks/NAME) without Terraform. With a target,
+ * only the hosts it names are read: another host's connection may then be a value only Terraform
+ * knows (a VM's address from another resource) without blocking work on this one.
+ */
+export function readStackHosts(stackDir: string, target?: string): StackHost[] {
+  const found = selectHosts(findHosts(stackDir), target);
+  return found.map(({ address, path, exec }) => {
+    const env = resolveVariables(exec.environment ?? {}, process.env);
+    const unresolved = Object.entries(env).filter(([, v]) => typeof v === 'string' && v.includes('${'));
+    if (unresolved.length > 0) {
+      throw new PostfixConfigError(address, unresolved.map(([k]) => k).join(', '), unresolved[0][1], 'is known only when Terraform applies (it comes from another resource or a variable)', 'deploy this stack with `cdktf deploy`, set TF_VAR_<name> for a ${var.<name>}, give the host a literal connection to use `cdktf-postfix apply`, or name another host with --target');
+    }
+    return { address, path, bundlePath: resolve(stackDir, exec.command), connection: connectionFromEnv(env), env };
+  });
+}
+
+function findHosts(stackDir: string): FoundHost[] {
   const file = join(stackDir, 'cdk.tf.json');
   if (!existsSync(file)) {
     const problem = existsSync(stackDir) ? 'no cdk.tf.json in it' : 'no such directory';
     throw new PostfixConfigError(stackDir, 'stack directory', stackDir, problem, 'pass a synthesized stack directory such as cdktf.out/stacks/mail (run `cdktf synth` first)');
   }
   const json = JSON.parse(readFileSync(file, 'utf8')) as { resource?: Record<string, Record<string, { provisioner?: { 'local-exec'?: LocalExec }[]; '//'?: { metadata?: { path?: string } } }>> };
-  const hosts: StackHost[] = [];
-  const variables = process.env;
+  const hosts: FoundHost[] = [];
   for (const [type, resources] of Object.entries(json.resource ?? {})) {
     if (type !== 'terraform_data' && type !== 'null_resource') continue;
     for (const [name, resource] of Object.entries(resources)) {
       const exec = (resource.provisioner ?? []).map((p) => p['local-exec']).find((p) => p && p.when !== 'destroy' && p.interpreter?.some((a) => a.endsWith('cdktf-postfix-runner.js')));
       if (!exec || !exec.command) continue;
       const address = `${type}.${name}`;
-      const env = resolveVariables(exec.environment ?? {}, variables);
-      const unresolved = Object.entries(env).filter(([, v]) => typeof v === 'string' && v.includes('${'));
-      if (unresolved.length > 0) {
-        throw new PostfixConfigError(address, unresolved.map(([k]) => k).join(', '), unresolved[0][1], 'is known only when Terraform applies (it comes from another resource or a variable)', 'deploy this stack with `cdktf deploy`, set TF_VAR_<name> for a ${var.<name>}, or give the host a literal connection to use `cdktf-postfix apply`');
-      }
       const path = (resource['//']?.metadata?.path ?? address).replace(/\/apply$/, '');
-      hosts.push({ address, path, bundlePath: resolve(stackDir, exec.command), connection: connectionFromEnv(env), env });
+      hosts.push({ address, path, exec: { ...exec, command: exec.command } });
     }
   }
   return hosts;
@@ -64,7 +81,7 @@ function resolveVariables(env: Record<string, string>, variables: NodeJS.Process
 }
 
 /** Hosts whose construct path, last path segment or Terraform address equals the target. */
-export function selectHosts(hosts: StackHost[], target: string | undefined): StackHost[] {
+export function selectHosts<H extends { readonly address: string; readonly path: string }>(hosts: H[], target: string | undefined): H[] {
   if (!target) return hosts;
   const chosen = hosts.filter((h) => h.path === target || h.address === target || h.path.split('/').pop() === target);
   if (chosen.length === 0) {

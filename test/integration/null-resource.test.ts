@@ -126,7 +126,7 @@ describe('null_resource stack, provisioners run as Terraform would', () => {
     const destroy = provisioner(resource, 'destroy');
     expect(create.interpreter).toEqual(['node', expect.stringMatching(/^assets\/CdktfPostfixRunner\/[^/]+\/cdktf-postfix-runner\.js$/), 'apply']);
     expect(destroy.interpreter).toEqual([create.interpreter[0], create.interpreter[1], 'destroy']);
-    expect(create.command).toBe('assets/cdktf-postfix/mx/bundle.json');
+    expect(create.command).toBe('assets/CdktfPostfixBundles/hosts/mx/bundle.json');
     for (const v of Object.values(destroy.environment ?? {})) expect(v).toMatch(/^\$\{self\.triggers\.[A-Za-z0-9_]+\}$/);
     expect(JSON.stringify(json)).not.toContain('self.input');
   });

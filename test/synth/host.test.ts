@@ -46,7 +46,7 @@ describe('PostfixHost synth', () => {
     expect(r.provisioner).toHaveLength(1);
     expect(r.provisioner[0]['local-exec'].interpreter[0]).toBe('node');
     expect(r.provisioner[0]['local-exec'].interpreter[1]).toMatch(/^assets\/CdktfPostfixRunner\/[0-9A-F]+\/cdktf-postfix-runner\.js$/);
-    expect(r.provisioner[0]['local-exec'].command).toBe('assets/cdktf-postfix/mx1/bundle.json');
+    expect(r.provisioner[0]['local-exec'].command).toBe('assets/CdktfPostfixBundles/hosts/mx1/bundle.json');
   });
 
   test('a placement resource per address cleans the host it leaves: destroy-time only, self.* only', () => {
@@ -124,11 +124,11 @@ describe('PostfixHost synth', () => {
       host.state.addFile({ path: '/etc/postfix/small', content: 'a OK\n' }, 'test');
       host.state.addFile({ path: '/etc/postfix/big', sourcePath: join(__dirname, '..', '..', 'package.json') }, 'test');
     });
-    const bundle = JSON.parse(readFileSync(join(stackDir, 'assets/cdktf-postfix/mx/bundle.json'), 'utf8')) as Bundle;
+    const bundle = JSON.parse(readFileSync(join(stackDir, 'assets/CdktfPostfixBundles/hosts/mx/bundle.json'), 'utf8')) as Bundle;
     expect(bundle.mainCf.set).toEqual({ myhostname: 'mx.example.org' });
     expect(bundle.files['/etc/postfix/small'].content).toBe('a OK\n');
     expect(bundle.files['/etc/postfix/big'].content).toBeUndefined();
-    expect(existsSync(join(stackDir, 'assets/cdktf-postfix/mx', bundle.files['/etc/postfix/big'].asset!))).toBe(true);
+    expect(existsSync(join(stackDir, 'assets/CdktfPostfixBundles/hosts/mx', bundle.files['/etc/postfix/big'].asset!))).toBe(true);
     const tf = readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8');
     expect(tf).toContain('"file:/etc/postfix/small": "a OK\\n"');
     expect(tf).toMatch(/"file:\/etc\/postfix\/big": "sha256:[0-9a-f]{64} \(\d+ bytes\)"/);
@@ -191,7 +191,7 @@ describe('PostfixHost validation at synth time', () => {
       const host = new PostfixHost(stack, 'mx', { connection, settings: { myhostname: 'mx.example.org' } });
       host.state.addFile({ path: '/etc/postfix/key.pem', fromEnv: { name: 'CDKTF_POSTFIX_FILE_0', value: key.stringValue }, mode: '0600', secret: true }, 'test');
     });
-    const bundle = readFileSync(join(stackDir, 'assets/cdktf-postfix/mx/bundle.json'), 'utf8');
+    const bundle = readFileSync(join(stackDir, 'assets/CdktfPostfixBundles/hosts/mx/bundle.json'), 'utf8');
     expect(bundle).not.toContain('private_key_pem');
     expect(JSON.parse(bundle).files['/etc/postfix/key.pem']).toEqual({ fromEnv: 'CDKTF_POSTFIX_FILE_0', group: 'root', mode: '0600', owner: 'root' });
     const tf = readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8');

@@ -88,6 +88,12 @@ test('stack reading: hosts, targets, and connection values only Terraform knows 
   expect(() => selectHosts(hosts, 'mx7')).toThrow(/--target = "mx7".*use one of: mx1/);
   writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx2_apply: resource('mx2') } } }));
   expect(() => readStackHosts(dir)).toThrow(/CDKTF_POSTFIX_HOST.*known only when Terraform applies.*cdktf deploy/);
+  // --target: only the named host must be resolvable; another host's token does not block it.
+  writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: resource('mx1'), mx2_apply: resource('mx2') } } }));
+  expect(readStackHosts(dir, 'mx1').map((h) => [h.path, h.connection.host])).toEqual([['mail/mx1', '192.0.2.1']]);
+  expect(() => readStackHosts(dir, 'mx2')).toThrow(/terraform_data\.mx2_apply.*CDKTF_POSTFIX_HOST.*known only when Terraform applies/);
+  expect(() => readStackHosts(dir)).toThrow(/mx2_apply.*known only when Terraform applies/);
+  expect(() => readStackHosts(dir, 'mx9')).toThrow(/--target = "mx9".*use one of: mx1, mx2/);
   // ${var.NAME} takes TF_VAR_NAME, as Terraform would: how a sensitive key reaches the CLI.
   const withVar = resource('mx1');
   withVar.provisioner[0]['local-exec'].environment = { CDKTF_POSTFIX_HOST: '192.0.2.1', CDKTF_POSTFIX_TLS_X: '${var.tls_key}\nCERT' } as never;
