@@ -37,7 +37,8 @@ function stagePackage() {
   copySources('constructs');
   copySources('lib');
   fs.copyFileSync(path.join(root, 'README.md'), path.join(build, 'README.md'));
-  const deps = Object.fromEntries(JSII_DEPENDENCIES.map((d) => [d, pkg.dependencies[d]]));
+  // The CDK packages are peers of the real package; the versions it develops against are its dev dependencies.
+  const deps = Object.fromEntries(JSII_DEPENDENCIES.map((d) => [d, pkg.devDependencies[d]]));
   // jsii's rule for a peer dependency: a dev dependency on the lowest version the range allows.
   const lowest = Object.fromEntries(Object.entries(deps).map(([d, range]) => [d, range.replace(/^[\^~>=\s]+/, '')]));
   const manifest = {
