@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TerraformStack, TerraformVariable } from 'cdktf';
+import { TerraformStack, TerraformVariable } from './cdk';
 import { PostfixConfigError } from '../lib/model/errors';
 import { PostfixHost } from './postfix-host';
 
