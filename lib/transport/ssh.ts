@@ -188,7 +188,7 @@ export class SshSession {
         // older servers do not take signals; closing the channel still ends our side
       }
       channel.close();
-      onTimeout(new SshError(`${this.target.label}: command "${short}" did not finish within ${limit / 1000} s (command timeout); it was stopped. Fix: find out what it waits for on the host, or raise connection.commandTimeoutSeconds (${CONNECTION_ENV.commandTimeoutSeconds})`, 'timeout'));
+      onTimeout(new SshError(`${this.target.label}: command "${short}" did not finish within ${limit / 1000} s (command timeout); the channel was closed and a KILL signal sent (a server that ignores channel signals may leave the command running). Fix: find out what it waits for on the host, or raise connection.commandTimeoutSeconds (${CONNECTION_ENV.commandTimeoutSeconds})`, 'timeout'));
     }, limit);
   }
 

@@ -188,15 +188,16 @@ describe('timeouts', () => {
     expect(e.message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}: no SSH session within 2 s: timed out in the SSH handshake \\(the port accepts TCP, but no SSH server answers\\)\\. Fix: .*connection\\.connectTimeoutSeconds \\(CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT\\)`));
   }, 30000);
 
-  test('a command that runs past the command timeout is stopped (on the host too) with a clear error', async () => {
+  test('a command that runs past the command timeout ends our side at once with a clear error', async () => {
     const h = lab.hosts[1];
     const s = await open(h, { knownHostsPath: h.knownHostsPath, commandTimeoutSeconds: 1 });
     try {
       const started = Date.now();
-      await expect(s.exec('sleep 29.7')).rejects.toThrow(new RegExp(`^${h.address.replace(/\./g, '\\.')}: command "sleep 29.7" did not finish within 1 s \\(command timeout\\); it was stopped\\. Fix: .*commandTimeoutSeconds \\(CDKTF_POSTFIX_SSH_COMMAND_TIMEOUT\\)`));
+      await expect(s.exec('sleep 29.7')).rejects.toThrow(new RegExp(`^${h.address.replace(/\./g, '\\.')}: command "sleep 29.7" did not finish within 1 s \\(command timeout\\); the channel was closed and a KILL signal sent .*Fix: .*commandTimeoutSeconds \\(CDKTF_POSTFIX_SSH_COMMAND_TIMEOUT\\)`));
       expect(Date.now() - started).toBeLessThan(5000);
-      await new Promise((r) => setTimeout(r, 1500));
-      expect((await h.exec(['pgrep', '-fx', 'sleep 29.7'])).code).toBe(1); // the channel's KILL signal ended it
+      // Whether the host's process ends depends on sshd honouring the channel's signal request: seen
+      // both ways on lab hosts (OpenSSH 9.2), so only our side's promise is asserted here.
+      await h.exec(['pkill', '-fx', 'sleep 29.7']);
     } finally {
       s.close();
     }
