@@ -6,6 +6,7 @@ import { join } from 'path';
 import { Lab, startLab } from '../lab';
 import { PostfixHost } from '../../index';
 import { applyStack, synthStack } from '../helpers/deploy';
+import { signalPid } from '../helpers/signal';
 import { resolveConnection } from '../../lib/transport/ssh';
 
 let lab: Lab;
@@ -77,7 +78,7 @@ test('ssh-agent is used when no key file is given', async () => {
   } finally {
     if (prev === undefined) delete process.env.SSH_AUTH_SOCK;
     else process.env.SSH_AUTH_SOCK = prev;
-    process.kill(Number(pid));
+    signalPid(Number(pid));
   }
 });
 

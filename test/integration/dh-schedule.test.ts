@@ -25,6 +25,7 @@ import { Lab, LabHost, startLab } from '../lab';
 import { dhParameterPrime } from '../../lib/model/dh';
 import { DH_ROTATE_EXIT } from '../../lib/render/dh-rotation';
 import { applyStack } from '../helpers/deploy';
+import { readPids, signalPid } from '../helpers/signal';
 import { DhLabHost, dheHandshake, dhStack, hostExec, prepareDhLabHost, selfSignedRsa } from '../helpers/dh-lab';
 
 jest.setTimeout(240_000);
@@ -136,14 +137,14 @@ describe('the scheduled DH rotation fires', () => {
     // The job in the background, as cron would start it; its openssl stand-in sleeps mid-generation.
     const job = cronJob(h.readFile(CRON));
     await hostExec(h, ['sh', '-c', 'env -i "$@" >/dev/null 2>&1 &', 'sh', ...CRON_DEFAULTS, ...job.env, '/bin/sh', '-c', job.command]);
-    await waitFor(() => existsSync(hooks.slowPidFile), 'the rotation to reach openssl dhparam');
-    const [opensslPid, rotationPid] = readFileSync(hooks.slowPidFile, 'utf8').trim().split(' ').map(Number);
+    await waitFor(() => readPids(hooks.slowPidFile, 2) !== undefined, 'the rotation to reach openssl dhparam');
+    const [opensslPid, rotationPid] = readPids(hooks.slowPidFile, 2)!;
 
     const second = await runCronJob();
     expect(second.code).toBe(DH_ROTATE_EXIT.BUSY);
     expect(h.readFile(DH_PATH)).toBe(before.content);
 
-    process.kill(rotationPid, 'SIGKILL'); // the rotation script itself; its openssl lives on, orphaned
+    signalPid(rotationPid, 'SIGKILL'); // the rotation script itself; its openssl lives on, orphaned
     await waitFor(() => !existsSync(`/proc/${rotationPid}`), 'the killed rotation to be gone');
     rmSync(hooks.slowMarker);
     try {
@@ -151,7 +152,7 @@ describe('the scheduled DH rotation fires', () => {
       expect([after.code, after.stderr]).toEqual([DH_ROTATE_EXIT.OK, '']);
       await expectRotated(before);
     } finally {
-      process.kill(opensslPid, 'SIGKILL');
+      signalPid(opensslPid, 'SIGKILL');
     }
   });
 

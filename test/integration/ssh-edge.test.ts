@@ -13,6 +13,7 @@ import { resolveConnection, SshError, SshSession } from '../../lib/transport/ssh
 import { ConnectionSpec } from '../../lib/model/connection';
 import { PostfixHost } from '../../index';
 import { applyStack, synthStack } from '../helpers/deploy';
+import { parsePids, signalPid } from '../helpers/signal';
 
 let lab: Lab;
 const dir = mkdtempSync(join(tmpdir(), 'ssh-edge-'));
@@ -21,13 +22,7 @@ beforeAll(async () => {
   lab = await startLab({ count: 2 });
 }, 120000);
 afterAll(async () => {
-  for (const pid of extraPids) {
-    try {
-      process.kill(pid);
-    } catch {
-      // already gone
-    }
-  }
+  for (const pid of extraPids) signalPid(pid);
   await lab?.stop();
 });
 
@@ -63,12 +58,18 @@ async function extraSshd(h: LabHost, port: number, certificate?: string): Promis
   if (r.code !== 0) throw new Error(`sshd on ${port}: ${r.stderr}`);
   // The daemon writes its pid file just after the parent exits.
   for (let i = 0; i < 50; i++) {
+    let text = '';
     try {
-      extraPids.push(Number(h.readFile(`/run/sshd-${port}.pid`).trim()));
-      return;
+      text = h.readFile(`/run/sshd-${port}.pid`);
     } catch {
-      await new Promise((res) => setTimeout(res, 100));
+      // not written yet
     }
+    const pids = parsePids(text);
+    if (pids) {
+      extraPids.push(pids[0]);
+      return;
+    }
+    await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error(`sshd on ${port} wrote no pid file`);
 }
