@@ -28,3 +28,6 @@ export type { AccessEntry } from './lib/model/access';
 export type { HostStateSnapshot, DesiredFile } from './lib/model/host-state';
 export type { RenderedBundle, BundleAsset } from './lib/render/bundle';
 export type { IndexedTableType, TlsCheckSpec } from './lib/model/bundle';
+export * from './constructs/dkim-signing';
+export * from './constructs/mail-dns-records';
+export * from './constructs/postscreen';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { Bundle } from '../model/bundle';
+import { createHash } from 'crypto';
+import { Bundle, BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
 import { remoteScriptEntries } from './remote-script';
 import { TarEntry, tarStream } from './tar';
@@ -91,7 +92,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'files.list', data: lines(Object.entries(bundle.files).map(([path, f]) => [checkField(where, 'file', path, false), f.mode, f.owner, f.group, shaOf(path), f.postmap ?? (f.postalias ? `postalias:${f.postalias}` : '-'), f.fromEnv ? 'yes' : 'no'].map((x) => checkField(where, `file ${path}`, x, false)).join('\t'))) },
     { name: 'tabletypes', data: lines(bundle.tableTypes.map((t) => checkField(where, 'tableTypes', t, false))) },
     { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },
-    { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), h.generation ?? '0'].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },
+    { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), hookGeneration(h, shaOf)].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },
   ];
   const added = new Set<string>();
   for (const path of Object.keys(bundle.files)) {
@@ -103,4 +104,12 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
   for (const [name, text] of Object.entries(input.hookScripts ?? {})) entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
   entries.push({ name: 'END', data: Buffer.from('ok\n') });
   return tarStream(entries);
+}
+
+/** A hook's generation with the content of the files it watches folded in (see BundleHook.watch). */
+export function hookGeneration(hook: BundleHook, shaOf: (path: string) => string): string {
+  const generation = hook.generation ?? '0';
+  if (!hook.watch?.length) return generation;
+  const watched = createHash('sha256').update(hook.watch.map((p) => `${p}\0${shaOf(p)}\n`).join('')).digest('hex');
+  return `${generation}.${watched.slice(0, 16)}`;
 }

@@ -16,6 +16,8 @@ import { AccessTableInfo, AccessTableProps, checkKeysFit, planAccessTable } from
 import { AliasesPlan, AliasesProps, planAliases } from './aliases';
 import { compose, Composed, MapsReference, Owned, RestrictionPlacement, ServiceOption, TlsCheckAfterApply } from './compose';
 import { DhParametersPlan, DhParametersProps, planDhParameters } from './dh';
+import { DkimSigningPlan, DkimSigningProps, planDkimSigning } from './dkim';
+import { planPostscreen, PostscreenPlan, PostscreenProps } from './postscreen';
 import { forwardingParameters, ForwardingProps } from './forwarding';
 import { checkExplicitServices, cleanupServiceSpec, HeaderChecksInfo, HeaderChecksProps, OnSubmissionOptions, planHeaderChecks, SubmissionHeaderChecks } from './header-checks';
 import { LookupTableInfo, LookupTableProps, planLookupTable } from './lookup-table';
@@ -252,6 +254,23 @@ export class HostBuilder {
     const plan = planSmartHost(source, this.configDirectory, props, this.isUnresolved);
     for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
     this.addFile(plan.file, source).requireTableType('hash');
+    return plan;
+  }
+
+  /** DKIM signing through OpenDKIM: its files, key (host-generated or a fromEnv secret), restart hook and milter wiring. */
+  addDkimSigning(props: DkimSigningProps, source = this.where): DkimSigningPlan {
+    const plan = planDkimSigning(source, props, this.isUnresolved);
+    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
+    for (const file of plan.files) this.addFile(file, source);
+    for (const hook of plan.hooks) this.addHook(hook, source);
+    return plan;
+  }
+
+  /** postscreen(8) on port 25: it replaces the smtp/inet service; smtpd moves behind it as smtpd/pass. */
+  addPostscreen(props: PostscreenProps, source = this.where): PostscreenPlan {
+    const plan = planPostscreen(source, props);
+    for (const spec of plan.services) this.addService(spec, source);
+    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
     return plan;
   }
 

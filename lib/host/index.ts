@@ -6,6 +6,8 @@ export type { AliasEntry, AliasesPlan, AliasesProps } from './aliases';
 export type { LookupTableEntry, LookupTableInfo, LookupTableProps } from './lookup-table';
 export type { HeaderChecksInfo, HeaderChecksProps, OnSubmissionOptions } from './header-checks';
 export type { TlsPolicyPlan, TlsPolicyProps } from './tls-policy';
+export type { PostscreenDnsblSite, PostscreenPlan, PostscreenProps } from './postscreen';
+export type { DkimSigningPlan, DkimSigningProps } from './dkim';
 export type { DhParametersPlan, DhParametersProps, DhRotation } from './dh';
 export type { ForwardingProps, DeliverySource } from './forwarding';
 export type { TlsCheckAfterApply } from './compose';

@@ -94,14 +94,24 @@ export interface TlsCheckSpec {
 
 /**
  * A fixed, named action the remote transaction knows how to run. Hooks are data, never shell text:
- * the remote script maps each kind to its own code.
+ * the remote script maps each kind to its own code. A hook runs when its path is missing or its
+ * generation (with bits) differs from the last run's; hooks run in bundle order (sorted), after
+ * files are placed and before main.cf and master.cf go live.
+ *   dhparam-generate  path: the DH file; bits.
+ *   dkim-keygen       path: the DKIM private key (generated on the host, owner opendkim, 0600); bits.
+ *   service-restart   path: the daemon's configuration file (supported: .../opendkim.conf).
  */
 export interface BundleHook {
-  readonly kind: 'dhparam-generate';
-  /** Absolute path the hook writes. */
+  readonly kind: 'dhparam-generate' | 'dkim-keygen' | 'service-restart';
+  /** Absolute path the hook writes (or, for service-restart, the configuration it starts from). */
   readonly path: string;
-  /** Bits for DH generation. */
+  /** Bits for DH or DKIM key generation. */
   readonly bits?: number;
   /** Regenerate even if the file exists (bumped to force a rotation). */
   readonly generation?: string;
+  /**
+   * Bundle files whose content decides the generation: the runner folds their sha256 (known at apply
+   * time, also for fromEnv secrets) into it, so the hook runs again whenever one of them changes.
+   */
+  readonly watch?: string[];
 }

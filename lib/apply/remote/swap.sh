@@ -91,6 +91,10 @@ run_hooks() {
           chmod 0644 "$path.cdktf-new"; mv -f "$path.cdktf-new" "$path"
         fi
         say "ran${TAB}dhparam $bits $path" ;;
+      dkim-keygen|service-restart)
+        # Fixed scripts shipped by the runner (lib/render/service-hooks.ts); arguments stay argv entries.
+        sh "$D/payload/hook-$kind.sh" "$path" "$bits" "$generation" > "$D/hook.out" 2>&1 || rollback "$kind for $path failed: $(tail -c 1000 "$D/hook.out" | tr '\n' ' ')"
+        say "ran${TAB}$kind $path" ;;
       *) rollback "unknown hook kind $kind" ;;
     esac
   done < "$D/plan.hooks"

@@ -16,7 +16,7 @@
 #   payload/SHA256      file contents, only those the host lacks
 #   tabletypes          lookup table types the host must support
 #   packages            Debian packages that may be installed for missing table types
-#   hooks.list          kind path bits generation
+#   hooks.list          kind path bits generation (kinds: dhparam-generate, dkim-keygen, service-restart)
 #   txn/                the other parts of this program (plan.awk and the *.sh parts, by job)
 #
 # Output, one event a line on stdout: "changed<TAB>main|master|file<TAB>name", "ran<TAB>cmd",

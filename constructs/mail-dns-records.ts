@@ -1,0 +1,141 @@
+import { Construct } from 'constructs';
+import { TerraformOutput } from './cdk';
+import { DnsRecord, mailHostDns, MailHostDnsInput, zoneText } from '../lib/model/dns';
+import { PostfixConfigError } from '../lib/model/errors';
+import { DkimSigning } from './dkim-signing';
+
+/** SPF terms besides the domain (RFC 7208); `v=spf1 mx -all` when none are given. */
+export interface MailSpfProps {
+  readonly mx?: boolean;
+  readonly a?: string[];
+  readonly ip4?: string[];
+  readonly ip6?: string[];
+  readonly include?: string[];
+  readonly mechanisms?: string[];
+  /** "-all", "~all" or "?all". @default "-all" */
+  readonly all?: string;
+}
+
+/** DMARC (RFC 7489): p is none, quarantine or reject. */
+export interface MailDmarcProps {
+  readonly p: string;
+  readonly sp?: string;
+  readonly rua?: string[];
+  readonly ruf?: string[];
+  readonly pct?: number;
+  /** "r" or "s". */
+  readonly adkim?: string;
+  readonly aspf?: string;
+}
+
+/** One TLSA `3 1 1` record: from the certificate or public key PEM (text), or the SPKI hash (a token is fine). */
+export interface MailTlsaProps {
+  readonly certificatePem?: string;
+  readonly publicKeyPem?: string;
+  readonly spkiSha256?: string;
+  /** @default 25 */
+  readonly port?: number;
+}
+
+/** MTA-STS (RFC 8461): mode enforce, testing or none; mx defaults to the host's mxHost. */
+export interface MailMtaStsProps {
+  readonly mode: string;
+  readonly mx?: string[];
+  readonly maxAge?: number;
+  readonly id?: string;
+}
+
+export interface MailDnsRecordsProps {
+  /** The mail domain (`example.org`). */
+  readonly domain: string;
+  /** This host's name as the MX record names it (`mx1.example.org`). */
+  readonly mxHost: string;
+  /** @default 3600 */
+  readonly ttl?: number;
+  /** @default 10 */
+  readonly mxPreference?: number;
+  /** No MX record (a send-only host). @default false */
+  readonly sendOnly?: boolean;
+  /** @default `v=spf1 mx -all` */
+  readonly spf?: MailSpfProps;
+  /** No SPF record (another stack publishes it). @default false */
+  readonly omitSpf?: boolean;
+  /** @default - no DMARC record */
+  readonly dmarc?: MailDmarcProps;
+  /** DKIM records from these signers (those given a publicKeyPem). @default - none */
+  readonly dkim?: DkimSigning[];
+  /** @default - no TLSA record */
+  readonly tlsa?: MailTlsaProps[];
+  /** @default - no MTA-STS */
+  readonly mtaSts?: MailMtaStsProps;
+  /** TLS reporting addresses (`_smtp._tls`). @default - no TLSRPT record */
+  readonly tlsRptRua?: string[];
+  /** Prefix of the Terraform output names. @default the construct id */
+  readonly outputPrefix?: string;
+}
+
+/**
+ * The DNS records a mail host needs, typed (`records`) and as Terraform outputs a DNS provider's
+ * resources (or another stack) can consume: one output `<prefix>_<key>` per record holding
+ * `{ name, type, ttl, value }` (keys: mx, spf, dmarc, dkim_<selector>, tlsa_<n>, mta_sts, tlsrpt),
+ * `<prefix>_zone` with all of them in zone-file form, `<prefix>_mta_sts_policy` with the policy
+ * file, and for a DKIM key generated on the host `<prefix>_dkim_<selector>_command`: the command
+ * that prints its `p=` value there (the key is born on the host, so synth cannot know it).
+ */
+export class MailDnsRecords extends Construct {
+  /** Records by key, in the order mx, spf, dmarc, dkim-*, tlsa-*, mta-sts, tlsrpt. */
+  readonly records: Readonly<Record<string, DnsRecord>>;
+  readonly mtaStsPolicy?: string;
+  readonly warnings: readonly string[];
+
+  constructor(scope: Construct, id: string, props: MailDnsRecordsProps) {
+    super(scope, id);
+    const built = atPath(this.node.path, () => mailHostDns(toInput(props)));
+    const records: Record<string, DnsRecord> = { ...built.records };
+    const commands: Record<string, string> = {};
+    for (const signer of props.dkim ?? []) {
+      if (records[`dkim-${signer.selector}`] || commands[`dkim-${signer.selector}-command`]) {
+        throw new PostfixConfigError(this.node.path, 'MailDnsRecords.dkim', signer.selector, 'names a selector twice', 'give each DkimSigning its own selector');
+      }
+      if (signer.dnsRecord === undefined) commands[`dkim-${signer.selector}-command`] = signer.publicKeyCommand;
+      else records[`dkim-${signer.selector}`] = signer.dnsRecord;
+    }
+    this.records = records;
+    this.mtaStsPolicy = built.mtaStsPolicy?.text;
+    this.warnings = built.warnings;
+    const prefix = props.outputPrefix ?? id;
+    const output = (key: string, value: unknown, description: string): void => {
+      const name = `${prefix}_${key}`.replace(/-/g, '_');
+      new TerraformOutput(this, key, { value, description }).overrideLogicalId(name);
+    };
+    for (const [key, r] of Object.entries(records)) output(key, { name: r.name, type: r.type, ttl: r.ttl, value: r.value }, `${r.type} record ${r.name}`);
+    output('zone', zoneText(Object.values(records)), 'every record in zone-file form');
+    if (built.mtaStsPolicy) output('mta-sts-policy', built.mtaStsPolicy.text, `serve at ${built.mtaStsPolicy.url}`);
+    for (const [key, command] of Object.entries(commands)) output(key, command, 'run as root on the host; prints the p= value of the host-generated DKIM key');
+  }
+}
+
+function atPath<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof PostfixConfigError && e.where === '' ? e.at(where) : e;
+  }
+}
+
+function toInput(props: MailDnsRecordsProps): MailHostDnsInput {
+  if (props.sendOnly && props.mtaSts) {
+    throw new PostfixConfigError('', 'MailDnsRecords.mtaSts', props.mtaSts.mode, 'is set for a send-only host (sendOnly: true), which receives no mail', 'leave mtaSts out, or publish it from the stack of the domain\'s MX');
+  }
+  return {
+    domain: props.domain,
+    mxHost: props.mxHost,
+    ttl: props.ttl,
+    mx: props.sendOnly ? false : { preference: props.mxPreference },
+    spf: props.omitSpf ? false : (props.spf as MailHostDnsInput['spf']),
+    dmarc: props.dmarc as MailHostDnsInput['dmarc'],
+    tlsa: props.tlsa,
+    mtaSts: props.mtaSts as MailHostDnsInput['mtaSts'],
+    tlsRptRua: props.tlsRptRua,
+  };
+}
