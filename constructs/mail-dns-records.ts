@@ -3,6 +3,9 @@ import { TerraformOutput } from './cdk';
 import { DnsRecord, mailHostDns, MailHostDnsInput, zoneText } from '../lib/model/dns';
 import { PostfixConfigError } from '../lib/model/errors';
 import { DkimSigning } from './dkim-signing';
+import { MailDnsRecord, mailDnsRecord } from './dns-record';
+
+export type { MailDnsRecord } from './dns-record';
 
 /** SPF terms besides the domain (RFC 7208); `v=spf1 mx -all` when none are given. */
 export interface MailSpfProps {
@@ -84,9 +87,9 @@ export interface MailDnsRecordsProps {
  */
 export class MailDnsRecords extends Construct {
   /** Records by key, in the order mx, spf, dmarc, dkim-*, tlsa-*, mta-sts, tlsrpt. */
-  readonly records: Readonly<Record<string, DnsRecord>>;
+  readonly records: { readonly [key: string]: MailDnsRecord };
   readonly mtaStsPolicy?: string;
-  readonly warnings: readonly string[];
+  readonly warnings: string[];
 
   constructor(scope: Construct, id: string, props: MailDnsRecordsProps) {
     super(scope, id);
@@ -97,12 +100,12 @@ export class MailDnsRecords extends Construct {
       if (records[`dkim-${signer.selector}`] || commands[`dkim-${signer.selector}-command`]) {
         throw new PostfixConfigError(this.node.path, 'MailDnsRecords.dkim', signer.selector, 'names a selector twice', 'give each DkimSigning its own selector');
       }
-      if (signer.dnsRecord === undefined) commands[`dkim-${signer.selector}-command`] = signer.publicKeyCommand;
-      else records[`dkim-${signer.selector}`] = signer.dnsRecord;
+      if (signer._record === undefined) commands[`dkim-${signer.selector}-command`] = signer.publicKeyCommand;
+      else records[`dkim-${signer.selector}`] = signer._record;
     }
-    this.records = records;
+    this.records = Object.fromEntries(Object.entries(records).map(([key, r]) => [key, mailDnsRecord(r)]));
     this.mtaStsPolicy = built.mtaStsPolicy?.text;
-    this.warnings = built.warnings;
+    this.warnings = [...built.warnings];
     const prefix = props.outputPrefix ?? id;
     const output = (key: string, value: unknown, description: string): void => {
       const name = `${prefix}_${key}`.replace(/-/g, '_');
