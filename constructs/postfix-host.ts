@@ -43,6 +43,7 @@ export interface PostfixHostProps {
    * `satisfies PostfixSettings` to the object for typed common parameters.
    * @default - none
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are typed per parameter (PostfixSettings); an interface-typed object is assignable to an index signature of any, not of unknown
   readonly settings?: { readonly [parameter: string]: any };
   /** main.cf parameters to delete (e.g. dated ones the stock file carries), managed like settings. @default - none */
   readonly removeSettings?: string[];
@@ -127,6 +128,7 @@ export class PostfixHost extends Construct {
   }
 
   /** Set main.cf parameters, as the settings prop takes them (typed values are formatted the way Postfix writes them). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- same shape as the settings prop (see there)
   applySettings(settings: { readonly [parameter: string]: any }, source: string = this.node.path): void {
     this.builder.applySettings(settings, source);
   }
@@ -191,7 +193,7 @@ export class PostfixHost extends Construct {
       ...(dependsOn.length > 0 ? { dependsOn: [...dependsOn] } : {}),
       lifecycle: { createBeforeDestroy: true },
     };
-    if (this.resourceType === 'null_resource') {
+    if (this.resourceType === HostResourceType.NULL_RESOURCE) {
       const nullProvider = loadNullProvider(this.node.path);
       // At synth time, not now: a null provider the user declares after this host is seen too.
       Aspects.of(this).add({ visit: (node) => { if (node === this) ensureNullProvider(this, nullProvider.NullProvider); } });
@@ -269,7 +271,7 @@ export class PostfixHost extends Construct {
     for (const file of files) {
       if (file.fromEnv) triggers[`file:${file.path}`] = `sha256:${Fn.sha256(file.fromEnv.value)}`;
     }
-    if (this.resourceType === 'null_resource') {
+    if (this.resourceType === HostResourceType.NULL_RESOURCE) {
       Object.assign(triggers, this.connectionEnv);
       triggers.CDKTF_POSTFIX_APPLIED_SHA256 = sha256;
       triggers.CDKTF_POSTFIX_CONFIG_DIRECTORY = this.configDirectory;
@@ -357,8 +359,11 @@ function loadNullProvider(where: string): NullProviderModule {
     throw new PostfixConfigError(where, 'resourceType', 'null_resource', `needs @cdktf/provider-null, which is built for cdktf and has no ${CDK_FLAVOUR} edition`, fix);
   }
   try {
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    return { NullProvider: require('@cdktf/provider-null/lib/provider').NullProvider, Resource: require('@cdktf/provider-null/lib/resource').Resource };
+    /* eslint-disable @typescript-eslint/no-require-imports -- an optional peer dependency, loaded only when a host asks for null_resource */
+    const { NullProvider } = require('@cdktf/provider-null/lib/provider') as Pick<NullProviderModule, 'NullProvider'>;
+    const { Resource } = require('@cdktf/provider-null/lib/resource') as Pick<NullProviderModule, 'Resource'>;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    return { NullProvider, Resource };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
     throw new PostfixConfigError(where, 'resourceType', 'null_resource', 'needs the optional peer dependency @cdktf/provider-null, which is not installed', `run \`npm install @cdktf/provider-null\` in your app, or ${fix}`);

@@ -70,7 +70,7 @@ export function expandHome(p: string): string {
 export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv = process.env, sshConfigPath = env.CDKTF_POSTFIX_SSH_CONFIG ?? join(homedir(), '.ssh', 'config')): ResolvedConnection {
   let computed: Record<string, string | string[]> = {};
   if (existsSync(sshConfigPath)) {
-    computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host) as unknown as Record<string, string | string[]>;
+    computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host);
   }
   const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
   const name = unbracket(spec.host);
@@ -160,7 +160,7 @@ export class SshSession {
     let jumpClient: Client | undefined;
     if (target.jump) jumpClient = await openClient(target.jump, () => dialDirect(target.jump!));
     try {
-      const client = await openClient(target, jumpClient ? () => dialThrough(jumpClient!, target) : () => dialDirect(target));
+      const client = await openClient(target, jumpClient ? () => dialThrough(jumpClient, target) : () => dialDirect(target));
       return new SshSession(client, jumpClient, target);
     } catch (e) {
       jumpClient?.end();
@@ -364,7 +364,7 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
   };
   const algorithms = hostKeyAlgorithms(certificate ? [keyTypeOf(certificate.keyBlob)] : knownKeyTypes(policy));
   if (algorithms) config.algorithms = { serverHostKey: algorithms as never };
-  if (target.jump) config.sock = (await dial()) as ConnectConfig['sock'];
+  if (target.jump) config.sock = await dial();
   else Object.assign(config, { host: target.hostName, port: target.port });
   return new Promise((resolve, reject) => {
     const client = new Client();

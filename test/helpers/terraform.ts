@@ -5,6 +5,7 @@
 import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
+import { connect } from 'net';
 import { join, resolve } from 'path';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -82,7 +83,6 @@ export function expectOk(r: CommandResult, okCodes: number[] = [0]): CommandResu
 
 /** Strips ANSI escape sequences (cdktf's progress output keeps some even with --no-color). */
 export function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 }
 
@@ -123,10 +123,8 @@ export function mailHostProject(): string {
 
 /** Connects to address:25, returns the 220 greeting and the EHLO response lines, then QUITs. */
 export function smtpGreeting(address: string, port = 25, timeoutMs = 10_000): Promise<{ banner: string; ehlo: string[] }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const net = require('net') as typeof import('net');
   return new Promise((resolvePromise, reject) => {
-    const socket = net.connect(port, address);
+    const socket = connect(port, address);
     let buffer = '';
     let banner = '';
     const timer = setTimeout(() => {

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as net from "node:net";
 import { Lab, LabHost, startLab, LAB_BASE_DIR } from "../lab";
 
@@ -244,7 +245,7 @@ describe("lab timing", () => {
     const t2 = Date.now();
     await lab.stop();
     const stopped = Date.now() - t2;
-    console.log(`lab timing: ${n} host(s) ready in ${started} ms, stopped in ${stopped} ms (load ${require("node:os").loadavg()[0].toFixed(2)})`);
+    console.log(`lab timing: ${n} host(s) ready in ${started} ms, stopped in ${stopped} ms (load ${os.loadavg()[0].toFixed(2)})`);
     expect(lab.hosts).toHaveLength(n);
     expect(started).toBeLessThan(n === 1 ? 3_000 : 30_000);
   });

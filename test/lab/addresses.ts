@@ -22,7 +22,7 @@ async function withAllocLock<T>(fn: () => Promise<T>): Promise<T> {
       } catch {
         /* raced */
       }
-      if (Date.now() > deadline) throw new Error(`lab: could not take ${lock}`);
+      if (Date.now() > deadline) throw new Error(`lab: could not take ${lock}`, { cause: e });
       await sleep(20);
     }
   }

@@ -220,7 +220,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
 
   try {
     const sudoUser = opts.nonRootUser ? await ensureSudoUser() : undefined;
-    const [numbers, ids] = await Promise.all([reserveAddresses(name, count, opts.firstAddress), lookupIds()]);
+    const ids = lookupIds();
+    const numbers = await reserveAddresses(name, count, opts.firstAddress);
     lab.hosts = numbers.map((n, i) => {
       const hn = `host${i + 1}`;
       return new HostImpl(hn, `${hn}.lab.test`, `127.0.0.${n}`, path.join(dir, hn), lab.privateKeyPath, sudoUser);

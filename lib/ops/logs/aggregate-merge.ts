@@ -2,9 +2,9 @@
 import { LogTimestamp, YearState } from './parse';
 import { addressDomain, perlTrue } from './pflogsumm-compat';
 import {
-  AggregateState, CarriedState, COUNTERS, DomStat, MsgOp, MsgState, OP_RECEIVED, OP_SENDER, OP_SENT, RcptStat, UserStat, addStat,
+  AggregateState, CarriedState, COUNTERS, DomStat, MsgOp, MsgState, OP_RECEIVED, OP_SENDER, OP_SENT, RcptStat, addStat,
 } from './aggregate-state';
-import { Tree, TreeData } from './tree';
+import { TreeData } from './tree';
 import { ToDomainAddress, TrafficCounts, UnparsedKind } from './types';
 
 /** One map's entries as they cross a worker boundary: keys joined by newlines, fields in a flat array. */

@@ -262,8 +262,7 @@ interface SegmentWorker {
 }
 
 function startWorker(segment: Segment, options: LogReportOptions, maxLineLength: number): SegmentWorker {
-  // required lazily: worker_threads is only loaded when used
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: worker_threads loads only when a report runs in parallel
   const { Worker } = require('worker_threads') as typeof import('worker_threads');
   const w = new Worker(WORKER_FILE, { workerData: { segment, options, maxLineLength } });
   let done = false;
