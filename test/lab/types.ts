@@ -44,6 +44,8 @@ export interface LabHost {
   readonly knownHostsPath: string;
   /** `SHA256:...` of the host's ed25519 key, as `ssh-keygen -lf` prints it. */
   readonly hostKeyFingerprint: string;
+  /** The host's ed25519 public key line (`ssh-ed25519 AAAA... root@host1.lab.test`), known before the host starts. */
+  readonly hostPublicKey: string;
   /** The host's directory on the real filesystem. */
   readonly root: string;
   /** Real-filesystem path of the host's mail log (maillog_file = /var/log/mail.log inside). */
@@ -74,6 +76,23 @@ export interface Lab {
   /** Milliseconds startLab took. */
   readonly startMs: number;
   /** Tears every host down and removes the lab directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A lab whose hosts are not running yet (prepareLab): addresses reserved, host keys generated,
+ * known_hosts written. The hosts' exec/readFile work only after start().
+ */
+export interface PreparedLab {
+  readonly name: string;
+  readonly dir: string;
+  readonly hosts: LabHost[];
+  readonly privateKeyPath: string;
+  readonly publicKeyPath: string;
+  readonly knownHostsPath: string;
+  /** Brings every host up and waits until each answers SMTP 220 and the SSH banner. Once only; later calls return the same lab. */
+  start(opts?: { readyTimeoutMs?: number }): Promise<Lab>;
+  /** Releases the addresses and files (and stops the hosts if started). Idempotent. */
   stop(): Promise<void>;
 }
 
