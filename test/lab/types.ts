@@ -83,17 +83,9 @@ export interface Lab {
  * A lab whose hosts are not running yet (prepareLab): addresses reserved, host keys generated,
  * known_hosts written. The hosts' exec/readFile work only after start().
  */
-export interface PreparedLab {
-  readonly name: string;
-  readonly dir: string;
-  readonly hosts: LabHost[];
-  readonly privateKeyPath: string;
-  readonly publicKeyPath: string;
-  readonly knownHostsPath: string;
+export interface PreparedLab extends Omit<Lab, "startMs"> {
   /** Brings every host up and waits until each answers SMTP 220 and the SSH banner. Once only; later calls return the same lab. */
   start(opts?: { readyTimeoutMs?: number }): Promise<Lab>;
-  /** Releases the addresses and files (and stops the hosts if started). Idempotent. */
-  stop(): Promise<void>;
 }
 
 /** Directories of a host, relative to its root, and where they appear inside the host. */
