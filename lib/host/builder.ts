@@ -15,6 +15,7 @@ import { renderBundle, RenderedBundle } from '../render/bundle';
 import { AccessTableInfo, AccessTableProps, checkKeysFit, planAccessTable } from './access-table';
 import { AliasesPlan, AliasesProps, planAliases } from './aliases';
 import { compose, Composed, MapsReference, Owned, RestrictionPlacement, ServiceOption, TlsCheckAfterApply } from './compose';
+import { smtpEndpoints, SmtpEndpoint } from './endpoints';
 import { DhParametersPlan, DhParametersProps, planDhParameters } from './dh';
 import { DkimSigningPlan, DkimSigningProps, planDkimSigning } from './dkim';
 import { planPostscreen, PostscreenPlan, PostscreenProps } from './postscreen';
@@ -315,6 +316,12 @@ export class HostBuilder {
   /** A service as composed, with every `-o` override applied. */
   getService(key: string): MasterServiceSpec | undefined {
     return this.compose().services.get(key)?.value;
+  }
+
+  /** The SMTP endpoints of the composed host (port 25 unless removed, every smtpd/postscreen inet service), reached at `address`. */
+  smtpEndpoints(address: string): SmtpEndpoint[] {
+    const s = this.snapshot();
+    return smtpEndpoints({ address, parameters: s.parameters, services: s.services, removedServices: s.removedServices, isUnresolved: this.isUnresolved });
   }
 
   /** Throws the first PostfixConfigError in the composed state. */
