@@ -213,10 +213,12 @@ describe('presets', () => {
 });
 
 describe('examples/satellite', () => {
-  it('synthesizes with placeholders; the password is a sensitive variable, the root alias a canonical map', () => {
+  it('synthesizes with placeholders; the password is a sensitive variable, the root alias a virtual(5) alias (recipient only)', () => {
     const stack = new SatelliteStack(Testing.app(), 'satellite', { env: { MAIL_ROOT_ALIAS: 'ops@example.org' } });
     const set = stack.host.bundle.bundle.mainCf.set;
-    expect(set).toMatchObject({ relayhost: '[smtp.example.net]:587', inet_interfaces: 'loopback-only', canonical_maps: 'inline:{ root=ops@example.org }' });
+    expect(set).toMatchObject({ relayhost: '[smtp.example.net]:587', inet_interfaces: 'loopback-only', virtual_alias_maps: 'inline:{ root=ops@example.org }' });
+    expect(set.canonical_maps).toBeUndefined();
+    expect(set.alias_maps).toBeUndefined();
     const tf = JSON.parse(Testing.synth(stack));
     expect(tf.variable[SASL_PASSWORD_VARIABLE]).toMatchObject({ sensitive: true });
   });
