@@ -19,8 +19,7 @@
 import { App, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { mxRecordSet, provider, txtRecordSet } from '@cdktf/provider-dns';
-import { PostfixConfigError } from '../../index';
-import { DnsRecord } from '../../lib/model/dns';
+import { MailDnsRecord, PostfixConfigError } from '../../index';
 import { InboundMxStack, InboundMxStackProps } from '../inbound-mx/main';
 
 /** The Terraform variable that carries the TSIG secret (TF_VAR_dns_key_secret). */
@@ -62,11 +61,11 @@ export class DnsRecordsStack extends InboundMxStack {
  * joins a record's character-strings when it reads it back, so a DKIM key longer than 255 octets is
  * one element too.
  */
-export function recordResource(scope: Construct, id: string, zone: string, record: DnsRecord): mxRecordSet.MxRecordSet | txtRecordSet.TxtRecordSet | undefined {
+export function recordResource(scope: Construct, id: string, zone: string, record: MailDnsRecord): mxRecordSet.MxRecordSet | txtRecordSet.TxtRecordSet | undefined {
   const where = { zone: `${zone}.`, name: relativeName(scope.node.path, zone, record.name), ttl: record.ttl };
   switch (record.type) {
     case 'MX':
-      return new mxRecordSet.MxRecordSet(scope, id, { ...where, mx: [{ preference: record.preference, exchange: `${record.exchange}.` }] });
+      return new mxRecordSet.MxRecordSet(scope, id, { ...where, mx: [{ preference: record.preference!, exchange: `${record.exchange!}.` }] });
     case 'TXT':
       return new txtRecordSet.TxtRecordSet(scope, id, { ...where, txt: [record.value] });
     default:
