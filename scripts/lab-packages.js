@@ -27,7 +27,9 @@ function parsePackageList(text) {
 
 /** The package names for the CI (all) or the demo (those marked demo). */
 function labPackages({ demoOnly = false } = {}, text = fs.readFileSync(LIST, 'utf8')) {
-  return parsePackageList(text).filter((p) => !demoOnly || p.demo).map((p) => p.name);
+  return parsePackageList(text)
+    .filter((p) => !demoOnly || p.demo)
+    .map((p) => p.name);
 }
 
 /** dpkg's own answer: "install ok installed" in the package's status. */
@@ -37,7 +39,8 @@ function dpkgInstalled(name) {
 }
 
 const INSTALL = ['apt-get', 'install', '-y'];
-const TERRAFORM = 'terraform (>= 1.4) is not on PATH: install it from https://developer.hashicorp.com/terraform/install (it is not a Debian package)';
+const TERRAFORM =
+  'terraform (>= 1.4) is not on PATH: install it from https://developer.hashicorp.com/terraform/install (it is not a Debian package)';
 
 /**
  * What `npm run demo` does before anything else, from what it found: go ahead; install the missing
@@ -46,18 +49,32 @@ const TERRAFORM = 'terraform (>= 1.4) is not on PATH: install it from https://de
  */
 function demoPlan({ missing, isRoot, haveDpkg = true, haveTerraform = true }) {
   if (!haveDpkg) {
-    return { action: 'fail', message: `dpkg-query not found: the demo installs Debian packages. On another system install the equivalents of: ${labPackages({ demoOnly: true }).join(' ')}` };
+    return {
+      action: 'fail',
+      message: `dpkg-query not found: the demo installs Debian packages. On another system install the equivalents of: ${labPackages({ demoOnly: true }).join(' ')}`,
+    };
   }
   if (!isRoot) {
     const steps = [];
     if (missing.length) steps.push(`install the lab's Debian packages:\n  sudo ${[...INSTALL, ...missing].join(' ')}`);
     if (!haveTerraform) steps.push(TERRAFORM);
     steps.push('run the demo as root (the lab uses mount namespaces, bind mounts and ip addr):\n  sudo npm run demo');
-    return { action: 'fail', message: `the demo needs root${missing.length ? ' and packages that are not installed' : ''}. Do this:\n${steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}` };
+    return {
+      action: 'fail',
+      message: `the demo needs root${missing.length ? ' and packages that are not installed' : ''}. Do this:\n${steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}`,
+    };
   }
   if (!haveTerraform) return { action: 'fail', message: TERRAFORM };
   if (missing.length === 0) return { action: 'go' };
-  return { action: 'install', missing, env: { DEBIAN_FRONTEND: 'noninteractive' }, commands: [['apt-get', 'update', '-q'], [...INSTALL, '-q', ...missing]] };
+  return {
+    action: 'install',
+    missing,
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+    commands: [
+      ['apt-get', 'update', '-q'],
+      [...INSTALL, '-q', ...missing],
+    ],
+  };
 }
 
 module.exports = { LIST, parsePackageList, labPackages, dpkgInstalled, demoPlan };

@@ -148,7 +148,10 @@ class ReplyReader {
 }
 
 class StageError extends Error {
-  constructor(readonly stage: HandshakeStage, message: string) {
+  constructor(
+    readonly stage: HandshakeStage,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -243,7 +246,8 @@ export async function tlsHandshake(target: TlsCheckTarget, options: HandshakeOpt
   const conversation = (async () => {
     const ehloName = options.ehloName ?? defaultEhloName();
     // It goes onto the wire as is: nothing but a name may reach the SMTP dialogue.
-    if (!isEhloName(ehloName)) throw new StageError('client', `EHLO name ${JSON.stringify(ehloName)} is not a domain name or an address literal`);
+    if (!isEhloName(ehloName))
+      throw new StageError('client', `EHLO name ${JSON.stringify(ehloName)} is not a domain name or an address literal`);
     await connectTcp(socket, target);
     if (target.mode === 'starttls') {
       stage = 'smtp';
@@ -261,7 +265,12 @@ export async function tlsHandshake(target: TlsCheckTarget, options: HandshakeOpt
     return await Promise.race([conversation, timeout]);
   } catch (e) {
     const failedAt = e instanceof StageError ? e.stage : stage;
-    return { established: false, failedAt, error: (e as Error).message, ...(e instanceof StageError && e.message === 'timed out' ? { timedOut: true } : {}) };
+    return {
+      established: false,
+      failedAt,
+      error: (e as Error).message,
+      ...(e instanceof StageError && e.message === 'timed out' ? { timedOut: true } : {}),
+    };
   } finally {
     clearTimeout(timer);
     socket.destroy();

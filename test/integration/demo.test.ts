@@ -18,8 +18,11 @@ afterAll(async () => {
 
 test('as a non-root user the demo stops at once and says what to run as root', () => {
   const root = join(__dirname, '..', '..');
-  const r = spawnSync('runuser', ['-u', LAB_SUDO_USER, '--', process.execPath, join(root, 'scripts', 'demo.js')],
-    { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('runuser', ['-u', LAB_SUDO_USER, '--', process.execPath, join(root, 'scripts', 'demo.js')], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/^demo: the demo needs root/);
   expect(r.stderr).toMatch(/run the demo as root .*\n {2}sudo npm run demo\n$/);

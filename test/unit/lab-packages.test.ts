@@ -12,8 +12,7 @@ interface Plan {
   commands?: string[][];
   env?: Record<string, string>;
 }
-// scripts/ is plain JavaScript that runs before any build (npm run demo builds after its checks).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/ is plain JavaScript that runs before any build (npm run demo builds after its checks)
 const lab = require('../../scripts/lab-packages.js') as {
   parsePackageList(text: string): { name: string; demo: boolean }[];
   labPackages(opts?: { demoOnly?: boolean }, text?: string): string[];
@@ -22,12 +21,15 @@ const lab = require('../../scripts/lab-packages.js') as {
 
 describe('scripts/lab-packages.txt', () => {
   it('parses NAME [demo] # why, and refuses anything else', () => {
-    expect(lab.parsePackageList('# header\n\npostfix demo  # MTA\njq # json\n')).toEqual([{ name: 'postfix', demo: true }, { name: 'jq', demo: false }]);
+    expect(lab.parsePackageList('# header\n\npostfix demo  # MTA\njq # json\n')).toEqual([
+      { name: 'postfix', demo: true },
+      { name: 'jq', demo: false },
+    ]);
     expect(() => lab.parsePackageList('postfix ci\n')).toThrow(/:1: "postfix ci" is not "NAME \[demo\]/);
     expect(() => lab.parsePackageList('Postfix;rm\n')).toThrow(/is not "NAME/);
   });
 
-  it('the demo needs a subset of what CI installs, and the lab\'s essentials are in it', () => {
+  it("the demo needs a subset of what CI installs, and the lab's essentials are in it", () => {
     const all = lab.labPackages();
     const demo = lab.labPackages({ demoOnly: true });
     expect(demo.every((p) => all.includes(p))).toBe(true);
@@ -51,8 +53,13 @@ describe('what npm run demo does before anything else', () => {
 
   it('root with packages missing: apt-get update, then install exactly those, non-interactively', () => {
     expect(lab.demoPlan({ missing: ['postfix', 'ssl-cert'], isRoot: true })).toEqual({
-      action: 'install', missing: ['postfix', 'ssl-cert'], env: { DEBIAN_FRONTEND: 'noninteractive' },
-      commands: [['apt-get', 'update', '-q'], ['apt-get', 'install', '-y', '-q', 'postfix', 'ssl-cert']],
+      action: 'install',
+      missing: ['postfix', 'ssl-cert'],
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+      commands: [
+        ['apt-get', 'update', '-q'],
+        ['apt-get', 'install', '-y', '-q', 'postfix', 'ssl-cert'],
+      ],
     });
   });
 
@@ -68,8 +75,13 @@ describe('what npm run demo does before anything else', () => {
   });
 
   it('Terraform missing: said once, with where to get it, for root and non-root alike', () => {
-    expect(lab.demoPlan({ missing: [], isRoot: true, haveTerraform: false })).toMatchObject({ action: 'fail', message: expect.stringMatching(/terraform \(>= 1.4\) is not on PATH: install it from https:\/\/developer.hashicorp.com/) });
-    expect(lab.demoPlan({ missing: ['postfix'], isRoot: false, haveTerraform: false }).message).toMatch(/1\. install .*\n.*apt-get.*\n2\. terraform .*\n3\. run the demo as root/);
+    expect(lab.demoPlan({ missing: [], isRoot: true, haveTerraform: false })).toMatchObject({
+      action: 'fail',
+      message: expect.stringMatching(/terraform \(>= 1.4\) is not on PATH: install it from https:\/\/developer.hashicorp.com/),
+    });
+    expect(lab.demoPlan({ missing: ['postfix'], isRoot: false, haveTerraform: false }).message).toMatch(
+      /1\. install .*\n.*apt-get.*\n2\. terraform .*\n3\. run the demo as root/,
+    );
   });
 
   it('no dpkg: not a Debian machine, so name the packages instead of guessing a command', () => {

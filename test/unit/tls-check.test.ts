@@ -10,10 +10,15 @@ describe('tls-check decisions', () => {
   });
 
   it('targets and modes', () => {
-    expect([defaultMode(25), defaultMode(587), defaultMode(465), defaultMode(10465)]).toEqual(['starttls', 'starttls', 'implicit', 'implicit']);
+    expect([defaultMode(25), defaultMode(587), defaultMode(465), defaultMode(10465)]).toEqual([
+      'starttls',
+      'starttls',
+      'implicit',
+      'implicit',
+    ]);
   });
 
-  it('EHLO name: this machine\'s name when it is a dotted DNS name, else localhost', () => {
+  it("EHLO name: this machine's name when it is a dotted DNS name, else localhost", () => {
     expect(defaultEhloName('mx1.example.org')).toBe('mx1.example.org');
     expect(defaultEhloName('buildbox')).toBe('localhost');
     expect(defaultEhloName('bad name.example')).toBe('localhost');
@@ -26,7 +31,12 @@ describe('tls-check decisions', () => {
   });
 
   it('exit codes', () => {
-    const base = { target: { host: 'h', port: 1, mode: 'implicit' as const }, policy: { minProtocol: 'TLSv1.2' as const }, probes: [], warnings: [] };
+    const base = {
+      target: { host: 'h', port: 1, mode: 'implicit' as const },
+      policy: { minProtocol: 'TLSv1.2' as const },
+      probes: [],
+      warnings: [],
+    };
     expect(exitCodeFor({ ...base, connected: false, violations: [], ok: false })).toBe(2);
     expect(exitCodeFor({ ...base, connected: true, violations: ['x'], ok: false })).toBe(1);
     expect(exitCodeFor({ ...base, connected: true, violations: [], ok: true })).toBe(0);
