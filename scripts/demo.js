@@ -29,7 +29,7 @@ function have(cmd) {
 /** Runs a step with its output shown; stops the demo when it fails. */
 function step(argv, env) {
   console.log(`$ ${argv.join(' ')}`);
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
   if (r.status !== 0) fail(`${argv.join(' ')} failed (exit ${r.status ?? r.signal ?? r.error?.message})`);
 }
 
