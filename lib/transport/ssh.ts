@@ -11,6 +11,7 @@ import { CONNECTION_ENV, ConnectionSpec, validateSeconds } from '../model/connec
 import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
 import { withSshWait } from '../transport/ssh-wait';
+import { sudoRefusal } from './sudo';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
 export class SshError extends CdktfPostfixError {
@@ -224,7 +225,10 @@ export class SshSession {
           clearTimeout(timer);
           if (onStdoutLine && pending) onStdoutLine(pending);
           if (this.failure) return reject(this.failure);
-          resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+          const stderr = Buffer.concat(errOut).toString('utf8');
+          const refused = sudoRefusal(this.target, code ?? 255, stderr);
+          if (refused) return reject(new SshError(refused, 'auth'));
+          resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr });
         });
         stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`, 'network', undefined, { cause: e })));
         if (stdin === undefined) stream.end();
@@ -260,6 +264,8 @@ export class SshSession {
           channel.on('close', () => {
             clearTimeout(timer);
             if (this.failure) return rej(this.failure);
+            const refused = sudoRefusal(this.target, code ?? 255, stderr);
+            if (refused) return rej(new SshError(refused, 'auth'));
             res({ code: code ?? 255, stderr });
           });
           channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`, 'network', undefined, { cause: e })));
