@@ -8,7 +8,8 @@
 import { X509Certificate } from 'crypto';
 import { isIP, Socket } from 'net';
 import { hostname } from 'os';
-import { checkServerIdentity, connect as tlsConnect, SecureVersion, TLSSocket } from 'tls';
+import { checkServerIdentity, connect as tlsConnect, rootCertificates, SecureVersion, TLSSocket } from 'tls';
+import { readFileSync } from 'fs';
 
 export type TlsCheckMode = 'starttls' | 'implicit';
 
@@ -183,6 +184,29 @@ function connectTcp(socket: Socket, target: TlsCheckTarget): Promise<void> {
   });
 }
 
+/** The system's trust store (Debian's ca-certificates bundle), as openssl s_client and Postfix's smtp(8) use it. */
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+let trustedRoots: string[] | undefined;
+
+/**
+ * Node's built-in roots, the system bundle (a private CA added with update-ca-certificates counts) and
+ * NODE_EXTRA_CA_CERTS: an explicit `ca` replaces node's defaults, extras included, so all are named.
+ */
+function roots(): string[] {
+  if (!trustedRoots) {
+    const extra = [SYSTEM_CA_BUNDLE, process.env.NODE_EXTRA_CA_CERTS].flatMap((file) => {
+      if (!file) return [];
+      try {
+        return [readFileSync(file, 'utf8')];
+      } catch {
+        return []; // absent: the other sources still count
+      }
+    });
+    trustedRoots = [...rootCertificates, ...extra];
+  }
+  return trustedRoots;
+}
+
 function secure(socket: Socket, target: TlsCheckTarget, options: HandshakeOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     let tls: TLSSocket;
@@ -192,6 +216,7 @@ function secure(socket: Socket, target: TlsCheckTarget, options: HandshakeOption
         // SNI takes names only (RFC 6066 3).
         ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
         rejectUnauthorized: false, // judged below: opportunistic SMTP TLS works without a verified chain
+        ca: roots(),
         ...(options.minVersion ? { minVersion: options.minVersion } : {}),
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.ciphers ? { ciphers: options.ciphers } : {}),
