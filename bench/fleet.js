@@ -181,7 +181,10 @@ async function main() {
     for (const mode of MODES) {
       const got = await runMode(mode, n);
       samples.push(...got);
-      for (const s of got) console.log(row(s));
+      for (const s of got) {
+        console.log(row(s));
+        if (s.reports[0]) console.log(`           one host's steps: ${m.timeline(s.reports[0])}`);
+      }
     }
   }
   console.log(m.machineLine('at the end'));
@@ -193,7 +196,7 @@ async function main() {
   const runner = noop('runner');
   const five = runner.find((s) => s.n === 5);
   if (five && runner[0].n === 1) console.log(`runner no-op (a process per host): 5 at once take ${(five.ms / runner[0].ms).toFixed(1)}x the wall time of one`);
-  if (process.env.FLEET_JSON) fs.writeFileSync(process.env.FLEET_JSON, JSON.stringify(samples.map(({ reports, ...s }) => ({ ...s, steps: reports.map((r) => r.steps) })), null, 2) + '\n');
+  if (process.env.FLEET_JSON) fs.writeFileSync(process.env.FLEET_JSON, JSON.stringify(samples.map(({ reports, ...s }) => ({ ...s, steps: reports.map((r) => r.steps), hostCpuMs: reports.map((r) => r.hostCpuMs) })), null, 2) + '\n');
 }
 
 main()

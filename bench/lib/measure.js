@@ -146,4 +146,21 @@ function requireRoot(name) {
   }
 }
 
-module.exports = { statFields, hostCounters, hostDelta, runMeasured, stockRootShell, STOCK_SHELL_NOTE, machineLine, settle, median, sum, fitLine, requireRoot, TICK_MS, path };
+/**
+ * One host's transaction as a timeline: each step's wall time (as the runner saw the step lines
+ * arrive) and the host-side CPU the step used (the remote shell's `times`), from a HostReport.
+ */
+function timeline(report) {
+  const parts = [];
+  let prevWall = 0;
+  let prevCpu = 0;
+  for (const [name, wall] of Object.entries(report.steps || {}).sort((a, b) => a[1] - b[1])) {
+    const cpu = report.hostCpuMs?.[name];
+    parts.push(`${name} ${(wall - prevWall).toFixed(0)}${cpu === undefined ? '' : `/${(cpu - prevCpu).toFixed(0)}`}`);
+    prevWall = wall;
+    if (cpu !== undefined) prevCpu = cpu;
+  }
+  return `${parts.join(', ')} (ms wall/host CPU per step; host CPU of the transaction's shell ${prevCpu.toFixed(0)} ms)`;
+}
+
+module.exports = { timeline, statFields, hostCounters, hostDelta, runMeasured, stockRootShell, STOCK_SHELL_NOTE, machineLine, settle, median, sum, fitLine, requireRoot, TICK_MS, path };
