@@ -37,7 +37,7 @@ for (const f of ['dist/bin/cdktf-postfix.js', 'dist/index.js', 'dist/runner/cdkt
   if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${ROOT}/${f} missing: run npm run build`);
 }
 const { startLab } = require(path.join(HERE, 'dist-test/lab'));
-const { App, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
+const { App, LocalBackend, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
 const { PostfixHost, Submission, Submissions } = require(path.join(ROOT, 'dist/index.js'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdktf-postfix-fleet-'));
 
@@ -45,6 +45,7 @@ function synth(hosts) {
   const outdir = fs.mkdtempSync(path.join(work, 'stack-'));
   const app = new App({ outdir });
   const stack = new TerraformStack(app, 'mail');
+  new LocalBackend(stack, { path: path.join(outdir, 'terraform.tfstate') }); // not the working directory's
   hosts.forEach((h, i) => {
     const host = new PostfixHost(stack, `mx${i + 1}`, {
       connection: { host: h.address, user: 'root', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
