@@ -21,6 +21,8 @@ export interface StageInput {
   readonly payloads?: ReadonlySet<string>;
   /** Extra files the host-side hooks need (e.g. dh-rotate.sh). */
   readonly hookScripts?: Readonly<Record<string, string>>;
+  /** Stop after the plan and print the live state for the relay check (`result hold`); apply's first round. */
+  readonly hold?: boolean;
 }
 
 /** Line-based records: a value must not be able to start another record. */
@@ -94,6 +96,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },
     { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), hookGeneration(h, shaOf)].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },
   ];
+  if (input.hold) entries.push({ name: 'hold', data: Buffer.from('yes\n') });
   const added = new Set<string>();
   for (const path of Object.keys(bundle.files)) {
     const sha = shaOf(path);

@@ -96,6 +96,7 @@ plan_main_and_master
 plan_files
 plan_hooks
 step plan
+hold_for_relay_check
 
 if [ -s "$D/needs" ]; then say "result${TAB}need"; exit 3; fi
 if [ "$ACTION" = check ]; then
@@ -130,7 +131,7 @@ step validate
 
 # ---------------------------------------------------------------- go live (with rollback)
 WAS_RUNNING=no
-postfix -c "$C" status > /dev/null 2>&1 && WAS_RUNNING=yes
+master_running && WAS_RUNNING=yes
 ROLLBACK_NEEDED=yes
 swap_files
 run_hooks
