@@ -237,8 +237,10 @@ describe("lab with a non-root user", () => {
   });
 });
 
-describe("lab timing", () => {
-  it.each([1, 20])("starts %i host(s) quickly", async (n) => {
+// How fast the lab starts is a benchmark's question (bench/fleet.js prints it); this only proves that
+// 1 and 20 hosts come up and go away.
+describe("lab size", () => {
+  it.each([1, 20])("starts %i host(s) and stops them", async (n) => {
     const t = Date.now();
     const lab = await startLab({ count: n });
     const started = Date.now() - t;
@@ -247,7 +249,7 @@ describe("lab timing", () => {
     const stopped = Date.now() - t2;
     console.log(`lab timing: ${n} host(s) ready in ${started} ms, stopped in ${stopped} ms (load ${os.loadavg()[0].toFixed(2)})`);
     expect(lab.hosts).toHaveLength(n);
-    expect(started).toBeLessThan(n === 1 ? 3_000 : 30_000);
+    expect(lab.hosts.every((h) => !fs.existsSync(h.root))).toBe(true);
   });
 });
 
