@@ -108,7 +108,9 @@ function session(host, steps, localAddress) {
 }
 
 function mail(from, rcpts, subject, size) {
-  const body = `From: <${from}>\r\nTo: ${rcpts.map((r) => `<${r}>`).join(', ')}\r\nSubject: ${subject}\r\n\r\n${'x'.repeat(size)}\r\n.`;
+  // body lines of 76 characters, as mail clients write them
+  const text = ('x'.repeat(75) + '\r\n').repeat(Math.ceil(size / 77));
+  const body = `From: <${from}>\r\nTo: ${rcpts.map((r) => `<${r}>`).join(', ')}\r\nSubject: ${subject}\r\n\r\n${text}.`;
   return ['EHLO client.lab.test', `MAIL FROM:<${from}>`, ...rcpts.map((r) => `RCPT TO:<${r}>`), 'DATA', body, 'QUIT'];
 }
 
@@ -170,7 +172,7 @@ async function main() {
       else if (x < 0.9) {
         const u = pick(['root', 'alice', 'bob']);
         const to = r() < 0.5 ? pick(locals) : remote();
-        job = () => h.exec(['sendmail', '-f', `${u}@${H}`, to], { input: `Subject: local ${k}\n\n${'y'.repeat(size)}\n` });
+        job = () => h.exec(['sendmail', '-f', `${u}@${H}`, to], { input: `Subject: local ${k}\n\n${('y'.repeat(75) + '\n').repeat(Math.ceil(size / 76))}` });
       } else if (x < 0.93) job = () => session(h.address, ['GET / HTTP/1.0', 'QUIT'], '127.0.0.2');
       else if (x < 0.96) job = () => session(h.address, [null], '127.0.0.4');
       else job = () => session(h.address, mail(from, [pick(locals), `nosuch${Math.floor(r() * 20)}@${H}`, remote()], 'mixed', size), '127.0.0.1');
