@@ -159,9 +159,9 @@ async function main() {
   console.log(`\nlines: ${report.input.lines}, postfix: ${report.input.postfixLines}, unparsed: garbage ${report.unparsed.garbage.count}, non-postfix ${report.unparsed.nonPostfix.count}, unrecognised postfix ${report.unparsed.unrecognisedPostfix.count}`);
   console.log(`load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`);
   const all = (a) => (REPEAT > 1 ? `  [runs: ${a.map((x) => x.toFixed(0)).join(', ')}]` : '');
-  console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
+  if (!OURS_ONLY) console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
   console.log(`ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}  (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)${all(runs.ourMs)}`);
-  console.log(`ratio pflogsumm/ours: ${(pfMs / ourMs).toFixed(1)}x wall, ${(pfCpuMs / ourCpuMs).toFixed(1)}x CPU`);
+  if (!OURS_ONLY) console.log(`ratio pflogsumm/ours: ${(pfMs / ourMs).toFixed(1)}x wall, ${(pfCpuMs / ourCpuMs).toFixed(1)}x CPU`);
   console.log(`grand totals equal: ${OURS_ONLY ? 'not compared (--ours-only)' : equal ? 'yes' : 'NO: the report and pflogsumm disagree'}`);
   if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
   process.exit(equal ? 0 : 1);
