@@ -15,7 +15,9 @@
  * units: it shows values above 512k as k/m) and our peak RSS (process.resourceUsage().maxRSS,
  * worker threads included). --workers N sets our thread count (1 = one thread; default: the CPUs
  * available, at most 8). --ours-only skips pflogsumm (the memory check on 10M lines: pflogsumm
- * keeps every message's state and takes minutes). Exits 1 when the totals differ.
+ * keeps every message's state and takes minutes). It also prints how many cores two threads really
+ * get at the time (a busy loop alone, then two at once): on a shared machine a second thread may only
+ * take turns with the first. Exits 1 when the totals differ.
  */
 'use strict';
 const fs = require('fs');
@@ -106,6 +108,21 @@ function parsePflogsumm(text) {
   return out;
 }
 
+/**
+ * Cores this process can really get now: a fixed busy loop alone, then one on each of two threads
+ * at once; 2.0 means two free cores, 1.0 means the threads only take turns (a shared, loaded machine).
+ */
+function effectiveCores() {
+  const { Worker } = require('worker_threads');
+  const code = "let x = 0; for (let i = 0; i < 4e8; i++) x ^= i; require('worker_threads').parentPort.postMessage(x);";
+  const run = (n) => {
+    const t = process.hrtime.bigint();
+    return Promise.all(Array.from({ length: n }, () => new Promise((res) => new Worker(code, { eval: true }).once('message', res))))
+      .then(() => Number(process.hrtime.bigint() - t) / 1e6);
+  };
+  return run(1).then((one) => run(2).then((two) => (2 * one) / two));
+}
+
 async function main() {
   const logs = require(process.env.LOGS_DIST || '../dist/lib/ops/logs');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logs-bench-'));
@@ -157,7 +174,7 @@ async function main() {
     console.log(`${k.padEnd(24)}${theirs[k].padStart(12)}${mine.padStart(12)}${String(g[k]).padStart(16)}${same ? '' : '   <-- differs'}`);
   }
   console.log(`\nlines: ${report.input.lines}, postfix: ${report.input.postfixLines}, unparsed: garbage ${report.unparsed.garbage.count}, non-postfix ${report.unparsed.nonPostfix.count}, unrecognised postfix ${report.unparsed.unrecognisedPostfix.count}`);
-  console.log(`load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`);
+  console.log(`load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs; effective cores for two threads now: ${(await effectiveCores()).toFixed(1)}`);
   const all = (a) => (REPEAT > 1 ? `  [runs: ${a.map((x) => x.toFixed(0)).join(', ')}]` : '');
   if (!OURS_ONLY) console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
   console.log(`ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}  (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)${all(runs.ourMs)}`);
