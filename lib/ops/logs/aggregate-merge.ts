@@ -80,6 +80,17 @@ export abstract class MergeableAggregate extends AggregateState {
     return out;
   }
 
+  /**
+   * Takes `carried` (the states at the end of the pieces merged last) as this aggregator's own, so
+   * that the lines fed next continue the log exactly where those pieces ended.
+   */
+  adoptStates(carried: CarriedState[]): void {
+    this.msgs.clear();
+    for (const c of carried) this.msgs.set(c[0], { size: c[1], whence: c[2], deferred: c[3], ops: null });
+    this.lastQid = '';
+    this.lastMsg = undefined;
+  }
+
   /** Partial mode: everything this piece contributed (after settle()), for merge(); structured-clone friendly. */
   exportPartial(): PartialAggregate {
     const self = this as unknown as Record<string, number>;
