@@ -94,3 +94,25 @@ test('a symbolic link at a target path is refused, and one at a staging path is 
   expect(h.readFile('/etc/postfix/staged')).toBe('b REJECT\n');
   expect((await h.exec(['test', '-L', '/etc/postfix/staged'])).code).not.toBe(0);
 });
+
+test('files go only under the config directory and declared roots: a declared root is written, anything else is refused at synth', async () => {
+  const h = lab.hosts[1];
+  // A scratch root private to this lab host: a tmpfs over /mnt in its own mount namespace.
+  expect((await h.exec(['sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /mnt && mkdir -p /mnt/certs'])).code).toBe(0);
+  try {
+    const dir = synthStack((s) => {
+      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {}, fileRoots: ['/mnt/certs'] });
+      host.state.addFile({ path: '/mnt/certs/extra.pem', content: 'not a secret\n' }, 'test');
+    });
+    const [r] = await applyStack(dir);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe('applied');
+    expect((await h.exec(['cat', '/mnt/certs/extra.pem'])).stdout).toBe('not a secret\n');
+    expect(() => synthStack((s) => {
+      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
+      host.state.addFile({ path: '/mnt/certs/extra.pem', content: 'x\n' }, 'test');
+    })).toThrow(/file \/mnt\/certs\/extra\.pem.*outside the directories this host may write to \(\/etc\/postfix\).*fileRoots/s);
+  } finally {
+    await h.exec(['umount', '/mnt']);
+  }
+});
