@@ -41,7 +41,7 @@ journal_commit
 
 /** Perform the first K renames as journal_apply would, then stop (a SIGKILL). */
 function partial(k: number): string {
-  return `n=0; while IFS="$TAB" read -r i src dst sha st; do [ "$n" -lt ${k} ] || break; n=$((n + 1)); if [ "$src" = - ]; then rm -f "$dst"; else mv -f "$src" "$dst"; fi; echo "$i" >> "$J/done"; done < "$J/journal"`;
+  return `n=0; while IFS="$TAB" read -r i src dst sha st; do [ "$n" -lt ${k} ] || break; n=$((n + 1)); case "$src" in -) rm -f "$dst" ;; +) ;; *) mv -f "$src" "$dst" ;; esac; echo "$i" >> "$J/done"; done < "$J/journal"`;
 }
 
 function state(dir: string): Record<string, string | null> {
@@ -108,4 +108,43 @@ test('no journal: recovery does nothing and writes nothing', () => {
   const dir = scratch();
   expect(sh(dir, 'recover_interrupted')).toBe('');
   expect(state(dir)).toEqual(OLD);
+});
+
+/** Stage a (renamed first), then a hook that rewrites d in place, then main.cf-like b. */
+const STAGE_WITH_HOOK = `
+journal_begin
+stage_path "$C/a.cdktf-new"; printf 'new a\\n' > "$C/a.cdktf-new"; put "$C/a.cdktf-new" "$C/a"
+hooked "$C/d"
+stage_path "$C/b.cdktf-new"; printf 'new b\\n' > "$C/b.cdktf-new"; put "$C/b.cdktf-new" "$C/b"
+journal_commit
+`;
+
+test('killed while the hooks ran: their outputs and the files renamed before them are rolled back', () => {
+  const dir = scratch();
+  sh(dir, STAGE_WITH_HOOK + partial(2) + `\nprintf 'hooked\\n' > "$C/d"`);
+  expect(sh(dir, 'recover_interrupted')).toMatch(/rolled back/);
+  expect(state(dir)).toEqual(OLD);
+  expect(leftovers(dir)).toBe(false);
+});
+
+test('killed after the hooks finished: rolled forward, the hook output kept', () => {
+  const dir = scratch();
+  sh(dir, STAGE_WITH_HOOK + partial(2) + `\nprintf 'hooked\\n' > "$C/d"; echo hooks >> "$J/done"`);
+  expect(sh(dir, 'recover_interrupted')).toMatch(/rolled forward/);
+  expect(state(dir)).toEqual({ a: 'new a\n', b: 'new b\n', c: null, d: 'hooked\n' });
+  expect(leftovers(dir)).toBe(false);
+});
+
+test('a symbolic link at a journaled target is refused before the journal is committed', () => {
+  const dir = scratch();
+  let out = '';
+  try {
+    sh(dir, `ln -s "$C/a" "$C/link"; journal_begin; stage_path "$C/link.cdktf-new"; printf x > "$C/link.cdktf-new"; put "$C/link.cdktf-new" "$C/link"; journal_commit`);
+  } catch (e) {
+    out = String((e as { stdout: string }).stdout);
+  }
+  expect(out).toMatch(/^error\trefusing \S+\/etc\/link: it is a symbolic link or not a regular file.*\nresult\tfailed\n$/s);
+  expect(state(dir)).toEqual(OLD);
+  expect(existsSync(join(dir, 'etc/link.cdktf-new'))).toBe(false);
+  expect(existsSync(join(dir, 'etc/.cdktf-postfix/journal'))).toBe(false);
 });

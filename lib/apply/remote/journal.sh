@@ -21,6 +21,7 @@
 
 J="$S/journal"
 JOURNALING=no
+HOOKS_RAN=no
 
 # Sync files or directories to disk: one process for many paths (coreutils sync FILE fsyncs each).
 sync_paths() { [ "$#" -gt 0 ] || return 0; sync -- "$@" 2>/dev/null || sync; }
@@ -28,13 +29,15 @@ sync_paths() { [ "$#" -gt 0 ] || return 0; sync -- "$@" 2>/dev/null || sync; }
 journal_begin() {
   rm -rf "$J"
   umask 077; mkdir -p "$J/backup" || rollback "cannot create $J"; umask 022
-  : > "$J/staged"; : > "$D/renames"
+  # The staging directory of this run: a SIGKILL skips its EXIT trap, so recovery removes it.
+  printf '%s\n' "$D" > "$J/stage_dir" && : > "$J/staged" || rollback "cannot write the journal $J (is the filesystem full?)"
+  : > "$D/renames"
   JOURNALING=yes
 }
 # A path about to be written as a staging copy: listed first, so an uncommitted run's leftovers
 # can be removed; anything already there goes (cp would write through a symbolic link).
 stage_path() {
-  printf '%s\n' "$1" >> "$J/staged" || rollback "cannot write the journal $J (is the filesystem full?)"
+  if [ "$JOURNALING" = yes ]; then printf '%s\n' "$1" >> "$J/staged" || rollback "cannot write the journal $J (is the filesystem full?)"; fi
   rm -f "$1"
   unsafe_path "$1" && rollback "cannot use $1: it is not a regular file"
   return 0
@@ -56,7 +59,11 @@ journal_commit() {
   while IFS="$TAB" read -r src dst; do
     n=$((n + 1))
     st=absent
-    if [ -f "$dst" ]; then cp -p "$dst" "$J/backup/$n" || rollback "cannot back up $dst (is the filesystem full?)"; st=present; set -- "$@" "$J/backup/$n"; fi
+    unsafe_path "$dst" && rollback "refusing $dst: it is a symbolic link or not a regular file (nothing was changed); replace it with a regular file"
+    if [ -f "$dst" ]; then
+      cp -p "$dst" "$J/backup/$n" && cmp -s "$dst" "$J/backup/$n" || rollback "cannot back up $dst to $J/backup/$n (is the filesystem full?)"
+      st=present; set -- "$@" "$J/backup/$n"
+    fi
     sha=-
     case "$src" in -|+) ;; *)
       sha=$(sha256sum < "$src") || rollback "cannot read $src"; sha=${sha%% *}; set -- "$@" "$src" ;;
@@ -75,14 +82,16 @@ journal_dirs() {
   printf '%s\n' "$S"
 }
 
-# Finish every rename of a committed journal; $1 = live to stop at the first failure with a
-# rollback, or recover to report failure by status. FAULT_AFTER_FIRST lets the lab kill it midway.
+# Finish every rename of a committed journal, in order: managed files, then the hooks (live only:
+# they run where their entries start, after the files they read are in place), then main.cf,
+# master.cf and the managed record. $1 = live: stop at the first failure with a rollback; recover:
+# report failure by status. The lab's fault points kill it after the first rename and after hooks.
 journal_apply() {
   first=yes
   while IFS="$TAB" read -r n src dst sha st; do
     [ "$1" = recover ] && grep -qx "$n" "$J/done" && continue
     case "$src" in
-      +) ;;
+      +) if [ "$1" = live ] && [ "$HOOKS_RAN" = no ]; then HOOKS_RAN=yes; run_hooks < /dev/null; fault_point hooks; fi ;;
       -) rm -f "$dst" || { [ "$1" = live ] && rollback "cannot remove $dst"; return 1; } ;;
       *)
         if [ -f "$src" ]; then
@@ -105,13 +114,16 @@ journal_can_finish() {
     [ "${got%% *}" = "$sha" ] || return 1
   done < "$J/journal"
 }
-# Put every target back as it was before the transaction.
+# Put every target back as it was before the transaction. The backup is hard-linked beside its
+# target and renamed over it (no space needed on a full filesystem; the backup stays, so an undo
+# cut short can run again); copied where the target is on another filesystem.
 journal_undo() {
   : > "$J/undo"; sync_paths "$J/undo" "$J"
   while IFS="$TAB" read -r n src dst sha st; do
     if [ "$st" = present ]; then
       rm -f "$dst.cdktf-restore"
-      cp -p "$J/backup/$n" "$dst.cdktf-restore" && mv -f "$dst.cdktf-restore" "$dst" || say "error${TAB}cannot restore $dst from $J/backup/$n"
+      { ln "$J/backup/$n" "$dst.cdktf-restore" 2>/dev/null || cp -p "$J/backup/$n" "$dst.cdktf-restore"; } &&
+        mv -f "$dst.cdktf-restore" "$dst" || say "error${TAB}cannot restore $dst from $J/backup/$n"
     else
       rm -f "$dst"
     fi
@@ -137,15 +149,24 @@ restore_postfix_state() {
   return 0
 }
 
+# The killed run's staging directory (its payloads may include secrets); never this run's own.
+remove_dead_stage() {
+  dead=""; [ -f "$J/stage_dir" ] && read -r dead < "$J/stage_dir"
+  case "$dead" in /tmp/cdktf-postfix.*) [ "$dead" != "$D" ] && [ ! -L "$dead" ] && rm -rf -- "$dead" ;; esac
+  return 0
+}
+
 # Run right after the lock, before anything else reads the host's state.
 recover_interrupted() {
   [ -d "$J" ] || return 0
   if [ ! -f "$J/journal" ]; then
+    remove_dead_stage
     discard_staged
     say "ran${TAB}recovery: an interrupted transaction had changed nothing; its staging copies were removed"
     return 0
   fi
   running=yes; [ -f "$J/running" ] && read -r running < "$J/running"
+  remove_dead_stage
   if journal_can_finish && journal_apply recover; then
     say "ran${TAB}recovery: an interrupted transaction was rolled forward"
   else
@@ -157,8 +178,19 @@ recover_interrupted() {
   step recover
 }
 
-# Lab-only fault injection: the lab sends "kill-after:STEP" in the stage and marks the host with
-# $S/fault-injection-allowed; both are needed. Never on by default.
+# Lab-only fault injection, never on by default: the runner passes CDKTF_POSTFIX_FAULT as the
+# stage's "fault" file, and the host honours it only when the lab has created
+# $S/fault-injection-allowed. "kill-after:STEP" SIGKILLs this script right after STEP;
+# "pause-after:STEP" creates $S/fault-paused and waits (at most 2 minutes) until the lab removes it,
+# so that the lab can cut the connection at that moment.
 FAULT=""
 if [ -f "$D/fault" ] && [ -f "$S/fault-injection-allowed" ]; then read -r FAULT < "$D/fault" || :; fi
-fault_point() { [ "$FAULT" = "kill-after:$1" ] && kill -9 $$; return 0; }
+fault_point() {
+  case "$FAULT" in
+    "kill-after:$1") kill -9 $$ ;;
+    "pause-after:$1")
+      : > "$S/fault-paused"; i=0
+      while [ -f "$S/fault-paused" ] && [ "$i" -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done ;;
+  esac
+  return 0
+}

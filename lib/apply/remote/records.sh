@@ -28,6 +28,7 @@ save_fingerprint() {
 # main.orig / master.orig: add the originals of names managed for the first time ("o" plan lines)
 # and drop the names no longer managed ("d" plan lines).
 write_records() {
+  stage_path "$2.new"
   awk -F '\t' -v OFS='\t' '
     FILENAME == ARGV[1] { if ($1 == "o") { keep[$2] = $0; order[++n] = $2 } else if ($1 == "d") drop[$2] = 1; next }
     { if (!($1 in drop)) print }
@@ -37,10 +38,11 @@ write_records() {
 }
 write_file_records() {
   # Add first-time files (with their originals saved) and drop the ones no longer managed.
-  : > "$S/files.orig.new"
+  stage_path "$S/files.orig.new"
+  : > "$S/files.orig.new" || rollback "cannot write $S/files.orig.new (is the filesystem full?)"
   while IFS="$TAB" read -r path origstate postmap; do
     [ -n "$path" ] || continue
-    if cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then printf '%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$S/files.orig.new"
+    if cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then printf '%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$S/files.orig.new" || rollback "cannot write $S/files.orig.new"
     else drop "$S/orig/$(path_id "$path")"; fi
   done < "$S/files.orig"
   while IFS="$TAB" read -r path mode owner group sha postmap secret; do
@@ -48,10 +50,11 @@ write_file_records() {
     cut -f1 "$S/files.orig" | grep -Fqx -- "$path" && continue
     if [ -f "$D/backup/files/$(path_id "$path")" ]; then
       o="$S/orig/$(path_id "$path")"
+      stage_path "$o.new"
       cp -p "$D/backup/files/$(path_id "$path")" "$o.new" || rollback "cannot save the original of $path (is the filesystem full?)"
       put "$o.new" "$o"; st=present
     else st=absent; fi
-    printf '%s\t%s\t%s\n' "$path" "$st" "$postmap" >> "$S/files.orig.new"
+    printf '%s\t%s\t%s\n' "$path" "$st" "$postmap" >> "$S/files.orig.new" || rollback "cannot write $S/files.orig.new"
   done < "$D/files.list"
   put "$S/files.orig.new" "$S/files.orig"
 }
@@ -61,8 +64,11 @@ finish_records() {
   write_file_records
   while IFS="$TAB" read -r kind path bits generation; do
     [ -n "$kind" ] || continue
-    printf '%s %s\n' "$generation" "$bits" > "$S/hook.$(path_id "$path").new" && put "$S/hook.$(path_id "$path").new" "$S/hook.$(path_id "$path")"
+    stage_path "$S/hook.$(path_id "$path").new"
+    printf '%s %s\n' "$generation" "$bits" > "$S/hook.$(path_id "$path").new" || rollback "cannot write $S/hook.$(path_id "$path").new"
+    put "$S/hook.$(path_id "$path").new" "$S/hook.$(path_id "$path")"
   done < "$D/plan.hooks"
+  stage_path "$S/applied_sha256.new"
   printf '%s\n' "$WANT_SHA" > "$S/applied_sha256.new" || rollback "cannot write $S/applied_sha256.new"
   put "$S/applied_sha256.new" "$S/applied_sha256"
 }

@@ -1,7 +1,6 @@
-# cdktf-postfix remote transaction: go live, and roll back on any failure (sourced by
-# transaction.sh). Every new file is written beside its target and renamed over it (rename(2)).
+# cdktf-postfix remote transaction: stage every new file beside its target, and roll back on any
+# failure (sourced by transaction.sh). The renames go through the journal (journal.sh).
 
-ROLLBACK_NEEDED=no
 # Before the journal is committed nothing live changed: the staging copies go. After it, every
 # target gets its backup back and Postfix returns to the state it was in; then fail.
 rollback() {
@@ -93,7 +92,7 @@ run_hooks() {
 stage_main_and_master() {
   for f in main.cf master.cf; do
     stage_path "$C/$f.cdktf-new"
-    cp -p "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new (is the filesystem full?)"
+    cp -p "$D/stage/$f" "$C/$f.cdktf-new" && cmp -s "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new (is the filesystem full?)"
   done
   touch -d '10 seconds ago' "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
   put "$C/master.cf.cdktf-new" "$C/master.cf"

@@ -61,6 +61,9 @@ command -v postconf >/dev/null 2>&1 || die_early "postconf not found on the host
 # The managed record lives beside the configuration it describes (root-owned, mode 0700), so each
 # Postfix instance has its own and `postfix check` finds nothing to complain about.
 S="$C/.cdktf-postfix"
+# Nothing was ever applied here: status, check and destroy read an empty record kept in the staging
+# directory, and write nothing under $C.
+[ -d "$S" ] || [ "$ACTION" = apply ] || S="$D/record"
 umask 077
 [ -d "$S/orig" ] || mkdir -p "$S/orig" || die_early "cannot create $S"
 umask 022
@@ -79,7 +82,6 @@ step lock
 . "$R/journal.sh"
 . "$R/swap.sh"
 recover_interrupted
-fault_point recover
 . "$R/roots.sh"
 refuse_outside_roots
 
@@ -145,16 +147,16 @@ fault_point validate
 WAS_RUNNING=no
 postfix -c "$C" status > /dev/null 2>&1 && WAS_RUNNING=yes
 # Every new file beside its target, verified; the managed record too; then the journal committed.
+# Renames in order: managed files, the hooks (they run at their entries), main.cf and master.cf,
+# the managed record.
 journal_begin
 stage_files
+hook_targets
 stage_main_and_master
 finish_records
-hook_targets
 journal_commit
 step stage
 fault_point stage
-run_hooks
-step files
 journal_apply live
 step swap
 fault_point swap
