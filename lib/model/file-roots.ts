@@ -16,11 +16,21 @@ export function isUnderRoot(path: string, root: string): boolean {
 }
 
 /** Throws for the first path outside every allowed root, naming the path, the roots and the fix. */
-export function checkFileRoots(where: string, configDirectory: string, fileRoots: readonly string[] | undefined, paths: readonly string[]): void {
+export function checkFileRoots(
+  where: string,
+  configDirectory: string,
+  fileRoots: readonly string[] | undefined,
+  paths: readonly string[],
+): void {
   const roots = allowedFileRoots(configDirectory, fileRoots);
   for (const path of paths) {
     if (roots.some((root) => isUnderRoot(path, root))) continue;
-    throw new PostfixConfigError(where, `file ${path}`, path, `is outside the directories this host may write to (${roots.join(', ')})`,
-      `put the file under ${configDirectory}, or declare its directory in fileRoots (e.g. fileRoots: ["${path.replace(/\/[^/]*$/, '') || '/'}"])`);
+    throw new PostfixConfigError(
+      where,
+      `file ${path}`,
+      path,
+      `is outside the directories this host may write to (${roots.join(', ')})`,
+      `put the file under ${configDirectory}, or declare its directory in fileRoots (e.g. fileRoots: ["${path.replace(/\/[^/]*$/, '') || '/'}"])`,
+    );
   }
 }

@@ -25,7 +25,12 @@ function stack(version: Version, connection?: PostfixConnection): string {
     const host = new PostfixHost(s, 'mx', {
       connection: connection ?? labConnection(h),
       // The smtp transport is deferred: a message to a remote domain stays in the queue, untried.
-      settings: { smtpd_banner: `$myhostname ESMTP ${version}`, default_transport: 'smtp', relay_transport: 'smtp', defer_transports: 'smtp' },
+      settings: {
+        smtpd_banner: `$myhostname ESMTP ${version}`,
+        default_transport: 'smtp',
+        relay_transport: 'smtp',
+        defer_transports: 'smtp',
+      },
     });
     host.state.addFile({ path: '/etc/postfix/senders', content: `${version}@bad.example REJECT\n`, postmap: 'hash' }, 'test');
     host.state.addFile({ path: '/etc/postfix/extra', content: `${version}\n` }, 'test');
@@ -53,12 +58,22 @@ async function snapshot(): Promise<string> {
 
 /** Staging copies, restore copies or a journal left anywhere under the config directory. */
 async function leftovers(): Promise<string> {
-  return (await h.exec(['sh', '-c', `find /etc/postfix \\( -name '*.cdktf-new*' -o -name '*.cdktf-restore' -o -name '*.new' \\) -print; ls -d ${S}/journal ${S}/fault-paused 2>/dev/null; true`])).stdout;
+  return (
+    await h.exec([
+      'sh',
+      '-c',
+      `find /etc/postfix \\( -name '*.cdktf-new*' -o -name '*.cdktf-restore' -o -name '*.new' \\) -print; ls -d ${S}/journal ${S}/fault-paused 2>/dev/null; true`,
+    ])
+  ).stdout;
 }
 
 /** Every message in the host's queue, by queue id (mailq's first column). */
 async function queueIds(): Promise<string[]> {
-  const r = await h.exec(['sh', '-c', 'find /var/spool/postfix/deferred /var/spool/postfix/active /var/spool/postfix/incoming -type f -printf "%f\\n" | sort']);
+  const r = await h.exec([
+    'sh',
+    '-c',
+    'find /var/spool/postfix/deferred /var/spool/postfix/active /var/spool/postfix/incoming -type f -printf "%f\\n" | sort',
+  ]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -88,7 +103,9 @@ beforeAll(async () => {
   expect(sent.stderr).toBe('');
   expect(sent.code).toBe(0);
   for (let i = 0; i < 100 && queued.length === 0; i++) {
-    queued = (await h.exec(['sh', '-c', 'find /var/spool/postfix/deferred -type f -printf "%f\\n" | sort'])).stdout.split('\n').filter(Boolean);
+    queued = (await h.exec(['sh', '-c', 'find /var/spool/postfix/deferred -type f -printf "%f\\n" | sort'])).stdout
+      .split('\n')
+      .filter(Boolean);
     if (queued.length === 0) await new Promise((r) => setTimeout(r, 200));
   }
   expect(queued.length).toBe(1);
@@ -155,7 +172,8 @@ test('a connection cut in the middle of the swap: the host finishes the transact
   const connection = { host: '127.0.0.1', port: proxy.port, privateKeyPath: h.privateKeyPath, hostKeyFingerprint: h.hostKeyFingerprint };
   const applying = withFault('pause-after:rename1', () => applyStack(stack('new', connection)));
   try {
-    for (let i = 0; i < 600 && (await h.exec(['test', '-f', `${S}/fault-paused`])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && (await h.exec(['test', '-f', `${S}/fault-paused`])).code !== 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await h.exec(['test', '-f', `${S}/fault-paused`])).code).toBe(0);
   } finally {
     await proxy.close();

@@ -6,6 +6,8 @@ import { Lab, LabHost, startLab } from '../lab';
 import { PostfixHost, Submission } from '../../index';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/smtp-client';
+import { loadBundle, runHostOperation } from '../../lib/apply/apply';
+import { readStackHosts } from '../../lib/apply/stack';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -28,6 +30,19 @@ async function statTree(h: LabHost): Promise<string[]> {
   expect(r.code).toBe(0);
   return r.stdout.split('\n').filter(Boolean).sort();
 }
+
+test('status, diff and destroy on a host where nothing was ever applied create nothing under the config directory', async () => {
+  const h = lab.hosts[1];
+  const before = await statTree(h);
+  const host = readStackHosts(stack(h, { smtpd_banner: '$myhostname ESMTP never' }))[0];
+  const bundle = loadBundle(host.bundlePath);
+  for (const action of ['status', 'check', 'destroy'] as const) {
+    const r = await runHostOperation({ connection: host.connection, bundle, action, env: { ...process.env, ...host.env } });
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe(action === 'destroy' ? 'unchanged' : action === 'check' ? 'changes' : 'status');
+  }
+  expect(await statTree(h)).toEqual(before);
+});
 
 test('a no-op apply leaves every path under the config directory, the managed record too, with the same size, mtime and ctime', async () => {
   const h = lab.hosts[0];

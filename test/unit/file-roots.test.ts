@@ -12,7 +12,8 @@ import { DhRotation } from '../../lib/host/vocabulary';
 import { runHostOperation } from '../../lib/apply/apply';
 import { checkFileRoots, isUnderRoot } from '../../lib/model/file-roots';
 
-const ERROR = /file \/etc\/ssl\/mail\/key\.pem.*outside the directories this host may write to \(\/etc\/postfix\).*fileRoots: \["\/etc\/ssl\/mail"\]/s;
+const ERROR =
+  /file \/etc\/ssl\/mail\/key\.pem.*outside the directories this host may write to \(\/etc\/postfix\).*fileRoots: \["\/etc\/ssl\/mail"\]/s;
 
 test('a root covers itself and what is below it, never a sibling with the same prefix', () => {
   expect(isUnderRoot('/etc/postfix/main.cf', '/etc/postfix')).toBe(true);
@@ -59,7 +60,14 @@ test('the runner refuses a hand-edited bundle before it connects', async () => {
   const bundle = JSON.parse(JSON.stringify(b.toBundle().bundle));
   bundle.files['/etc/ssl/mail/key.pem'] = bundle.files['/etc/postfix/senders'];
   // Port 9 on loopback: a connection attempt would fail with a different error.
-  await expect(runHostOperation({ connection: { host: '127.0.0.1', port: 9 }, bundle: { bundle, sha256: 'x', dir: '/nonexistent' }, action: 'apply', env: {} })).rejects.toThrow(ERROR);
+  await expect(
+    runHostOperation({
+      connection: { host: '127.0.0.1', port: 9 },
+      bundle: { bundle, sha256: 'x', dir: '/nonexistent' },
+      action: 'apply',
+      env: {},
+    }),
+  ).rejects.toThrow(ERROR);
 });
 
 test('the remote transaction refuses a target outside the staged roots', () => {
@@ -76,6 +84,8 @@ test('the remote transaction refuses a target outside the staged roots', () => {
     }
   };
   expect(run('/etc/postfix/senders\t0644\troot\troot\tabc\thash\tno\n/etc/ssl/mail/key.pem\t0600\troot\troot\tabc\t-\tyes\n')).toBe('ok\n');
-  expect(run('/etc/postfixx/senders\t0644\troot\troot\tabc\t-\tno\n')).toMatch(/^error\trefusing \/etc\/postfixx\/senders: it is outside the directories this host may write to \(\/etc\/postfix, \/etc\/ssl\/mail\/\).*declare its directory in fileRoots\nresult\tfailed\n$/s);
+  expect(run('/etc/postfixx/senders\t0644\troot\troot\tabc\t-\tno\n')).toMatch(
+    /^error\trefusing \/etc\/postfixx\/senders: it is outside the directories this host may write to \(\/etc\/postfix, \/etc\/ssl\/mail\/\).*declare its directory in fileRoots\nresult\tfailed\n$/s,
+  );
   expect(run('', 'dhparam-generate\t/srv/dh.pem\t2048\t0\n')).toMatch(/refusing \/srv\/dh\.pem/);
 });

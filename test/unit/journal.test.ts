@@ -25,10 +25,21 @@ function scratch(): string {
 /** Runs sh with the journal's parts loaded; C is DIR/etc, S its record, D a stage directory. */
 function sh(dir: string, script: string): string {
   const prelude = [
-    'set -u', `TAB=$(printf '\\t')`, `C=${dir}/etc`, 'S="$C/.cdktf-postfix"', `D=${dir}/stage`, `R=${REMOTE}`,
-    '. "$R/common.sh"', '. "$R/journal.sh"', '. "$R/swap.sh"', 'WAS_RUNNING=yes',
+    'set -u',
+    `TAB=$(printf '\\t')`,
+    `C=${dir}/etc`,
+    'S="$C/.cdktf-postfix"',
+    `D=${dir}/stage`,
+    `R=${REMOTE}`,
+    '. "$R/common.sh"',
+    '. "$R/journal.sh"',
+    '. "$R/swap.sh"',
+    'WAS_RUNNING=yes',
   ].join('\n');
-  return execFileSync('sh', ['-c', `${prelude}\n${script}`], { env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` }, encoding: 'utf8' });
+  return execFileSync('sh', ['-c', `${prelude}\n${script}`], {
+    env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` },
+    encoding: 'utf8',
+  });
 }
 
 /** Stage a→new, b→new, c (absent)→new and drop d, then commit the journal. */
@@ -139,7 +150,10 @@ test('a symbolic link at a journaled target is refused before the journal is com
   const dir = scratch();
   let out = '';
   try {
-    sh(dir, `ln -s "$C/a" "$C/link"; journal_begin; stage_path "$C/link.cdktf-new"; printf x > "$C/link.cdktf-new"; put "$C/link.cdktf-new" "$C/link"; journal_commit`);
+    sh(
+      dir,
+      `ln -s "$C/a" "$C/link"; journal_begin; stage_path "$C/link.cdktf-new"; printf x > "$C/link.cdktf-new"; put "$C/link.cdktf-new" "$C/link"; journal_commit`,
+    );
   } catch (e) {
     out = String((e as { stdout: string }).stdout);
   }

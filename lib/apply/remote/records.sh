@@ -58,10 +58,29 @@ write_file_records() {
   done < "$D/files.list"
   put "$S/files.orig.new" "$S/files.orig"
 }
+# $S/dirs: directories the stack created. One still holding a managed file stays listed; the others
+# are listed in $D/dirs.gone for remove_gone_dirs once the swap is done.
+write_dir_records() {
+  : > "$D/dirs.gone"
+  [ -s "$S/dirs" ] || [ -s "$D/dirs.created" ] || return 0
+  stage_path "$S/dirs.new"
+  cat "$S/dirs" "$D/dirs.created" 2>/dev/null | sort -u | while IFS= read -r dir; do
+    if cut -f1 "$D/files.list" | awk -v d="$dir/" 'index($0, d) == 1 { found = 1 } END { exit !found }'; then printf '%s\n' "$dir"
+    else printf '%s\n' "$dir" >> "$D/dirs.gone"; fi
+  done > "$S/dirs.new" || rollback "cannot write $S/dirs.new (is the filesystem full?)"
+  put "$S/dirs.new" "$S/dirs"
+}
+# rmdir only removes an empty directory: anything a user put there keeps it (and it is forgotten).
+remove_gone_dirs() {
+  [ -s "$D/dirs.gone" ] || return 0
+  sort -r "$D/dirs.gone" | while IFS= read -r dir; do rmdir -- "$dir" 2>/dev/null; done
+  return 0
+}
 finish_records() {
   write_records "$D/plan.main" "$S/main.orig"
   write_records "$D/plan.master" "$S/master.orig"
   write_file_records
+  write_dir_records
   while IFS="$TAB" read -r kind path bits generation; do
     [ -n "$kind" ] || continue
     stage_path "$S/hook.$(path_id "$path").new"

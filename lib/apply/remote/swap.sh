@@ -18,10 +18,18 @@ rollback() {
   exit 1
 }
 
+# mkdir -p, noting each directory it creates (deepest first) for the managed record: a directory
+# the stack created goes again once no managed file needs it (records.sh).
+make_dirs() {
+  [ -d "$1" ] && return 0
+  top=$1; while [ ! -d "$(dirname "$top")" ]; do top=$(dirname "$top"); done
+  mkdir -p "$1" || rollback "cannot create $1"
+  p=$1
+  while :; do printf '%s\n' "$p" >> "$D/dirs.created"; [ "$p" = "$top" ] && break; p=$(dirname "$p"); done
+}
 place_file() {
   path=$1 mode=$2 owner=$3 group=$4 sha=$5 postmap=$6
-  dir=$(dirname "$path")
-  mkdir -p "$dir" || rollback "cannot create $dir"
+  make_dirs "$(dirname "$path")"
   new="$path.cdktf-new"
   suffix=$(index_suffix "$postmap")
   # Whatever sits at a staging path (a leftover, or a planted link) goes first: cp would write

@@ -122,6 +122,7 @@ if plan_is_empty; then
   if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(read_first "$S/applied_sha256")" != "$WANT_SHA" ]; then
     mkdir -p "$D/backup/files"
     finish_records
+    remove_gone_dirs
     if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}unchanged"; fi
   else
     [ "$ACTION" = apply ] && save_fingerprint
@@ -158,6 +159,7 @@ journal_commit
 step stage
 fault_point stage
 journal_apply live
+remove_gone_dirs
 step swap
 fault_point swap
 
