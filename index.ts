@@ -15,12 +15,6 @@ export type { TlsFinding } from './lib/model/tls-lint';
 export type { ParameterValue, PostfixSettings } from './lib/host/settings';
 export { HostBuilder } from './lib/host';
 export type { HostBuilderOptions, AccessTableInfo, HeaderChecksInfo, IsUnresolved } from './lib/host';
-// Constructs that joined after the jsii entry was drawn up: TypeScript API (their props are written
-// jsii-style; add them to constructs/index.ts once `npm run jsii` has checked them).
-export * from './constructs/lookup-table';
-export * from './constructs/aliases';
-export * from './constructs/smarthost-relay';
-export * from './constructs/presets';
 export { CDK_FLAVOUR } from './constructs/cdk';
 export { TLS_LINT_RULES } from './lib/model/tls-lint';
 export type { TlsCertificateSource } from './lib/model/tls';
@@ -28,6 +22,3 @@ export type { AccessEntry } from './lib/model/access';
 export type { HostStateSnapshot, DesiredFile } from './lib/model/host-state';
 export type { RenderedBundle, BundleAsset } from './lib/render/bundle';
 export type { IndexedTableType, TlsCheckSpec } from './lib/model/bundle';
-export * from './constructs/dkim-signing';
-export * from './constructs/mail-dns-records';
-export * from './constructs/postscreen';

@@ -19,7 +19,6 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist/bin/cdktf-postfix.js');
-const ANSIBLE_DIR = path.join(__dirname, 'ansible');
 const REPEAT = Number(process.env.BENCH_REPEAT || 5);
 const REPEAT_TWENTY = Number(process.env.BENCH_REPEAT_TWENTY || 3);
 
@@ -143,50 +142,13 @@ async function ours(stackDir, expectResult, concurrency) {
   return { ms: r.ms, cpuMs: r.cpuMs, reports };
 }
 
-function inventoryFor(h) {
-  const tmpl = fs.readFileSync(path.join(ANSIBLE_DIR, 'inventory.ini.tmpl'), 'utf8');
-  const file = path.join(work, `inventory-${h.name}-${h.address}.ini`);
-  fs.writeFileSync(file, tmpl
-    .replace(/\{\{NAME\}\}/g, h.name)
-    .replace(/\{\{ADDRESS\}\}/g, h.address)
-    .replace(/\{\{KEY\}\}/g, h.privateKeyPath)
-    .replace(/\{\{KNOWN_HOSTS\}\}/g, h.knownHostsPath)
-    .replace(/\{\{HOSTNAME\}\}/g, h.hostname));
-  return file;
-}
-
-async function ansible(h, expectChanged) {
-  const env = {
-    ...process.env,
-    ANSIBLE_CONFIG: path.join(ANSIBLE_DIR, 'ansible.cfg'),
-    ANSIBLE_HOME: path.join(work, 'ansible-home'),
-    ANSIBLE_LOCAL_TEMP: path.join(work, 'ansible-tmp'),
-    ANSIBLE_NOCOLOR: '1',
-  };
-  const argv = ['ansible-playbook', '-i', inventoryFor(h), path.join(ANSIBLE_DIR, 'playbook.yml')];
-  const r = must(await timed(argv, { env }), argv.join(' '));
-  const recap = new RegExp(`^${h.name}\\s*:\\s*ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)`, 'm').exec(r.stdout);
-  if (!recap) throw new Error(`no PLAY RECAP for ${h.name}:\n${r.stdout}`);
-  const changed = Number(recap[2]);
-  if (expectChanged ? changed === 0 : changed !== 0) throw new Error(`ansible: expected ${expectChanged ? 'changes' : 'no changes'}, got changed=${changed}\n${r.stdout}`);
-  return { ms: r.ms, cpuMs: r.cpuMs, changed };
-}
+const { ansible: runAnsible, endState } = require('./lib/ansible');
+const { stockRootShell, STOCK_SHELL_NOTE } = require('./lib/measure');
+const ansible = (h, expectChanged) => runAnsible(timed, work, h, expectChanged);
 
 async function sshTrue(h) {
   const argv = ['ssh', '-i', h.privateKeyPath, '-o', `UserKnownHostsFile=${h.knownHostsPath}`, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', `root@${h.address}`, 'true'];
   return must(await timed(argv), argv.join(' ')).ms;
-}
-
-/** postconf -n / -M and the two files, with the host's own name and address neutralized. */
-async function endState(h) {
-  const norm = (s) => s.split(h.hostname).join('HOSTNAME').split(h.address).join('ADDRESS');
-  const out = async (argv) => norm((await h.exec(argv)).stdout);
-  return {
-    'postconf -n': await out(['postconf', '-n']),
-    'postconf -M': await out(['postconf', '-M']),
-    'main.cf': norm(h.readFile('/etc/postfix/main.cf')),
-    'master.cf': norm(h.readFile('/etc/postfix/master.cf')),
-  };
 }
 
 /**
@@ -255,8 +217,10 @@ async function main() {
   try {
     console.log(`bench/apply: ${REPEAT} repetitions of (i)-(iv), ${REPEAT_TWENTY} of (v); wall-clock per command, medians`);
     console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
+    console.log(STOCK_SHELL_NOTE);
     const lab = await startLab({ count: 2 * REPEAT, name: `bench-apply-${process.pid}` });
     labs.push(lab);
+    stockRootShell(lab.hosts);
     const oursHosts = lab.hosts.slice(0, REPEAT);
     const ansibleHosts = lab.hosts.slice(REPEAT);
     // The change bench/ansible/playbook.yml makes too (examples/mail-host's first version: hostname,
@@ -283,6 +247,7 @@ async function main() {
     for (let i = 0; i < REPEAT_TWENTY; i++) {
       const lab21 = await startLab({ count: 21, name: `bench-twenty-${process.pid}-${i}` });
       labs.push(lab21);
+      stockRootShell(lab21.hosts);
       const oneStack = synthMany(lab21.hosts.slice(0, 1));
       const twentyStack = synthMany(lab21.hosts.slice(1));
       await settle(lab21.hosts);

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: runs every benchmark that exists, one after the other (they share the machine,
- * so never in parallel): apply, tables, logs, queue. Exit status 1 if any of them failed.
+ * so never in parallel): apply, seed, fleet, tables, logs, queue. Exit status 1 if any of them failed.
  */
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
-const ORDER = ['apply', 'tables', 'logs', 'queue'];
+const ORDER = ['apply', 'seed', 'fleet', 'tables', 'logs', 'queue'];
 let failed = 0;
 for (const name of ORDER) {
   const file = path.join(__dirname, `${name}.js`);

@@ -10,6 +10,9 @@
  * seed page does it: scp the file, `postmap hash:`, `postconf -e smtpd_sender_restrictions=...`,
  * `postfix reload`, over ssh. Prints synth time and peak RSS, both apply times per run and the ratio
  * ours/manual (target: <= 1.5). Each run uses a fresh table (a changed entry), so neither side is a no-op.
+ *
+ * First, without a lab: per-entry build cost of a lookup table at 1k, 100k and 1M entries, synth and
+ * postmap, as ratios from the same run (bench/table-scaling.js). `--scaling-only` stops there.
  */
 'use strict';
 const fs = require('fs');
@@ -38,7 +41,20 @@ function sh(cmd, argv, input) {
   return r.stdout;
 }
 
+function printScaling() {
+  const { measureTableScaling } = require('./table-scaling');
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const { rows, ratios } = measureTableScaling({ dist });
+  console.log(`lookup table build cost per entry, 1k, 100k, 1M entries (load average before: ${load}; after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs)`);
+  console.table(rows);
+  for (const [stage, bySize] of Object.entries(ratios)) {
+    for (const [n, ratio] of Object.entries(bySize)) console.log(`${stage}: per-entry cost at 1M / at ${Number(n) / 1000}k = ${ratio.toFixed(2)} (<= 1: no slower per entry at 1M)`);
+  }
+}
+
 async function main() {
+  printScaling();
+  if (args.includes('--scaling-only')) return;
   const { startLab } = require(path.join(__dirname, '..', 'dist-test', 'lab'));
   const { App, TerraformStack } = require('cdktf');
   const { PostfixHost } = require(path.join(dist, 'constructs/postfix-host'));

@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => {
+  void main(process.argv).then((code) => {
     process.exitCode = code;
   });
 }

@@ -3,6 +3,7 @@ import { Fn, Token } from './cdk';
 import { DkimSigningProps } from '../lib/host/dkim';
 import { dkimRecord, TxtRecord } from '../lib/model/dns';
 import { PostfixHost } from './postfix-host';
+import { MailDnsRecord, mailDnsRecord } from './dns-record';
 
 export type { DkimSigningProps } from '../lib/host/dkim';
 
@@ -21,7 +22,9 @@ export class DkimSigning extends Construct {
   /** The milter address in smtpd_milters / non_smtpd_milters. */
   readonly milter: string;
   /** The DKIM TXT record, when publicKeyPem was given (text or token). */
-  readonly dnsRecord?: TxtRecord;
+  readonly dnsRecord?: MailDnsRecord;
+  /** @internal the engine's record, for MailDnsRecords' zone text */
+  readonly _record?: TxtRecord;
   /** Run as root on the host: prints the `p=` value of the key there (for a host-generated key). */
   readonly publicKeyCommand: string;
 
@@ -34,7 +37,10 @@ export class DkimSigning extends Construct {
     this.keyOnHost = plan.keyOnHost;
     this.milter = plan.milter;
     this.publicKeyCommand = plan.publicKeyCommand;
-    if (props.publicKeyPem !== undefined) this.dnsRecord = publishedRecord(plan.domain, plan.selector, props.publicKeyPem);
+    if (props.publicKeyPem !== undefined) {
+      this._record = publishedRecord(plan.domain, plan.selector, props.publicKeyPem);
+      this.dnsRecord = mailDnsRecord(this._record);
+    }
   }
 }
 

@@ -1,8 +1,12 @@
 import { Construct } from 'constructs';
-import { TerraformOutput } from './cdk';
 import { DnsRecord, mailHostDns, MailHostDnsInput, zoneText } from '../lib/model/dns';
 import { PostfixConfigError } from '../lib/model/errors';
 import { DkimSigning } from './dkim-signing';
+import { MailDnsRecord, mailDnsRecord } from './dns-record';
+import { outputName, uniqueOutput } from './outputs';
+import { PostfixHost } from './postfix-host';
+
+export type { MailDnsRecord } from './dns-record';
 
 /** SPF terms besides the domain (RFC 7208); `v=spf1 mx -all` when none are given. */
 export interface MailSpfProps {
@@ -48,8 +52,11 @@ export interface MailMtaStsProps {
 export interface MailDnsRecordsProps {
   /** The mail domain (`example.org`). */
   readonly domain: string;
-  /** This host's name as the MX record names it (`mx1.example.org`). */
-  readonly mxHost: string;
+  /**
+   * This host's name as the MX record names it (`mx1.example.org`).
+   * @default - the enclosing PostfixHost's myhostname (when the records are created inside a host that sets it)
+   */
+  readonly mxHost?: string;
   /** @default 3600 */
   readonly ttl?: number;
   /** @default 10 */
@@ -84,29 +91,28 @@ export interface MailDnsRecordsProps {
  */
 export class MailDnsRecords extends Construct {
   /** Records by key, in the order mx, spf, dmarc, dkim-*, tlsa-*, mta-sts, tlsrpt. */
-  readonly records: Readonly<Record<string, DnsRecord>>;
+  readonly records: { readonly [key: string]: MailDnsRecord };
   readonly mtaStsPolicy?: string;
-  readonly warnings: readonly string[];
+  readonly warnings: string[];
 
   constructor(scope: Construct, id: string, props: MailDnsRecordsProps) {
     super(scope, id);
-    const built = atPath(this.node.path, () => mailHostDns(toInput(props)));
+    const built = atPath(this.node.path, () => mailHostDns(toInput(props, mxHostOf(this, props))));
     const records: Record<string, DnsRecord> = { ...built.records };
     const commands: Record<string, string> = {};
     for (const signer of props.dkim ?? []) {
       if (records[`dkim-${signer.selector}`] || commands[`dkim-${signer.selector}-command`]) {
         throw new PostfixConfigError(this.node.path, 'MailDnsRecords.dkim', signer.selector, 'names a selector twice', 'give each DkimSigning its own selector');
       }
-      if (signer.dnsRecord === undefined) commands[`dkim-${signer.selector}-command`] = signer.publicKeyCommand;
-      else records[`dkim-${signer.selector}`] = signer.dnsRecord;
+      if (signer._record === undefined) commands[`dkim-${signer.selector}-command`] = signer.publicKeyCommand;
+      else records[`dkim-${signer.selector}`] = signer._record;
     }
-    this.records = records;
+    this.records = Object.fromEntries(Object.entries(records).map(([key, r]) => [key, mailDnsRecord(r)]));
     this.mtaStsPolicy = built.mtaStsPolicy?.text;
-    this.warnings = built.warnings;
+    this.warnings = [...built.warnings];
     const prefix = props.outputPrefix ?? id;
     const output = (key: string, value: unknown, description: string): void => {
-      const name = `${prefix}_${key}`.replace(/-/g, '_');
-      new TerraformOutput(this, key, { value, description }).overrideLogicalId(name);
+      uniqueOutput(this, key, outputName(this.node.path, 'outputPrefix', prefix, key), 'outputPrefix', { value, description });
     };
     for (const [key, r] of Object.entries(records)) output(key, { name: r.name, type: r.type, ttl: r.ttl, value: r.value }, `${r.type} record ${r.name}`);
     output('zone', zoneText(Object.values(records)), 'every record in zone-file form');
@@ -123,13 +129,26 @@ function atPath<T>(where: string, f: () => T): T {
   }
 }
 
-function toInput(props: MailDnsRecordsProps): MailHostDnsInput {
+/** props.mxHost, else the myhostname of the PostfixHost the records belong to. */
+function mxHostOf(scope: Construct, props: MailDnsRecordsProps): string {
+  if (props.mxHost !== undefined) return props.mxHost;
+  const host = scope.node.scopes.find((s): s is PostfixHost => s instanceof PostfixHost);
+  const hostname = host?.hostname;
+  if (hostname === undefined) {
+    throw new PostfixConfigError(scope.node.path, 'MailDnsRecords.mxHost', undefined,
+      host ? `is not given, and ${host.node.path} sets no literal myhostname to take it from` : 'is not given, and the records are not inside a PostfixHost to take it from',
+      'give mxHost (e.g. "mx1.example.org"), or set myhostname in the host\'s settings and create the records inside that host');
+  }
+  return hostname;
+}
+
+function toInput(props: MailDnsRecordsProps, mxHost: string): MailHostDnsInput {
   if (props.sendOnly && props.mtaSts) {
     throw new PostfixConfigError('', 'MailDnsRecords.mtaSts', props.mtaSts.mode, 'is set for a send-only host (sendOnly: true), which receives no mail', 'leave mtaSts out, or publish it from the stack of the domain\'s MX');
   }
   return {
     domain: props.domain,
-    mxHost: props.mxHost,
+    mxHost,
     ttl: props.ttl,
     mx: props.sendOnly ? false : { preference: props.mxPreference },
     spf: props.omitSpf ? false : (props.spf as MailHostDnsInput['spf']),

@@ -1,11 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct, IConstruct } from 'constructs';
-import { App, Aspects, CDK_FLAVOUR, DataResource, Fn, IResolvable, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformProvider, TerraformResource, TerraformStack, Token } from './cdk';
-import type { Resource as NullResource, ResourceConfig as NullResourceConfig } from '@cdktf/provider-null/lib/resource';
-import type { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { App, Aspects, DataResource, Fn, IResolvable, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformOutput, TerraformResource, TerraformStack, Token } from './cdk';
 import { HostBuilder } from '../lib/host/builder';
 import { TlsCheckAfterApply } from '../lib/host/compose';
+import { SmtpEndpoint } from '../lib/host/endpoints';
 import { connectionSpec, PostfixConnection, validateConnection } from '../lib/host/connection';
 import { HostResourceType } from '../lib/host/vocabulary';
 import { connectionToEnv } from '../lib/model/connection';
@@ -15,9 +14,12 @@ import { renderTriggers } from '../lib/render/triggers';
 import type { MasterServiceProps } from './master-service';
 import { resolveRunnerPath } from './runner-path';
 import { hostAspectsFor } from './host-aspects';
+import { ensureNullProvider, loadNullProvider } from './null-provider';
+import { outputName, uniqueOutput } from './outputs';
 export type { JumpHostConnection, PostfixConnection } from '../lib/host/connection';
 export type { TlsCheckAfterApply } from '../lib/host/compose';
-export { HostResourceType, TlsProtocol } from '../lib/host/vocabulary';
+export { HostResourceType, SmtpServiceKind, SmtpTlsMode, TlsProtocol } from '../lib/host/vocabulary';
+export type { SmtpEndpoint } from '../lib/host/endpoints';
 
 /** cdktf's own test for deploy-time values, injected into the core (which cannot import cdktf). */
 const isUnresolved = (value: unknown): boolean => Token.isUnresolved(value);
@@ -48,6 +50,7 @@ export interface PostfixHostProps {
    * `satisfies PostfixSettings` to the object for typed common parameters.
    * @default - none
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are typed per parameter (PostfixSettings); an interface-typed object is assignable to an index signature of any, not of unknown
   readonly settings?: { readonly [parameter: string]: any };
   /** main.cf parameters to delete (e.g. dated ones the stock file carries), managed like settings. @default - none */
   readonly removeSettings?: string[];
@@ -69,6 +72,16 @@ export interface PostfixHostProps {
    * @default - no probe
    */
   readonly tlsCheckAfterApply?: TlsCheckAfterApply;
+  /**
+   * The address SMTP clients reach the host at (smtpEndpoints, the outputs), when it is not
+   * connection.host: an ~/.ssh/config alias, or a private address behind connection.jumpHost. May
+   * be a token. @default connection.host
+   */
+  readonly smtpAddress?: string;
+  /** Write the host's Terraform output `<outputPrefix>_smtp_endpoints`. @default true */
+  readonly outputs?: boolean;
+  /** Prefix of the host's Terraform output names. @default the host's logical id in its stack (unique within the stack) */
+  readonly outputPrefix?: string;
 }
 
 /**
@@ -96,6 +109,15 @@ export class PostfixHost extends Construct {
   readonly resourceType: HostResourceType;
   /** The Terraform resource that applies this host (terraform_data or null_resource). */
   readonly resource: TerraformResource;
+  /** Where SMTP clients reach the host (props.smtpAddress, else connection.host); may be a token. */
+  readonly smtpAddress: string;
+  /** Prefix of the host's Terraform output names. */
+  readonly outputPrefix: string;
+  /**
+   * Output `<outputPrefix>_smtp_endpoints`: the smtpEndpoints list as Terraform resolves it (tokens
+   * in the address become their values). Absent when props.outputs is false.
+   */
+  readonly smtpEndpointsOutput?: TerraformOutput;
   /** CDKTF_POSTFIX_* variables for the connection (values may be tokens). */
   private readonly connectionEnv: Record<string, string>;
   /** The stack's directory asset that carries every host's bundle into the synthesized stack. */
@@ -117,6 +139,13 @@ export class PostfixHost extends Construct {
     this.bundles = stackBundles(this);
     this.resource = this.createResource(props.dependsOn ?? []);
     this.node.addValidation({ validate: () => this.validateState() });
+    this.smtpAddress = props.smtpAddress ?? props.connection.host;
+    this.outputPrefix = props.outputPrefix ?? TerraformStack.of(this).getLogicalId(this.node);
+    if (props.outputs ?? true) {
+      const name = outputName(this.node.path, 'outputPrefix', this.outputPrefix, 'smtp_endpoints');
+      const value = Lazy.anyValue({ produce: () => this.endpointsOrNone() });
+      this.smtpEndpointsOutput = uniqueOutput(this, 'smtp_endpoints', name, 'outputPrefix', { value, description: `SMTP endpoints of ${this.node.path}: kind, address, hostname, port, tls, service` });
+    }
     // Aspects run first in every stack synthesis, before validation and before the asset copies its
     // directory into the stack output: the latest point where the host is complete and the file can
     // still travel with the public TerraformAsset mechanism.
@@ -132,6 +161,7 @@ export class PostfixHost extends Construct {
   }
 
   /** Set main.cf parameters, as the settings prop takes them (typed values are formatted the way Postfix writes them). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- same shape as the settings prop (see there)
   applySettings(settings: { readonly [parameter: string]: any }, source: string = this.node.path): void {
     this.builder.applySettings(settings, source);
   }
@@ -164,6 +194,20 @@ export class PostfixHost extends Construct {
     return this.builder.toBundle();
   }
 
+  /** myhostname when the stack sets it to a literal value (the name in the banner, the certificate and the MX record). */
+  get hostname(): string | undefined {
+    const value = this.builder.getParameter('myhostname');
+    return value === undefined || isUnresolved(value) || value.includes('$') ? undefined : value;
+  }
+
+  /**
+   * Every SMTP endpoint of the host as composed so far (port 25 unless the stack removes it, plus
+   * each smtpd or postscreen inet service): kind, address, hostname, port, TLS mode, master.cf entry.
+   */
+  get smtpEndpoints(): SmtpEndpoint[] {
+    return this.builder.smtpEndpoints(this.smtpAddress);
+  }
+
   /** Path of this host's bundle inside the synthesized stack directory. */
   get bundlePath(): string {
     return `${this.bundles.asset.path}/${this.bundleDirName}/bundle.json`;
@@ -171,6 +215,16 @@ export class PostfixHost extends Construct {
 
   private get bundleDirName(): string {
     return TerraformStack.of(this).getLogicalId(this.node).replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  /** The output's value; a host that does not compose has none (its validation reports why). */
+  private endpointsOrNone(): SmtpEndpoint[] {
+    try {
+      return this.smtpEndpoints;
+    } catch (e) {
+      if (e instanceof PostfixConfigError) return [];
+      throw e;
+    }
   }
 
   private validateState(): string[] {
@@ -196,7 +250,7 @@ export class PostfixHost extends Construct {
       ...(dependsOn.length > 0 ? { dependsOn: [...dependsOn] } : {}),
       lifecycle: { createBeforeDestroy: true },
     };
-    if (this.resourceType === 'null_resource') {
+    if (this.resourceType === HostResourceType.NULL_RESOURCE) {
       const nullProvider = loadNullProvider(this.node.path);
       // At synth time, not now: a null provider the user declares after this host is seen too.
       Aspects.of(this).add({ visit: (node) => { if (node === this) ensureNullProvider(this, nullProvider.NullProvider); } });
@@ -274,7 +328,7 @@ export class PostfixHost extends Construct {
     for (const file of files) {
       if (file.fromEnv) triggers[`file:${file.path}`] = `sha256:${Fn.sha256(file.fromEnv.value)}`;
     }
-    if (this.resourceType === 'null_resource') {
+    if (this.resourceType === HostResourceType.NULL_RESOURCE) {
       Object.assign(triggers, this.connectionEnv);
       triggers.CDKTF_POSTFIX_APPLIED_SHA256 = sha256;
       triggers.CDKTF_POSTFIX_CONFIG_DIRECTORY = this.configDirectory;
@@ -348,31 +402,4 @@ function stackBundles(scope: Construct): StackBundles {
   const created = { asset: new TerraformAsset(stack, 'CdktfPostfixBundles', { path: sourceDir, type: AssetType.DIRECTORY, assetHash: 'hosts' }), sourceDir };
   bundlesByStack.set(stack, created);
   return created;
-}
-
-interface NullProviderModule {
-  readonly NullProvider: typeof NullProvider;
-  readonly Resource: new (scope: Construct, id: string, config: NullResourceConfig) => NullResource;
-}
-
-/** @cdktf/provider-null is an optional peer (cdktf only): loaded when a host asks for null_resource. */
-function loadNullProvider(where: string): NullProviderModule {
-  const fix = 'use the default resourceType "terraform_data" (built into Terraform, works with cdktf and cdktn)';
-  if (CDK_FLAVOUR !== 'cdktf') {
-    throw new PostfixConfigError(where, 'resourceType', 'null_resource', `needs @cdktf/provider-null, which is built for cdktf and has no ${CDK_FLAVOUR} edition`, fix);
-  }
-  try {
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    return { NullProvider: require('@cdktf/provider-null/lib/provider').NullProvider, Resource: require('@cdktf/provider-null/lib/resource').Resource };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-    throw new PostfixConfigError(where, 'resourceType', 'null_resource', 'needs the optional peer dependency @cdktf/provider-null, which is not installed', `run \`npm install @cdktf/provider-null\` in your app, or ${fix}`);
-  }
-}
-
-/** Declare the null provider once per stack, unless the user already declared a default (unaliased) one. */
-function ensureNullProvider(scope: Construct, provider: typeof NullProvider): void {
-  const stack = TerraformStack.of(scope);
-  const declared = stack.node.findAll().some((c) => c instanceof TerraformProvider && c.terraformResourceType === 'null' && c.alias === undefined);
-  if (!declared) new provider(stack, 'CdktfPostfixNullProvider');
 }

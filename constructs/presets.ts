@@ -15,7 +15,7 @@ export interface SatellitePresetProps extends PostfixHostProps {
 
 export interface InboundMxPresetProps extends PostfixHostProps {
   /** Domains this host receives mail for (added to mydestination). @default - $myhostname and localhost only */
-  readonly domains?: readonly string[];
+  readonly domains?: string[];
 }
 
 export interface SubmissionPresetProps extends PostfixHostProps {

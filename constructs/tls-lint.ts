@@ -58,7 +58,7 @@ export class TlsLint implements IAspect {
     for (const f of TlsLint.findings(node)) {
       if (this.props.ignore?.includes(f.rule)) continue;
       const text = formatFinding(f);
-      if (f.severity === 'error' || this.props.strict) Annotations.of(node).addError(text);
+      if (f.severity === TlsFindingSeverity.ERROR || this.props.strict) Annotations.of(node).addError(text);
       else Annotations.of(node).addWarning(text);
     }
   }

@@ -2,7 +2,9 @@
 /**
  * `npm run demo`: one lab host, the real `cdktf deploy` of examples/mail-host against it (offline:
  * the stack uses Terraform's built-in terraform_data, no provider download), what changed, the SMTP
- * greeting, then the lab is torn down. Needs root, Terraform >= 1.4 and the lab's Debian packages.
+ * greeting, then the lab is torn down. Needs root and Terraform >= 1.4. As root it installs the
+ * lab's Debian packages itself (the "demo" lines of scripts/lab-packages.txt, the list .ci/run
+ * uses); as anyone else it says exactly what to run and stops before doing anything.
  */
 'use strict';
 const { spawn, spawnSync } = require('child_process');
@@ -11,8 +13,9 @@ const net = require('net');
 const os = require('os');
 const path = require('path');
 
+const { demoPlan, dpkgInstalled, labPackages } = require('./lab-packages');
+
 const ROOT = path.resolve(__dirname, '..');
-const APT = 'DEBIAN_FRONTEND=noninteractive apt-get install -y postfix openssh-server openssh-client util-linux iproute2';
 
 function fail(msg) {
   process.stderr.write(`demo: ${msg}\n`);
@@ -23,18 +26,43 @@ function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
 }
 
+/** Runs a step with its output shown; stops the demo when it fails. */
+function step(argv, env) {
+  console.log(`$ ${argv.join(' ')}`);
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.status !== 0) fail(`${argv.join(' ')} failed (exit ${r.status ?? r.signal ?? r.error?.message})`);
+}
+
+/** Whether port 25 on every address is taken (a listener on 0.0.0.0:25, e.g. this machine's Postfix). */
+function wildcardPort25Taken() {
+  // Binding one loopback address outside the lab's range fails only if a wildcard listener holds 25.
+  const r = spawnSync(process.execPath, ['-e', `require('net').createServer().on('error', (e) => process.exit(e.code === 'EADDRINUSE' ? 3 : 0))
+    .listen(25, '127.0.0.255', function () { this.close(); })`]);
+  return r.status === 3;
+}
+
+/** Root, packages and Terraform first (installing missing packages as root), then the build. */
 function preflight() {
-  if (process.getuid && process.getuid() !== 0) fail('the lab needs root (mount namespaces, bind mounts, ip addr). Run: sudo npm run demo');
-  const missing = [['postfix', 'postfix'], ['sshd', 'openssh-server'], ['ssh-keygen', 'openssh-client'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['ip', 'iproute2']]
-    .filter(([cmd]) => !have(cmd));
-  if (missing.length) {
-    fail(`missing ${missing.map(([c, p]) => `${c} (${p})`).join(', ')}. Install the lab's packages with:\n  ${APT}`);
+  const isRoot = process.getuid?.() === 0;
+  const haveDpkg = have('dpkg-query');
+  const missing = haveDpkg ? labPackages({ demoOnly: true }).filter((p) => !dpkgInstalled(p)) : [];
+  const plan = demoPlan({ missing, isRoot, haveDpkg, haveTerraform: have('terraform') });
+  if (plan.action === 'fail') fail(plan.message);
+  if (plan.action === 'install') {
+    console.log(`Installing the lab's Debian packages: ${plan.missing.join(' ')}`);
+    for (const argv of plan.commands) step(argv, plan.env);
   }
-  if (!have('terraform')) {
-    fail('terraform (>= 1.4) is not on PATH. Install it from https://developer.hashicorp.com/terraform/install (not a Debian package).');
+  // examples/mail-host serves Debian's default certificate pair, which ssl-cert normally generates.
+  if (!fs.existsSync('/etc/ssl/certs/ssl-cert-snakeoil.pem')) step(['make-ssl-cert', 'generate-default-snakeoil', '--force-overwrite']);
+  if (wildcardPort25Taken()) {
+    // The package install starts this machine's Postfix, on port 25 of every address: ours to stop.
+    if (plan.action === 'install' && plan.missing.includes('postfix')) step(['postfix', 'stop']);
+    else fail('port 25 is taken on every address (this machine\'s own Postfix or another MTA), and each lab host needs 127.0.0.x:25.\n'
+      + 'See who holds it: ss -ltnp \'sport = :25\'; stop it for the demo (postfix stop, or systemctl stop postfix), then run the demo again.');
   }
+  step(['npm', 'run', 'build']);
   for (const f of ['dist-test/lab/index.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js', 'node_modules/.bin/cdktf']) {
-    if (!fs.existsSync(path.join(ROOT, f))) fail(`${f} is missing: run \`npm install\` and \`npm run build\` (npm run demo does the build)`);
+    if (!fs.existsSync(path.join(ROOT, f))) fail(`${f} is missing: run \`npm install\` first`);
   }
 }
 

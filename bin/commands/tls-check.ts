@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { asUsageError } from '../usage';
 import { parseEndpoint } from '../../lib/model/endpoint';
-import { checkTls, defaultMode, exitCodeFor, formatTlsCheck, MinProtocol, TlsCheckMode } from '../../lib/probe/tls-check';
+import { checkTls, defaultMode, exitCodeFor, formatTlsCheck, isEhloName, MinProtocol, TlsCheckMode } from '../../lib/probe/tls-check';
 
 interface TlsCheckFlags {
   starttls?: boolean;
@@ -19,6 +19,11 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
+function ehloName(value: string): string {
+  if (!isEhloName(value)) throw new InvalidArgumentError(`--ehlo ${JSON.stringify(value)}: not a domain name or an address literal such as [192.0.2.1]`);
+  return value;
+}
+
 export function registerTlsCheckCommand(program: Command): void {
   program
     .command('tls-check')
@@ -28,7 +33,7 @@ export function registerTlsCheckCommand(program: Command): void {
     .addOption(new Option('--starttls', 'SMTP STARTTLS (default for ports 25 and 587)').conflicts('implicit'))
     .addOption(new Option('--implicit', 'TLS from the first byte (default for 465 and other ports)').conflicts('starttls'))
     .addOption(new Option('--min-protocol <version>', 'older protocols must be refused').choices(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'))
-    .option('--ehlo <name>', 'EHLO name to send before STARTTLS')
+    .option('--ehlo <name>', 'EHLO name to send before STARTTLS (default: this machine\'s dotted name, else localhost)', ehloName)
     .option('--timeout <seconds>', 'per connection', positiveSeconds, 15)
     .option('--no-verify-hostname', 'do not check the certificate name against HOST')
     .option('--json', 'print the result as JSON')

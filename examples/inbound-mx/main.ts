@@ -8,6 +8,10 @@
  *   MAIL_DOMAIN            the mail domain; default example.org
  *   MAIL_DKIM_SELECTOR     DKIM selector (one DNS label); default mail. The key is generated on the
  *                          host; the output mx_dns_dkim_<selector>_command prints its p= value there
+ *   MAIL_DKIM_PUBLIC_KEY_FILE  a local PEM public key: the key pair was made elsewhere, so the DKIM
+ *                          record is known at synth (output mx_dns_dkim_<selector>). Its private key
+ *                          is never read at synth: Terraform reads it at deploy from
+ *                          TF_VAR_dkim_private_key (the sensitive variable this stack then declares)
  *   MAIL_DKIM_PORT         port opendkim listens on (localhost); default 8891
  *   MAIL_DKIM_DIR          OpenDKIM's directory; default /etc/opendkim (opendkim.conf sits in it
  *                          when set, else /etc/opendkim.conf)
@@ -18,14 +22,23 @@
  *   MAIL_DNSBL_THRESHOLD   default 1
  *   MAIL_DMARC_POLICY      none | quarantine | reject; default none
  *   MAIL_DMARC_RUA         a mailto: URI for aggregate reports; default none
+ *   MAIL_SPF_IP4           comma-separated ip4: terms besides `mx` in the SPF record; default none
+ *   MAIL_TLSA_CERT_FILE    a local copy of the certificate the host serves on port 25 (PEM): adds
+ *                          the DANE record `3 1 1 <sha256 of its public key>`; default none
+ *   MAIL_MTA_STS_MODE      enforce | testing | none: the _mta-sts record and the policy text
+ *                          (output mx_dns_mta_sts_policy); default none published
+ *   MAIL_TLSRPT_RUA        a mailto: URI for TLS reports (_smtp._tls); default none
  *   MAIL_TLS_CERT / MAIL_TLS_KEY   certificate and key paths on the host; default Debian's snakeoil pair
- *   MAIL_VIRTUAL_FILE / MAIL_TRANSPORT_FILE   TODO(lookup-table): virtual aliases and transports in
- *                          postmap's input format, once the LookupTable construct lands; until then
- *                          the domain is delivered locally (mydestination) and these are refused.
+ *   MAIL_VIRTUAL_FILE      a local file of virtual(5) aliases in postmap's input format
+ *                          (`sales@example.org alice@example.org`): virtual_alias_maps; default none
+ *   MAIL_TRANSPORT_FILE    a local file of transport(5) entries (`example.net smtp:[relay.example.net]:25`):
+ *                          transport_maps; default none
+ * The domain's mail is delivered locally (the domain is in mydestination) unless these redirect it.
  */
-import { App, TerraformStack } from 'cdktf';
+import { readFileSync } from 'fs';
+import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { DkimSigning, MailDnsRecords, PostfixHost, Postscreen, PostscreenDnsblSite, TlsPolicy } from '../../index';
+import { DkimSigning, LookupTable, MailDnsRecords, PostfixHost, Postscreen, PostscreenDnsblSite, TlsPolicy } from '../../index';
 import { PostfixConfigError } from '../../lib/model/errors';
 import { connectionFromEnv } from '../connection-from-env';
 
@@ -43,10 +56,6 @@ export class InboundMxStack extends TerraformStack {
     const env = props.env;
     const domain = env.MAIL_DOMAIN ?? 'example.org';
     const hostname = env.MAIL_HOSTNAME ?? `mx1.${domain}`;
-    for (const name of ['MAIL_VIRTUAL_FILE', 'MAIL_TRANSPORT_FILE']) {
-      // TODO(lookup-table): feed these into the LookupTable construct (virtual_alias_maps, transport_maps).
-      if (env[name]) throw new PostfixConfigError(id, name, env[name], 'is not supported yet (virtual aliases and transports need the LookupTable construct)', `unset ${name}; mail for ${domain} is delivered locally for now`);
-    }
     this.host = new PostfixHost(this, 'mx', {
       connection: connectionFromEnv(env),
       settings: {
@@ -66,10 +75,18 @@ export class InboundMxStack extends TerraformStack {
       dnsblSites: parseDnsblSites(env.MAIL_DNSBL_SITES),
       dnsblThreshold: env.MAIL_DNSBL_THRESHOLD ? Number(env.MAIL_DNSBL_THRESHOLD) : undefined,
     });
+    if (env.MAIL_VIRTUAL_FILE) LookupTable.virtualAlias(this.host, 'virtual', { fromFile: env.MAIL_VIRTUAL_FILE });
+    if (env.MAIL_TRANSPORT_FILE) LookupTable.transport(this.host, 'transport', { fromFile: env.MAIL_TRANSPORT_FILE });
     const dir = env.MAIL_DKIM_DIR;
+    const publicKeyFile = env.MAIL_DKIM_PUBLIC_KEY_FILE;
     this.dkim = new DkimSigning(this.host, 'dkim', {
       domain,
       selector: env.MAIL_DKIM_SELECTOR ?? 'mail',
+      // A key pair made elsewhere: the public half is read now, the private half at deploy only.
+      ...(publicKeyFile ? {
+        publicKeyPem: readLocal(id, 'MAIL_DKIM_PUBLIC_KEY_FILE', publicKeyFile),
+        privateKeyPem: new TerraformVariable(this, DKIM_PRIVATE_KEY_VARIABLE, { type: 'string', sensitive: true, description: 'DKIM private key PEM (set TF_VAR_dkim_private_key)' }).stringValue,
+      } : {}),
       inetPort: env.MAIL_DKIM_PORT ? Number(env.MAIL_DKIM_PORT) : undefined,
       dataDirectory: dir,
       configPath: dir ? `${dir}/opendkim.conf` : undefined,
@@ -77,10 +94,25 @@ export class InboundMxStack extends TerraformStack {
     this.dns = new MailDnsRecords(this.host, 'dns', {
       domain,
       mxHost: hostname,
+      spf: env.MAIL_SPF_IP4 ? { ip4: env.MAIL_SPF_IP4.split(',').map((s) => s.trim()) } : undefined,
       dmarc: { p: env.MAIL_DMARC_POLICY ?? 'none', rua: env.MAIL_DMARC_RUA ? [env.MAIL_DMARC_RUA] : undefined },
       dkim: [this.dkim],
+      tlsa: env.MAIL_TLSA_CERT_FILE ? [{ certificatePem: readLocal(id, 'MAIL_TLSA_CERT_FILE', env.MAIL_TLSA_CERT_FILE) }] : undefined,
+      mtaSts: env.MAIL_MTA_STS_MODE ? { mode: env.MAIL_MTA_STS_MODE } : undefined,
+      tlsRptRua: env.MAIL_TLSRPT_RUA ? [env.MAIL_TLSRPT_RUA] : undefined,
       outputPrefix: 'mx_dns',
     });
+  }
+}
+
+/** The Terraform variable that carries the DKIM private key when MAIL_DKIM_PUBLIC_KEY_FILE is given. */
+export const DKIM_PRIVATE_KEY_VARIABLE = 'dkim_private_key';
+
+function readLocal(where: string, name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PostfixConfigError(where, name, path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'give the path of a readable local PEM file');
   }
 }
 

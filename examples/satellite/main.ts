@@ -12,12 +12,16 @@
  *   MAIL_SASL_PASSWORD  the SASL password. Never read at synth (it would land in cdk.tf.json):
  *                       Terraform reads it at deploy from TF_VAR_sasl_password, the sensitive
  *                       variable this stack declares: `TF_VAR_sasl_password="$MAIL_SASL_PASSWORD" cdktf deploy`
- *   MAIL_ROOT_ALIAS     where mail to root goes (the smarthost delivers it); default: root stays
- *                       root@$myorigin, which the smarthost must accept
+ *   MAIL_ROOT_ALIAS     the operator's address: mail to root (cron, daemons) goes there through the
+ *                       smarthost; default: root stays root@$myorigin, which the smarthost must accept
+ * The root alias is a virtual(5) alias (LookupTable.virtualAlias, an inline table), not an aliases(5)
+ * entry (the Aliases construct): a null client delivers nothing locally, and only local(8) reads
+ * aliases(5), whereas virtual aliasing rewrites the recipient before the message leaves, and leaves
+ * the sender (root@$myorigin) as it was.
  */
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { PostfixConfigError, PostfixHost, Presets } from '../../index';
+import { LookupTable, PostfixConfigError, PostfixHost, Presets } from '../../index';
 import { connectionFromEnv } from '../connection-from-env';
 
 export interface SatelliteStackProps {
@@ -39,19 +43,15 @@ export class SatelliteStack extends TerraformStack {
     }
     this.host = Presets.satellite(this, 'satellite', {
       connection: connectionFromEnv(env),
-      settings: {
-        myhostname: env.MAIL_HOSTNAME ?? 'satellite.example.org',
-        // A null client has no local recipients: rewrite root (cron, daemons) to the operator's
-        // address before the message leaves (canonical(5) through an inline map).
-        // TODO(aliases helper): use the Aliases construct's root alias once it is on main.
-        ...(rootAlias ? { canonical_maps: `inline:{ root=${rootAlias} }` } : {}),
-      },
+      settings: { myhostname: env.MAIL_HOSTNAME ?? 'satellite.example.org' },
       smarthost: {
         relayhost: env.MAIL_SMARTHOST ?? '[smtp.example.net]:587',
         username: env.MAIL_SASL_USER ?? 'relay@example.org',
         passwordEnv: SASL_PASSWORD_VARIABLE,
       },
     });
+    // virtual(5): the key `root` matches root@$myorigin, where cron and daemons send.
+    if (rootAlias) LookupTable.virtualAlias(this.host, 'root_alias', { type: 'inline', entries: [{ key: 'root', value: rootAlias }] });
   }
 }
 

@@ -8,7 +8,7 @@ import { sha256Hex } from '../render/hash';
 
 /** Run `fn` over items with at most `limit` in flight; results keep the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
     while (next < items.length) {
@@ -51,7 +51,7 @@ export async function diffStackHost(host: StackHost): Promise<HostDiffResult> {
       const f = bundle.bundle.files[path];
       const secret = f.fromEnv !== undefined;
       const small = (f.size ?? 0) <= 1048576;
-      const content = secret && !envContents.has(f.fromEnv!) ? undefined : small || secret ? fileContent({ bundle: bundle.bundle, bundleDir: bundle.dir, envContents }, path) : undefined;
+      const content = secret && !envContents.has(f.fromEnv) ? undefined : small || secret ? fileContent({ bundle: bundle.bundle, bundleDir: bundle.dir, envContents }, path) : undefined;
       return { sha256: f.sha256 ?? (content ? sha256Hex(content) : 'unknown'), content: secret ? undefined : content, secret };
     };
     const diff = diffHost(parseStatus(report.output ?? ''), bundle.bundle, host.path.split('/').pop() ?? host.path, desired);

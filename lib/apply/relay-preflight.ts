@@ -4,23 +4,20 @@
  * edits applied, exactly as the diff computes them. A host that would relay for unauthenticated
  * clients outside mynetworks is refused with nothing changed.
  *
- * Hook for the remote transaction: it could print `postconf -c STAGE -n` and `-M` after staging and
- * feed them to relayProblemsFromPostconf; until then this read happens one round before the
- * transaction on the same connection (an edit on the host between the two is not seen).
+ * No extra round: the first round of an apply carries a `hold` flag, so the transaction stops after
+ * its plan (lock, fast path and live read already done) and prints the live state in the status
+ * sections (`result hold`, remote/plan.sh); the runner checks it here and, when it passes, sends
+ * the second round that applies (with the payloads the host asked for). An edit on the host between
+ * the two rounds is not seen. A no-op (fast path) ends in the first round with nothing to check.
  */
 import { Bundle } from '../model/bundle';
 import { relayProblemsFromPostconf } from '../model/relay-text';
 import { expectedMain, expectedMaster, parseStatus } from './diff';
-import { TRANSACTION_COMMAND } from './remote-script';
-import { SshSession } from '../transport/ssh';
-import { buildStage, fileContent, StageInput } from './stage';
+import { fileContent, StageInput } from './stage';
 
-/** The refusal text, or undefined when every smtpd service refuses to relay (or the host cannot say). */
-export async function relayRefusal(session: SshSession, input: Omit<StageInput, 'action' | 'payloads'>, shaOf: (path: string) => string, label: string): Promise<string | undefined> {
-  const result = await session.exec(TRANSACTION_COMMAND, buildStage({ ...input, action: 'status' }, shaOf));
-  // No status (e.g. no main.cf): the transaction itself reports why.
-  if (!/^result\tstatus$/m.test(result.stdout)) return undefined;
-  const live = parseStatus(result.stdout);
+/** The refusal text, or undefined when every smtpd service refuses to relay. `held` is the first round's output. */
+export function relayRefusal(held: string, input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, label: string): string | undefined {
+  const live = parseStatus(held);
   const problems = relayProblemsFromPostconf({
     where: `${input.bundle.host} (${label})`,
     postconfN: expectedMain(live, input.bundle).join('\n'),

@@ -37,7 +37,7 @@ export async function runnerMain(argv: string[], env: NodeJS.ProcessEnv): Promis
 }
 
 if (require.main === module) {
-  runnerMain(process.argv.slice(2), process.env).then((code) => process.exit(code));
+  void runnerMain(process.argv.slice(2), process.env).then((code) => process.exit(code));
 }
 
 /**

@@ -24,6 +24,8 @@ export interface StageInput {
   readonly hookScripts?: Readonly<Record<string, string>>;
   /** Lab fault injection ("kill-after:STEP"); the host honours it only where the lab marked it. */
   readonly fault?: string;
+  /** Stop after the plan and print the live state for the relay check (`result hold`); apply's first round. */
+  readonly hold?: boolean;
 }
 
 /** Line-based records: a value must not be able to start another record. */
@@ -98,6 +100,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'file_roots', data: lines(allowedFileRoots(bundle.configDirectory, bundle.fileRoots).map((r) => checkField(where, 'fileRoots', r, false))) },
     { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), hookGeneration(h, shaOf)].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },
   ];
+  if (input.hold) entries.push({ name: 'hold', data: Buffer.from('yes\n') });
   const added = new Set<string>();
   for (const path of Object.keys(bundle.files)) {
     const sha = shaOf(path);

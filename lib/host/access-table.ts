@@ -82,7 +82,7 @@ export function planAccessTable(where: string, name: string, configDirectory: st
   const common = { where, type, path: tablePath, reference: `${type}:${tablePath}` };
   const installPackage = props.installPackage ? TABLE_TYPE_PACKAGES[type] : undefined;
   if (hasEntries) {
-    const entries = validateAccessEntries(where, 'entries', type, props.entries!);
+    const entries = validateAccessEntries(where, 'entries', type, props.entries);
     if (entries.length === 0) throw new PostfixConfigError(where, 'entries', undefined, 'the table has no entries', 'give at least one entry, or leave the table out');
     const content = renderAccessTable(entries);
     checkWithPostmap(where, type, content);

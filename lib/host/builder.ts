@@ -16,6 +16,7 @@ import { renderBundle, RenderedBundle } from '../render/bundle';
 import { AccessTableInfo, AccessTableProps, checkKeysFit, planAccessTable } from './access-table';
 import { AliasesPlan, AliasesProps, planAliases } from './aliases';
 import { compose, Composed, MapsReference, Owned, RestrictionPlacement, ServiceOption, TlsCheckAfterApply } from './compose';
+import { smtpEndpoints, SmtpEndpoint } from './endpoints';
 import { DhParametersPlan, DhParametersProps, planDhParameters } from './dh';
 import { DkimSigningPlan, DkimSigningProps, planDkimSigning } from './dkim';
 import { planPostscreen, PostscreenPlan, PostscreenProps } from './postscreen';
@@ -44,11 +45,20 @@ export interface HostBuilderOptions {
 
 export const DEFAULT_CONFIG_DIRECTORY = '/etc/postfix';
 
+/** How a piece sets a parameter: `yields` marks its default, which another source's value replaces; `fix` advises on a conflict. */
+export interface ParameterHow {
+  readonly yields?: boolean;
+  readonly fix?: string;
+}
+
 export class HostBuilder {
   readonly where: string;
   readonly configDirectory: string;
   readonly isUnresolved: IsUnresolved;
   private readonly parameters = new Map<string, Owned<string>>();
+  /** Parameters whose value is a piece's default: another source's value replaces it (setParameter's `yields`). */
+  private readonly yieldingParameters = new Set<string>();
+  private readonly parameterFixes = new Map<string, string>();
   private readonly removedParameters = new Map<string, string>();
   private readonly services = new Map<string, Owned<MasterServiceSpec>>();
   private readonly removedServices = new Map<string, string>();
@@ -87,15 +97,30 @@ export class HostBuilder {
     return this;
   }
 
-  /** Two sources that set one parameter to different values are an error naming both. */
-  setParameter(name: string, value: string, source = this.where): this {
+  /**
+   * Two sources that set one parameter to different values are an error naming both, unless one of
+   * them set it with `yields` (a piece's default that any other source's value replaces, in either
+   * order; two yielding values that differ are an error too). `fix` is the error's advice when this
+   * source's value meets another.
+   */
+  setParameter(name: string, value: string, source = this.where, how: ParameterHow = {}): this {
     const existing = this.parameters.get(name);
-    if (existing && existing.value !== value) {
-      throw new PostfixConfigError(this.where, name, value,
-        `${source} sets it, but ${existing.source} already set it to ${JSON.stringify(existing.value)}`,
-        'set each parameter in one place, or pass the combined value from one construct');
-    }
+    const yields = how.yields === true;
+    if (how.fix !== undefined) this.parameterFixes.set(name, how.fix);
     if (this.removedParameters.has(name)) throw conflictWithRemoval(this.where, name, source, this.removedParameters.get(name)!);
+    const existingYields = this.yieldingParameters.has(name);
+    if (existing && existing.value !== value) {
+      if (yields && !existingYields) return this; // a default under a value another source set: ignored
+      if (yields === existingYields) {
+        throw new PostfixConfigError(this.where, name, value,
+          `${source} sets it, but ${existing.source} already set it to ${JSON.stringify(existing.value)}`,
+          this.parameterFixes.get(name) ?? 'set each parameter in one place, or pass the combined value from one construct');
+      }
+    } else if (existing && yields && !existingYields) {
+      return this;
+    }
+    if (yields) this.yieldingParameters.add(name);
+    else this.yieldingParameters.delete(name);
     this.parameters.set(name, { value, source });
     return this.changed();
   }
@@ -103,6 +128,7 @@ export class HostBuilder {
   /** Set a parameter's value on purpose, over whatever was set before (restriction placements still apply on top). */
   replaceParameter(name: string, value: string, source = this.where): this {
     this.parameters.set(name, { value, source });
+    this.yieldingParameters.delete(name);
     return this.changed();
   }
 
@@ -238,7 +264,7 @@ export class HostBuilder {
   /** Server and client TLS; submission services (whenever added) require TLS unless the props say otherwise. */
   addTlsPolicy(props: TlsPolicyProps, source = this.where): TlsPolicyPlan {
     const plan = planTlsPolicy(source, this.configDirectory, props, this.isUnresolved);
-    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
+    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source, { yields: plan.defaults.includes(name) });
     for (const file of plan.uploads) this.addFile(file, source);
     if (plan.requireTlsOnSubmission) this.requireTlsOnSubmission(source);
     return plan;
@@ -268,7 +294,7 @@ export class HostBuilder {
   /** Relay all outbound mail through a smarthost with SASL; the password map reaches the host through the environment only. */
   addSmartHost(props: SmartHostProps, source = this.where): SmartHostPlan {
     const plan = planSmartHost(source, this.configDirectory, props, this.isUnresolved);
-    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
+    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source, { yields: plan.defaults.includes(name), fix: plan.fixes[name] });
     this.addFile(plan.file, source).requireTableType('hash');
     return plan;
   }
@@ -333,6 +359,12 @@ export class HostBuilder {
   /** A service as composed, with every `-o` override applied. */
   getService(key: string): MasterServiceSpec | undefined {
     return this.compose().services.get(key)?.value;
+  }
+
+  /** The SMTP endpoints of the composed host (port 25 unless removed, every smtpd/postscreen inet service), reached at `address`. */
+  smtpEndpoints(address: string): SmtpEndpoint[] {
+    const s = this.snapshot();
+    return smtpEndpoints({ address, parameters: s.parameters, services: s.services, removedServices: s.removedServices, isUnresolved: this.isUnresolved });
   }
 
   /** Throws the first PostfixConfigError in the composed state. */

@@ -6,7 +6,7 @@
 import { TlsCheckSpec } from '../model/bundle';
 import { validatePort } from '../model/connection';
 import { PostfixConfigError } from '../model/errors';
-import { MasterServiceSpec, serviceKey } from '../model/master-types';
+import { MasterServiceSpec } from '../model/master-types';
 import {
   DEFAULT_RELAY_RESTRICTIONS, findOpenRelay, formatRestrictions, openRelayError, Placement, placeCheck, RestrictionStage, STAGE_CHECK, STAGE_PARAMETER,
 } from '../model/restrictions';

@@ -33,7 +33,8 @@ export function forwardingParameters(where: string, props: ForwardingProps): Rec
 
 /** `["alias", "forward"]` -> "alias, forward"; refuses unknown and repeated names. */
 export function deliverySources(where: string, field: string, sources: readonly string[]): string {
-  if (!Array.isArray(sources)) throw new PostfixConfigError(where, field, String(sources), 'expected a list', `give a list of ${DELIVERY_SOURCES.join(', ')}`);
+  const given: unknown = sources; // JavaScript callers may pass anything
+  if (!Array.isArray(given)) throw new PostfixConfigError(where, field, String(given), 'expected a list', `give a list of ${DELIVERY_SOURCES.join(', ')}`);
   const seen = new Set<string>();
   for (const s of sources) {
     if (!(DELIVERY_SOURCES as readonly string[]).includes(s)) {

@@ -15,3 +15,5 @@ export type { ParameterValue, PostfixSettings } from './settings';
 export type { PostfixConnection, JumpHostConnection } from './connection';
 export type { IsUnresolved } from './unresolved';
 export type { SmartHostPlan, SmartHostProps } from './smarthost';
+export { smtpEndpoints } from './endpoints';
+export type { SmtpEndpoint, EndpointInput } from './endpoints';

@@ -69,7 +69,7 @@ export function planLookupTable(where: string, name: string, configDirectory: st
   const common = { where, parameter, kind, type };
   if (type === 'inline') {
     if (!hasEntries) throw new PostfixConfigError(where, 'fromFile', props.fromFile, 'an inline table lives in main.cf, not in a file', 'give entries in code, or use type "hash" for a file');
-    const entries = checkedEntries(where, kind, type, props.entries!);
+    const entries = checkedEntries(where, kind, type, props.entries);
     return { info: { ...common, reference: renderInlineTable(entries), size: entries.length } };
   }
   const tablePath = `${configDirectory.replace(/\/$/, '')}/${name}`;
@@ -77,7 +77,7 @@ export function planLookupTable(where: string, name: string, configDirectory: st
   const info = { ...common, path: tablePath, reference: `${type}:${tablePath}` };
   const fileCommon = { path: tablePath, mode: '0644', ...(postmap ? { postmap } : {}) };
   if (hasEntries) {
-    const entries = checkedEntries(where, kind, type, props.entries!);
+    const entries = checkedEntries(where, kind, type, props.entries);
     const content = renderLookupTable(entries);
     checkWithPostmap(where, type, content);
     return { info: { ...info, size: entries.length }, file: { ...fileCommon, content }, installPackage };

@@ -16,7 +16,8 @@ export interface PostfixSettings {
   readonly mydestination?: readonly string[] | string;
   readonly mynetworks?: readonly string[] | string;
   readonly inet_interfaces?: readonly string[] | string;
-  readonly inet_protocols?: 'all' | 'ipv4' | 'ipv6' | 'ipv4, ipv6' | string;
+  /** all, ipv4, ipv6 or "ipv4, ipv6" (postconf(5) inet_protocols). */
+  readonly inet_protocols?: string;
   readonly relayhost?: string;
   readonly smtpd_banner?: string;
   /** Bytes, or a size with a unit such as "25MB". */

@@ -32,6 +32,10 @@ export interface SmartHostProps {
 
 export interface SmartHostPlan {
   readonly parameters: Readonly<Record<string, string>>;
+  /** Parameters set as a default another piece's value replaces: smtp_tls_CAfile when caFile is not given. */
+  readonly defaults: readonly string[];
+  /** Advice per parameter when another piece sets it differently. */
+  readonly fixes: Readonly<Record<string, string>>;
   readonly file: DesiredFile;
 }
 
@@ -62,6 +66,10 @@ export function planSmartHost(where: string, configDirectory: string, props: Sma
       smtp_sasl_security_options: 'noanonymous',
       smtp_tls_security_level: tlsLevel,
       smtp_tls_CAfile: props.caFile ?? DEFAULT_CA_FILE,
+    },
+    defaults: props.caFile === undefined ? ['smtp_tls_CAfile'] : [],
+    fixes: {
+      smtp_tls_security_level: `SmartHostRelay requires TLS to the smarthost (SASL would otherwise send the password in clear): choose "encrypt" or "secure" with its tlsLevel, and drop smtp_tls_security_level from the other source (a TlsPolicy's default "may" gives way by itself; one named in its parameters or in settings does not)`,
     },
     file: {
       path: mapPath, mode: '0600', owner: 'root', group: 'root', postmap: 'hash', secret: true,

@@ -67,6 +67,12 @@ export interface TlsPolicyPlan {
   readonly profile: TlsProfileName;
   /** The main.cf parameters this policy sets. */
   readonly parameters: Readonly<Record<string, string>>;
+  /**
+   * Parameters set as the profile's default, which another piece's value replaces in either order:
+   * smtp_tls_security_level `may` (right for delivery to any MX, RFC 3207) yields to a relay that
+   * requires TLS (SmartHostRelay's `encrypt`/`secure`), unless `parameters` names it.
+   */
+  readonly defaults: readonly string[];
   /** Certificate files uploaded from PEM content (secrets, through the environment). */
   readonly uploads: readonly DesiredFile[];
   readonly requireTlsOnSubmission: boolean;
@@ -87,7 +93,8 @@ export function planTlsPolicy(where: string, configDirectory: string, props: Tls
       // The key never enters bundle.json: Terraform passes it to the runner in this variable.
       fromEnv: { name: envName(where, i), value: u.content },
     }));
-    return { profile, parameters, uploads, requireTlsOnSubmission: props.requireTlsOnSubmission ?? true };
+    const defaults = props.parameters?.smtp_tls_security_level === undefined ? ['smtp_tls_security_level'] : [];
+    return { profile, parameters, defaults, uploads, requireTlsOnSubmission: props.requireTlsOnSubmission ?? true };
   } catch (e) {
     throw e instanceof PostfixConfigError && e.where === '' ? e.at(where) : e;
   }

@@ -81,3 +81,27 @@ export enum HostResourceType {
   /** Needs the hashicorp/null provider. */
   NULL_RESOURCE = 'null_resource',
 }
+
+/** What an SMTP endpoint is for (the port's role, RFC 6409 and RFC 8314). */
+export enum SmtpServiceKind {
+  /** MTA to MTA (port 25): where the MX record points. */
+  SMTP = 'smtp',
+  /** Message submission with STARTTLS (port 587). */
+  SUBMISSION = 'submission',
+  /** Message submission over implicit TLS (port 465). */
+  SUBMISSIONS = 'submissions',
+}
+
+/** How an SMTP endpoint speaks TLS (postconf(5) smtpd_tls_security_level, smtpd_tls_wrappermode). */
+export enum SmtpTlsMode {
+  /** No TLS offered (level none). */
+  NONE = 'none',
+  /** STARTTLS offered, not required (level may). */
+  STARTTLS = 'starttls',
+  /** STARTTLS required before MAIL FROM (level encrypt). */
+  STARTTLS_REQUIRED = 'starttls-required',
+  /** TLS from the first byte (smtpd_tls_wrappermode = yes). */
+  IMPLICIT = 'implicit',
+  /** Not decided by the stack: the host's own main.cf says (Debian's stock main.cf: may), or a deploy-time value. */
+  HOST = 'host',
+}

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { IndexedTableType } from './bundle';
 import { PostfixConfigError } from './errors';
-import { checkActionArgument, ActionArgumentKind, parsePattern, RegexTableType } from './header-checks';
+import { checkActionArgument, ActionArgumentKind, parsePattern } from './header-checks';
 
 export const ACCESS_TABLE_TYPES = ['hash', 'lmdb', 'cdb', 'btree', 'texthash', 'cidr', 'regexp', 'pcre'] as const;
 export type AccessTableType = (typeof ACCESS_TABLE_TYPES)[number];
@@ -171,7 +171,7 @@ export type AccessKeyKind = 'address' | 'domain' | 'parent-domain' | 'user@' | '
 export function classifyAccessKey(where: string, field: string, key: string, type: AccessTableType): AccessKeyKind {
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, field, key, problem, fix);
   if (type === 'regexp' || type === 'pcre') {
-    parsePattern(where, field, key, type as RegexTableType);
+    parsePattern(where, field, key, type);
     return 'pattern';
   }
   if (key === '') throw bad('the key is empty', 'give an address (user@domain), a domain, user@, or an IP address/network');
@@ -226,7 +226,7 @@ function ipBits(addr: string, family: number): bigint {
   const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
 }
 
@@ -257,9 +257,15 @@ export interface AccessEntry {
   readonly kind: AccessKeyKind;
 }
 
+type EntryPairs = readonly (readonly [string, string])[];
+
+function isEntryPairs(entries: Readonly<Record<string, string>> | EntryPairs): entries is EntryPairs {
+  return Array.isArray(entries);
+}
+
 /** Validates entries given in code (order kept: it matters for cidr, regexp and pcre). */
-export function validateAccessEntries(where: string, field: string, type: AccessTableType, entries: Readonly<Record<string, string>> | readonly (readonly [string, string])[]): AccessEntry[] {
-  const list: (readonly [string, string])[] = Array.isArray(entries) ? [...entries] : Object.entries(entries as Record<string, string>);
+export function validateAccessEntries(where: string, field: string, type: AccessTableType, entries: Readonly<Record<string, string>> | EntryPairs): AccessEntry[] {
+  const list: (readonly [string, string])[] = isEntryPairs(entries) ? [...entries] : Object.entries(entries);
   const seen = new Map<string, string>();
   return list.map(([key, action]) => {
     const f = `${field}[${JSON.stringify(key)}]`;

@@ -73,7 +73,7 @@ export function isPortNumber(n: number): boolean {
 
 /**
  * An IPv4/IPv6 address or a DNS name / ~/.ssh/config alias. No leading dash: the host travels as
- * an argv value (ssh, openssl s_client -connect) and must never look like an option.
+ * an argv value (ssh, openssl) and must never look like an option.
  */
 export function isEndpointHost(host: string): boolean {
   return isIP(host) !== 0 || HOST_NAME.test(host);

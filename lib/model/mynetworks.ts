@@ -34,7 +34,7 @@ function checkEntry(where: string, field: string, value: string, raw: string): v
   const entry = negated ? raw.slice(1) : raw;
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, field, value, `"${raw}" ${problem}`, fix);
   // Lookup tables, pattern files and $references cannot be checked here: Postfix reads them on the host.
-  if (entry.startsWith('/') || entry.startsWith('$') || /^[a-z][a-z0-9_]*:[^\[\]]/.test(entry) && !looksLikeBareIpv6(entry)) return;
+  if (entry.startsWith('/') || entry.startsWith('$') || /^[a-z][a-z0-9_]*:[^[\]]/.test(entry) && !looksLikeBareIpv6(entry)) return;
   const m = /^(\[[^\]]*\]|[^/]+)(?:\/(.*))?$/.exec(entry);
   if (!m) throw bad('is not a network', FIX_FORMAT);
   const bracketed = m[1].startsWith('[');
@@ -105,7 +105,7 @@ function ipv6Value(a: string): bigint {
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
@@ -119,7 +119,7 @@ function formatIpv4(v: bigint): string {
 }
 
 function formatIpv6(v: bigint): string {
-  const groups = [...Array(8)].map((_, i) => ((v >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  const groups = Array.from({ length: 8 }, (_, i) => ((v >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
   // Compress the longest run of two or more zero groups (RFC 5952).
   let best = { at: -1, len: 1 };
   for (let i = 0; i < 8; i++) {

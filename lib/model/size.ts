@@ -42,9 +42,9 @@ export function sizeLimitSettings(opts: SizeLimitOptions, where = ''): Record<st
   }
   const out: Record<string, string> = { message_size_limit: String(message) };
   const mailboxGiven = opts.mailbox !== undefined;
-  const mailbox = mailboxGiven ? bytes(where, 'mailbox_size_limit', opts.mailbox!) : undefined;
+  const mailbox = mailboxGiven ? bytes(where, 'mailbox_size_limit', opts.mailbox) : undefined;
   const virtualGiven = opts.virtualMailbox !== undefined;
-  const virtual = virtualGiven ? bytes(where, 'virtual_mailbox_limit', opts.virtualMailbox!) : mailbox;
+  const virtual = virtualGiven ? bytes(where, 'virtual_mailbox_limit', opts.virtualMailbox) : mailbox;
   for (const [name, limit, given] of [
     ['mailbox_size_limit', mailbox, mailboxGiven],
     ['virtual_mailbox_limit', virtual, virtualGiven || mailboxGiven],

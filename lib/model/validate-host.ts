@@ -21,6 +21,23 @@ export function validateHostState(state: HostStateSnapshot): void {
   for (const root of state.fileRoots ?? []) validateHostPath(state.where, 'fileRoots', root);
   checkFileRoots(state.where, state.configDirectory, state.fileRoots, [...state.files.map((f) => f.path), ...state.hooks.map((h) => h.path)]);
   checkHostRelay(state);
+  checkAliasesReachable(state);
+}
+
+/**
+ * aliases(5) files are read by local(8) only (aliases(5), local(8)). A host that delivers nothing
+ * locally (a null client: mydestination empty, or local_transport an error) never consults them,
+ * so an aliases file there would silently redirect nothing.
+ */
+function checkAliasesReachable(state: HostStateSnapshot): void {
+  const file = state.files.find((f) => f.postalias !== undefined);
+  if (!file) return;
+  const local = state.parameters.local_transport;
+  const why = state.parameters.mydestination === '' ? 'mydestination is empty' : local?.startsWith('error:') ? `local_transport is ${local}` : undefined;
+  if (why === undefined) return;
+  throw new PostfixConfigError(state.where, 'aliases', file.path,
+    `this host delivers nothing locally (${why}), and only local(8) reads aliases(5), so no alias in it would ever apply`,
+    'redirect root with a virtual(5) alias, which rewrites the recipient before the message leaves: LookupTable.virtualAlias(host, "root_alias", { type: "inline", entries: [{ key: "root", value: "ops@example.org" }] })');
 }
 
 /**

@@ -98,7 +98,7 @@ function parseLine(line: string, lineNo: number): QueueMessage {
     forced_expire: raw.forced_expire === true,
     sender: typeof raw.sender === 'string' ? raw.sender : '',
     recipients: (raw.recipients as Record<string, unknown>[]).map((r) => ({
-      address: String(r.address ?? ''),
+      address: typeof r.address === 'string' ? r.address : '',
       ...(typeof r.delay_reason === 'string' ? { delay_reason: r.delay_reason } : {}),
     })),
   };

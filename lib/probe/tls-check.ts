@@ -1,21 +1,18 @@
 /**
  * TLS probe of a mail server: what a connection negotiates (protocol, cipher, key exchange,
- * certificate) and whether old protocols are refused. Uses `openssl s_client`, spawned with an argv
- * (no shell), because it speaks STARTTLS for SMTP and is installed wherever Postfix is.
+ * certificate) and whether old protocols are refused. Each connection is one handshake made by
+ * node's tls module (lib/probe/handshake.ts), which speaks STARTTLS for SMTP itself, so the facts
+ * come from the TLS API rather than from a tool's text output.
  */
-import { spawn } from 'child_process';
 import { X509Certificate } from 'crypto';
-import { isIP } from 'net';
 import { formatEndpoint, parseEndpoint, WELL_KNOWN_PORTS } from '../model/endpoint';
+import { HandshakeFacts, KeyExchange, TlsCheckMode, TlsCheckTarget, tlsHandshake } from './handshake';
 
-export type TlsCheckMode = 'starttls' | 'implicit';
+export type { KeyExchange, TlsCheckMode, TlsCheckTarget } from './handshake';
+export { tlsHandshake, defaultEhloName, isEhloName } from './handshake';
+export type { HandshakeFacts, HandshakeOptions, HandshakeStage } from './handshake';
+
 export type MinProtocol = 'TLSv1.2' | 'TLSv1.3';
-
-export interface TlsCheckTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly mode: TlsCheckMode;
-}
 
 export interface TlsCheckPolicy {
   /** Older protocols must be refused. */
@@ -23,11 +20,9 @@ export interface TlsCheckPolicy {
 }
 
 export interface TlsCheckOptions {
-  /** @default "openssl" (found on PATH) */
-  readonly openssl?: string;
-  /** Per s_client run. @default 15000 */
+  /** Per connection. @default 15000 */
   readonly timeoutMs?: number;
-  /** EHLO name for STARTTLS. @default - s_client's default */
+  /** EHLO name for STARTTLS. @default this machine's dotted name, else localhost */
   readonly ehloName?: string;
   /** Check the certificate name against the host (names only, not IP addresses). @default true */
   readonly verifyHostname?: boolean;
@@ -41,8 +36,9 @@ export type ProbeProtocol = 'SSLv3' | 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
 
 /**
  * refused: the server would not complete a handshake with only this protocol offered.
- * accepted: it did. not-offered-by-client: this OpenSSL cannot even offer it (e.g. SSLv3 in
- * OpenSSL 3), so nothing was learned: never counted as a pass. error: the probe itself failed.
+ * accepted: it did. not-offered-by-client: node's TLS cannot even offer it (SSLv3: node has no
+ * SSLv3 at all), so nothing was learned: never counted as a pass. error: the probe itself failed
+ * before the TLS handshake (no connection, no STARTTLS, a timeout).
  */
 export type ProbeOutcome = 'refused' | 'accepted' | 'not-offered-by-client' | 'error';
 
@@ -52,12 +48,6 @@ export interface ProtocolProbe {
   /** Whether the policy says the server must refuse it. */
   readonly mustRefuse: boolean;
   readonly detail?: string;
-}
-
-export interface KeyExchange {
-  /** e.g. X25519, prime256v1, DH. */
-  readonly group: string;
-  readonly bits: number;
 }
 
 export interface CertificateInfo {
@@ -71,7 +61,7 @@ export interface CertificateInfo {
   readonly notAfter: string;
   readonly daysLeft: number;
   readonly expired: boolean;
-  /** The chain verified against the client's trust store (and the host name, when checked). */
+  /** The chain verified against node's CA store (and the host name, when checked). */
   readonly verified: boolean;
   readonly verifyError?: string;
 }
@@ -102,92 +92,14 @@ export function defaultMode(port: number): TlsCheckMode {
   return port === WELL_KNOWN_PORTS.smtp || port === WELL_KNOWN_PORTS.submission ? 'starttls' : 'implicit';
 }
 
-// --- running s_client ----------------------------------------------------------------------------
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-}
-
-/** Run a command without a shell; stdin is empty so s_client leaves right after the handshake. */
-function run(command: string, args: readonly string[], timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    child.on('error', (e) => { clearTimeout(timer); resolve({ code: null, stdout, stderr: `${stderr}${e.message}`, timedOut }); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }); });
-  });
-}
-
-function connectArgs(target: TlsCheckTarget, options: TlsCheckOptions): string[] {
-  const hostPort = isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-  const args = ['s_client', '-connect', hostPort];
-  if (target.mode === 'starttls') {
-    args.push('-starttls', 'smtp');
-    if (options.ehloName) args.push('-name', options.ehloName);
-  }
-  if (isIP(target.host) === 0) args.push('-servername', target.host);
-  return args;
-}
-
-// --- parsing s_client output ---------------------------------------------------------------------
-
-export interface BriefFacts {
-  readonly established: boolean;
-  readonly protocol?: string;
-  readonly cipher?: string;
-  readonly keyExchange?: KeyExchange;
-  readonly verifyError?: string;
-  readonly verified?: boolean;
-}
-
-/**
- * `s_client -brief` (written to stderr): "Protocol version: TLSv1.3", "Ciphersuite: ...",
- * "Server Temp Key: X25519, 253 bits" (OpenSSL 3.0) or "Peer Temp Key: ..." (later releases),
- * "Verification: OK" or "Verification error: ...". The non-brief "New, TLSv1.0, Cipher is" line
- * names the cipher's origin version, not the negotiated protocol, so it is not used.
- */
-export function parseBriefOutput(text: string): BriefFacts {
-  const line = (re: RegExp) => re.exec(text)?.[1]?.trim();
-  const temp = line(/^(?:Server|Peer) Temp Key: (.+)$/m);
-  const verifyError = line(/^Verification error: (.+)$/m);
-  return {
-    established: /^CONNECTION ESTABLISHED$/m.test(text),
-    protocol: line(/^Protocol version: (\S+)$/m),
-    cipher: line(/^Ciphersuite: (\S+)$/m),
-    keyExchange: temp ? parseTempKey(temp) : undefined,
-    verifyError,
-    verified: verifyError ? false : /^Verification: OK$/m.test(text) ? true : undefined,
-  };
-}
-
-/** "X25519, 253 bits" | "ECDH, prime256v1, 256 bits" | "DH, 2048 bits". */
-export function parseTempKey(text: string): KeyExchange | undefined {
-  const parts = text.split(',').map((p) => p.trim());
-  const bits = Number(/^(\d+) bits$/.exec(parts[parts.length - 1] ?? '')?.[1]);
-  if (!Number.isFinite(bits) || parts.length < 2) return undefined;
-  return { group: parts.length >= 3 ? parts[1] : parts[0], bits };
-}
-
-/** The first certificate (the server's own) from `s_client -showcerts` output. */
-export function firstCertificatePem(text: string): string | undefined {
-  return /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)?.[0];
-}
+// --- the facts of one handshake -------------------------------------------------------------------
 
 export function forwardSecret(protocol: string | undefined, cipher: string | undefined): boolean {
   if (protocol === 'TLSv1.3') return true; // every TLS 1.3 key exchange is ephemeral
   return /^(ECDHE|DHE|EDH)-/.test(cipher ?? '');
 }
 
-function describeCertificate(pem: string, brief: BriefFacts, now: Date): CertificateInfo {
-  const cert = new X509Certificate(pem);
+function describeCertificate(cert: X509Certificate, facts: HandshakeFacts, now: Date): CertificateInfo {
   const notAfter = new Date(cert.validTo);
   const oneLine = (dn: string) => dn.split('\n').filter(Boolean).join(', ');
   return {
@@ -199,35 +111,29 @@ function describeCertificate(pem: string, brief: BriefFacts, now: Date): Certifi
     notAfter: notAfter.toISOString(),
     daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
     expired: notAfter.getTime() < now.getTime(),
-    verified: brief.verified === true,
-    verifyError: brief.verifyError,
+    verified: facts.verified === true,
+    verifyError: facts.verifyError,
   };
 }
 
 // --- probes --------------------------------------------------------------------------------------
 
-const PROBE_FLAGS: Record<ProbeProtocol, string> = { SSLv3: '-ssl3', TLSv1: '-tls1', 'TLSv1.1': '-tls1_1', 'TLSv1.2': '-tls1_2' };
+/** What node's tls takes for each protocol; SSLv3 has none (node cannot offer it at all). */
+const PROBE_VERSION: Record<ProbeProtocol, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | undefined> = { SSLv3: undefined, TLSv1: 'TLSv1', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2' };
 
-/** Signs that our own client could not offer the protocol, so the server was never asked. */
-const CLIENT_CANNOT_OFFER = /Unknown option|unknown option|no protocols available|Option unknown|not supported in this build/i;
-/** Signs that no TLS conversation happened at all (network, DNS, STARTTLS missing). */
-const NO_CONVERSATION = /connect:errno|Connection refused|Name or service not known|No route to host|Network is unreachable|didn't find starttls/i;
-
+/**
+ * Offer exactly one old protocol. SECLEVEL=0: OpenSSL 3 would otherwise refuse TLS 1.0/1.1 (and
+ * their SHA-1 signatures) on our side, and we want the server's answer, not our own.
+ */
 async function probe(target: TlsCheckTarget, protocol: ProbeProtocol, mustRefuse: boolean, options: TlsCheckOptions): Promise<ProtocolProbe> {
-  // SECLEVEL=0: OpenSSL 3 would otherwise refuse TLS 1.0/1.1 on our side, and we want the server's answer.
-  const args = [...connectArgs(target, options), '-brief', PROBE_FLAGS[protocol], '-cipher', 'DEFAULT@SECLEVEL=0'];
-  const r = await run(options.openssl ?? 'openssl', args, options.timeoutMs ?? 15_000);
-  const text = `${r.stdout}\n${r.stderr}`;
-  if (r.timedOut) return { protocol, mustRefuse, outcome: 'error', detail: 'timed out' };
-  if (CLIENT_CANNOT_OFFER.test(text)) return { protocol, mustRefuse, outcome: 'not-offered-by-client', detail: `this openssl client cannot offer ${protocol}` };
-  const brief = parseBriefOutput(text);
-  if (brief.established) return { protocol, mustRefuse, outcome: 'accepted', detail: brief.cipher };
-  if (NO_CONVERSATION.test(text)) return { protocol, mustRefuse, outcome: 'error', detail: firstErrorLine(text) };
-  return { protocol, mustRefuse, outcome: 'refused', detail: firstErrorLine(text) };
-}
-
-function firstErrorLine(text: string): string | undefined {
-  return text.split('\n').find((l) => /error|alert|errno|didn't/i.test(l))?.trim();
+  const version = PROBE_VERSION[protocol];
+  if (!version) return { protocol, mustRefuse, outcome: 'not-offered-by-client', detail: `node's TLS cannot offer ${protocol}` };
+  const r = await tlsHandshake(target, { minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0',
+    ehloName: options.ehloName, timeoutMs: options.timeoutMs, verifyHostname: false });
+  if (r.established) return { protocol, mustRefuse, outcome: 'accepted', detail: r.cipher };
+  if (r.failedAt === 'client') return { protocol, mustRefuse, outcome: 'not-offered-by-client', detail: r.error };
+  if (r.failedAt === 'tls' && !r.timedOut) return { protocol, mustRefuse, outcome: 'refused', detail: r.error };
+  return { protocol, mustRefuse, outcome: 'error', detail: r.error };
 }
 
 function probePlan(policy: TlsCheckPolicy): { protocol: ProbeProtocol; mustRefuse: boolean }[] {
@@ -243,32 +149,23 @@ function probePlan(policy: TlsCheckPolicy): { protocol: ProbeProtocol; mustRefus
 const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
 
 /**
- * Connect once with defaults (what a normal client gets), once more for the certificate chain,
- * then once per old protocol. Runs the probes one after another so a server with a connection
- * rate limit (postscreen, anvil) is not hit in parallel.
+ * Connect once with defaults (what a normal client gets), then once per old protocol. Runs the
+ * probes one after another so a server with a connection rate limit (postscreen, anvil) is not
+ * hit in parallel.
  */
 export async function checkTls(target: TlsCheckTarget, policy: TlsCheckPolicy = { minProtocol: 'TLSv1.2' },
   options: TlsCheckOptions = {}): Promise<TlsCheckResult> {
-  // The host goes into s_client's argv: the endpoint parser refuses anything option-like.
+  // One parser for every endpoint: a host that is not a name or an address is refused here.
   parseEndpoint(formatEndpoint(target.host, target.port), { field: 'tls-check target', requirePort: true });
-  const openssl = options.openssl ?? 'openssl';
-  const timeout = options.timeoutMs ?? 15_000;
-  const base = connectArgs(target, options);
-  const verify = options.verifyHostname !== false && isIP(target.host) === 0 ? ['-verify_hostname', target.host] : [];
-  const main = await run(openssl, [...base, '-brief', ...verify], timeout);
-  const brief = parseBriefOutput(`${main.stdout}\n${main.stderr}`);
-  if (!brief.established) {
-    const error = main.timedOut ? 'timed out' : firstErrorLine(`${main.stdout}\n${main.stderr}`) ?? `openssl exited with ${main.code}`;
-    return finish({ target, policy, connected: false, error, probes: [], violations: [], warnings: [] });
+  const main = await tlsHandshake(target, { ehloName: options.ehloName, timeoutMs: options.timeoutMs, verifyHostname: options.verifyHostname });
+  if (!main.established) {
+    return finish({ target, policy, connected: false, error: main.error ?? 'no TLS session', probes: [], violations: [], warnings: [] });
   }
-  const chain = await run(openssl, [...base, '-showcerts'], timeout);
-  const pem = firstCertificatePem(chain.stdout);
-  const now = options.now ?? new Date();
-  const certificate = pem ? describeCertificate(pem, brief, now) : undefined;
+  const certificate = main.certificate ? describeCertificate(main.certificate, main, options.now ?? new Date()) : undefined;
   const probes: ProtocolProbe[] = [];
   for (const p of probePlan(policy)) probes.push(await probe(target, p.protocol, p.mustRefuse, options));
-  const facts = { protocol: brief.protocol, cipher: brief.cipher, keyExchange: brief.keyExchange,
-    forwardSecrecy: forwardSecret(brief.protocol, brief.cipher), certificate };
+  const facts = { protocol: main.protocol, cipher: main.cipher, keyExchange: main.keyExchange,
+    forwardSecrecy: forwardSecret(main.protocol, main.cipher), certificate };
   return finish({ target, policy, connected: true, ...facts, probes, ...judge(policy, facts, probes, options) });
 }
 

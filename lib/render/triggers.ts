@@ -21,7 +21,7 @@ export function renderTriggers(bundle: Bundle, bundleSha256: string, secretPaths
   for (const [path, file] of Object.entries(bundle.files)) {
     const showText = file.content !== undefined && !secretPaths.has(path) && (file.size ?? 0) <= MAX_TRIGGER_TEXT_BYTES;
     if (file.fromEnv !== undefined) continue; // the construct adds a hash computed by Terraform
-    triggers[`file:${path}`] = showText ? file.content! : `sha256:${file.sha256} (${file.size} bytes)`;
+    triggers[`file:${path}`] = showText ? file.content : `sha256:${file.sha256} (${file.size} bytes)`;
   }
   return triggers;
 }

@@ -11,6 +11,7 @@ import { CONNECTION_ENV, ConnectionSpec, validateSeconds } from '../model/connec
 import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
 import { withSshWait } from '../transport/ssh-wait';
+import { sudoRefusal } from './sudo';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
 export class SshError extends CdktfPostfixError {
@@ -70,7 +71,7 @@ export function expandHome(p: string): string {
 export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv = process.env, sshConfigPath = env.CDKTF_POSTFIX_SSH_CONFIG ?? join(homedir(), '.ssh', 'config')): ResolvedConnection {
   let computed: Record<string, string | string[]> = {};
   if (existsSync(sshConfigPath)) {
-    computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host) as unknown as Record<string, string | string[]>;
+    computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host);
   }
   const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
   const name = unbracket(spec.host);
@@ -160,7 +161,7 @@ export class SshSession {
     let jumpClient: Client | undefined;
     if (target.jump) jumpClient = await openClient(target.jump, () => dialDirect(target.jump!));
     try {
-      const client = await openClient(target, jumpClient ? () => dialThrough(jumpClient!, target) : () => dialDirect(target));
+      const client = await openClient(target, jumpClient ? () => dialThrough(jumpClient, target) : () => dialDirect(target));
       return new SshSession(client, jumpClient, target);
     } catch (e) {
       jumpClient?.end();
@@ -224,7 +225,10 @@ export class SshSession {
           clearTimeout(timer);
           if (onStdoutLine && pending) onStdoutLine(pending);
           if (this.failure) return reject(this.failure);
-          resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+          const stderr = Buffer.concat(errOut).toString('utf8');
+          const refused = sudoRefusal(this.target, code ?? 255, stderr);
+          if (refused) return reject(new SshError(refused, 'auth'));
+          resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString('utf8'), stderr });
         });
         stream.on('error', (e: Error) => reject(new SshError(`${this.target.label}: ${e.message}`, 'network', undefined, { cause: e })));
         if (stdin === undefined) stream.end();
@@ -260,6 +264,8 @@ export class SshSession {
           channel.on('close', () => {
             clearTimeout(timer);
             if (this.failure) return rej(this.failure);
+            const refused = sudoRefusal(this.target, code ?? 255, stderr);
+            if (refused) return rej(new SshError(refused, 'auth'));
             res({ code: code ?? 255, stderr });
           });
           channel.on('error', (e: Error) => rej(new SshError(`${this.target.label}: ${e.message}`, 'network', undefined, { cause: e })));
@@ -364,7 +370,7 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
   };
   const algorithms = hostKeyAlgorithms(certificate ? [keyTypeOf(certificate.keyBlob)] : knownKeyTypes(policy));
   if (algorithms) config.algorithms = { serverHostKey: algorithms as never };
-  if (target.jump) config.sock = (await dial()) as ConnectConfig['sock'];
+  if (target.jump) config.sock = await dial();
   else Object.assign(config, { host: target.hostName, port: target.port });
   return new Promise((resolve, reject) => {
     const client = new Client();

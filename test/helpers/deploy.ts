@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { App, TerraformStack } from 'cdktf';
+import { App, TerraformStack, Testing } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
 import { applyStackHost, diffStackHost, HostDiffResult } from '../../lib/apply/hosts';
 import { readStackHosts } from '../../lib/apply/stack';
@@ -28,4 +28,14 @@ export async function diffStack(stackDir: string): Promise<HostDiffResult[]> {
 /** The connection props for a lab host. */
 export function labConnection(h: { address: string; privateKeyPath: string; knownHostsPath: string }) {
   return { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath };
+}
+
+/** The message a full synthesis (validations included) fails with, or '' when it succeeds. */
+export function synthErrors(stack: TerraformStack): string {
+  try {
+    Testing.fullSynth(stack);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return '';
 }

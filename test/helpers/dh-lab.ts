@@ -23,7 +23,7 @@ import { PostfixHost } from '../../constructs/postfix-host';
 import { TlsPolicy, TlsProfile } from '../../constructs/tls-policy';
 import { DhParameters, DhParametersProps } from '../../constructs/dh-parameters';
 import { labConnection, synthStack } from './deploy';
-import { parseBriefOutput } from '../../lib/probe/tls-check';
+import { tlsHandshake } from '../../lib/probe/tls-check';
 import { run } from './run';
 
 export interface DhLabHost {
@@ -83,12 +83,18 @@ function serverKeyExchangePrime(msgOutput: string): Buffer | undefined {
   return bytes.subarray(6, 6 + pLen);
 }
 
-/** A TLS 1.2 DHE handshake on port 25 (STARTTLS): what was negotiated, and the group's prime. */
+const DHE_CIPHERS = 'DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256';
+
+/**
+ * A TLS 1.2 DHE handshake on port 25 (STARTTLS): what was negotiated (node's tls, as tls-check
+ * sees it), and the group's prime, which no TLS API exposes: that one comes from a second
+ * handshake's ServerKeyExchange as `openssl s_client -msg` dumps it.
+ */
 export async function dheHandshake(address: string) {
-  const r = await run('openssl', ['s_client', '-connect', `${address}:25`, '-starttls', 'smtp', '-tls1_2',
-    '-cipher', 'DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256', '-brief', '-msg']);
+  const facts = await tlsHandshake({ host: address, port: 25, mode: 'starttls' }, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: DHE_CIPHERS });
+  const r = await run('openssl', ['s_client', '-connect', `${address}:25`, '-starttls', 'smtp', '-tls1_2', '-cipher', DHE_CIPHERS, '-brief', '-msg']);
   const text = `${r.stdout}\n${r.stderr}`;
-  return { ...parseBriefOutput(text), prime: serverKeyExchangePrime(text), text };
+  return { ...facts, prime: serverKeyExchangePrime(text), text };
 }
 
 /** A self-signed RSA 2048 key and certificate for CN=host1.lab.test, written into dir. */

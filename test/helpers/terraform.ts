@@ -5,6 +5,7 @@
 import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
+import { connect } from 'net';
 import { join, resolve } from 'path';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -37,29 +38,60 @@ export interface CommandResult {
   readonly command: string;
 }
 
-/** Runs a command to completion (stdin closed); never rejects on a non-zero exit. */
-export function runCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CommandResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? terraformEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+/** A command started in the background: its output so far, a wait for a line, and its result. */
+export interface StartedCommand {
+  readonly result: Promise<CommandResult>;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** Resolves once the output matches `pattern`; rejects if the command ends first (with its output). */
+  waitForOutput(pattern: RegExp): Promise<void>;
+}
+
+/** Starts a command (stdin closed); its result never rejects on a non-zero exit. */
+export function startCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): StartedCommand {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? terraformEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let both = '';
+  const watchers: (() => void)[] = [];
+  const seen = () => [...watchers].forEach((w) => w());
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+  child.stdout.on('data', (b: Buffer) => { out.push(b); both += b.toString('utf8'); seen(); });
+  child.stderr.on('data', (b: Buffer) => { err.push(b); both += b.toString('utf8'); seen(); });
+  let ended = false;
+  const result = new Promise<CommandResult>((resolvePromise, reject) => {
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      ended = true;
       resolvePromise({
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         command: `(cd ${opts.cwd} && ${cmd} ${args.join(' ')})`,
       });
+      seen();
     });
   });
+  const waitForOutput = (pattern: RegExp) => new Promise<void>((resolveWait, reject) => {
+    const check = () => {
+      if (pattern.test(stripAnsi(both))) resolveWait();
+      else if (ended) reject(new Error(`${cmd} ended before its output matched ${pattern}:\n${both}`));
+      else return;
+      watchers.splice(watchers.indexOf(check), 1);
+    };
+    watchers.push(check);
+    check();
+  });
+  return { result, output: () => both, waitForOutput };
+}
+
+/** Runs a command to completion (stdin closed); never rejects on a non-zero exit. */
+export function runCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CommandResult> {
+  return startCommand(cmd, args, opts).result;
 }
 
 /** `terraform ARGS` in dir. */
@@ -82,7 +114,6 @@ export function expectOk(r: CommandResult, okCodes: number[] = [0]): CommandResu
 
 /** Strips ANSI escape sequences (cdktf's progress output keeps some even with --no-color). */
 export function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 }
 
@@ -106,7 +137,12 @@ export function filesContaining(dir: string, needle: string): string[] {
  * `cdktf deploy` synthesizes without rebuilding the package. State lands in the project dir.
  */
 export function mailHostProject(): string {
-  const main = join(REPO_ROOT, 'dist', 'examples', 'mail-host', 'main.js');
+  return exampleProject('mail-host');
+}
+
+/** A cdktf project directory whose app runs the built examples/<name>/main.js (see mailHostProject). */
+export function exampleProject(name: string): string {
+  const main = join(REPO_ROOT, 'dist', 'examples', name, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'cdktf-postfix-project-'));
   writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({
@@ -123,10 +159,8 @@ export function mailHostProject(): string {
 
 /** Connects to address:25, returns the 220 greeting and the EHLO response lines, then QUITs. */
 export function smtpGreeting(address: string, port = 25, timeoutMs = 10_000): Promise<{ banner: string; ehlo: string[] }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const net = require('net') as typeof import('net');
   return new Promise((resolvePromise, reject) => {
-    const socket = net.connect(port, address);
+    const socket = connect(port, address);
     let buffer = '';
     let banner = '';
     const timer = setTimeout(() => {

@@ -5,7 +5,7 @@
  * on a lab host as an ApplyError naming host, step and Postfix's words.
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, symlinkSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
@@ -88,6 +88,26 @@ test('missing files name the path and the fix: stack dir, bundle-less stack, log
   const key = cli(['queue', 'list', '--host', lab.hosts[0].address, '--identity', '/nonexistent/id_ed25519', '--known-hosts', lab.hosts[0].knownHostsPath]);
   expectFileError(key, '/nonexistent/id_ed25519');
   expect(key.stderr).toContain('no such file');
+});
+
+test('--host-key pins the host by its public key line (as in ssh_host_ed25519_key.pub) or its fingerprint', () => {
+  const h = lab.hosts[0];
+  const line = readFileSync(h.knownHostsPath, 'utf8').trim().split('\n')[0].split(/\s+/).slice(1, 3).join(' ');
+  const empty = join(mkdtempSync(join(tmpdir(), 'cli-kh-')), 'known_hosts');
+  writeFileSync(empty, '');
+  const base = ['queue', 'list', '--json', '--host', h.address, '--identity', h.privateKeyPath, '--known-hosts', empty];
+  for (const pin of [`${line} root@host`, h.hostKeyFingerprint]) {
+    const r = cli([...base, '--host-key', pin]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ where: h.address, messages: [] });
+  }
+  // Without a pin, the empty known_hosts file trusts nothing: the pin above is what let us in.
+  const unpinned = cli(base);
+  expect(unpinned.code).toBe(1);
+  expect(unpinned.stderr).toMatch(/host key/i);
+  // The lab's host keys are ed25519: the same key under another type is refused before connecting.
+  expectUsageError(cli([...base, '--host-key', `ssh-rsa ${line.split(' ')[1]}`]), 'queue list', /--host-key = ".*": the base64 key is not a ssh-rsa key/);
 });
 
 test('logs report --since yesterday/1h and --until today are accepted', () => {

@@ -31,6 +31,24 @@ test('a non-root user applies through sudo -n', async () => {
   expect(await banner(0)).toBe('$myhostname ESMTP via sudo');
 });
 
+test('a non-root user whose sudo wants a password: the apply fails before changing anything, and says how to fix it', async () => {
+  const h = lab.hosts[0];
+  const grant = '/etc/sudoers.d/cdktf-postfix-lab';
+  const saved = h.readFile(grant);
+  await h.exec(['rm', '-f', grant]);
+  try {
+    const before = await banner(0);
+    const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, user: 'mailops', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath }, settings: { smtpd_banner: '$myhostname ESMTP sudo wants a password' } }));
+    const [r] = await applyStack(dir);
+    expect(r.result).toBe('failed');
+    expect(r.error).toContain(`${h.address}: sudo refused to run commands for mailops without a password ("sudo: a password is required")`);
+    expect(r.error).toContain("Fix: allow it on the host (echo 'mailops ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/mailops;");
+    expect(await banner(0)).toBe(before);
+  } finally {
+    await h.exec(['sh', '-c', `umask 0337 && cat > ${grant}`], { input: saved });
+  }
+});
+
 test('a host reached through a jump host', async () => {
   const [target, jump] = lab.hosts;
   const dir = synthStack((stack) => new PostfixHost(stack, 'mx', {

@@ -3,8 +3,10 @@
  * through postscreen and is delivered; mail the host sends (sendmail inside the host) carries a
  * DKIM-Signature that python3-dkim verifies against the key generated on the host, fetched with the
  * command the stack's output names; the synthesized stack's outputs hold the domain's records.
+ * MAIL_VIRTUAL_FILE and MAIL_TRANSPORT_FILE (postmap's input format) change where mail goes: a
+ * virtual alias delivers sales@ to root's mailbox, a transport entry refuses noreply@ at RCPT.
  */
-import { readFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App } from 'cdktf';
 import { mkdtempSync } from 'fs';
@@ -35,13 +37,15 @@ beforeAll(async () => {
   lab = await startLab({ count: 1 });
   h = lab.hosts[0];
   const outdir = mkdtempSync(join(tmpdir(), 'inbound-mx-'));
+  writeFileSync(join(outdir, 'virtual'), '# virtual(5)\nsales@example.org\troot\n');
+  writeFileSync(join(outdir, 'transport'), '# transport(5)\nnoreply@example.org\terror:5.1.1 this address takes no mail\n');
   const app = new App({ outdir });
   stack = new InboundMxStack(app, 'inbound-mx', {
     env: {
       MAIL_HOST: h.address, MAIL_SSH_KEY: h.privateKeyPath, MAIL_KNOWN_HOSTS: h.knownHostsPath, MAIL_HOSTNAME: h.hostname,
       MAIL_DOMAIN: 'example.org', MAIL_DKIM_SELECTOR: 'lab', MAIL_DKIM_DIR: '/etc/postfix/opendkim',
       MAIL_DKIM_PORT: String(19000 + Number(h.address.split('.')[3])), MAIL_GREET_WAIT: '2s', MAIL_POSTSCREEN_CHROOT: 'no',
-      MAIL_DMARC_POLICY: 'quarantine',
+      MAIL_DMARC_POLICY: 'quarantine', MAIL_VIRTUAL_FILE: join(outdir, 'virtual'), MAIL_TRANSPORT_FILE: join(outdir, 'transport'),
     },
   });
   app.synth();
@@ -68,6 +72,17 @@ describe('examples/inbound-mx on a lab host', () => {
     expect(await sendMail(h.address, 'someone@example.net', 'root@example.org', tag)).toMatch(/^250 /);
     await until('delivery', () => mboxMessagesWith(h.mailboxPath('root'), tag).length === 1);
     expect(readFileSync(h.mailLogPath, 'utf8')).toMatch(/postscreen\[\d+\]: CONNECT from/);
+  });
+
+  it('MAIL_VIRTUAL_FILE: a virtual alias delivers sales@ into root\'s mailbox', async () => {
+    const tag = `virtual-${Date.now()}`;
+    expect(await sendMail(h.address, 'someone@example.net', 'sales@example.org', tag)).toMatch(/^250 /);
+    await until('virtual alias delivery', () => mboxMessagesWith(h.mailboxPath('root'), tag).length === 1);
+    expect(readFileSync(h.mailLogPath, 'utf8')).toMatch(/to=<root@[^>]+>, orig_to=<sales@example\.org>, relay=local, .*status=sent/);
+  });
+
+  it('MAIL_TRANSPORT_FILE: a transport error entry refuses noreply@ with the table\'s text', async () => {
+    expect(await sendMail(h.address, 'someone@example.net', 'noreply@example.org', 'x')).toMatch(/^550 5\.1\.1 <noreply@example\.org>: Recipient address rejected: this address takes no mail/);
   });
 
   it('signs the mail it sends with the host-generated DKIM key', async () => {

@@ -18,7 +18,6 @@ import { TlsPolicy } from '../../constructs/tls-policy';
 import { connectionToEnv } from '../../lib/model/connection';
 import { diffStack } from '../helpers/deploy';
 import { expectOk, filesContaining, terraform, terraformEnv } from '../helpers/terraform';
-import { run } from '../helpers/run';
 
 jest.setTimeout(300_000);
 

@@ -5,7 +5,7 @@
  * - host1 gets the satellite (Presets.satellite + SmartHostRelay, password through the sensitive
  *   variable TF_VAR_sasl_password); mail submitted there with sendmail is relayed by host2, whose
  *   log shows sasl_username=<user>, and delivered into host2's mailbox; mail to root follows
- *   MAIL_ROOT_ALIAS;
+ *   MAIL_ROOT_ALIAS (a virtual alias on host1: recipient rewritten, sender kept);
  * - the relay probe: a client outside the satellite's mynetworks (127.0.0.5) asking it to relay is refused;
  * - the password appears in no synth output, bundle, state, plan or apply output, nor host1's mail log.
  * Lab-only overrides (the lab's own rules, not the example's): host1 listens on its lab address
@@ -136,6 +136,10 @@ describe('examples/satellite applied to host1', () => {
     const s = await sat.exec(['sendmail', '-f', `cron@${sat.hostname}`, 'root'], { input: `Subject: ${tag}\n\n${tag}\n` });
     expect(s.code).toBe(0);
     await until('host2 mailbox (root alias)', () => read(smart.mailboxPath('root')).includes(tag));
+    // virtual(5) rewrote the recipient on host1 (orig_to keeps what was asked for); the sender stays.
+    expect(read(sat.mailLogPath)).toMatch(new RegExp(`to=<root@${esc(smart.hostname)}>, orig_to=<root(@${esc(sat.hostname)})?>, relay=${esc(smart.address)}\\[`));
+    const message = read(smart.mailboxPath('root')).split(/^From /m).find((m) => m.includes(tag))!;
+    expect(message).toMatch(new RegExp(`^Return-Path: <cron@${esc(sat.hostname)}>`, 'm'));
   });
 
   it('relay probe: a client outside mynetworks asking host1 to relay is refused; loopback is not', async () => {

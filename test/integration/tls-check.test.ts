@@ -1,8 +1,9 @@
 /**
  * tls-check against real TLS servers on loopback: `openssl s_server` for implicit TLS (once
- * refusing TLS 1.0/1.1, once accepting them) and a small STARTTLS SMTP server in node.
+ * refusing TLS 1.0/1.1, once accepting them) and a small STARTTLS SMTP server in node, plus SMTP
+ * servers that go wrong before TLS (no STARTTLS offered, a 554 greeting, a hang-up).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { mkdtempSync, readFileSync } from 'fs';
 import { createServer, Server, Socket } from 'net';
 import { tmpdir } from 'os';
@@ -38,7 +39,7 @@ async function startSServer(extra: string[]): Promise<{ port: number; child: Chi
   throw new Error('s_server did not start');
 }
 
-/** Just enough SMTP for s_client -starttls smtp: banner, EHLO with STARTTLS, then TLS. */
+/** Just enough SMTP for STARTTLS (RFC 3207): banner, EHLO with STARTTLS, then TLS. */
 function startStarttlsServer(minVersion: 'TLSv1' | 'TLSv1.2'): Promise<{ port: number; server: Server }> {
   const options = { key: readFileSync(keyPath), cert: readFileSync(certPath), minVersion, ciphers: 'DEFAULT@SECLEVEL=0' };
   const server = createServer((socket) => {
@@ -85,11 +86,10 @@ describe('checkTls against openssl s_server (implicit TLS)', () => {
     expect(r.certificate?.verified).toBe(false);
     expect(r.probes.find((p) => p.protocol === 'TLSv1')?.outcome).toBe('refused');
     expect(r.probes.find((p) => p.protocol === 'TLSv1.1')?.outcome).toBe('refused');
-    // OpenSSL 3 has no SSLv3 at all: reported as untested, never as a pass.
-    const ssl3 = r.probes.find((p) => p.protocol === 'SSLv3')!;
-    const clientHasSsl3 = /-ssl3\b/.test(spawnSync('openssl', ['s_client', '-help'], { encoding: 'utf8' }).stderr);
-    expect(ssl3.outcome).toBe(clientHasSsl3 ? 'refused' : 'not-offered-by-client');
-    if (!clientHasSsl3) expect(r.warnings.join('\n')).toMatch(/SSLv3 not tested: not offered by this client/);
+    // node's TLS has no SSLv3 at all: reported as untested, never as a pass.
+    expect(r.probes.find((p) => p.protocol === 'SSLv3')?.outcome).toBe('not-offered-by-client');
+    expect(r.warnings.join('\n')).toMatch(/SSLv3 not tested: not offered by this client/);
+    expect(r.probes.find((p) => p.protocol === 'TLSv1')?.detail).toMatch(/alert|unsupported protocol|version/i);
     expect(r.violations).toEqual([]);
     expect(r.ok).toBe(true);
     expect(formatTlsCheck(r)).toMatch(/result: OK/);
@@ -138,6 +138,44 @@ describe('checkTls with STARTTLS', () => {
     const bad = await checkTls({ host: '127.0.0.1', port: legacy.port, mode: 'starttls' });
     expect(bad.probes.find((p) => p.protocol === 'TLSv1')?.outcome).toBe('accepted');
     expect(bad.ok).toBe(false);
+  });
+});
+
+/** An SMTP server that never gets to TLS: `greeting` first, then `ehlo` for EHLO (or a hang-up when undefined). */
+function startPlainSmtp(greeting: string | undefined, ehlo?: string): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    if (greeting === undefined) { socket.destroy(); return; }
+    socket.write(greeting);
+    socket.on('data', (d) => {
+      if (/^EHLO/i.test(d.toString()) && ehlo) socket.write(ehlo);
+      else socket.end('221 bye\r\n');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })));
+}
+
+describe('checkTls when SMTP goes wrong before TLS', () => {
+  const servers: Server[] = [];
+  afterAll(() => { for (const s of servers) s.close(); });
+
+  it.each([
+    ['no STARTTLS in the EHLO reply', '220-mx ESMTP\r\n220 mx\r\n', '250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n', /did not offer STARTTLS/],
+    ['a 554 greeting', '554 5.7.1 no service\r\n', undefined, /greeting: the server answered "554 5.7.1 no service"/],
+    ['a hang-up before the greeting', undefined, undefined, /closed the connection during the SMTP dialogue/],
+  ])('%s: no TLS session, and the reason', async (_what, greeting, ehlo, reason) => {
+    const { port, server } = await startPlainSmtp(greeting, ehlo);
+    servers.push(server);
+    const r = await checkTls({ host: '127.0.0.1', port, mode: 'starttls' }, undefined, { timeoutMs: 10_000 });
+    expect(r.connected).toBe(false);
+    expect(r.error).toMatch(reason);
+    expect(r.ok).toBe(false);
+  });
+
+  it('an EHLO name that is not a name is refused before anything is sent', async () => {
+    const r = await checkTls({ host: '127.0.0.1', port: 9, mode: 'starttls' }, undefined, { ehloName: 'x.example\r\nRCPT TO:<a@b>' });
+    expect(r.connected).toBe(false);
+    expect(r.error).toMatch(/EHLO name .* is not a domain name/);
   });
 });
 

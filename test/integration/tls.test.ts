@@ -14,13 +14,12 @@ import { X509Certificate } from 'crypto';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { HostReport } from '../../lib/apply/apply';
 import { Lab, LabHost, startLab } from '../lab';
-import { checkTls, forwardSecret, parseBriefOutput, TlsCheckMode, TlsCheckResult } from '../../lib/probe/tls-check';
+import { checkTls, forwardSecret, TlsCheckMode, TlsCheckResult, tlsHandshake } from '../../lib/probe/tls-check';
 import { PostfixHost } from '../../constructs/postfix-host';
 import { Submission, Submissions } from '../../constructs/master-service';
 import { TlsPolicy } from '../../constructs/tls-policy';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { sendMail } from '../helpers/smtp-client';
-import { run } from '../helpers/run';
 
 jest.setTimeout(240_000);
 
@@ -37,12 +36,9 @@ let reports: HostReport[];
 const checks = new Map<number, TlsCheckResult>();
 
 
-/** One s_client handshake limited to TLS 1.2 with the given cipher list; the facts it reports. */
-async function handshakeTls12(port: number, mode: TlsCheckMode, cipher?: string) {
-  const args = ['s_client', '-connect', `${h.address}:${port}`, '-brief', '-tls1_2', ...(cipher ? ['-cipher', cipher] : [])];
-  if (mode === 'starttls') args.push('-starttls', 'smtp');
-  const r = await run('openssl', args);
-  return parseBriefOutput(`${r.stdout}\n${r.stderr}`);
+/** One handshake limited to TLS 1.2 with the given cipher list; the facts it reports. */
+async function handshakeTls12(port: number, mode: TlsCheckMode, ciphers?: string) {
+  return tlsHandshake({ host: h.address, port, mode }, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ...(ciphers ? { ciphers } : {}) });
 }
 
 beforeAll(async () => {

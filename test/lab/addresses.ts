@@ -22,7 +22,7 @@ async function withAllocLock<T>(fn: () => Promise<T>): Promise<T> {
       } catch {
         /* raced */
       }
-      if (Date.now() > deadline) throw new Error(`lab: could not take ${lock}`);
+      if (Date.now() > deadline) throw new Error(`lab: could not take ${lock}`, { cause: e });
       await sleep(20);
     }
   }
@@ -58,7 +58,14 @@ export async function reserveAddresses(lab: string, count: number, first: number
       for (let n = DEFAULT_FIRST_ADDRESS; n <= LAST_ADDRESS && chosen.length < count; n++) {
         if (await usable(n)) chosen.push(n);
       }
-      if (chosen.length < count) throw new Error(`lab: only ${chosen.length} free loopback addresses, ${count} wanted`);
+      if (chosen.length < count) {
+        // None free at all is almost always one listener on every address holding 22 or 25.
+        const hint = chosen.length === 0
+          ? ". Something listens on port 25 or 22 of every address (this machine's own Postfix or sshd?): see `ss -ltnp 'sport = :25 or sport = :22'`, "
+            + 'stop it (postfix stop), or make it listen on specific addresses (inet_interfaces, ListenAddress)'
+          : '';
+        throw new Error(`lab: only ${chosen.length} free loopback addresses, ${count} wanted${hint}`);
+      }
     }
     const me: Reservation = { lab, ...selfOwner() };
     for (const n of chosen) fs.writeFileSync(path.join(RESERVATIONS_DIR, `127.0.0.${n}`), JSON.stringify(me), { flag: "wx" });

@@ -90,7 +90,7 @@ interface Ids {
   mailGid: number;
 }
 
-export async function lookupIds(): Promise<Ids> {
+export function lookupIds(): Ids {
   const passwd = fs.readFileSync("/etc/passwd", "utf8");
   const group = fs.readFileSync("/etc/group", "utf8");
   const user = (n: string) => {

@@ -31,7 +31,7 @@ import { HostRecord, fingerprintOf, lookupIds, prepareHostFiles, sshdConfig } fr
 import { LAB_MOUNT_MARKER, killAll, loAddresses, nsInode, pidsInNamespace, run, runOk, selfOwner } from "./process";
 import { waitReady } from "./readiness";
 import { installExitHook, liveLabs, reapStaleLabs } from "./reap";
-import { BINDS, ExecResult, LAB_BASE_DIR, LAB_SUDO_USER, Lab, LabHost, RESERVATIONS_DIR, StartLabOptions } from "./types";
+import { BINDS, ExecResult, LAB_BASE_DIR, LAB_SUDO_USER, Lab, LabHost, PreparedLab, RESERVATIONS_DIR, StartLabOptions } from "./types";
 
 // ---------------------------------------------------------------------------------------------
 // the lab
@@ -43,6 +43,7 @@ class HostImpl implements LabHost {
   readonly knownHostsPath: string;
   readonly mailLogPath: string;
   hostKeyFingerprint = "";
+  hostPublicKey = "";
   pid = 0;
   nsIno: number | undefined;
   child: ChildProcess | undefined;
@@ -106,15 +107,26 @@ class HostImpl implements LabHost {
   }
 }
 
-class LabImpl implements Lab {
+class LabImpl implements Lab, PreparedLab {
   hosts: HostImpl[] = [];
   startMs = 0;
   private stopping: Promise<void> | undefined;
+  private starting: Promise<Lab> | undefined;
 
   constructor(
     readonly name: string,
     readonly dir: string,
+    private readonly t0: number,
   ) {}
+
+  start(opts: { readyTimeoutMs?: number } = {}): Promise<Lab> {
+    if (this.stopping) return Promise.reject(new Error(`lab: ${this.name} was stopped`));
+    this.starting ??= startHosts(this, opts.readyTimeoutMs ?? 60_000).then(() => {
+      this.startMs = Date.now() - this.t0;
+      return this;
+    });
+    return this.starting;
+  }
 
   get privateKeyPath(): string {
     return path.join(this.dir, "id_ed25519");
@@ -202,6 +214,17 @@ async function ensureSudoUser(): Promise<string> {
 
 /** Starts `count` isolated mail hosts. Needs root. */
 export async function startLab(opts: StartLabOptions): Promise<Lab> {
+  const prepared = await prepareLab(opts);
+  return prepared.start({ readyTimeoutMs: opts.readyTimeoutMs });
+}
+
+/**
+ * Everything but the hosts' processes: addresses reserved (no other lab takes them), host keys
+ * generated, files written. The hosts' addresses, host keys and known_hosts are final, so a
+ * deploy can be given them before the hosts exist; start() brings the hosts up (like VMs that
+ * finish booting while the deploy waits for SSH). stop() releases everything, started or not.
+ */
+export async function prepareLab(opts: StartLabOptions): Promise<PreparedLab> {
   const t0 = Date.now();
   const count = opts.count;
   if (!Number.isInteger(count) || count < 1 || count > 200) throw new Error(`lab: count must be 1..200, got ${count}`);
@@ -213,14 +236,15 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
   await reapStaleLabs();
   const dir = path.join(LAB_BASE_DIR, name);
   fs.mkdirSync(dir, { mode: 0o755 }); // fails if a live lab has this name
-  const lab = new LabImpl(name, dir);
+  const lab = new LabImpl(name, dir, t0);
   liveLabs.add(lab);
   installExitHook();
   fs.writeFileSync(path.join(dir, "owner.json"), JSON.stringify({ lab: name, ...selfOwner() }));
 
   try {
     const sudoUser = opts.nonRootUser ? await ensureSudoUser() : undefined;
-    const [numbers, ids] = await Promise.all([reserveAddresses(name, count, opts.firstAddress), lookupIds()]);
+    const ids = lookupIds();
+    const numbers = await reserveAddresses(name, count, opts.firstAddress);
     lab.hosts = numbers.map((n, i) => {
       const hn = `host${i + 1}`;
       return new HostImpl(hn, `${hn}.lab.test`, `127.0.0.${n}`, path.join(dir, hn), lab.privateKeyPath, sudoUser);
@@ -240,7 +264,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     fs.copyFileSync(lab.publicKeyPath, path.join(dir, "authorized_keys"));
     const khLines: string[] = [];
     for (const h of lab.hosts) {
-      const pub = fs.readFileSync(path.join(h.root, "ssh", "ssh_host_ed25519_key.pub"), "utf8").trim().split(/\s+/);
+      h.hostPublicKey = fs.readFileSync(path.join(h.root, "ssh", "ssh_host_ed25519_key.pub"), "utf8").trim();
+      const pub = h.hostPublicKey.split(/\s+/);
       const line = `${h.address} ${pub[0]} ${pub[1]}\n`;
       fs.writeFileSync(h.knownHostsPath, line);
       khLines.push(line);
@@ -252,7 +277,16 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     const hostsFile =
       "127.0.0.1\tlocalhost\n" + lab.hosts.map((h) => `${h.address}\t${h.hostname} ${h.name}\n`).join("");
     for (const h of lab.hosts) fs.writeFileSync(path.join(h.root, "hosts"), hostsFile);
+  } catch (e) {
+    await lab.stop().catch(() => undefined);
+    throw e;
+  }
+  return lab;
+}
 
+/** Addresses on lo, the supervisors, and the wait until every host answers SMTP and SSH. */
+async function startHosts(lab: LabImpl, readyTimeoutMs: number): Promise<void> {
+  try {
     // Addresses on lo, in one `ip -batch`.
     const onLo = await loAddresses();
     const toAdd = lab.hosts.filter((h) => !onLo.has(h.address));
@@ -262,8 +296,8 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     }
 
     // Supervisors, all at once; then wait until every host answers.
-    await Promise.all(lab.hosts.map((h) => spawnSupervisor(h, name)));
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+    await Promise.all(lab.hosts.map((h) => spawnSupervisor(h, lab.name)));
+    const deadline = Date.now() + readyTimeoutMs;
     await Promise.all(lab.hosts.map((h) => waitReady({ address: h.address, hostname: h.hostname, alive: () => !h.exited }, deadline)));
   } catch (e) {
     const logs = lab.hosts
@@ -281,8 +315,6 @@ export async function startLab(opts: StartLabOptions): Promise<Lab> {
     err.message += logs ? `\n${logs}` : "";
     throw err;
   }
-  lab.startMs = Date.now() - t0;
-  return lab;
 }
 
 function spawnSupervisor(h: HostImpl, labName: string): Promise<void> {

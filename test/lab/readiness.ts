@@ -28,7 +28,7 @@ export function banner(address: string, port: number, timeoutMs: number): Promis
 }
 
 export async function waitReady(h: { address: string; hostname: string; alive: () => boolean }, deadline: number): Promise<void> {
-  let last = "";
+  let last: string;
   const want = [
     { port: 25, ok: (l: string) => l.startsWith(`220 ${h.hostname} `) },
     { port: 22, ok: (l: string) => l.startsWith("SSH-2.0-") },

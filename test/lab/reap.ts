@@ -22,7 +22,7 @@ export function installExitHook(): void {
 /** Tears down what is left of labs whose owning process is gone. Called by startLab. */
 export async function reapStaleLabs(): Promise<string[]> {
   const reaped: string[] = [];
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = fs.readdirSync(LAB_BASE_DIR);
   } catch {

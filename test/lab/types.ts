@@ -44,6 +44,8 @@ export interface LabHost {
   readonly knownHostsPath: string;
   /** `SHA256:...` of the host's ed25519 key, as `ssh-keygen -lf` prints it. */
   readonly hostKeyFingerprint: string;
+  /** The host's ed25519 public key line (`ssh-ed25519 AAAA... root@host1.lab.test`), known before the host starts. */
+  readonly hostPublicKey: string;
   /** The host's directory on the real filesystem. */
   readonly root: string;
   /** Real-filesystem path of the host's mail log (maillog_file = /var/log/mail.log inside). */
@@ -75,6 +77,15 @@ export interface Lab {
   readonly startMs: number;
   /** Tears every host down and removes the lab directory. Idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * A lab whose hosts are not running yet (prepareLab): addresses reserved, host keys generated,
+ * known_hosts written. The hosts' exec/readFile work only after start().
+ */
+export interface PreparedLab extends Omit<Lab, "startMs"> {
+  /** Brings every host up and waits until each answers SMTP 220 and the SSH banner. Once only; later calls return the same lab. */
+  start(opts?: { readyTimeoutMs?: number }): Promise<Lab>;
 }
 
 /** Directories of a host, relative to its root, and where they appear inside the host. */

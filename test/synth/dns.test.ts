@@ -3,7 +3,7 @@
  * Terraform outputs with each record's exact text (TLSA against openssl's own pipeline).
  */
 import { execSync } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { TerraformStack, TerraformVariable, Testing } from 'cdktf';

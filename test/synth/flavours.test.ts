@@ -10,11 +10,13 @@ import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { HostResourceType, PostfixHost, TlsLint } from '../../index';
 
 type Package = typeof import('../../index');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
+/* eslint-disable @typescript-eslint/no-require-imports -- loads the built packages by path, as a consumer would; an import would pull dist's declarations into the type-checked test program */
 const builtFor: Record<'cdktf' | 'cdktn', { pkg: Package; cdk: typeof cdktf }> = {
   cdktf: { pkg: require('../../dist') as Package, cdk: cdktf },
   cdktn: { pkg: require('../../dist/cdktn') as Package, cdk: require('cdktn') as typeof cdktf },
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const connection = { host: '192.0.2.10', privateKeyPath: '/keys/id_ed25519', knownHostsPath: '/keys/known_hosts' };
 

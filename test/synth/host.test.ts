@@ -109,12 +109,12 @@ describe('PostfixHost synth', () => {
     const vm = new DataResource(stack, 'vm', { input: { address: '198.51.100.7' } });
     const keyPath = new TerraformVariable(stack, 'key_path', { type: 'string' });
     const other = new DataResource(stack, 'dns', {});
-    new PostfixHost(stack, 'mx1', { connection: { host: vm.output.toString() as string, privateKeyPath: keyPath.stringValue, hostKeyFingerprint: keyPath.stringValue }, dependsOn: [other] });
+    new PostfixHost(stack, 'mx1', { connection: { host: vm.output.toString(), privateKeyPath: keyPath.stringValue, hostKeyFingerprint: keyPath.stringValue }, dependsOn: [other] });
     const json = JSON.parse(Testing.synth(stack)) as { resource: Record<string, Record<string, Resource>> };
     const r = json.resource.terraform_data.mx1_apply_C784C2D6 ?? Object.values(json.resource.terraform_data).find((x) => x.provisioner);
-    expect(r!.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_HOST).toBe('${terraform_data.vm.output}');
-    expect(r!.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_IDENTITY).toBe('${var.key_path}');
-    expect(r!.depends_on).toEqual(['terraform_data.dns']);
+    expect(r.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_HOST).toBe('${terraform_data.vm.output}');
+    expect(r.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_IDENTITY).toBe('${var.key_path}');
+    expect(r.depends_on).toEqual(['terraform_data.dns']);
     expect(synthErrors(stack)).toBe('');
   });
 

@@ -80,7 +80,7 @@ describe('construct order', () => {
   });
 
   it.each(orders().map((o) => [o.join(' > '), o]))('%s: byte-identical bundle.json and triggers', (_, order) => {
-    const got = synthIn(order as string[]);
+    const got = synthIn(order);
     expect(got.bundle).toBe(reference.bundle);
     expect(got.triggers).toBe(reference.triggers);
   });

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Testing, TerraformStack, TerraformVariable } from 'cdktf';
-import { PostfixHost, Presets, SmartHostRelay } from '../../index';
+import { PostfixHost, Presets, SmartHostRelay, TlsPolicy } from '../../index';
 import { HostBuilder } from '../../lib/host/builder';
 import { parseRelayhost, validateSaslTlsLevel, validateSaslUsername } from '../../lib/model/smarthost';
 import { validateHostState } from '../../lib/model/validate-host';
@@ -117,6 +117,46 @@ describe('SmartHostRelay', () => {
       .toMatch(/smtp_tls_security_level = "encrypt": test\/mx\/relay sets it, but test\/mx already set it to "may"/);
   });
 
+  describe('with a TlsPolicy (both name smtp_tls_security_level): the relay\'s level wins over the profile\'s default', () => {
+    const relay = { relayhost: '[s.example]:587', username: 'u', password: 'TOKEN' };
+    const builder = () => new HostBuilder({ where: 'h', isUnresolved: (v) => v === 'TOKEN' });
+    const both = (first: 'tls' | 'relay', tls: Parameters<HostBuilder['addTlsPolicy']>[0] = {}, smart: Partial<typeof relay> & { caFile?: string; tlsLevel?: string } = {}) => {
+      const b = builder();
+      const steps = { tls: () => b.addTlsPolicy(tls, 'h/tls'), relay: () => b.addSmartHost({ ...relay, ...smart }, 'h/relay') };
+      steps[first]();
+      steps[first === 'tls' ? 'relay' : 'tls']();
+      return b;
+    };
+
+    it.each(['tls', 'relay'] as const)('TlsPolicy\'s "may" gives way to the relay\'s level, whichever comes first (%s first); the bundles are byte-identical', (first) => {
+      const b = both(first, {}, { tlsLevel: 'secure' });
+      expect(b.getParameter('smtp_tls_security_level')).toBe('secure');
+      expect(b.getParameter('smtpd_tls_security_level')).toBe('may');
+      expect(b.toBundle().sha256).toBe(both(first === 'tls' ? 'relay' : 'tls', {}, { tlsLevel: 'secure' }).toBundle().sha256);
+    });
+
+    it.each(['tls', 'relay'] as const)('a level named in TlsPolicy.parameters is a conflict, naming both sources and the fix (%s first)', (first) => {
+      const e = caught(() => both(first, { parameters: { smtp_tls_security_level: 'dane' } }));
+      expect(e.field).toBe('smtp_tls_security_level');
+      expect(e.message).toMatch(first === 'tls' ? /^h: smtp_tls_security_level = "encrypt": h\/relay sets it, but h\/tls already set it to "dane"/ : /^h: smtp_tls_security_level = "dane": h\/tls sets it, but h\/relay already set it to "encrypt"/);
+      expect(e.fix).toMatch(/SmartHostRelay requires TLS to the smarthost .*tlsLevel.*drop smtp_tls_security_level from the other source/);
+    });
+
+    it('the relay\'s default CA bundle gives way to TlsPolicy.clientCAfile; a caFile given to both that differs is a conflict', () => {
+      expect(both('relay', { clientCAfile: '/etc/ssl/mine.pem' }).getParameter('smtp_tls_CAfile')).toBe('/etc/ssl/mine.pem');
+      expect(both('tls', { clientCAfile: '/etc/ssl/mine.pem' }).getParameter('smtp_tls_CAfile')).toBe('/etc/ssl/mine.pem');
+      expect(both('tls').getParameter('smtp_tls_CAfile')).toBe('/etc/ssl/certs/ca-certificates.crt');
+      expect(caught(() => both('tls', { clientCAfile: '/etc/ssl/mine.pem' }, { caFile: '/etc/ssl/other.pem' })).message).toMatch(/smtp_tls_CAfile = "\/etc\/ssl\/other\.pem": h\/relay sets it, but h\/tls already set it/);
+    });
+
+    it('through the constructs: Presets.satellite with a TlsPolicy synthesizes, outbound TLS encrypt', () => {
+      const stack = newStack();
+      const host = Presets.satellite(stack, 'sat', { connection, smarthost: { relayhost: '[s.example]:587', username: 'u', password: passwordToken(stack) } });
+      new TlsPolicy(host, 'tls', {});
+      expect(host.bundle.bundle.mainCf.set).toMatchObject({ smtp_tls_security_level: 'encrypt', smtpd_tls_security_level: 'may' });
+    });
+  });
+
   it('the core refuses a literal password too (plain programs have no tokens)', () => {
     const b = new HostBuilder({ where: 'core' });
     expect(caught(() => b.addSmartHost({ relayhost: '[s.example]:587', username: 'u', password: 'x' })).field).toBe('password');
@@ -173,10 +213,12 @@ describe('presets', () => {
 });
 
 describe('examples/satellite', () => {
-  it('synthesizes with placeholders; the password is a sensitive variable, the root alias a canonical map', () => {
+  it('synthesizes with placeholders; the password is a sensitive variable, the root alias a virtual(5) alias (recipient only)', () => {
     const stack = new SatelliteStack(Testing.app(), 'satellite', { env: { MAIL_ROOT_ALIAS: 'ops@example.org' } });
     const set = stack.host.bundle.bundle.mainCf.set;
-    expect(set).toMatchObject({ relayhost: '[smtp.example.net]:587', inet_interfaces: 'loopback-only', canonical_maps: 'inline:{ root=ops@example.org }' });
+    expect(set).toMatchObject({ relayhost: '[smtp.example.net]:587', inet_interfaces: 'loopback-only', virtual_alias_maps: 'inline:{ root=ops@example.org }' });
+    expect(set.canonical_maps).toBeUndefined();
+    expect(set.alias_maps).toBeUndefined();
     const tf = JSON.parse(Testing.synth(stack));
     expect(tf.variable[SASL_PASSWORD_VARIABLE]).toMatchObject({ sensitive: true });
   });

@@ -26,7 +26,7 @@ function pair(name: string): { key: string; cert: string } {
 const a = pair('a');
 const b = pair('b');
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- synthesized Terraform JSON, walked by key
 
 function synthApp(build: (app: App) => void): { outdir: string; error?: Error } {
   const outdir = mkdtempSync(join(tmpdir(), 'tls-composition-out-'));
@@ -67,7 +67,7 @@ describe('examples/tls-composition', () => {
     expect(error).toBeUndefined();
     const json = stackJson(outdir, 'tls-composition');
     expect(json.variable.tls_private_key_pem).toMatchObject({ type: 'string', sensitive: true });
-    const [resource] = Object.values(json.resource.terraform_data) as Json[];
+    const [resource] = Object.values<Json>(json.resource.terraform_data);
     const environment = resource.provisioner[0]['local-exec'].environment as Record<string, string>;
     const secret = Object.entries(environment).find(([name]) => name.startsWith('CDKTF_POSTFIX_TLS_'));
     expect(secret?.[1]).toBe('${var.tls_private_key_pem}\n${var.tls_certificate_pem}\n');

@@ -62,7 +62,7 @@ test('the remote command is a constant: no bundle, host or user text can reach a
 
 test('events from the remote transaction become a report', () => {
   const parsed = parseEvents('step\tlock\t3\nchanged\tmain\tsmtpd_banner\nran\tpostfix reload\nneed\tabc\nerror\tboom\nresult\tfailed\n');
-  expect(parsed).toEqual({ result: 'failed', needs: ['abc'], changed: [{ kind: 'main', name: 'smtpd_banner' }], ran: ['postfix reload'], steps: { lock: 3 }, errors: ['boom'] });
+  expect(parsed).toEqual({ result: 'failed', needs: ['abc'], changed: [{ kind: 'main', name: 'smtpd_banner' }], ran: ['postfix reload'], steps: { lock: 3 }, hostCpuMs: {}, errors: ['boom'] });
 });
 
 test('diff expectations: set, remove, and revert what is no longer managed', () => {

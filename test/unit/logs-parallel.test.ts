@@ -104,9 +104,9 @@ function write(name: string, text: string): string {
   return p;
 }
 
-async function both(files: string[], options: LogReportOptions, workers: number): Promise<[LogReport, LogReport]> {
+async function both(files: string[], options: LogReportOptions, workers: number, segmentBytes?: number): Promise<[LogReport, LogReport]> {
   const seq = await analyzeLogs(files, { ...options, parallel: { workers: 1 } });
-  const par = await analyzeLogs(files, { ...options, parallel: { workers, inline: true, minBytes: 0 } });
+  const par = await analyzeLogs(files, { ...options, parallel: { workers, inline: true, minBytes: 0, segmentBytes } });
   return [seq, par];
 }
 
@@ -126,6 +126,17 @@ describe('parallel reading (split, settle, merge) equals sequential reading', ()
       expect(seq.unparsed.unrecognisedPostfix.count).toBe(0);
     });
   }
+
+  it('when the pieces are read in rounds (segments capped in size: the calling thread continues the merged log)', async () => {
+    const file = write('rounds.log', makeLog(5, 3000, 'mixed', new Date(2026, 11, 28).getTime()));
+    const size = fs.statSync(file).size;
+    for (const workers of [2, 3]) {
+      const segs = planSegments([file], workers, 0, { now: NOW }, Math.ceil(size / (4 * workers)))!;
+      expect(segs.length).toBe(4 * workers);
+      const [seq, par] = await both([file], { now: NOW, toDomain: 'd1.example' }, workers, Math.ceil(size / (4 * workers)));
+      expect(par).toEqual(seq);
+    }
+  });
 
   it('with since/until, several files, a last line without a newline and CRLF line ends', async () => {
     const a = write('m.log.1', makeLog(7, 800, 'syslog', new Date(2026, 11, 20).getTime()));

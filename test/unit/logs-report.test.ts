@@ -75,6 +75,15 @@ describe('report on the hand-made fixture', () => {
     expect(r.instances).toEqual([{ key: 'postfix', count: 46 }, { key: 'postfix-out', count: 1 }]);
   });
 
+  it("knows smtp(8)'s line folding notice (smtp_line_length_limit) as a message event", async () => {
+    const folded = await runLogsReport([Readable.from([
+      'Dec 02 10:24:52 host1 postfix/smtp[4614]: DE86123E45F: breaking line > 998 bytes with <CR><LF>SPACE\n',
+      'Dec 02 10:24:52 host1 postfix/smtp[4614]: DE86123E45F: frobnicated the queue\n',
+    ])]);
+    expect(folded.unparsed.unrecognisedPostfix.count).toBe(1);
+    expect(folded.unparsed.unrecognisedPostfix.samples[0]).toContain('frobnicated');
+  });
+
   it('has per-day and per-hour rows', () => {
     expect(r.perDay).toEqual([{ date: '2026-11-28', received: 6, delivered: 6, deferred: 2, bounced: 1, rejected: 6 }]);
     expect(r.perHour[14]).toEqual({ hour: 14, received: 3, delivered: 0, deferred: 0, bounced: 0, rejected: 6 });

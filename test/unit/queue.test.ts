@@ -203,7 +203,30 @@ describe('connection flags', () => {
     expect(() => connectionFromOptions({ user: 'root' })).toThrow(/--user.*no host/);
     expect(() => connectionFromOptions({ host: 'a', stack: 'b' })).toThrow(/cannot be combined/);
     expect(() => connectionFromOptions({ target: 'mx1' })).toThrow(/needs --stack/);
-    expect(() => connectionFromOptions({ host: 'a', hostKey: 'MD5:xx' })).toThrow(/SHA256/);
+    expect(() => connectionFromOptions({ host: 'a', hostKey: 'MD5:xx' })).toThrow(/--host-key = "MD5:xx": is neither a SHA256 fingerprint nor an OpenSSH public key line/);
+    expect(() => connectionFromOptions({ host: 'a', hostKey: 'SHA256:short' })).toThrow(/--host-key = "SHA256:short": not a SHA256 host key fingerprint/);
+    expect(() => connectionFromOptions({ host: 'a', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5' })).toThrow(/--host-key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5": .*truncated/);
+  });
+
+  it('--host-key takes a fingerprint or an OpenSSH public key line; with --stack it replaces both of the stack\'s pins', () => {
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]);
+    const line = `ssh-ed25519 ${blob.toString('base64')} root@mx1`;
+    const fingerprint = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+    expect(connectionFromOptions({ host: 'mx1', hostKey: line })).toEqual({ host: 'mx1', hostKey: line });
+    expect(connectionFromOptions({ host: 'mx1', hostKey: fingerprint })).toEqual({ host: 'mx1', hostKeyFingerprint: fingerprint });
+    expect(() => connectionFromOptions({ hostKey: line })).toThrow(/--host-key.*no host to connect to/);
+    const dir = mkdtempSync(join(tmpdir(), 'queue-pin-'));
+    try {
+      writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: {
+        '//': { metadata: { path: 'mail/mx1/apply' } },
+        provisioner: [{ 'local-exec': { interpreter: ['node', 'assets/cdktf-postfix-runner.js'], command: 'assets/mx1.json',
+          environment: { CDKTF_POSTFIX_HOST: '192.0.2.1', CDKTF_POSTFIX_HOST_KEY: fingerprint } } }],
+      } } } }));
+      expect(connectionFromOptions({ stack: dir })).toEqual({ host: '192.0.2.1', hostKeyFingerprint: fingerprint });
+      expect(connectionFromOptions({ stack: dir, hostKey: line })).toEqual({ host: '192.0.2.1', hostKey: line });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--stack reuses the connection of a host; --target picks one; flags refine it', () => {

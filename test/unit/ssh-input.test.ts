@@ -33,7 +33,7 @@ describe('names in the bundle never reach postconf as options', () => {
     ['masterCf.remove', { ...bundle, masterCf: { set: {}, remove: ['-MX'] } }, /masterCf.remove = "-MX"/],
     ['masterCf type', { ...bundle, masterCf: { set: { 'smtp/tcp': 'x' }, remove: [] } }, /masterCf.set = "smtp\/tcp"/],
   ])('a hand-edited %s is refused', (_field, b, message) => {
-    expect(() => stage(b as Bundle)).toThrow(message);
+    expect(() => stage(b)).toThrow(message);
   });
 });
 
@@ -70,7 +70,7 @@ describe('connection.hostKey and the time limits', () => {
 
   test.each([['connectTimeoutSeconds', 0], ['commandTimeoutSeconds', -1], ['waitTimeoutSeconds', 1.5], ['keepaliveSeconds', 'soon']])('synth refuses %s = %s', (field, value) => {
     const stack = new TerraformStack(new App({ outdir: '/tmp/unused' }), 's');
-    expect(() => new PostfixHost(stack, 'mx', { connection: { host: 'mx1', [field]: value } as never })).toThrow(new RegExp(`connection.${field} = "${value}": not a number of seconds. Fix: use a whole number`));
+    expect(() => new PostfixHost(stack, 'mx', { connection: { host: 'mx1', [field]: value } })).toThrow(new RegExp(`connection.${field} = "${value}": not a number of seconds. Fix: use a whole number`));
   });
 
   test('hostKey and the time limits travel to the runner as environment variables; bad values from the environment are refused', () => {

@@ -2,8 +2,12 @@
 
 # The runner reads one event a line; a closed stdout must not stop the transaction halfway.
 say() { printf '%s\n' "$*" 2>/dev/null || :; }
-# The runner timestamps each step line as it arrives.
-step() { say "step${TAB}$1"; }
+# The runner timestamps each step line as it arrives; "cpu" adds this shell's and its reaped
+# children's CPU so far (times(1) of sh, no process started), for the benchmarks' host-side timeline.
+step() {
+  say "step${TAB}$1"
+  times > "$D/times" 2>/dev/null && { read -r su ss; read -r cu cs; } < "$D/times" && say "cpu${TAB}$1${TAB}$su $ss $cu $cs"
+}
 read_first() { v=""; [ -f "$1" ] && read -r v < "$1"; printf '%s' "$v"; }
 die_early() { say "error${TAB}$*"; say "result${TAB}failed"; exit 1; }
 # The index file postmap(1) builds beside a table of this type (empty: read directly, no index).

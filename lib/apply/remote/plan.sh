@@ -10,8 +10,8 @@ read_current_state() {
 print_status() {
   section() { say "@@section${TAB}$1"; }
   section main; cat "$D/cur.main"
-  # master.cf entries with runs of blanks collapsed: postconf -M pads its columns.
-  section master; awk '{ gsub(/[ \t]+/, " "); sub(/^ /, ""); sub(/ $/, "") } 1' "$D/cur.master.raw"
+  # As postconf -M prints them (padded columns): the runner collapses the blanks (lib/apply/diff.ts).
+  section master; cat "$D/cur.master.raw"
   section main.orig; cat "$S/main.orig"
   section master.orig; cat "$S/master.orig"
   section files.orig; cat "$S/files.orig"
@@ -78,3 +78,16 @@ plan_hooks() {
 
 has_edits() { grep -q '^[emx]' "$1"; }
 plan_is_empty() { ! has_edits "$D/plan.main" && ! has_edits "$D/plan.master" && [ ! -s "$D/plan.files" ] && [ ! -s "$D/plan.hooks" ]; }
+
+# Apply's first round ("hold" staged): stop after the plan and print the live state the runner's
+# relay check needs (lib/apply/relay-preflight.ts), as the status action's sections; the runner
+# sends the next round when it passes. Builtins only: no process is started here.
+hold_for_relay_check() {
+  [ -f "$D/hold" ] || return 0
+  for part in "main:$D/cur.main" "master:$D/cur.master.raw" "main.orig:$S/main.orig" "master.orig:$S/master.orig"; do
+    say "@@section${TAB}${part%%:*}"
+    while IFS= read -r line || [ -n "$line" ]; do say "$line"; done < "${part#*:}"
+  done
+  say "result${TAB}hold"
+  exit 3
+}

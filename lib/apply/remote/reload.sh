@@ -16,9 +16,17 @@
 # Then master must still be alive. Without /proc (never on Linux) or a pid file: wait a second.
 
 master_pid() {
-  q=$(postconf -c "$C" -h queue_directory 2>/dev/null)
+  [ -n "${QUEUE_DIR:-}" ] || QUEUE_DIR=$(postconf -c "$C" -h queue_directory 2>/dev/null)
   PID=""
-  [ -n "$q" ] && [ -f "$q/pid/master.pid" ] && read -r PID < "$q/pid/master.pid"
+  [ -n "$QUEUE_DIR" ] && [ -f "$QUEUE_DIR/pid/master.pid" ] && read -r PID < "$QUEUE_DIR/pid/master.pid"
+}
+# Is Postfix running? What `postfix status` decides (master's pid file names a live master), without
+# starting postfix(1) and postfix-script (about 0.1 s of CPU). No pid file or no /proc: ask postfix.
+master_running() {
+  master_pid
+  if [ -z "$PID" ] || [ ! -r "/proc/$PID/comm" ]; then postfix -c "$C" status > /dev/null 2>&1; return; fi
+  comm=""; read -r comm < "/proc/$PID/comm" 2>/dev/null
+  [ "$comm" = master ]
 }
 # master's channels to its children, "pipe:[INODE]" or "socket:[INODE]" one a line: its pipes and
 # its unix sockets in state 03 (connected) in /proc/net/unix.
@@ -37,24 +45,47 @@ master_alive() {
   master_channels "$1" | grep -q .
 }
 
+# One look at master's channels against the set in $3, in one find and one awk (a poll runs every
+# 25 ms while master restarts its services, so processes per poll count). Prints "none" (master
+# holds no channel: it is exiting), "next" (phase 1: channels of $3 are gone and new ones are there,
+# written to $D/channels.1), "done" (phase 2: every channel of $3 is gone) or "wait".
+ack_probe() {
+  find "/proc/$1/fd" \( -lname 'pipe:*' -o -lname 'socket:*' \) -printf '%l\n' 2>/dev/null |
+    awk -v phase="$2" -v next_set="$D/channels.1" '
+      FILENAME == "/proc/net/unix" { if ($6 == "03") connected["socket:[" $7 "]"] = 1; next }
+      FILENAME == ARGV[2] { old[$0] = 1; next }
+      /^pipe:/ || ($0 in connected) { now[$0] = 1; n++ }
+      END {
+        if (!n) { print "none"; exit }
+        if (phase == 1) {
+          for (k in old) if (!(k in now)) gone = 1
+          if (!gone) { print "wait"; exit }
+          for (k in now) if (!(k in old)) { print k > next_set; fresh = 1 }
+          print (fresh ? "next" : "wait"); exit
+        }
+        for (k in now) if (k in old) { print "wait"; exit }
+        print "done"
+      }' /proc/net/unix "$3" -
+}
+
 wait_for_reload_ack() {
   pid=$1 i=0 phase=1
   if [ -z "$pid" ] || [ ! -s "$D/channels.0" ]; then sleep 1; return 0; fi
-  # About 10 seconds: a loaded host can take a while to restart every service.
-  while [ "$i" -lt 400 ]; do
+  # About 10 seconds: a loaded host can take a while to restart every service. Polls every 20 ms at
+  # first, then every 50 and 100 ms: a slow restart costs a few polls, not hundreds.
+  while [ "$i" -lt 110 ]; do
     kill -0 "$pid" 2>/dev/null || return 0
-    master_channels "$pid" > "$D/channels.now"
-    # master always holds its own pipes: none left means it is exiting (a bind failure is fatal).
-    [ -s "$D/channels.now" ] || return 0
-    if [ "$phase" = 1 ]; then
-      if grep -Fqvx -f "$D/channels.now" "$D/channels.0" && grep -Fvx -f "$D/channels.0" "$D/channels.now" > "$D/channels.1"; then
-        kill -HUP "$pid" 2>/dev/null; phase=2
-      fi
-    elif ! grep -Fqx -f "$D/channels.now" "$D/channels.1"; then
-      step ack
-      return 0
-    fi
-    sleep 0.025; i=$((i + 1))
+    if [ "$phase" = 1 ]; then old="$D/channels.0"; else old="$D/channels.1"; fi
+    ack_probe "$pid" "$phase" "$old" > "$D/ack.state"
+    st=""; read -r st < "$D/ack.state"
+    case "$st" in
+      # master always holds its own pipes: none left means it is exiting (a bind failure is fatal).
+      none) return 0 ;;
+      next) kill -HUP "$pid" 2>/dev/null; phase=2 ;;
+      done) step ack; return 0 ;;
+    esac
+    case "$i" in [0-4]) sleep 0.02 ;; [5-9]) sleep 0.05 ;; *) sleep 0.1 ;; esac
+    i=$((i + 1))
   done
   return 1
 }

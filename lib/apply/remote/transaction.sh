@@ -110,6 +110,7 @@ plan_main_and_master
 plan_files
 plan_hooks
 step plan
+hold_for_relay_check
 
 if [ -s "$D/needs" ]; then say "result${TAB}need"; exit 3; fi
 if [ "$ACTION" = check ]; then
@@ -146,7 +147,7 @@ fault_point validate
 
 # ---------------------------------------------------------------- go live (journaled, with rollback)
 WAS_RUNNING=no
-postfix -c "$C" status > /dev/null 2>&1 && WAS_RUNNING=yes
+master_running && WAS_RUNNING=yes
 # Every new file beside its target, verified; the managed record too; then the journal committed.
 # Renames in order: managed files, the hooks (they run at their entries), main.cf and master.cf,
 # the managed record.

@@ -2,9 +2,9 @@
 import { LogTimestamp, YearState } from './parse';
 import { addressDomain, perlTrue } from './pflogsumm-compat';
 import {
-  AggregateState, CarriedState, COUNTERS, DomStat, MsgOp, MsgState, OP_RECEIVED, OP_SENDER, OP_SENT, RcptStat, UserStat, addStat,
+  AggregateState, CarriedState, COUNTERS, DomStat, MsgOp, MsgState, OP_RECEIVED, OP_SENDER, OP_SENT, RcptStat, addStat,
 } from './aggregate-state';
-import { Tree, TreeData } from './tree';
+import { TreeData } from './tree';
 import { ToDomainAddress, TrafficCounts, UnparsedKind } from './types';
 
 /** One map's entries as they cross a worker boundary: keys joined by newlines, fields in a flat array. */
@@ -78,6 +78,17 @@ export abstract class MergeableAggregate extends AggregateState {
     const out: CarriedState[] = [];
     for (const [qid, st] of this.msgs) out.push([qid, st.size, st.whence, st.deferred]);
     return out;
+  }
+
+  /**
+   * Takes `carried` (the states at the end of the pieces merged last) as this aggregator's own, so
+   * that the lines fed next continue the log exactly where those pieces ended.
+   */
+  adoptStates(carried: CarriedState[]): void {
+    this.msgs.clear();
+    for (const c of carried) this.msgs.set(c[0], { size: c[1], whence: c[2], deferred: c[3], ops: null });
+    this.lastQid = '';
+    this.lastMsg = undefined;
   }
 
   /** Partial mode: everything this piece contributed (after settle()), for merge(); structured-clone friendly. */

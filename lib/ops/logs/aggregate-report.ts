@@ -1,7 +1,6 @@
 /** The report of an aggregation: totals, top lists, per-day and per-hour tables. */
 import { MergeableAggregate } from './aggregate-merge';
 import { DomStat, RcptStat, UserStat } from './aggregate-state';
-import { LogTimestamp } from './parse';
 import { formatStamp } from './line-fields';
 import { byCountThenKey } from './tree';
 import { AddressStat, LogReport, PerDay, PerHour, RecipientDomainStat, TrafficCounts } from './types';

@@ -40,11 +40,11 @@ export async function analyzeLogs(sources: LogSource[], options: LogReportOption
   const inline = par.inline === true;
   const workers = par.workers ?? (inline || workersAvailable() ? defaultWorkers() : 1);
   if (workers > 1 && (inline || workersAvailable()) && ordered.every((s) => typeof s === 'string')) {
-    const paths = ordered as string[];
-    const segments = planSegments(paths, workers, par.minBytes ?? DEFAULT_PARALLEL_MIN_BYTES, options);
+    const paths = ordered;
+    const segments = planSegments(paths, workers, par.minBytes ?? DEFAULT_PARALLEL_MIN_BYTES, options, par.segmentBytes);
     if (segments !== null) {
       paths.forEach((p, i) => agg.beginSource(sourceName(p, i)));
-      await aggregateSegments(agg, segments, options, max, inline);
+      await aggregateSegments(agg, segments, options, max, inline, workers);
       return agg.report();
     }
   }

@@ -80,7 +80,7 @@ export async function* sourceChunks(src: LogSource): AsyncGenerator<Buffer | str
     return;
   }
   if (isNodeStream(src)) {
-    yield* decompressed(src as unknown as AsyncIterable<Buffer | string>);
+    yield* decompressed(src);
     return;
   }
   // an iterable of lines: give each one its newline back

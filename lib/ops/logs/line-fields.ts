@@ -30,6 +30,8 @@ const KNOWN_QID_EVENTS = [
   'sender delay notification', 'host ', 'lost connection', 'conversation with', 'enabling PIX', 'Cannot start TLS',
   'SASL ', 'header ', 'body ', 'END-OF-MESSAGE', 'postponed', 'skipped', 'cancelled', 'passing ', 'client=',
   'Server certificate', 'TLS ', 'connect to ', 'status=', 'size=',
+  // smtp(8) folding a body line longer than smtp_line_length_limit (postconf(5)), 3.7.11's wording
+  'breaking line > ',
 ];
 
 /** `lit` at index `at` of `s` (startsWith without the builtin call, for short literals on hot paths). */

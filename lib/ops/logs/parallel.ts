@@ -43,6 +43,13 @@ export interface Segment {
 /** Input smaller than this is read on one thread (a worker costs some tens of milliseconds to start). */
 export const DEFAULT_PARALLEL_MIN_BYTES = 16 << 20;
 
+/**
+ * Largest segment: a piece read in partial mode keeps what it needs for the merge (every queue ID
+ * it saw removed, with its recorded effects) until it is merged, so segments are capped and read
+ * in rounds of `workers`: memory stays bounded by the cap, whatever the size of the log.
+ */
+export const DEFAULT_SEGMENT_BYTES = 48 << 20;
+
 const WORKER_FILE = path.join(__dirname, 'worker.js');
 
 /** Threads to use by default: the CPUs this process may run on, at most 8. */
@@ -101,7 +108,13 @@ function lastStampBefore(fd: number, end: number): ReturnType<typeof peekTimesta
  * boundaries. Returns null when the input should be read sequentially: fewer than two workers,
  * smaller than `minBytes`, or any input that is not a regular uncompressed file.
  */
-export function planSegments(paths: string[], workers: number, minBytes: number, options: LogReportOptions = {}): Segment[] | null {
+export function planSegments(
+  paths: string[],
+  workers: number,
+  minBytes: number,
+  options: LogReportOptions = {},
+  segmentBytes = DEFAULT_SEGMENT_BYTES,
+): Segment[] | null {
   if (workers < 2 || paths.length === 0) return null;
   const sizes: number[] = [];
   for (const p of paths) {
@@ -127,14 +140,12 @@ export function planSegments(paths: string[], workers: number, minBytes: number,
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total < minBytes) return null;
 
-  // cut points as (file index, offset at a line start), in order
+  // cut points as (file index, offset at a line start), in order: equal shares, a multiple of
+  // `workers` of them so that every round keeps every thread busy
   const cuts: Array<{ file: number; off: number }> = [];
-  // Equal shares. The calling thread reads the first and starts at once, then merges and builds
-  // the report; a worker takes some tens of milliseconds to start and has a little more to do per
-  // line in partial mode: measured per-thread CPU time, that comes out about even.
-  const firstWeight = 1;
-  for (let k = 1; k < workers; k++) {
-    let target = Math.floor((total * (firstWeight + k - 1)) / (firstWeight + workers - 1));
+  const count = workers * Math.max(1, Math.ceil(total / (workers * Math.max(1, segmentBytes))));
+  for (let k = 1; k < count; k++) {
+    let target = Math.floor((total * k) / count);
     let f = 0;
     while (f < sizes.length - 1 && target >= sizes[f]) {
       target -= sizes[f];
@@ -257,50 +268,61 @@ export function finishSegment(agg: LogAggregator, carried: CarriedState[], last:
 }
 
 interface SegmentWorker {
+  /** Starts reading a segment (in the worker). */
+  read(segment: Segment): void;
+  /** Settles the segment read last with the states before it; resolves with its result. */
   finish(carried: CarriedState[], last: boolean): Promise<SegmentResult>;
-  cancel(): void;
+  /** Drops the segment read last (it was read with a wrong year guess). */
+  discard(): Promise<void>;
+  stop(): void;
 }
 
-function startWorker(segment: Segment, options: LogReportOptions, maxLineLength: number): SegmentWorker {
-  // required lazily: worker_threads is only loaded when used
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+function startWorker(options: LogReportOptions, maxLineLength: number): SegmentWorker {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: worker_threads loads only when a report runs in parallel
   const { Worker } = require('worker_threads') as typeof import('worker_threads');
-  const w = new Worker(WORKER_FILE, { workerData: { segment, options, maxLineLength } });
-  let done = false;
-  const result = new Promise<SegmentResult>((resolve, reject) => {
-    w.once('message', (m: { ok: true; result: SegmentResult } | { ok: false; error: string }) => {
-      done = true;
-      if (m.ok) resolve(m.result);
-      else reject(new Error(m.error));
-      void w.terminate();
-    });
-    w.once('error', (e) => {
-      if (!done) reject(e);
-      done = true;
-    });
-    w.once('exit', (code) => {
-      if (!done) reject(new Error(`log worker exited with code ${code}`));
-      done = true;
-    });
+  const w = new Worker(WORKER_FILE, { workerData: { options, maxLineLength } });
+  let failed: Error | null = null;
+  let waiting: { resolve: (r: SegmentResult) => void; reject: (e: Error) => void } | null = null;
+  const fail = (e: Error) => {
+    failed ??= e;
+    waiting?.reject(e);
+    waiting = null;
+  };
+  w.on('message', (m: { ok: true; result: SegmentResult } | { ok: false; error: string }) => {
+    if (!m.ok) return fail(new Error(m.error));
+    waiting?.resolve(m.result);
+    waiting = null;
   });
-  result.catch(() => undefined); // awaited by finish(); not unhandled meanwhile
-  return {
-    finish(carried, last) {
+  w.once('error', fail);
+  w.once('exit', (code) => fail(new Error(`log worker exited with code ${code}`)));
+  const finish = (carried: CarriedState[], last: boolean) =>
+    new Promise<SegmentResult>((resolve, reject) => {
+      if (failed !== null) return reject(failed);
+      waiting = { resolve, reject };
       w.postMessage({ carried, last });
-      return result;
+    });
+  return {
+    read(segment) {
+      w.postMessage({ segment });
     },
-    cancel() {
-      done = true;
+    finish,
+    async discard() {
+      await finish([], true);
+    },
+    stop() {
+      failed ??= new Error('log worker stopped');
       void w.terminate();
     },
   };
 }
 
 /**
- * Aggregates the segments into `agg` (a fresh aggregator for the whole log): the first on this
- * thread while the others are read in workers (or, with `inline`, one after the other on this
- * thread through the same settle/export/clone/merge path: for tests), then merges them in order,
- * handing each the per-message states the log had reached at its start.
+ * Aggregates the segments into `agg` (a fresh aggregator for the whole log) in rounds: in each, this
+ * thread reads the round's first segment straight into `agg` (it follows everything merged so far)
+ * while the workers read the others in partial mode (or, with `inline`, one after the other on this
+ * thread through the same settle/export/clone/merge path: for tests); then the others are settled
+ * and merged in order, each handed the per-message states the log had reached at its start, and
+ * `agg` takes over the states at the round's end. The workers live for the whole report.
  */
 export async function aggregateSegments(
   agg: LogAggregator,
@@ -308,29 +330,40 @@ export async function aggregateSegments(
   options: LogReportOptions,
   maxLineLength: number,
   inline: boolean,
+  workers = segments.length,
 ): Promise<void> {
-  const rest = segments.slice(1);
-  const workers = inline ? [] : rest.map((s) => startWorker(s, options, maxLineLength));
+  const pool: SegmentWorker[] = [];
   try {
-    await readPieces(segments[0].pieces, maxLineLength, (line, truncated) => agg.addLine(line, truncated));
-    let carried = agg.carriedStates();
-    for (let i = 0; i < rest.length; i++) {
-      const seg = rest[i];
-      const last = i === rest.length - 1;
-      const actual = agg.yearState();
-      const guess = seg.entry as YearState;
-      let out: SegmentResult;
-      if (actual.year !== guess.year || actual.lastMonth !== guess.lastMonth) {
-        // read with a wrong year guess: read it again from the state the log really reached
-        if (!inline) workers[i].cancel();
-        out = finishSegment(await readSegment({ pieces: seg.pieces, entry: actual }, options, maxLineLength), carried, last);
-      } else if (inline) {
-        out = structuredClone(finishSegment(await readSegment(seg, options, maxLineLength), carried, last));
-      } else out = await workers[i].finish(carried, last);
-      agg.merge(out.part);
-      carried = out.carried;
+    for (let r = 0; r < segments.length; ) {
+      const first = segments[r];
+      const rest = segments.slice(r + 1, r + Math.max(2, workers));
+      r += 1 + rest.length;
+      if (!inline) {
+        while (pool.length < rest.length) pool.push(startWorker(options, maxLineLength));
+        rest.forEach((seg, i) => pool[i].read(seg));
+      }
+      await readPieces(first.pieces, maxLineLength, (line, truncated) => agg.addLine(line, truncated));
+      let carried = agg.carriedStates();
+      for (let i = 0; i < rest.length; i++) {
+        const seg = rest[i];
+        const last = r >= segments.length && i === rest.length - 1;
+        const actual = agg.yearState();
+        const guess = seg.entry as YearState;
+        let out: SegmentResult;
+        if (actual.year !== guess.year || actual.lastMonth !== guess.lastMonth) {
+          // read with a wrong year guess: read it again from the state the log really reached
+          if (!inline) await pool[i].discard();
+          out = finishSegment(await readSegment({ pieces: seg.pieces, entry: actual }, options, maxLineLength), carried, last);
+        } else if (inline) {
+          out = structuredClone(finishSegment(await readSegment(seg, options, maxLineLength), carried, last));
+        } else out = await pool[i].finish(carried, last);
+        agg.merge(out.part);
+        carried = out.carried;
+      }
+      if (r < segments.length) agg.adoptStates(carried);
     }
   } finally {
-    for (const w of workers) w.cancel();
+    for (const w of pool) w.stop();
   }
 }
+

@@ -78,7 +78,7 @@ async function analyzeSequential(
 
 /** A readable whose underlying stream is opened when it is first read. */
 function lazyStream(open: () => Promise<NodeJS.ReadableStream>): NodeJS.ReadableStream {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: stream loads only when a remote log is read
   const { Readable } = require('stream') as typeof import('stream');
   async function* gen(): AsyncGenerator<Buffer> {
     const s = await open();

@@ -29,6 +29,7 @@ export class Tree implements TreeData {
 
   add(...keys: string[]): void {
     this.count++;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the cursor walks down from this node
     let node: Tree = this;
     for (const k of keys) {
       if (node.children === null) node.children = new Map();

@@ -25,6 +25,8 @@ export interface LogReportOptions {
     workers?: number;
     /** Inputs smaller than this many bytes are read on one thread. Default 16 MiB. */
     minBytes?: number;
+    /** Largest piece, in bytes; pieces are read in rounds of `workers`, which bounds memory. Default 48 MiB. */
+    segmentBytes?: number;
     /** Read the pieces one after the other on the calling thread, through the same split and merge (tests). */
     inline?: boolean;
   };

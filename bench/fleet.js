@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+/**
+ * Fleet benchmark: what one more host costs. For each N in FLEET_N (lab hosts with a stock root
+ * shell, each configured like bench/apply.js's change: hostname, size limit, banner, submission and
+ * submissions) and each way of applying in FLEET_MODES, a first apply to fresh hosts and a no-op:
+ *   cli     `cdktf-postfix apply STACK --concurrency N` (one process, N SSH connections)
+ *   runner  N runner processes at once, as Terraform's local-exec starts them (`node runner.js apply
+ *           bundle.json`, connection in CDKTF_POSTFIX_* variables): the per-process cost alone
+ *   deploy  `terraform apply -parallelism=N` in the synthesized stack (what `cdktf deploy` runs
+ *           after synth); its no-op replaces every host's apply resource (`-replace`), so every
+ *           runner runs and finds the host unchanged; `terraform plan` with nothing to do is shown
+ *           as Terraform's own floor
+ * For each it prints wall time, client CPU (every process the command started, from a cgroup),
+ * peak client memory (the cgroup's), host CPU per host (the SSH session and the transaction it
+ * ran, from the lab sshd's reaped children) and Postfix's own restart work (master's CPU) apart.
+ * Then it fits wall(N) ~ max(floor, (client CPU/host + host CPU/host) x N / cores).
+ *   FLEET_N=1,5,10        host counts (20 works; on 2 cores the 20 lab hosts' Postfix is heavy)
+ *   FLEET_MODES=cli,runner,deploy
+ *   FLEET_ROOT=DIR        the build under test (default: this checkout), for before/after runs
+ *   FLEET_JSON=FILE       every sample as JSON
+ * Needs root, the lab's Debian packages, terraform on PATH, `npm run build`.
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const m = require('./lib/measure');
+
+const HERE = path.resolve(__dirname, '..');
+const ROOT = path.resolve(process.env.FLEET_ROOT || HERE);
+const NS = (process.env.FLEET_N || '1,5,10').split(',').map(Number);
+const MODES = (process.env.FLEET_MODES || 'cli,runner,deploy').split(',');
+const CORES = os.cpus().length;
+
+m.requireRoot('bench/fleet');
+for (const f of ['dist/bin/cdktf-postfix.js', 'dist/index.js', 'dist/runner/cdktf-postfix-runner.js']) {
+  if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${ROOT}/${f} missing: run npm run build`);
+}
+const { startLab } = require(path.join(HERE, 'dist-test/lab'));
+const { App, LocalBackend, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
+const { PostfixHost, Submission, Submissions } = require(path.join(ROOT, 'dist/index.js'));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdktf-postfix-fleet-'));
+
+function synth(hosts) {
+  const outdir = fs.mkdtempSync(path.join(work, 'stack-'));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, 'mail');
+  new LocalBackend(stack, { path: path.join(outdir, 'terraform.tfstate') }); // not the working directory's
+  hosts.forEach((h, i) => {
+    const host = new PostfixHost(stack, `mx${i + 1}`, {
+      connection: { host: h.address, user: 'root', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
+      settings: { myhostname: h.hostname, message_size_limit: 25_000_000, smtpd_banner: '$myhostname ESMTP' },
+    });
+    host.addService(Submission.starttls());
+    host.addService(Submissions.implicitTls());
+  });
+  app.synth();
+  return path.join(outdir, 'stacks', 'mail');
+}
+
+const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+/** A shell script starting each host's runner as local-exec does, all at once, then waiting. */
+function runnerScript(stackDir, tag) {
+  const tf = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+  const lines = ['#!/bin/sh', `cd ${shq(stackDir)}`];
+  const reports = [];
+  for (const [name, r] of Object.entries(tf.resource.terraform_data)) {
+    const p = (r.provisioner || []).map((x) => x['local-exec']).find((x) => x && !x.when);
+    if (!p) continue;
+    const report = path.join(work, `${tag}-${name}.json`);
+    reports.push(report);
+    const env = Object.entries({ ...p.environment, CDKTF_POSTFIX_REPORT: report }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
+    lines.push(`env ${env} ${p.interpreter.map(shq).join(' ')} ${shq(p.command)} > /dev/null 2>&1 &`);
+  }
+  lines.push('wait');
+  const file = path.join(work, `${tag}.sh`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return { file, reports };
+}
+
+const tfEnv = () => {
+  const rc = path.join(work, 'empty.tfrc');
+  if (!fs.existsSync(rc)) fs.writeFileSync(rc, '');
+  return { ...process.env, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: rc, TF_IN_AUTOMATION: '1', NO_COLOR: '1' };
+};
+
+async function must(argv, opts) {
+  const r = await m.runMeasured(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+/** One apply of `kind` (first|noop) through `mode` to hosts; returns measures and host reports. */
+async function applyOnce(mode, kind, hosts, stackDir, tag) {
+  const n = hosts.length;
+  const before = m.hostCounters(hosts);
+  let r;
+  let reports = [];
+  if (mode === 'cli') {
+    r = await must(['node', path.join(ROOT, 'dist/bin/cdktf-postfix.js'), 'apply', stackDir, '--json', '--concurrency', String(n)]);
+    reports = JSON.parse(r.stdout);
+  } else if (mode === 'runner') {
+    const s = runnerScript(stackDir, tag);
+    r = await must(['sh', s.file]);
+    reports = s.reports.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  } else {
+    const env = tfEnv();
+    const args = ['apply', '-auto-approve', '-input=false', '-no-color', `-parallelism=${n}`];
+    r = await must(['terraform', ...args], { cwd: stackDir, env });
+  }
+  const host = await m.hostDelta(hosts, before);
+  const expect = kind === 'first' ? 'applied' : 'unchanged';
+  const bad = reports.filter((x) => x.result !== expect);
+  if (bad.length) throw new Error(`${mode} ${kind}: expected ${expect}, got ${bad.map((x) => `${x.host}: ${x.result} ${x.error ?? ''}`).join('; ')}`);
+  return { mode, kind, n, ms: r.ms, clientCpuMs: r.cpuMs, peakMiB: r.peakMiB, host, reports, load: os.loadavg()[0] };
+}
+
+/** terraform_data resource names of each host's apply (they carry a hash suffix in cdk.tf.json). */
+function applyResourceNames(stackDir) {
+  const tf = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
+  return Object.keys(tf.resource.terraform_data).filter((k) => /_apply_/.test(k) || /apply$/.test(k));
+}
+
+async function deployNoop(hosts, stackDir) {
+  const before = m.hostCounters(hosts);
+  const args = ['apply', '-auto-approve', '-input=false', '-no-color', `-parallelism=${hosts.length}`, ...applyResourceNames(stackDir).map((k) => `-replace=terraform_data.${k}`)];
+  const r = await must(['terraform', ...args], { cwd: stackDir, env: tfEnv() });
+  const host = await m.hostDelta(hosts, before);
+  const plan = await must(['terraform', 'plan', '-input=false', '-no-color', '-detailed-exitcode', `-parallelism=${hosts.length}`], { cwd: stackDir, env: tfEnv() });
+  return { mode: 'deploy', kind: 'noop', n: hosts.length, ms: r.ms, clientCpuMs: r.cpuMs, peakMiB: r.peakMiB, host, reports: [], load: os.loadavg()[0], plan: { ms: plan.ms, cpuMs: plan.cpuMs } };
+}
+
+async function runMode(mode, n) {
+  const lab = await startLab({ count: n, name: `bench-fleet-${process.pid}-${mode}-${n}` });
+  try {
+    m.stockRootShell(lab.hosts);
+    const stackDir = synth(lab.hosts);
+    if (mode === 'deploy') await must(['terraform', 'init', '-input=false', '-no-color'], { cwd: stackDir, env: tfEnv() });
+    await m.settle(lab.hosts);
+    const first = await applyOnce(mode, 'first', lab.hosts, stackDir, `${mode}-${n}-first`);
+    const noop = mode === 'deploy' ? await deployNoop(lab.hosts, stackDir) : await applyOnce(mode, 'noop', lab.hosts, stackDir, `${mode}-${n}-noop`);
+    return [first, noop];
+  } finally {
+    await lab.stop();
+  }
+}
+
+function row(s) {
+  const sessions = s.host.map((h) => h.sessions);
+  const postfix = s.host.map((h) => h.postfix);
+  const plan = s.plan ? `; terraform plan (nothing to do) ${(s.plan.ms / 1000).toFixed(2)}s wall, ${(s.plan.cpuMs / 1000).toFixed(2)}s CPU` : '';
+  return `  ${s.mode.padEnd(6)} ${s.kind.padEnd(5)} N=${String(s.n).padStart(2)}  wall ${(s.ms / 1000).toFixed(2)}s  client CPU ${(s.clientCpuMs / 1000).toFixed(2)}s (${(s.clientCpuMs / s.n).toFixed(0)} ms/host)  peak client mem ${s.peakMiB.toFixed(0)} MiB  host CPU/host median ${m.median(sessions).toFixed(0)} ms (max ${Math.max(...sessions).toFixed(0)}), postfix restart ${m.median(postfix).toFixed(0)} ms/host  [load ${s.load.toFixed(1)}]${plan}`;
+}
+
+function fit(samples) {
+  const lines = [];
+  for (const mode of MODES) {
+    for (const kind of ['first', 'noop']) {
+      const xs = samples.filter((s) => s.mode === mode && s.kind === kind).sort((a, b) => a.n - b.n);
+      if (!xs.length) continue;
+      const line = xs.length > 1 ? m.fitLine(xs.map((s) => s.n), xs.map((s) => s.clientCpuMs)) : { a: 0, b: xs[0].clientCpuMs };
+      const hostPer = m.median(xs.flatMap((s) => s.host.map((h) => h.sessions)));
+      const restartPer = m.median(xs.flatMap((s) => s.host.map((h) => h.postfix)));
+      const floor = xs[0].ms;
+      const preds = xs.map((s) => {
+        const p = Math.max(floor, (line.a + (line.b + hostPer + restartPer) * s.n) / CORES);
+        return `N=${s.n} ${(p / 1000).toFixed(2)}s vs ${(s.ms / 1000).toFixed(2)}s`;
+      });
+      lines.push(`  ${mode.padEnd(6)} ${kind.padEnd(5)} client CPU = ${line.a.toFixed(0)} ms + ${line.b.toFixed(0)} ms/host; host CPU ${hostPer.toFixed(0)} ms/host (+ postfix restart ${restartPer.toFixed(0)}); floor (N=${xs[0].n}) ${(floor / 1000).toFixed(2)}s; predicted vs measured: ${preds.join(', ')}`);
+    }
+  }
+  return lines;
+}
+
+async function main() {
+  console.log(`bench/fleet: N = ${NS.join(', ')}; modes ${MODES.join(', ')}; build under test ${ROOT}`);
+  console.log(m.machineLine('at start'));
+  console.log(m.STOCK_SHELL_NOTE);
+  const samples = [];
+  for (const n of NS) {
+    for (const mode of MODES) {
+      const got = await runMode(mode, n);
+      samples.push(...got);
+      for (const s of got) {
+        console.log(row(s));
+        if (s.reports[0]) console.log(`           one host's steps: ${m.timeline(s.reports[0])}`);
+      }
+    }
+  }
+  console.log(m.machineLine('at the end'));
+  console.log(`cost model wall(N) ~ max(floor, (client CPU + host CPU) x N / ${CORES} cores), per-host costs fitted over N:`);
+  for (const l of fit(samples)) console.log(l);
+  const noop = (mode) => samples.filter((s) => s.mode === mode && s.kind === 'noop').sort((a, b) => a.n - b.n);
+  const cli = noop('cli');
+  if (cli.length > 1) console.log(`cli no-op: N=${cli.at(-1).n} takes ${(cli.at(-1).ms / cli[0].ms).toFixed(1)}x the wall time of N=${cli[0].n}`);
+  const runner = noop('runner');
+  const five = runner.find((s) => s.n === 5);
+  if (five && runner[0].n === 1) console.log(`runner no-op (a process per host): 5 at once take ${(five.ms / runner[0].ms).toFixed(1)}x the wall time of one`);
+  if (process.env.FLEET_JSON) fs.writeFileSync(process.env.FLEET_JSON, JSON.stringify(samples.map(({ reports, ...s }) => ({ ...s, steps: reports.map((r) => r.steps), hostCpuMs: reports.map((r) => r.hostCpuMs) })), null, 2) + '\n');
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`bench/fleet: ${e.stack || e.message}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => fs.rmSync(work, { recursive: true, force: true }));
