@@ -219,6 +219,7 @@ export class HostBuilder {
   addAliases(props: AliasesProps, source = this.where): AliasesPlan {
     const plan = planAliases(source, props);
     this.addFile(plan.file, source).requireTableType(plan.type);
+    this.allowOwnPaths([plan.file.path]); // /etc/aliases by default: the library's own file, allowed by exact path
     this.appendToMaps('alias_maps', plan.reference, source);
     this.appendToMaps('alias_database', plan.reference, source);
     return plan;
