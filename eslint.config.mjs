@@ -10,7 +10,11 @@ import tseslint from 'typescript-eslint';
 const local = {
   rules: {
     'disable-needs-reason': {
-      meta: { type: 'suggestion', schema: [], messages: { missing: 'say why after " -- " (e.g. // eslint-disable-next-line rule -- reason)' } },
+      meta: {
+        type: 'suggestion',
+        schema: [],
+        messages: { missing: 'say why after " -- " (e.g. // eslint-disable-next-line rule -- reason)' },
+      },
       create(context) {
         return {
           Program() {
@@ -28,7 +32,22 @@ const local = {
 };
 
 const nodeGlobals = Object.fromEntries(
-  ['require', 'module', 'exports', 'process', 'console', '__dirname', '__filename', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate'].map((g) => [g, 'readonly']),
+  [
+    'require',
+    'module',
+    'exports',
+    'process',
+    'console',
+    '__dirname',
+    '__filename',
+    'Buffer',
+    'URL',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+  ].map((g) => [g, 'readonly']),
 );
 
 export default tseslint.config(

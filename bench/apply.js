@@ -29,12 +29,22 @@ function die(msg) {
 
 function preflight() {
   if (process.getuid && process.getuid() !== 0) die('needs root (the lab uses mount namespaces and ip addr)');
-  for (const f of ['dist-test/lab/index.js', 'dist/bin/cdktf-postfix.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js']) {
+  for (const f of [
+    'dist-test/lab/index.js',
+    'dist/bin/cdktf-postfix.js',
+    'dist/examples/mail-host/main.js',
+    'dist/runner/cdktf-postfix-runner.js',
+  ]) {
     if (!fs.existsSync(path.join(ROOT, f))) die(`${f} missing: run \`npm run build\` (npm run bench does)`);
   }
   const path_ = `${process.env.PATH}:/usr/sbin:/sbin`;
-  const missing = ['postfix', 'sshd', 'ssh', 'unshare', 'ip', 'ansible-playbook'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`], { env: { ...process.env, PATH: path_ } }).status !== 0);
-  if (missing.length) die(`missing ${missing.join(', ')}. Install: DEBIAN_FRONTEND=noninteractive apt-get install -y postfix openssh-server openssh-client util-linux iproute2 ansible-core`);
+  const missing = ['postfix', 'sshd', 'ssh', 'unshare', 'ip', 'ansible-playbook'].filter(
+    (c) => spawnSync('sh', ['-c', `command -v ${c}`], { env: { ...process.env, PATH: path_ } }).status !== 0,
+  );
+  if (missing.length)
+    die(
+      `missing ${missing.join(', ')}. Install: DEBIAN_FRONTEND=noninteractive apt-get install -y postfix openssh-server openssh-client util-linux iproute2 ansible-core`,
+    );
 }
 
 // CPU accounting from /proc: clock ticks (USER_HZ = 100 on Linux) -> ms.
@@ -78,7 +88,9 @@ function timed(argv, opts = {}) {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: childrenCpuMs() - cpu0, code: code ?? 1, stdout, stderr }));
+    child.on('close', (code) =>
+      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: childrenCpuMs() - cpu0, code: code ?? 1, stdout, stderr }),
+    );
   });
 }
 
@@ -110,7 +122,6 @@ const { App, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
 const { PostfixHost, Submission, Submissions } = require(path.join(ROOT, 'dist/index.js'));
 
 let work;
-
 
 /** One stack with a PostfixHost per lab host, each configured like examples/mail-host. */
 function synthMany(hosts) {
@@ -147,7 +158,19 @@ const { stockRootShell, STOCK_SHELL_NOTE } = require('./lib/measure');
 const ansible = (h, expectChanged) => runAnsible(timed, work, h, expectChanged);
 
 async function sshTrue(h) {
-  const argv = ['ssh', '-i', h.privateKeyPath, '-o', `UserKnownHostsFile=${h.knownHostsPath}`, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', `root@${h.address}`, 'true'];
+  const argv = [
+    'ssh',
+    '-i',
+    h.privateKeyPath,
+    '-o',
+    `UserKnownHostsFile=${h.knownHostsPath}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    `root@${h.address}`,
+    'true',
+  ];
   return must(await timed(argv), argv.join(' ')).ms;
 }
 
@@ -213,10 +236,25 @@ async function main() {
   };
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => cleanup().then(() => process.exit(130)));
 
-  const s = { oursFirst: [], oursNoop: [], ansibleFirst: [], ansibleNoop: [], sshTrue: [], one: [], twenty: [], oneNoop: [], twentyNoop: [] };
+  const s = {
+    oursFirst: [],
+    oursNoop: [],
+    ansibleFirst: [],
+    ansibleNoop: [],
+    sshTrue: [],
+    one: [],
+    twenty: [],
+    oneNoop: [],
+    twentyNoop: [],
+  };
   try {
     console.log(`bench/apply: ${REPEAT} repetitions of (i)-(iv), ${REPEAT_TWENTY} of (v); wall-clock per command, medians`);
-    console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
+    console.log(
+      `machine: ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} at start`,
+    );
     console.log(STOCK_SHELL_NOTE);
     const lab = await startLab({ count: 2 * REPEAT, name: `bench-apply-${process.pid}` });
     labs.push(lab);
@@ -235,12 +273,16 @@ async function main() {
       s.ansibleFirst.push(await withRemoteCpu([ansibleHosts[i]], () => ansible(ansibleHosts[i], true)));
       s.ansibleNoop.push(await withRemoteCpu([ansibleHosts[i]], () => ansible(ansibleHosts[i], false)));
       s.sshTrue.push(await sshTrue(oursHosts[i]));
-      process.stderr.write(`  rep ${i + 1}: ours ${s.oursFirst[i].ms.toFixed(0)}/${s.oursNoop[i].ms.toFixed(0)} ms, ansible ${s.ansibleFirst[i].ms.toFixed(0)}/${s.ansibleNoop[i].ms.toFixed(0)} ms, ssh true ${s.sshTrue[i].toFixed(0)} ms\n`);
+      process.stderr.write(
+        `  rep ${i + 1}: ours ${s.oursFirst[i].ms.toFixed(0)}/${s.oursNoop[i].ms.toFixed(0)} ms, ansible ${s.ansibleFirst[i].ms.toFixed(0)}/${s.ansibleNoop[i].ms.toFixed(0)} ms, ssh true ${s.sshTrue[i].toFixed(0)} ms\n`,
+      );
     }
 
     const [a, b] = [await endState(oursHosts[0]), await endState(ansibleHosts[0])];
     const differing = Object.keys(a).filter((k) => a[k] !== b[k]);
-    console.log(`end state, ours vs ansible (postconf -n, postconf -M, main.cf, master.cf): ${differing.length ? `DIFFERENT in ${differing.join(', ')}` : 'identical'}`);
+    console.log(
+      `end state, ours vs ansible (postconf -n, postconf -M, main.cf, master.cf): ${differing.length ? `DIFFERENT in ${differing.join(', ')}` : 'identical'}`,
+    );
     await lab.stop();
     labs.pop();
 
@@ -273,7 +315,12 @@ async function main() {
     one: median(s.one.map((x) => x.ms)),
     twenty: median(s.twenty.map((x) => x.ms)),
   };
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} at the end`,
+  );
   const r1 = m.ansibleFirst / m.oursFirst;
   const r2 = m.ansibleNoop / m.oursNoop;
   const r3 = m.oursNoop / m.sshTrue;
@@ -284,24 +331,38 @@ async function main() {
   console.log(ratioLine('no-op vs ssh', 'ssh true', m.sshTrue, 'ours no-op', m.oursNoop, r3, '<= 1.5x', r3 <= 1.5));
   console.log(ratioLine('20 hosts at once', 'one host', m.one, 'twenty hosts', m.twenty, r4, '<= 3x', r4 <= 3));
   const remoteCpuTwenty = median(s.twenty.map((x) => x.remoteCpuMs));
-  console.log(`  (all 20 lab hosts share this machine's ${os.cpus().length} CPUs: their own work, ${(remoteCpuTwenty / 1000).toFixed(1)} s of CPU, alone needs >= ${(remoteCpuTwenty / 1000 / os.cpus().length).toFixed(1)} s of wall time here; 20 real hosts do it in parallel)`);
+  console.log(
+    `  (all 20 lab hosts share this machine's ${os.cpus().length} CPUs: their own work, ${(remoteCpuTwenty / 1000).toFixed(1)} s of CPU, alone needs >= ${(remoteCpuTwenty / 1000 / os.cpus().length).toFixed(1)} s of wall time here; 20 real hosts do it in parallel)`,
+  );
   const oneNoop = median(s.oneNoop.map((x) => x.ms));
   const twentyNoop = median(s.twentyNoop.map((x) => x.ms));
-  console.log(`20 hosts at once, no-op (host work small, so our side's scaling shows): one host ${(oneNoop / 1000).toFixed(2)}s, twenty hosts ${(twentyNoop / 1000).toFixed(2)}s -> ${(twentyNoop / oneNoop).toFixed(1)}x`);
+  console.log(
+    `20 hosts at once, no-op (host work small, so our side's scaling shows): one host ${(oneNoop / 1000).toFixed(2)}s, twenty hosts ${(twentyNoop / 1000).toFixed(2)}s -> ${(twentyNoop / oneNoop).toFixed(1)}x`,
+  );
   console.log('');
-  console.log('where our time goes (medians, ms; slowest host for multi-host runs; per-step durations; the first step, lock, includes the stage upload and remote shell start):');
+  console.log(
+    'where our time goes (medians, ms; slowest host for multi-host runs; per-step durations; the first step, lock, includes the stage upload and remote shell start):',
+  );
   console.log(breakdown('first apply', s.oursFirst));
   console.log(breakdown('no-op', s.oursNoop));
   console.log(breakdown('one host', s.one));
   console.log(breakdown('twenty hosts', s.twenty));
   // Ansible's remote CPU cannot be read this way: ControlPersist keeps its SSH session open past the run.
-  const cpuLine = (label, xs) => `${label} wall ${median(xs.map((x) => x.ms)).toFixed(0)}, local CPU ${median(xs.map((x) => x.cpuMs)).toFixed(0)}`;
-  console.log(`  ansible (for comparison): ${cpuLine('first', s.ansibleFirst)}; ${cpuLine('no-op', s.ansibleNoop)} (local CPU excludes its persistent ssh master)`);
+  const cpuLine = (label, xs) =>
+    `${label} wall ${median(xs.map((x) => x.ms)).toFixed(0)}, local CPU ${median(xs.map((x) => x.cpuMs)).toFixed(0)}`;
+  console.log(
+    `  ansible (for comparison): ${cpuLine('first', s.ansibleFirst)}; ${cpuLine('no-op', s.ansibleNoop)} (local CPU excludes its persistent ssh master)`,
+  );
   const twentyConnects = s.twenty.flatMap((x) => x.reports.map((r) => r.connectMs));
   const twentyDur = s.twenty.flatMap((x) => x.reports.map((r) => r.durationMs));
-  console.log(`  twenty hosts: per-host connect median ${median(twentyConnects).toFixed(0)} max ${Math.max(...twentyConnects).toFixed(0)}; per-host duration median ${median(twentyDur).toFixed(0)} max ${Math.max(...twentyDur).toFixed(0)}`);
-  console.log(`  samples (ms): ours first ${s.oursFirst.map((x) => x.ms.toFixed(0)).join(' ')}; ours no-op ${s.oursNoop.map((x) => x.ms.toFixed(0)).join(' ')}; ansible first ${s.ansibleFirst.map((x) => x.ms.toFixed(0)).join(' ')}; ansible no-op ${s.ansibleNoop.map((x) => x.ms.toFixed(0)).join(' ')}; ssh true ${s.sshTrue.map((x) => x.toFixed(0)).join(' ')}; one ${s.one.map((x) => x.ms.toFixed(0)).join(' ')}; twenty ${s.twenty.map((x) => x.ms.toFixed(0)).join(' ')}`);
-  if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ medians: m, ratios: { r1, r2, r3, r4 }, samples: s }, null, 2) + '\n');
+  console.log(
+    `  twenty hosts: per-host connect median ${median(twentyConnects).toFixed(0)} max ${Math.max(...twentyConnects).toFixed(0)}; per-host duration median ${median(twentyDur).toFixed(0)} max ${Math.max(...twentyDur).toFixed(0)}`,
+  );
+  console.log(
+    `  samples (ms): ours first ${s.oursFirst.map((x) => x.ms.toFixed(0)).join(' ')}; ours no-op ${s.oursNoop.map((x) => x.ms.toFixed(0)).join(' ')}; ansible first ${s.ansibleFirst.map((x) => x.ms.toFixed(0)).join(' ')}; ansible no-op ${s.ansibleNoop.map((x) => x.ms.toFixed(0)).join(' ')}; ssh true ${s.sshTrue.map((x) => x.toFixed(0)).join(' ')}; one ${s.one.map((x) => x.ms.toFixed(0)).join(' ')}; twenty ${s.twenty.map((x) => x.ms.toFixed(0)).join(' ')}`,
+  );
+  if (process.env.BENCH_JSON)
+    fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ medians: m, ratios: { r1, r2, r3, r4 }, samples: s }, null, 2) + '\n');
 }
 
 main().catch((e) => {

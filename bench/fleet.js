@@ -70,7 +70,9 @@ function runnerScript(stackDir, tag) {
     if (!p) continue;
     const report = path.join(work, `${tag}-${name}.json`);
     reports.push(report);
-    const env = Object.entries({ ...p.environment, CDKTF_POSTFIX_REPORT: report }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
+    const env = Object.entries({ ...p.environment, CDKTF_POSTFIX_REPORT: report })
+      .map(([k, v]) => `${k}=${shq(v)}`)
+      .join(' ');
     lines.push(`env ${env} ${p.interpreter.map(shq).join(' ')} ${shq(p.command)} > /dev/null 2>&1 &`);
   }
   lines.push('wait');
@@ -112,7 +114,8 @@ async function applyOnce(mode, kind, hosts, stackDir, tag) {
   const host = await m.hostDelta(hosts, before);
   const expect = kind === 'first' ? 'applied' : 'unchanged';
   const bad = reports.filter((x) => x.result !== expect);
-  if (bad.length) throw new Error(`${mode} ${kind}: expected ${expect}, got ${bad.map((x) => `${x.host}: ${x.result} ${x.error ?? ''}`).join('; ')}`);
+  if (bad.length)
+    throw new Error(`${mode} ${kind}: expected ${expect}, got ${bad.map((x) => `${x.host}: ${x.result} ${x.error ?? ''}`).join('; ')}`);
   return { mode, kind, n, ms: r.ms, clientCpuMs: r.cpuMs, peakMiB: r.peakMiB, host, reports, load: os.loadavg()[0] };
 }
 
@@ -124,11 +127,32 @@ function applyResourceNames(stackDir) {
 
 async function deployNoop(hosts, stackDir) {
   const before = m.hostCounters(hosts);
-  const args = ['apply', '-auto-approve', '-input=false', '-no-color', `-parallelism=${hosts.length}`, ...applyResourceNames(stackDir).map((k) => `-replace=terraform_data.${k}`)];
+  const args = [
+    'apply',
+    '-auto-approve',
+    '-input=false',
+    '-no-color',
+    `-parallelism=${hosts.length}`,
+    ...applyResourceNames(stackDir).map((k) => `-replace=terraform_data.${k}`),
+  ];
   const r = await must(['terraform', ...args], { cwd: stackDir, env: tfEnv() });
   const host = await m.hostDelta(hosts, before);
-  const plan = await must(['terraform', 'plan', '-input=false', '-no-color', '-detailed-exitcode', `-parallelism=${hosts.length}`], { cwd: stackDir, env: tfEnv() });
-  return { mode: 'deploy', kind: 'noop', n: hosts.length, ms: r.ms, clientCpuMs: r.cpuMs, peakMiB: r.peakMiB, host, reports: [], load: os.loadavg()[0], plan: { ms: plan.ms, cpuMs: plan.cpuMs } };
+  const plan = await must(['terraform', 'plan', '-input=false', '-no-color', '-detailed-exitcode', `-parallelism=${hosts.length}`], {
+    cwd: stackDir,
+    env: tfEnv(),
+  });
+  return {
+    mode: 'deploy',
+    kind: 'noop',
+    n: hosts.length,
+    ms: r.ms,
+    clientCpuMs: r.cpuMs,
+    peakMiB: r.peakMiB,
+    host,
+    reports: [],
+    load: os.loadavg()[0],
+    plan: { ms: plan.ms, cpuMs: plan.cpuMs },
+  };
 }
 
 async function runMode(mode, n) {
@@ -139,7 +163,8 @@ async function runMode(mode, n) {
     if (mode === 'deploy') await must(['terraform', 'init', '-input=false', '-no-color'], { cwd: stackDir, env: tfEnv() });
     await m.settle(lab.hosts);
     const first = await applyOnce(mode, 'first', lab.hosts, stackDir, `${mode}-${n}-first`);
-    const noop = mode === 'deploy' ? await deployNoop(lab.hosts, stackDir) : await applyOnce(mode, 'noop', lab.hosts, stackDir, `${mode}-${n}-noop`);
+    const noop =
+      mode === 'deploy' ? await deployNoop(lab.hosts, stackDir) : await applyOnce(mode, 'noop', lab.hosts, stackDir, `${mode}-${n}-noop`);
     return [first, noop];
   } finally {
     await lab.stop();
@@ -149,7 +174,9 @@ async function runMode(mode, n) {
 function row(s) {
   const sessions = s.host.map((h) => h.sessions);
   const postfix = s.host.map((h) => h.postfix);
-  const plan = s.plan ? `; terraform plan (nothing to do) ${(s.plan.ms / 1000).toFixed(2)}s wall, ${(s.plan.cpuMs / 1000).toFixed(2)}s CPU` : '';
+  const plan = s.plan
+    ? `; terraform plan (nothing to do) ${(s.plan.ms / 1000).toFixed(2)}s wall, ${(s.plan.cpuMs / 1000).toFixed(2)}s CPU`
+    : '';
   return `  ${s.mode.padEnd(6)} ${s.kind.padEnd(5)} N=${String(s.n).padStart(2)}  wall ${(s.ms / 1000).toFixed(2)}s  client CPU ${(s.clientCpuMs / 1000).toFixed(2)}s (${(s.clientCpuMs / s.n).toFixed(0)} ms/host)  peak client mem ${s.peakMiB.toFixed(0)} MiB  host CPU/host median ${m.median(sessions).toFixed(0)} ms (max ${Math.max(...sessions).toFixed(0)}), postfix restart ${m.median(postfix).toFixed(0)} ms/host  [load ${s.load.toFixed(1)}]${plan}`;
 }
 
@@ -159,7 +186,13 @@ function fit(samples) {
     for (const kind of ['first', 'noop']) {
       const xs = samples.filter((s) => s.mode === mode && s.kind === kind).sort((a, b) => a.n - b.n);
       if (!xs.length) continue;
-      const line = xs.length > 1 ? m.fitLine(xs.map((s) => s.n), xs.map((s) => s.clientCpuMs)) : { a: 0, b: xs[0].clientCpuMs };
+      const line =
+        xs.length > 1
+          ? m.fitLine(
+              xs.map((s) => s.n),
+              xs.map((s) => s.clientCpuMs),
+            )
+          : { a: 0, b: xs[0].clientCpuMs };
       const hostPer = m.median(xs.flatMap((s) => s.host.map((h) => h.sessions)));
       const restartPer = m.median(xs.flatMap((s) => s.host.map((h) => h.postfix)));
       const floor = xs[0].ms;
@@ -167,7 +200,9 @@ function fit(samples) {
         const p = Math.max(floor, (line.a + (line.b + hostPer + restartPer) * s.n) / CORES);
         return `N=${s.n} ${(p / 1000).toFixed(2)}s vs ${(s.ms / 1000).toFixed(2)}s`;
       });
-      lines.push(`  ${mode.padEnd(6)} ${kind.padEnd(5)} client CPU = ${line.a.toFixed(0)} ms + ${line.b.toFixed(0)} ms/host; host CPU ${hostPer.toFixed(0)} ms/host (+ postfix restart ${restartPer.toFixed(0)}); floor (N=${xs[0].n}) ${(floor / 1000).toFixed(2)}s; predicted vs measured: ${preds.join(', ')}`);
+      lines.push(
+        `  ${mode.padEnd(6)} ${kind.padEnd(5)} client CPU = ${line.a.toFixed(0)} ms + ${line.b.toFixed(0)} ms/host; host CPU ${hostPer.toFixed(0)} ms/host (+ postfix restart ${restartPer.toFixed(0)}); floor (N=${xs[0].n}) ${(floor / 1000).toFixed(2)}s; predicted vs measured: ${preds.join(', ')}`,
+      );
     }
   }
   return lines;
@@ -193,11 +228,21 @@ async function main() {
   for (const l of fit(samples)) console.log(l);
   const noop = (mode) => samples.filter((s) => s.mode === mode && s.kind === 'noop').sort((a, b) => a.n - b.n);
   const cli = noop('cli');
-  if (cli.length > 1) console.log(`cli no-op: N=${cli.at(-1).n} takes ${(cli.at(-1).ms / cli[0].ms).toFixed(1)}x the wall time of N=${cli[0].n}`);
+  if (cli.length > 1)
+    console.log(`cli no-op: N=${cli.at(-1).n} takes ${(cli.at(-1).ms / cli[0].ms).toFixed(1)}x the wall time of N=${cli[0].n}`);
   const runner = noop('runner');
   const five = runner.find((s) => s.n === 5);
-  if (five && runner[0].n === 1) console.log(`runner no-op (a process per host): 5 at once take ${(five.ms / runner[0].ms).toFixed(1)}x the wall time of one`);
-  if (process.env.FLEET_JSON) fs.writeFileSync(process.env.FLEET_JSON, JSON.stringify(samples.map(({ reports, ...s }) => ({ ...s, steps: reports.map((r) => r.steps), hostCpuMs: reports.map((r) => r.hostCpuMs) })), null, 2) + '\n');
+  if (five && runner[0].n === 1)
+    console.log(`runner no-op (a process per host): 5 at once take ${(five.ms / runner[0].ms).toFixed(1)}x the wall time of one`);
+  if (process.env.FLEET_JSON)
+    fs.writeFileSync(
+      process.env.FLEET_JSON,
+      JSON.stringify(
+        samples.map(({ reports, ...s }) => ({ ...s, steps: reports.map((r) => r.steps), hostCpuMs: reports.map((r) => r.hostCpuMs) })),
+        null,
+        2,
+      ) + '\n',
+    );
 }
 
 main()

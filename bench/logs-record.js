@@ -127,12 +127,15 @@ async function main() {
       const r = await h.exec(['postconf', ...a]);
       if (r.code !== 0) throw new Error(`postconf ${a.join(' ')}: ${r.stderr}`);
     };
-    const checks = '/^Subject: hold/ HOLD held for review\n/^Subject: discard/ DISCARD dropped\n/^Subject: reject/ REJECT message content rejected\n';
+    const checks =
+      '/^Subject: hold/ HOLD held for review\n/^Subject: discard/ DISCARD dropped\n/^Subject: reject/ REJECT message content rejected\n';
     const w = await h.exec(['tee', '/etc/postfix/header_checks'], { input: checks });
     if (w.code !== 0) throw new Error(w.stderr);
-    await pc('-e',
+    await pc(
+      '-e',
       `relayhost = [127.0.0.1]:${port}`,
-      'default_transport = smtp', 'relay_transport = smtp',
+      'default_transport = smtp',
+      'relay_transport = smtp',
       'transport_maps = inline:{defer.example=smtp:[127.0.0.1]:9}',
       'mynetworks = 127.0.0.1/32',
       'smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination',
@@ -141,48 +144,65 @@ async function main() {
       'alias_database =',
       'header_checks = regexp:/etc/postfix/header_checks',
       'smtp_connect_timeout = 2s',
-      'minimal_backoff_time = 10s', 'maximal_backoff_time = 20s', 'queue_run_delay = 10s');
+      'minimal_backoff_time = 10s',
+      'maximal_backoff_time = 20s',
+      'queue_run_delay = 10s',
+    );
     const rl = await h.exec(['postfix', 'reload']);
     if (rl.code !== 0) throw new Error(rl.stderr);
     await sleep(2500); // postfix commands stall while main.cf is younger than 2 s (DESIGN.md)
 
     let seed = 20261202;
-    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const r = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
     const pick = (a) => a[Math.floor(r() * a.length)];
     const senders = Array.from({ length: 40 }, (_, i) => `user${i}@client${i % 7}.lab.test`);
     const locals = ['root', 'alice', 'bob', 'carol', 'postmaster'].map((u) => `${u}@${H}`);
-    const remote = () => `${pick(['ann', 'ben', 'cid', 'dee', 'eve', 'fay'])}${Math.floor(r() * 9)}@${pick(['far', 'near', 'mid'])}.lab.test`;
+    const remote = () =>
+      `${pick(['ann', 'ben', 'cid', 'dee', 'eve', 'fay'])}${Math.floor(r() * 9)}@${pick(['far', 'near', 'mid'])}.lab.test`;
     const jobs = [];
     for (let k = 0; k < MESSAGES; k++) {
       const x = r();
       const from = r() < 0.05 ? '' : pick(senders);
       const size = 200 + Math.floor(r() * 4000);
       let job;
-      if (x < 0.36) job = () => session(h.address, mail(from, [pick(locals), ...(r() < 0.3 ? [pick(locals)] : [])], 'hello', size), '127.0.0.1');
+      if (x < 0.36)
+        job = () => session(h.address, mail(from, [pick(locals), ...(r() < 0.3 ? [pick(locals)] : [])], 'hello', size), '127.0.0.1');
       else if (x < 0.49) job = () => session(h.address, mail(from, [remote(), ...(r() < 0.3 ? [remote()] : [])], 'out', size), '127.0.0.1');
       else if (x < 0.53) job = () => session(h.address, mail(from, [`fwd@${H}`], 'forward me', size), '127.0.0.1');
-      else if (x < 0.57) job = () => session(h.address, mail(from, [`bad${Math.floor(r() * 5)}@far.lab.test`], 'bounce me', size), '127.0.0.1');
-      else if (x < 0.59) job = () => session(h.address, mail(from, [`busy${Math.floor(r() * 5)}@near.lab.test`], 'defer me', size), '127.0.0.1');
-      else if (x < 0.6) job = () => session(h.address, mail(from, [`later${Math.floor(r() * 3)}@defer.example`], 'defer me', size), '127.0.0.1');
-      else if (x < 0.68) job = () => session(h.address, mail(pick(senders), [`nosuch${Math.floor(r() * 20)}@${H}`], 'unknown', size), '127.0.0.2');
+      else if (x < 0.57)
+        job = () => session(h.address, mail(from, [`bad${Math.floor(r() * 5)}@far.lab.test`], 'bounce me', size), '127.0.0.1');
+      else if (x < 0.59)
+        job = () => session(h.address, mail(from, [`busy${Math.floor(r() * 5)}@near.lab.test`], 'defer me', size), '127.0.0.1');
+      else if (x < 0.6)
+        job = () => session(h.address, mail(from, [`later${Math.floor(r() * 3)}@defer.example`], 'defer me', size), '127.0.0.1');
+      else if (x < 0.68)
+        job = () => session(h.address, mail(pick(senders), [`nosuch${Math.floor(r() * 20)}@${H}`], 'unknown', size), '127.0.0.2');
       else if (x < 0.76) job = () => session(h.address, mail(pick(senders), [remote()], 'relay', size), '127.0.0.3');
       else if (x < 0.79) job = () => session(h.address, mail(pick(senders), [`reject@${H}`], 'access', size), '127.0.0.1');
       else if (x < 0.82) job = () => session(h.address, mail(pick(senders), [`warn@${H}`], 'warned', size), '127.0.0.2');
-      else if (x < 0.84) job = () => session(h.address, mail(from, [pick(locals)], ['hold', 'discard', 'reject'][k % 3] + ' this', size), '127.0.0.1');
+      else if (x < 0.84)
+        job = () => session(h.address, mail(from, [pick(locals)], ['hold', 'discard', 'reject'][k % 3] + ' this', size), '127.0.0.1');
       else if (x < 0.9) {
         const u = pick(['root', 'alice', 'bob']);
         const to = r() < 0.5 ? pick(locals) : remote();
-        job = () => h.exec(['sendmail', '-f', `${u}@${H}`, to], { input: `Subject: local ${k}\n\n${('y'.repeat(75) + '\n').repeat(Math.ceil(size / 76))}` });
+        job = () =>
+          h.exec(['sendmail', '-f', `${u}@${H}`, to], {
+            input: `Subject: local ${k}\n\n${('y'.repeat(75) + '\n').repeat(Math.ceil(size / 76))}`,
+          });
       } else if (x < 0.93) job = () => session(h.address, ['GET / HTTP/1.0', 'QUIT'], '127.0.0.2');
       else if (x < 0.96) job = () => session(h.address, [null], '127.0.0.4');
-      else job = () => session(h.address, mail(from, [pick(locals), `nosuch${Math.floor(r() * 20)}@${H}`, remote()], 'mixed', size), '127.0.0.1');
+      else
+        job = () =>
+          session(h.address, mail(from, [pick(locals), `nosuch${Math.floor(r() * 20)}@${H}`, remote()], 'mixed', size), '127.0.0.1');
       jobs.push(job);
     }
     // four sessions at a time
     let next = 0;
-    await Promise.all([0, 1, 2, 3].map(async () => {
-      while (next < jobs.length) await jobs[next++]();
-    }));
+    await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        while (next < jobs.length) await jobs[next++]();
+      }),
+    );
     // let the queue retry a few times, then expire what is left (maximal_queue_lifetime)
     for (let i = 0; i < 3; i++) {
       await sleep(3000);

@@ -42,7 +42,10 @@ const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2
  * memory is the fixture's, whatever the target.
  */
 function repeatFixture(file, target) {
-  const lines = fs.readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = fs
+    .readFileSync(FIXTURE, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const ids = new Map();
   for (const l of lines) {
     const m = /^\S+ +\S+ +\S+ \S+ \S+?: ([0-9A-F]{6,}): /.exec(l) || /^\S+ \S+ \S+?: ([0-9A-F]{6,}): /.exec(l);
@@ -91,14 +94,22 @@ function units(v) {
 
 function parsePflogsumm(text) {
   const labels = {
-    received: /^\s*(\d+)([km]?)\s+received$/m, delivered: /^\s*(\d+)([km]?)\s+delivered$/m,
-    forwarded: /^\s*(\d+)([km]?)\s+forwarded$/m, deferred: /^\s*(\d+)([km]?)\s+deferred/m,
-    deferrals: /\((\d+)([km]?)\s+deferrals\)/m, bounced: /^\s*(\d+)([km]?)\s+bounced$/m,
-    rejected: /^\s*(\d+)([km]?)\s+rejected \(/m, rejectWarnings: /^\s*(\d+)([km]?)\s+reject warnings$/m,
-    held: /^\s*(\d+)([km]?)\s+held$/m, discarded: /^\s*(\d+)([km]?)\s+discarded \(/m,
-    bytesReceived: /^\s*(\d+)([km]?)\s+bytes received$/m, bytesDelivered: /^\s*(\d+)([km]?)\s+bytes delivered$/m,
-    senders: /^\s*(\d+)([km]?)\s+senders$/m, sendingHostsDomains: /^\s*(\d+)([km]?)\s+sending hosts\/domains$/m,
-    recipients: /^\s*(\d+)([km]?)\s+recipients$/m, recipientHostsDomains: /^\s*(\d+)([km]?)\s+recipient hosts\/domains$/m,
+    received: /^\s*(\d+)([km]?)\s+received$/m,
+    delivered: /^\s*(\d+)([km]?)\s+delivered$/m,
+    forwarded: /^\s*(\d+)([km]?)\s+forwarded$/m,
+    deferred: /^\s*(\d+)([km]?)\s+deferred/m,
+    deferrals: /\((\d+)([km]?)\s+deferrals\)/m,
+    bounced: /^\s*(\d+)([km]?)\s+bounced$/m,
+    rejected: /^\s*(\d+)([km]?)\s+rejected \(/m,
+    rejectWarnings: /^\s*(\d+)([km]?)\s+reject warnings$/m,
+    held: /^\s*(\d+)([km]?)\s+held$/m,
+    discarded: /^\s*(\d+)([km]?)\s+discarded \(/m,
+    bytesReceived: /^\s*(\d+)([km]?)\s+bytes received$/m,
+    bytesDelivered: /^\s*(\d+)([km]?)\s+bytes delivered$/m,
+    senders: /^\s*(\d+)([km]?)\s+senders$/m,
+    sendingHostsDomains: /^\s*(\d+)([km]?)\s+sending hosts\/domains$/m,
+    recipients: /^\s*(\d+)([km]?)\s+recipients$/m,
+    recipientHostsDomains: /^\s*(\d+)([km]?)\s+recipient hosts\/domains$/m,
   };
   const out = {};
   for (const [k, re] of Object.entries(labels)) {
@@ -117,8 +128,9 @@ function effectiveCores() {
   const code = "let x = 0; for (let i = 0; i < 4e8; i++) x ^= i; require('worker_threads').parentPort.postMessage(x);";
   const run = (n) => {
     const t = process.hrtime.bigint();
-    return Promise.all(Array.from({ length: n }, () => new Promise((res) => new Worker(code, { eval: true }).once('message', res))))
-      .then(() => Number(process.hrtime.bigint() - t) / 1e6);
+    return Promise.all(Array.from({ length: n }, () => new Promise((res) => new Worker(code, { eval: true }).once('message', res)))).then(
+      () => Number(process.hrtime.bigint() - t) / 1e6,
+    );
   };
   return run(1).then((one) => run(2).then((two) => (2 * one) / two));
 }
@@ -130,7 +142,9 @@ async function main() {
   const load0 = os.loadavg()[0].toFixed(2);
   let t0 = Date.now();
   const gen = repeatFixture(file, LINES);
-  console.log(`wrote ${gen.lines} lines (${(fs.statSync(file).size / 1048576).toFixed(1)} MiB; ${path.relative(process.cwd(), FIXTURE)}: ${gen.fixtureLines} lines, ${gen.ids} queue IDs, repeated) in ${Date.now() - t0} ms: ${file}`);
+  console.log(
+    `wrote ${gen.lines} lines (${(fs.statSync(file).size / 1048576).toFixed(1)} MiB; ${path.relative(process.cwd(), FIXTURE)}: ${gen.fixtureLines} lines, ${gen.ids} queue IDs, repeated) in ${Date.now() - t0} ms: ${file}`,
+  );
 
   const pfOut = path.join(dir, 'pflogsumm.txt');
   const runs = { pfMs: [], pfCpuMs: [], ourMs: [], ourCpuMs: [] };
@@ -141,17 +155,17 @@ async function main() {
       runs.pfMs.push(NaN);
       runs.pfCpuMs.push(NaN);
     } else {
-    // pflogsumm under bash so `times` can report its CPU time (user+sys of the child)
-    t0 = process.hrtime.bigint();
-    const pf = spawnSync('bash', ['-c', 'pflogsumm "$1" > "$2" || exit 3; times', '_', file, pfOut], { encoding: 'utf8' });
-    runs.pfMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (pf.error || pf.status !== 0) {
-      console.error('pflogsumm failed:', pf.error ? pf.error.message : pf.stderr);
-      process.exit(2);
-    }
-    const cpuLine = pf.stdout.trim().split('\n').pop() || '';
-    const secs = [...cpuLine.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-    runs.pfCpuMs.push((secs[0] + secs[1]) * 1000);
+      // pflogsumm under bash so `times` can report its CPU time (user+sys of the child)
+      t0 = process.hrtime.bigint();
+      const pf = spawnSync('bash', ['-c', 'pflogsumm "$1" > "$2" || exit 3; times', '_', file, pfOut], { encoding: 'utf8' });
+      runs.pfMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (pf.error || pf.status !== 0) {
+        console.error('pflogsumm failed:', pf.error ? pf.error.message : pf.stderr);
+        process.exit(2);
+      }
+      const cpuLine = pf.stdout.trim().split('\n').pop() || '';
+      const secs = [...cpuLine.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+      runs.pfCpuMs.push((secs[0] + secs[1]) * 1000);
     }
 
     const cpu0 = process.cpuUsage();
@@ -164,7 +178,9 @@ async function main() {
   const [pfMs, pfCpuMs, ourMs, ourCpuMs] = [runs.pfMs, runs.pfCpuMs, runs.ourMs, runs.ourCpuMs].map(median);
 
   const g = report.grandTotals;
-  const theirs = OURS_ONLY ? Object.fromEntries(Object.keys(parsePflogsumm('')).map((k) => [k, '-'])) : parsePflogsumm(fs.readFileSync(pfOut, 'utf8'));
+  const theirs = OURS_ONLY
+    ? Object.fromEntries(Object.keys(parsePflogsumm('')).map((k) => [k, '-']))
+    : parsePflogsumm(fs.readFileSync(pfOut, 'utf8'));
   let equal = true;
   console.log(`\n${'grand total'.padEnd(24)}${'pflogsumm'.padStart(12)}${'ours'.padStart(12)}${'ours (exact)'.padStart(16)}`);
   for (const k of Object.keys(theirs)) {
@@ -173,11 +189,18 @@ async function main() {
     if (!same) equal = false;
     console.log(`${k.padEnd(24)}${theirs[k].padStart(12)}${mine.padStart(12)}${String(g[k]).padStart(16)}${same ? '' : '   <-- differs'}`);
   }
-  console.log(`\nlines: ${report.input.lines}, postfix: ${report.input.postfixLines}, unparsed: garbage ${report.unparsed.garbage.count}, non-postfix ${report.unparsed.nonPostfix.count}, unrecognised postfix ${report.unparsed.unrecognisedPostfix.count}`);
-  console.log(`load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs; effective cores for two threads now: ${(await effectiveCores()).toFixed(1)}`);
+  console.log(
+    `\nlines: ${report.input.lines}, postfix: ${report.input.postfixLines}, unparsed: garbage ${report.unparsed.garbage.count}, non-postfix ${report.unparsed.nonPostfix.count}, unrecognised postfix ${report.unparsed.unrecognisedPostfix.count}`,
+  );
+  console.log(
+    `load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs; effective cores for two threads now: ${(await effectiveCores()).toFixed(1)}`,
+  );
   const all = (a) => (REPEAT > 1 ? `  [runs: ${a.map((x) => x.toFixed(0)).join(', ')}]` : '');
-  if (!OURS_ONLY) console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
-  console.log(`ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}  (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)${all(runs.ourMs)}`);
+  if (!OURS_ONLY)
+    console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
+  console.log(
+    `ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}  (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)${all(runs.ourMs)}`,
+  );
   if (!OURS_ONLY) console.log(`ratio pflogsumm/ours: ${(pfMs / ourMs).toFixed(1)}x wall, ${(pfCpuMs / ourCpuMs).toFixed(1)}x CPU`);
   console.log(`grand totals equal: ${OURS_ONLY ? 'not compared (--ours-only)' : equal ? 'yes' : 'NO: the report and pflogsumm disagree'}`);
   if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });

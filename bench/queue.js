@@ -40,7 +40,14 @@ function run(cmd, argv, input) {
     c.stderr.on('data', (d) => err.push(d));
     c.on('error', reject);
     c.stdin.on('error', () => undefined);
-    c.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), seconds: Number(process.hrtime.bigint() - t0) / 1e9 }));
+    c.on('close', (code) =>
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      }),
+    );
     c.stdin.end(input || '');
   });
 }
@@ -122,7 +129,8 @@ async function queue(host) {
 async function check(host, label, othersExpected) {
   const q = await queue(host);
   const hits = q.filter((m) => m.recipients.some((r) => r.address === TARGET)).length;
-  if (hits !== 0 || q.length !== othersExpected) throw new Error(`${label}: ${hits} messages for ${TARGET} left, ${q.length} queued (expected ${othersExpected})`);
+  if (hits !== 0 || q.length !== othersExpected)
+    throw new Error(`${label}: ${hits} messages for ${TARGET} left, ${q.length} queued (expected ${othersExpected})`);
 }
 
 /** The real CLI if it has the queue command, else the same command registered on its own. */
@@ -146,7 +154,10 @@ async function main() {
   const lab = await startLab({ count: 1 });
   const host = lab.hosts[0];
   try {
-    for (const cmd of [['postconf', '-e', 'default_transport = smtp', 'relay_transport = smtp', 'defer_transports = smtp'], ['postfix', 'reload']]) {
+    for (const cmd of [
+      ['postconf', '-e', 'default_transport = smtp', 'relay_transport = smtp', 'defer_transports = smtp'],
+      ['postfix', 'reload'],
+    ]) {
       const r = await host.exec(cmd);
       if (r.code !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
     }
@@ -159,7 +170,20 @@ async function main() {
 
     const { argv, note } = await cliArgv();
     console.error(`ours: ${note}`);
-    const ours = [...argv, 'queue', 'delete', '--recipient', TARGET, '--host', host.address, '--identity', host.privateKeyPath, '--known-hosts', host.knownHostsPath, '--json'];
+    const ours = [
+      ...argv,
+      'queue',
+      'delete',
+      '--recipient',
+      TARGET,
+      '--host',
+      host.address,
+      '--identity',
+      host.privateKeyPath,
+      '--known-hosts',
+      host.knownHostsPath,
+      '--json',
+    ];
     const jq = `select(any(.recipients[]; .address == "${TARGET}")) | .queue_id`;
     const pipeline = [...host.sshArgs(), `postqueue -j | jq -r '${jq}' | postsuper -d -`];
 
@@ -181,7 +205,9 @@ async function main() {
     const p = median(times.pipeline);
     const [oMin, pMin] = [Math.min(...times.ours), Math.min(...times.pipeline)];
     // The median is the headline; the best run of each shows the cost without a busy machine's noise.
-    console.log(`queue purge ${half} of ${TOTAL}: ours ${o.toFixed(2)}s, pipeline ${p.toFixed(2)}s, ratio ${(o / p).toFixed(2)} (median of ${ROUNDS}; best runs ${oMin.toFixed(2)}s vs ${pMin.toFixed(2)}s, ratio ${(oMin / pMin).toFixed(2)})`);
+    console.log(
+      `queue purge ${half} of ${TOTAL}: ours ${o.toFixed(2)}s, pipeline ${p.toFixed(2)}s, ratio ${(o / p).toFixed(2)} (median of ${ROUNDS}; best runs ${oMin.toFixed(2)}s vs ${pMin.toFixed(2)}s, ratio ${(oMin / pMin).toFixed(2)})`,
+    );
     process.exitCode = o / p <= 1.5 ? 0 : 2;
   } finally {
     await lab.stop();

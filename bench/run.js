@@ -20,7 +20,9 @@ for (const name of ORDER) {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [file, ...process.argv.slice(2)], { stdio: 'inherit', cwd: path.resolve(__dirname, '..') });
   const status = r.status ?? 1;
-  console.log(`== bench/${name}.js: ${status === 0 ? 'done' : `FAILED (exit ${status}${r.signal ? `, ${r.signal}` : ''})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  console.log(
+    `== bench/${name}.js: ${status === 0 ? 'done' : `FAILED (exit ${status}${r.signal ? `, ${r.signal}` : ''})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
   if (status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -50,7 +50,10 @@ function synth(h) {
 /** The blacklist's bytes as our bundle carries them, for Ansible to copy: the same file on both hosts. */
 function blacklistFile(stackDir) {
   const hostsDir = path.join(stackDir, 'assets');
-  const bundlePath = require('child_process').execFileSync('find', [hostsDir, '-name', 'bundle.json'], { encoding: 'utf8' }).trim().split('\n')[0];
+  const bundlePath = require('child_process')
+    .execFileSync('find', [hostsDir, '-name', 'bundle.json'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')[0];
   const bundle = JSON.parse(fs.readFileSync(bundlePath, 'utf8'));
   const f = bundle.files['/etc/postfix/blacklist'];
   const data = f.content !== undefined ? f.content : fs.readFileSync(path.join(path.dirname(bundlePath), f.asset));
@@ -101,12 +104,16 @@ async function main() {
       s.oursNoop.push(await ours(stacks[i], oh, 'unchanged'));
       s.ansibleFirst.push(await ansible(timed, work, ah, true, `blacklist_src=${blacklist}`));
       s.ansibleNoop.push(await ansible(timed, work, ah, false, `blacklist_src=${blacklist}`));
-      process.stderr.write(`  rep ${i + 1}: ours ${s.oursFirst[i].ms.toFixed(0)}/${s.oursNoop[i].ms.toFixed(0)} ms, ansible ${s.ansibleFirst[i].ms.toFixed(0)}/${s.ansibleNoop[i].ms.toFixed(0)} ms [load ${os.loadavg()[0].toFixed(1)}]\n`);
+      process.stderr.write(
+        `  rep ${i + 1}: ours ${s.oursFirst[i].ms.toFixed(0)}/${s.oursNoop[i].ms.toFixed(0)} ms, ansible ${s.ansibleFirst[i].ms.toFixed(0)}/${s.ansibleNoop[i].ms.toFixed(0)} ms [load ${os.loadavg()[0].toFixed(1)}]\n`,
+      );
     }
     const files = ['/etc/postfix/blacklist'];
     const [a, b] = [await endState(lab.hosts[0], files), await endState(lab.hosts[REPEAT], files)];
     const differing = Object.keys(a).filter((k) => a[k] !== b[k]);
-    console.log(`end state, ours vs ansible (postconf -n, postconf -M, main.cf, master.cf, blacklist): ${differing.length ? `DIFFERENT in ${differing.join(', ')}` : 'identical'}`);
+    console.log(
+      `end state, ours vs ansible (postconf -n, postconf -M, main.cf, master.cf, blacklist): ${differing.length ? `DIFFERENT in ${differing.join(', ')}` : 'identical'}`,
+    );
   } finally {
     await lab.stop();
     fs.rmSync(work, { recursive: true, force: true });
@@ -117,21 +124,35 @@ async function main() {
   const first = s.oursFirst;
   const durs = first.map((x) => stepDurations(x.report));
   const names = Object.keys(durs[0]);
-  const line = names.map((k) => `${k} ${m.median(durs.map((d) => d[k]?.wall ?? 0)).toFixed(0)}/${m.median(durs.map((d) => d[k]?.cpu ?? 0)).toFixed(0)}`).join(', ');
+  const line = names
+    .map((k) => `${k} ${m.median(durs.map((d) => d[k]?.wall ?? 0)).toFixed(0)}/${m.median(durs.map((d) => d[k]?.cpu ?? 0)).toFixed(0)}`)
+    .join(', ');
   const remote = med(first, (x) => Math.max(...Object.values(x.report.steps)));
   console.log('');
-  console.log(`our first apply, timeline on the host (ms wall/host CPU per step; files = staging the table + postmap + rename, ack = postfix reload + master's acknowledgement):`);
+  console.log(
+    `our first apply, timeline on the host (ms wall/host CPU per step; files = staging the table + postmap + rename, ack = postfix reload + master's acknowledgement):`,
+  );
   console.log(`  ${line}`);
-  console.log(`  wall ${med(first, (x) => x.ms).toFixed(0)} = node start+load+exit ${med(first, (x) => x.ms - x.report.durationMs).toFixed(0)} + ssh connect ${med(first, (x) => x.report.connectMs).toFixed(0)} + first (held) round and upload ${med(first, (x) => x.report.durationMs - x.report.connectMs - Math.max(...Object.values(x.report.steps))).toFixed(0)} + transaction ${remote.toFixed(0)}`);
-  console.log(`  CPU: client ${med(first, (x) => x.cpuMs).toFixed(0)} ms, host ${med(first, (x) => x.host.sessions).toFixed(0)} ms (SSH sessions and the transaction) + Postfix restarting its services ${med(first, (x) => x.host.postfix).toFixed(0)} ms`);
-  console.log(`our no-op: wall ${med(s.oursNoop, (x) => x.ms).toFixed(0)} ms, CPU client ${med(s.oursNoop, (x) => x.cpuMs).toFixed(0)} ms, host ${med(s.oursNoop, (x) => x.host.sessions).toFixed(0)} ms`);
-  console.log(`ansible: first wall ${med(s.ansibleFirst, (x) => x.ms).toFixed(0)} ms (client CPU ${med(s.ansibleFirst, (x) => x.cpuMs).toFixed(0)} ms), no-op wall ${med(s.ansibleNoop, (x) => x.ms).toFixed(0)} ms (client CPU ${med(s.ansibleNoop, (x) => x.cpuMs).toFixed(0)} ms)`);
+  console.log(
+    `  wall ${med(first, (x) => x.ms).toFixed(0)} = node start+load+exit ${med(first, (x) => x.ms - x.report.durationMs).toFixed(0)} + ssh connect ${med(first, (x) => x.report.connectMs).toFixed(0)} + first (held) round and upload ${med(first, (x) => x.report.durationMs - x.report.connectMs - Math.max(...Object.values(x.report.steps))).toFixed(0)} + transaction ${remote.toFixed(0)}`,
+  );
+  console.log(
+    `  CPU: client ${med(first, (x) => x.cpuMs).toFixed(0)} ms, host ${med(first, (x) => x.host.sessions).toFixed(0)} ms (SSH sessions and the transaction) + Postfix restarting its services ${med(first, (x) => x.host.postfix).toFixed(0)} ms`,
+  );
+  console.log(
+    `our no-op: wall ${med(s.oursNoop, (x) => x.ms).toFixed(0)} ms, CPU client ${med(s.oursNoop, (x) => x.cpuMs).toFixed(0)} ms, host ${med(s.oursNoop, (x) => x.host.sessions).toFixed(0)} ms`,
+  );
+  console.log(
+    `ansible: first wall ${med(s.ansibleFirst, (x) => x.ms).toFixed(0)} ms (client CPU ${med(s.ansibleFirst, (x) => x.cpuMs).toFixed(0)} ms), no-op wall ${med(s.ansibleNoop, (x) => x.ms).toFixed(0)} ms (client CPU ${med(s.ansibleNoop, (x) => x.cpuMs).toFixed(0)} ms)`,
+  );
   const r1 = med(s.ansibleFirst, (x) => x.ms) / med(first, (x) => x.ms);
   const r2 = med(s.ansibleNoop, (x) => x.ms) / med(s.oursNoop, (x) => x.ms);
   const c1 = med(s.ansibleFirst, (x) => x.cpuMs) / med(first, (x) => x.cpuMs);
   console.log(`first apply: ansible/ours wall ${r1.toFixed(1)}x (target >= 8x) ${r1 >= 8 ? 'ok' : 'MISSED'}; client CPU ${c1.toFixed(1)}x`);
   console.log(`no-op: ansible/ours wall ${r2.toFixed(1)}x`);
-  console.log(`  samples (ms): ours first ${first.map((x) => x.ms.toFixed(0)).join(' ')}; ours no-op ${s.oursNoop.map((x) => x.ms.toFixed(0)).join(' ')}; ansible first ${s.ansibleFirst.map((x) => x.ms.toFixed(0)).join(' ')}; ansible no-op ${s.ansibleNoop.map((x) => x.ms.toFixed(0)).join(' ')}`);
+  console.log(
+    `  samples (ms): ours first ${first.map((x) => x.ms.toFixed(0)).join(' ')}; ours no-op ${s.oursNoop.map((x) => x.ms.toFixed(0)).join(' ')}; ansible first ${s.ansibleFirst.map((x) => x.ms.toFixed(0)).join(' ')}; ansible no-op ${s.ansibleNoop.map((x) => x.ms.toFixed(0)).join(' ')}`,
+  );
 }
 
 main().catch((e) => {

@@ -41,22 +41,29 @@ function stages(dist, scratch, types) {
   const { LookupTable } = require(path.join(dist, 'constructs/lookup-table'));
   const connection = { host: '192.0.2.10', privateKeyPath: '/k', knownHostsPath: '/kh' };
   return {
-    synth: (file) => timed(() => {
-      const stack = new TerraformStack(new App({ outdir: path.join(scratch, 'out') }), 'bench');
-      const host = new PostfixHost(stack, 'mx', { connection });
-      LookupTable.virtualAlias(host, 'virtual', { fromFile: file });
-      if (!host.bundle.sha256) throw new Error('no bundle');
-    }),
-    ...Object.fromEntries(types.map((type) => [`postmap ${type}`, (file) => {
-      const staged = `${file}.new`;
-      fs.copyFileSync(file, staged);
-      const ms = timed(() => {
-        const r = spawnSync('postmap', ['-c', scratch, `${type}:${staged}`], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`postmap ${type} failed: ${r.stderr}`);
-      });
-      for (const f of fs.readdirSync(scratch)) if (f.startsWith(`${path.basename(staged)}`)) fs.rmSync(path.join(scratch, f), { force: true });
-      return ms;
-    }])),
+    synth: (file) =>
+      timed(() => {
+        const stack = new TerraformStack(new App({ outdir: path.join(scratch, 'out') }), 'bench');
+        const host = new PostfixHost(stack, 'mx', { connection });
+        LookupTable.virtualAlias(host, 'virtual', { fromFile: file });
+        if (!host.bundle.sha256) throw new Error('no bundle');
+      }),
+    ...Object.fromEntries(
+      types.map((type) => [
+        `postmap ${type}`,
+        (file) => {
+          const staged = `${file}.new`;
+          fs.copyFileSync(file, staged);
+          const ms = timed(() => {
+            const r = spawnSync('postmap', ['-c', scratch, `${type}:${staged}`], { encoding: 'utf8' });
+            if (r.status !== 0) throw new Error(`postmap ${type} failed: ${r.stderr}`);
+          });
+          for (const f of fs.readdirSync(scratch))
+            if (f.startsWith(`${path.basename(staged)}`)) fs.rmSync(path.join(scratch, f), { force: true });
+          return ms;
+        },
+      ]),
+    ),
   };
 }
 
@@ -81,7 +88,7 @@ function measureTableScaling({ dist, sizes = [1000, 100000, 1000000], types = ['
             ms += f(files.get(n));
             reps++;
           }
-          (((perEntryUs[stage] ??= {})[n]) ??= []).push((ms * 1000) / (reps * n));
+          ((perEntryUs[stage] ??= {})[n] ??= []).push((ms * 1000) / (reps * n));
         }
       }
     }
@@ -91,7 +98,13 @@ function measureTableScaling({ dist, sizes = [1000, 100000, 1000000], types = ['
     for (const [stage, bySize] of Object.entries(perEntryUs)) {
       for (const n of sizes) {
         const us = median(bySize[n]);
-        rows.push({ stage, entries: n, 'µs/entry (median)': us.toFixed(3), 'entries/s': Math.round(1e6 / us), rounds: bySize[n].map((x) => x.toFixed(3)).join(' ') });
+        rows.push({
+          stage,
+          entries: n,
+          'µs/entry (median)': us.toFixed(3),
+          'entries/s': Math.round(1e6 / us),
+          rounds: bySize[n].map((x) => x.toFixed(3)).join(' '),
+        });
       }
       const largest = sizes[sizes.length - 1];
       ratios[stage] = Object.fromEntries(sizes.slice(0, -1).map((n) => [n, median(bySize[largest]) / median(bySize[n])]));

@@ -43,12 +43,21 @@ function sh(cmd, argv, input) {
 
 function printScaling() {
   const { measureTableScaling } = require('./table-scaling');
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const { rows, ratios } = measureTableScaling({ dist });
-  console.log(`lookup table build cost per entry, 1k, 100k, 1M entries (load average before: ${load}; after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs)`);
+  console.log(
+    `lookup table build cost per entry, 1k, 100k, 1M entries (load average before: ${load}; after: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; ${os.cpus().length} CPUs)`,
+  );
   console.table(rows);
   for (const [stage, bySize] of Object.entries(ratios)) {
-    for (const [n, ratio] of Object.entries(bySize)) console.log(`${stage}: per-entry cost at 1M / at ${Number(n) / 1000}k = ${ratio.toFixed(2)} (<= 1: no slower per entry at 1M)`);
+    for (const [n, ratio] of Object.entries(bySize))
+      console.log(`${stage}: per-entry cost at 1M / at ${Number(n) / 1000}k = ${ratio.toFixed(2)} (<= 1: no slower per entry at 1M)`);
   }
 }
 
@@ -76,7 +85,9 @@ async function main() {
       const outdir = path.join(work, `out-${run}`);
       const app = new App({ outdir });
       const stack = new TerraformStack(app, 'bench');
-      const host = new PostfixHost(stack, 'mx', { connection: { host: ours.address, privateKeyPath: ours.privateKeyPath, knownHostsPath: ours.knownHostsPath } });
+      const host = new PostfixHost(stack, 'mx', {
+        connection: { host: ours.address, privateKeyPath: ours.privateKeyPath, knownHostsPath: ours.knownHostsPath },
+      });
       new AccessTable(host, 'blacklist', { fromFile: table }).restrictSenders();
       app.synth();
       const synthMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -90,16 +101,41 @@ async function main() {
 
       const t2 = process.hrtime.bigint();
       const ssh = manual.sshArgs();
-      sh('scp', ['-q', '-i', manual.privateKeyPath, '-o', `UserKnownHostsFile=${manual.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', table, `root@${manual.address}:/etc/postfix/blacklist`]);
-      sh('ssh', [...ssh, 'postmap hash:/etc/postfix/blacklist && postconf -e "smtpd_sender_restrictions = check_sender_access hash:/etc/postfix/blacklist" && postfix reload']);
+      sh('scp', [
+        '-q',
+        '-i',
+        manual.privateKeyPath,
+        '-o',
+        `UserKnownHostsFile=${manual.knownHostsPath}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        table,
+        `root@${manual.address}:/etc/postfix/blacklist`,
+      ]);
+      sh('ssh', [
+        ...ssh,
+        'postmap hash:/etc/postfix/blacklist && postconf -e "smtpd_sender_restrictions = check_sender_access hash:/etc/postfix/blacklist" && postfix reload',
+      ]);
       const manualMs = Number(process.hrtime.bigint() - t2) / 1e6;
 
       // both hosts answer the same way
       for (const h of [ours, manual]) {
-        const q = (await h.exec(['postmap', '-q', `user${ENTRIES - 1}@spam${(ENTRIES - 1) % 997}.example`, 'hash:/etc/postfix/blacklist'])).stdout.trim();
+        const q = (
+          await h.exec(['postmap', '-q', `user${ENTRIES - 1}@spam${(ENTRIES - 1) % 997}.example`, 'hash:/etc/postfix/blacklist'])
+        ).stdout.trim();
         if (q !== `REJECT listed (${run})`) throw new Error(`${h.name}: lookup gave ${JSON.stringify(q)}`);
       }
-      rows.push({ run, sizeMB: (size / 1e6).toFixed(1), synthMs: synthMs.toFixed(0), tfJsonKB: (tf.length / 1024).toFixed(1), oursMs: oursMs.toFixed(0), manualMs: manualMs.toFixed(0), ratio: (oursMs / manualMs).toFixed(2) });
+      rows.push({
+        run,
+        sizeMB: (size / 1e6).toFixed(1),
+        synthMs: synthMs.toFixed(0),
+        tfJsonKB: (tf.length / 1024).toFixed(1),
+        oursMs: oursMs.toFixed(0),
+        manualMs: manualMs.toFixed(0),
+        ratio: (oursMs / manualMs).toFixed(2),
+      });
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   } finally {

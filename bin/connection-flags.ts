@@ -33,8 +33,14 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--user <user>', 'SSH user (default: root, or ~/.ssh/config); non-root users run Postfix commands through sudo -n')
     .option('--identity <key-file>', 'private key file (default: ssh-agent, or ~/.ssh/config)')
     .option('--known-hosts <file>', 'known_hosts file to check the host key against (default: ~/.ssh/known_hosts)')
-    .option('--host-key <key>', 'pin the host key instead of known_hosts: its fingerprint (SHA256:...) or its public key line ("ssh-ed25519 AAAA...", as in /etc/ssh/ssh_host_ed25519_key.pub)')
-    .option('--stack <stack>', "use the connection of a host in this synthesized stack (a directory such as cdktf.out/stacks/mail, or its name)")
+    .option(
+      '--host-key <key>',
+      'pin the host key instead of known_hosts: its fingerprint (SHA256:...) or its public key line ("ssh-ed25519 AAAA...", as in /etc/ssh/ssh_host_ed25519_key.pub)',
+    )
+    .option(
+      '--stack <stack>',
+      'use the connection of a host in this synthesized stack (a directory such as cdktf.out/stacks/mail, or its name)',
+    )
     .option('--target <id>', 'with --stack: which host (construct id or path); optional when the stack has one host');
 }
 
@@ -60,8 +66,12 @@ function hostKeyPin(value: string): Pick<ConnectionSpec, 'hostKey'> | Pick<Conne
     return { hostKey: value.trim() };
   }
   if (!/^SHA256:/.test(value)) {
-    throw UsageError.of('--host-key', value, 'is neither a SHA256 fingerprint nor an OpenSSH public key line',
-      'give `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` (SHA256:...) or the .pub file\'s line ("ssh-ed25519 AAAA... root@mx1")');
+    throw UsageError.of(
+      '--host-key',
+      value,
+      'is neither a SHA256 fingerprint nor an OpenSSH public key line',
+      'give `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` (SHA256:...) or the .pub file\'s line ("ssh-ed25519 AAAA... root@mx1")',
+    );
   }
   asUsageError(() => validateFingerprint('', value, '--host-key'));
   return { hostKeyFingerprint: value };
@@ -79,7 +89,12 @@ function stackConnection(stackDir: string, target: string | undefined): Connecti
   if (hosts.length === 1) return hosts[0].connection;
   const ids = hosts.map((h) => h.path.split('/').pop()).join(', ');
   const problem = hosts.length === 0 ? 'has no hosts' : target ? `matches ${hosts.length} hosts` : `has ${hosts.length} hosts`;
-  throw UsageError.of(`${stackDir}: --target`, target, problem, hosts.length ? `name one host: --target ${ids.split(', ')[0]} (hosts: ${ids})` : 'synthesize a stack with a PostfixHost in it');
+  throw UsageError.of(
+    `${stackDir}: --target`,
+    target,
+    problem,
+    hosts.length ? `name one host: --target ${ids.split(', ')[0]} (hosts: ${ids})` : 'synthesize a stack with a PostfixHost in it',
+  );
 }
 
 /**
@@ -102,8 +117,20 @@ export function connectionFromOptions(opts: ConnectionOptions): ConnectionSpec |
   if (opts.host !== undefined) return { ...asUsageError(() => parseEndpoint(opts.host!, { field: '--host' })), ...refine };
   const given = Object.keys(refine);
   if (given.length > 0) {
-    const flag = { user: '--user', privateKeyPath: '--identity', knownHostsPath: '--known-hosts', hostKeyFingerprint: '--host-key', hostKey: '--host-key' }[given[0]] ?? given[0];
-    throw UsageError.of(flag, undefined, 'has no host to connect to (without --host or --stack the command runs on this machine)', 'add --host ADDRESS[:PORT] or --stack DIR --target ID');
+    const flag =
+      {
+        user: '--user',
+        privateKeyPath: '--identity',
+        knownHostsPath: '--known-hosts',
+        hostKeyFingerprint: '--host-key',
+        hostKey: '--host-key',
+      }[given[0]] ?? given[0];
+    throw UsageError.of(
+      flag,
+      undefined,
+      'has no host to connect to (without --host or --stack the command runs on this machine)',
+      'add --host ADDRESS[:PORT] or --stack DIR --target ID',
+    );
   }
   return undefined;
 }

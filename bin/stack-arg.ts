@@ -20,9 +20,20 @@ export function resolveStackDir(stack: string): string {
 /** apply/diff: `[stack]` or `--stack`, exactly one of them (both are accepted when they agree). */
 export function stackFrom(positional: string | undefined, flag: string | undefined): string {
   if (positional !== undefined && flag !== undefined && positional !== flag) {
-    throw UsageError.of('--stack', flag, `names a different stack than the argument "${positional}"`, 'give the stack once, as the argument or as --stack');
+    throw UsageError.of(
+      '--stack',
+      flag,
+      `names a different stack than the argument "${positional}"`,
+      'give the stack once, as the argument or as --stack',
+    );
   }
   const stack = positional ?? flag;
-  if (stack === undefined) throw UsageError.of('<stack>', undefined, 'no stack given', 'name the synthesized stack, e.g. `cdktf-postfix apply cdktf.out/stacks/mail` (or just `mail`)');
+  if (stack === undefined)
+    throw UsageError.of(
+      '<stack>',
+      undefined,
+      'no stack given',
+      'name the synthesized stack, e.g. `cdktf-postfix apply cdktf.out/stacks/mail` (or just `mail`)',
+    );
   return resolveStackDir(stack);
 }

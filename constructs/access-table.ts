@@ -49,7 +49,14 @@ export class AccessTable extends Construct {
     this.host = host;
     this.info = host.builder.addAccessTable(name, props, this.node.path);
     this.type = this.info.type as AccessTableType;
-    ({ path: this.path, reference: this.reference, size: this.size, permissive: this.permissive, keyKinds: this.keyKinds, entries: this.entries } = this.info);
+    ({
+      path: this.path,
+      reference: this.reference,
+      size: this.size,
+      permissive: this.permissive,
+      keyKinds: this.keyKinds,
+      entries: this.entries,
+    } = this.info);
   }
 
   /** Reject (or otherwise act on) MAIL FROM addresses: check_sender_access in smtpd_sender_restrictions. */

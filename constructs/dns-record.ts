@@ -38,6 +38,12 @@ export function mailDnsRecord(r: DnsRecord): MailDnsRecord {
     case 'TXT':
       return { ...common, chunks: [...r.chunks] };
     case 'TLSA':
-      return { ...common, usage: r.usage, selector: r.selector, matchingType: r.matchingType, certificateAssociationData: r.certificateAssociationData };
+      return {
+        ...common,
+        usage: r.usage,
+        selector: r.selector,
+        matchingType: r.matchingType,
+        certificateAssociationData: r.certificateAssociationData,
+      };
   }
 }

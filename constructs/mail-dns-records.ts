@@ -102,7 +102,13 @@ export class MailDnsRecords extends Construct {
     const commands: Record<string, string> = {};
     for (const signer of props.dkim ?? []) {
       if (records[`dkim-${signer.selector}`] || commands[`dkim-${signer.selector}-command`]) {
-        throw new PostfixConfigError(this.node.path, 'MailDnsRecords.dkim', signer.selector, 'names a selector twice', 'give each DkimSigning its own selector');
+        throw new PostfixConfigError(
+          this.node.path,
+          'MailDnsRecords.dkim',
+          signer.selector,
+          'names a selector twice',
+          'give each DkimSigning its own selector',
+        );
       }
       if (signer._record === undefined) commands[`dkim-${signer.selector}-command`] = signer.publicKeyCommand;
       else records[`dkim-${signer.selector}`] = signer._record;
@@ -114,10 +120,12 @@ export class MailDnsRecords extends Construct {
     const output = (key: string, value: unknown, description: string): void => {
       uniqueOutput(this, key, outputName(this.node.path, 'outputPrefix', prefix, key), 'outputPrefix', { value, description });
     };
-    for (const [key, r] of Object.entries(records)) output(key, { name: r.name, type: r.type, ttl: r.ttl, value: r.value }, `${r.type} record ${r.name}`);
+    for (const [key, r] of Object.entries(records))
+      output(key, { name: r.name, type: r.type, ttl: r.ttl, value: r.value }, `${r.type} record ${r.name}`);
     output('zone', zoneText(Object.values(records)), 'every record in zone-file form');
     if (built.mtaStsPolicy) output('mta-sts-policy', built.mtaStsPolicy.text, `serve at ${built.mtaStsPolicy.url}`);
-    for (const [key, command] of Object.entries(commands)) output(key, command, 'run as root on the host; prints the p= value of the host-generated DKIM key');
+    for (const [key, command] of Object.entries(commands))
+      output(key, command, 'run as root on the host; prints the p= value of the host-generated DKIM key');
   }
 }
 
@@ -135,16 +143,28 @@ function mxHostOf(scope: Construct, props: MailDnsRecordsProps): string {
   const host = scope.node.scopes.find((s): s is PostfixHost => s instanceof PostfixHost);
   const hostname = host?.hostname;
   if (hostname === undefined) {
-    throw new PostfixConfigError(scope.node.path, 'MailDnsRecords.mxHost', undefined,
-      host ? `is not given, and ${host.node.path} sets no literal myhostname to take it from` : 'is not given, and the records are not inside a PostfixHost to take it from',
-      'give mxHost (e.g. "mx1.example.org"), or set myhostname in the host\'s settings and create the records inside that host');
+    throw new PostfixConfigError(
+      scope.node.path,
+      'MailDnsRecords.mxHost',
+      undefined,
+      host
+        ? `is not given, and ${host.node.path} sets no literal myhostname to take it from`
+        : 'is not given, and the records are not inside a PostfixHost to take it from',
+      'give mxHost (e.g. "mx1.example.org"), or set myhostname in the host\'s settings and create the records inside that host',
+    );
   }
   return hostname;
 }
 
 function toInput(props: MailDnsRecordsProps, mxHost: string): MailHostDnsInput {
   if (props.sendOnly && props.mtaSts) {
-    throw new PostfixConfigError('', 'MailDnsRecords.mtaSts', props.mtaSts.mode, 'is set for a send-only host (sendOnly: true), which receives no mail', 'leave mtaSts out, or publish it from the stack of the domain\'s MX');
+    throw new PostfixConfigError(
+      '',
+      'MailDnsRecords.mtaSts',
+      props.mtaSts.mode,
+      'is set for a send-only host (sendOnly: true), which receives no mail',
+      "leave mtaSts out, or publish it from the stack of the domain's MX",
+    );
   }
   return {
     domain: props.domain,

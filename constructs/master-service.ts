@@ -65,7 +65,12 @@ export interface SubmissionOptions {
 
 function submissionOptions(syslogName: string, tls: Record<string, string>, opts: SubmissionOptions): Record<string, string> {
   const sasl: Record<string, string> = opts.sasl
-    ? { smtpd_sasl_auth_enable: 'yes', smtpd_sasl_type: opts.sasl.type ?? SaslType.DOVECOT, smtpd_sasl_path: opts.sasl.path ?? 'private/auth', smtpd_tls_auth_only: 'yes' }
+    ? {
+        smtpd_sasl_auth_enable: 'yes',
+        smtpd_sasl_type: opts.sasl.type ?? SaslType.DOVECOT,
+        smtpd_sasl_path: opts.sasl.path ?? 'private/auth',
+        smtpd_tls_auth_only: 'yes',
+      }
     : {};
   return {
     syslog_name: syslogName,
@@ -83,7 +88,11 @@ export class Submission {
   /** Port 587 with STARTTLS required before MAIL FROM (smtpd_tls_security_level=encrypt). */
   static starttls(opts: SubmissionOptions = {}): MasterServiceProps {
     return {
-      name: opts.name ?? 'submission', type: ServiceType.INET, private: false, chroot: opts.chroot, command: 'smtpd',
+      name: opts.name ?? 'submission',
+      type: ServiceType.INET,
+      private: false,
+      chroot: opts.chroot,
+      command: 'smtpd',
       options: submissionOptions('postfix/submission', { smtpd_tls_security_level: 'encrypt' }, opts),
     };
   }
@@ -94,7 +103,11 @@ export class Submissions {
   /** Port 465 with TLS from the first byte (smtpd_tls_wrappermode=yes). */
   static implicitTls(opts: SubmissionOptions = {}): MasterServiceProps {
     return {
-      name: opts.name ?? 'submissions', type: ServiceType.INET, private: false, chroot: opts.chroot, command: 'smtpd',
+      name: opts.name ?? 'submissions',
+      type: ServiceType.INET,
+      private: false,
+      chroot: opts.chroot,
+      command: 'smtpd',
       options: submissionOptions('postfix/submissions', { smtpd_tls_wrappermode: 'yes', smtpd_tls_security_level: 'encrypt' }, opts),
     };
   }

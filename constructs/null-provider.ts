@@ -13,7 +13,13 @@ export interface NullProviderModule {
 export function loadNullProvider(where: string): NullProviderModule {
   const fix = 'use the default resourceType "terraform_data" (built into Terraform, works with cdktf and cdktn)';
   if (CDK_FLAVOUR !== 'cdktf') {
-    throw new PostfixConfigError(where, 'resourceType', 'null_resource', `needs @cdktf/provider-null, which is built for cdktf and has no ${CDK_FLAVOUR} edition`, fix);
+    throw new PostfixConfigError(
+      where,
+      'resourceType',
+      'null_resource',
+      `needs @cdktf/provider-null, which is built for cdktf and has no ${CDK_FLAVOUR} edition`,
+      fix,
+    );
   }
   try {
     /* eslint-disable @typescript-eslint/no-require-imports -- an optional peer dependency, loaded only when a host asks for null_resource */
@@ -23,13 +29,21 @@ export function loadNullProvider(where: string): NullProviderModule {
     return { NullProvider, Resource };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-    throw new PostfixConfigError(where, 'resourceType', 'null_resource', 'needs the optional peer dependency @cdktf/provider-null, which is not installed', `run \`npm install @cdktf/provider-null\` in your app, or ${fix}`);
+    throw new PostfixConfigError(
+      where,
+      'resourceType',
+      'null_resource',
+      'needs the optional peer dependency @cdktf/provider-null, which is not installed',
+      `run \`npm install @cdktf/provider-null\` in your app, or ${fix}`,
+    );
   }
 }
 
 /** Declare the null provider once per stack, unless the user already declared a default (unaliased) one. */
 export function ensureNullProvider(scope: Construct, provider: typeof NullProvider): void {
   const stack = TerraformStack.of(scope);
-  const declared = stack.node.findAll().some((c) => c instanceof TerraformProvider && c.terraformResourceType === 'null' && c.alias === undefined);
+  const declared = stack.node
+    .findAll()
+    .some((c) => c instanceof TerraformProvider && c.terraformResourceType === 'null' && c.alias === undefined);
   if (!declared) new provider(stack, 'CdktfPostfixNullProvider');
 }

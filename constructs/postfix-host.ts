@@ -1,7 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct, IConstruct } from 'constructs';
-import { App, Aspects, DataResource, Fn, IResolvable, LocalExecProvisioner, ITerraformDependable, Lazy, TerraformAsset, AssetType, TerraformOutput, TerraformResource, TerraformStack, Token } from './cdk';
+import {
+  App,
+  Aspects,
+  DataResource,
+  Fn,
+  IResolvable,
+  LocalExecProvisioner,
+  ITerraformDependable,
+  Lazy,
+  TerraformAsset,
+  AssetType,
+  TerraformOutput,
+  TerraformResource,
+  TerraformStack,
+  Token,
+} from './cdk';
 import { HostBuilder } from '../lib/host/builder';
 import { TlsCheckAfterApply } from '../lib/host/compose';
 import { SmtpEndpoint } from '../lib/host/endpoints';
@@ -33,7 +48,6 @@ export interface IRestrictable {
 
 /** @deprecated use IRestrictable (the name jsii requires for an interface with methods). */
 export type Restrictable = IRestrictable;
-
 
 export interface PostfixHostProps {
   readonly connection: PostfixConnection;
@@ -129,7 +143,12 @@ export class PostfixHost extends Construct {
     this.resourceType = props.resourceType ?? HostResourceType.TERRAFORM_DATA;
     validateConnection(this.node.path, props.connection, isUnresolved);
     this.connectionEnv = connectionToEnv(connectionSpec(props.connection, isUnresolved));
-    this.builder = new HostBuilder({ where: this.node.path, configDirectory: props.configDirectory, isUnresolved, fileRoots: props.fileRoots });
+    this.builder = new HostBuilder({
+      where: this.node.path,
+      configDirectory: props.configDirectory,
+      isUnresolved,
+      fileRoots: props.fileRoots,
+    });
     this.configDirectory = this.builder.configDirectory;
     for (const name of props.customParameters ?? []) this.builder.declareCustomParameter(name);
     this.builder.applySettings(props.settings ?? {});
@@ -144,12 +163,19 @@ export class PostfixHost extends Construct {
     if (props.outputs ?? true) {
       const name = outputName(this.node.path, 'outputPrefix', this.outputPrefix, 'smtp_endpoints');
       const value = Lazy.anyValue({ produce: () => this.endpointsOrNone() });
-      this.smtpEndpointsOutput = uniqueOutput(this, 'smtp_endpoints', name, 'outputPrefix', { value, description: `SMTP endpoints of ${this.node.path}: kind, address, hostname, port, tls, service` });
+      this.smtpEndpointsOutput = uniqueOutput(this, 'smtp_endpoints', name, 'outputPrefix', {
+        value,
+        description: `SMTP endpoints of ${this.node.path}: kind, address, hostname, port, tls, service`,
+      });
     }
     // Aspects run first in every stack synthesis, before validation and before the asset copies its
     // directory into the stack output: the latest point where the host is complete and the file can
     // still travel with the public TerraformAsset mechanism.
-    Aspects.of(this).add({ visit: (node) => { if (node === this) this.synthesizing(); } });
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node === this) this.synthesizing();
+      },
+    });
   }
 
   /**
@@ -214,7 +240,9 @@ export class PostfixHost extends Construct {
   }
 
   private get bundleDirName(): string {
-    return TerraformStack.of(this).getLogicalId(this.node).replace(/[^A-Za-z0-9_-]/g, '_');
+    return TerraformStack.of(this)
+      .getLogicalId(this.node)
+      .replace(/[^A-Za-z0-9_-]/g, '_');
   }
 
   /** The output's value; a host that does not compose has none (its validation reports why). */
@@ -253,11 +281,24 @@ export class PostfixHost extends Construct {
     if (this.resourceType === HostResourceType.NULL_RESOURCE) {
       const nullProvider = loadNullProvider(this.node.path);
       // At synth time, not now: a null provider the user declares after this host is seen too.
-      Aspects.of(this).add({ visit: (node) => { if (node === this) ensureNullProvider(this, nullProvider.NullProvider); } });
-      return new nullProvider.Resource(this, 'apply', { ...common, triggers, provisioners: [this.applyProvisioner(runner.path, applyEnv), this.destroyProvisioner(runner.path, 'self.triggers')] });
+      Aspects.of(this).add({
+        visit: (node) => {
+          if (node === this) ensureNullProvider(this, nullProvider.NullProvider);
+        },
+      });
+      return new nullProvider.Resource(this, 'apply', {
+        ...common,
+        triggers,
+        provisioners: [this.applyProvisioner(runner.path, applyEnv), this.destroyProvisioner(runner.path, 'self.triggers')],
+      });
     }
     const recorded = Lazy.anyValue({ produce: () => this.recordedPlacement() });
-    const apply = new DataResource(this, 'apply', { ...common, triggersReplace: triggers, input: recorded, provisioners: [this.applyProvisioner(runner.path, applyEnv)] });
+    const apply = new DataResource(this, 'apply', {
+      ...common,
+      triggersReplace: triggers,
+      input: recorded,
+      provisioners: [this.applyProvisioner(runner.path, applyEnv)],
+    });
     this.createPlacement(apply, recorded, runner.path);
     return apply;
   }
@@ -282,12 +323,21 @@ export class PostfixHost extends Construct {
         config_directory: this.configDirectory,
       }),
     });
-    new DataResource(this, 'placement', { dependsOn: [apply], triggersReplace: place, input: recorded, provisioners: [this.destroyProvisioner(runnerPath, 'self.input')] });
+    new DataResource(this, 'placement', {
+      dependsOn: [apply],
+      triggersReplace: place,
+      input: recorded,
+      provisioners: [this.destroyProvisioner(runnerPath, 'self.input')],
+    });
   }
 
   /** What the destroy step needs, recorded in the resource (a destroy provisioner may only read self.*). */
   private recordedPlacement(): Record<string, string> {
-    return { ...this.connectionEnv, CDKTF_POSTFIX_APPLIED_SHA256: this.bundle.sha256, CDKTF_POSTFIX_CONFIG_DIRECTORY: this.configDirectory };
+    return {
+      ...this.connectionEnv,
+      CDKTF_POSTFIX_APPLIED_SHA256: this.bundle.sha256,
+      CDKTF_POSTFIX_CONFIG_DIRECTORY: this.configDirectory,
+    };
   }
 
   /** Connection plus the variables carrying file content known only at apply time (secrets, tokens). */
@@ -316,7 +366,13 @@ export class PostfixHost extends Construct {
     for (const name of [...Object.keys(this.connectionEnv), 'CDKTF_POSTFIX_APPLIED_SHA256', 'CDKTF_POSTFIX_CONFIG_DIRECTORY']) {
       destroyEnv[name] = `\${${selfRef}.${name}}`;
     }
-    return { type: 'local-exec', when: 'destroy', interpreter: ['node', runnerPath, 'destroy'], command: this.bundlePath, environment: destroyEnv };
+    return {
+      type: 'local-exec',
+      when: 'destroy',
+      interpreter: ['node', runnerPath, 'destroy'],
+      command: this.bundlePath,
+      environment: destroyEnv,
+    };
   }
 
   private triggers(): Record<string, string> {
@@ -356,7 +412,6 @@ export class PostfixHost extends Construct {
     fs.writeFileSync(path.join(dir, 'bundle.json'), bundleJson(rendered.bundle));
     for (const asset of rendered.assets) fs.copyFileSync(asset.sourcePath, path.join(dir, asset.name));
   }
-
 }
 
 /**
@@ -399,7 +454,10 @@ function stackBundles(scope: Construct): StackBundles {
   const sourceDir = path.resolve(App.of(stack).outdir, '.cdktf-postfix', stack.node.path.replace(/[^A-Za-z0-9_-]/g, '_'));
   fs.rmSync(sourceDir, { recursive: true, force: true });
   fs.mkdirSync(sourceDir, { recursive: true });
-  const created = { asset: new TerraformAsset(stack, 'CdktfPostfixBundles', { path: sourceDir, type: AssetType.DIRECTORY, assetHash: 'hosts' }), sourceDir };
+  const created = {
+    asset: new TerraformAsset(stack, 'CdktfPostfixBundles', { path: sourceDir, type: AssetType.DIRECTORY, assetHash: 'hosts' }),
+    sourceDir,
+  };
   bundlesByStack.set(stack, created);
   return created;
 }

@@ -36,13 +36,17 @@ export class Presets {
    * the smarthost, listens on loopback only, delivers nothing locally.
    */
   static satellite(scope: Construct, id: string, props: SatellitePresetProps): PostfixHost {
-    const host = new PostfixHost(scope, id, withPreset(props, {
-      inet_interfaces: 'loopback-only',
-      mynetworks: LOOPBACK_NETWORKS,
-      mydestination: '',
-      local_transport: 'error:local delivery is disabled on this satellite',
-      smtpd_relay_restrictions: 'permit_mynetworks, reject',
-    }));
+    const host = new PostfixHost(
+      scope,
+      id,
+      withPreset(props, {
+        inet_interfaces: 'loopback-only',
+        mynetworks: LOOPBACK_NETWORKS,
+        mydestination: '',
+        local_transport: 'error:local delivery is disabled on this satellite',
+        smtpd_relay_restrictions: 'permit_mynetworks, reject',
+      }),
+    );
     new SmartHostRelay(host, 'smarthost', props.smarthost);
     return host;
   }
@@ -50,11 +54,15 @@ export class Presets {
   /** Receives mail for its domains on port 25; no submission services, relays for nobody but loopback. */
   static inboundMx(scope: Construct, id: string, props: InboundMxPresetProps): PostfixHost {
     const domains = props.domains ?? [];
-    const host = new PostfixHost(scope, id, withPreset(props, {
-      mynetworks: LOOPBACK_NETWORKS,
-      mydestination: ['$myhostname', 'localhost', ...domains].join(', '),
-      smtpd_relay_restrictions: 'permit_mynetworks, reject_unauth_destination',
-    }));
+    const host = new PostfixHost(
+      scope,
+      id,
+      withPreset(props, {
+        mynetworks: LOOPBACK_NETWORKS,
+        mydestination: ['$myhostname', 'localhost', ...domains].join(', '),
+        smtpd_relay_restrictions: 'permit_mynetworks, reject_unauth_destination',
+      }),
+    );
     // Debian's master.cf may carry submission/submissions uncommented by hand: an MX offers neither.
     host.builder.removeService('submission/inet', host.node.path).removeService('submissions/inet', host.node.path);
     return host;

@@ -15,7 +15,9 @@ export function resolveRunnerPath(): string {
   ];
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) {
-    throw new Error(`cdktf-postfix: the apply runner is not built (looked for ${candidates.join(', ')}). Fix: run \`npm run build\` in the cdktf-postfix package.`);
+    throw new Error(
+      `cdktf-postfix: the apply runner is not built (looked for ${candidates.join(', ')}). Fix: run \`npm run build\` in the cdktf-postfix package.`,
+    );
   }
   return found;
 }

@@ -54,17 +54,34 @@ export class SmartHostRelay extends Construct {
 function passwordOf(scope: Construct, props: SmartHostRelayProps): string {
   const where = scope.node.path;
   if ((props.password === undefined) === (props.passwordEnv === undefined)) {
-    throw new PostfixConfigError(where, 'password', undefined, props.password === undefined ? 'neither password nor passwordEnv is given' : 'both password and passwordEnv are given',
-      'give the password as a token (password) or name the variable to read it from (passwordEnv)');
+    throw new PostfixConfigError(
+      where,
+      'password',
+      undefined,
+      props.password === undefined ? 'neither password nor passwordEnv is given' : 'both password and passwordEnv are given',
+      'give the password as a token (password) or name the variable to read it from (passwordEnv)',
+    );
   }
   if (props.password !== undefined) return props.password;
   const name = props.passwordEnv!;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new PostfixConfigError(where, 'passwordEnv', name, 'not a Terraform variable name', 'use letters, digits and underscores, e.g. smarthost_password (set TF_VAR_smarthost_password)');
+    throw new PostfixConfigError(
+      where,
+      'passwordEnv',
+      name,
+      'not a Terraform variable name',
+      'use letters, digits and underscores, e.g. smarthost_password (set TF_VAR_smarthost_password)',
+    );
   }
   const stack = TerraformStack.of(scope);
   const existing = stack.node.tryFindChild(name);
-  const variable = existing instanceof TerraformVariable ? existing
-    : new TerraformVariable(stack, name, { type: 'string', sensitive: true, description: `SASL password for ${props.username} at ${props.relayhost} (set TF_VAR_${name})` });
+  const variable =
+    existing instanceof TerraformVariable
+      ? existing
+      : new TerraformVariable(stack, name, {
+          type: 'string',
+          sensitive: true,
+          description: `SASL password for ${props.username} at ${props.relayhost} (set TF_VAR_${name})`,
+        });
   return variable.stringValue;
 }

@@ -66,14 +66,20 @@ export class TlsLint implements IAspect {
   /** The findings for one host, without annotating (for tests and tools). */
   static findings(host: PostfixHost): TlsLintFinding[] {
     const state = host.builder.snapshot();
-    return lintTls(state.parameters, state.services, lintFiles(state.files, state.hooks)).map((f) => ({ ...f, severity: f.severity as TlsFindingSeverity }));
+    return lintTls(state.parameters, state.services, lintFiles(state.files, state.hooks)).map((f) => ({
+      ...f,
+      severity: f.severity as TlsFindingSeverity,
+    }));
   }
 }
 
 const DH_BLOCK = /^-----BEGIN (X9\.42 )?DH PARAMETERS-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (X9\.42 )?DH PARAMETERS-----$/m;
 
 /** DH sizes the stack knows: files it uploads with literal content, and files a hook generates. */
-function lintFiles(files: readonly { path: string; content?: string }[], hooks: readonly { kind: string; path: string; bits?: number }[]): TlsLintFile[] {
+function lintFiles(
+  files: readonly { path: string; content?: string }[],
+  hooks: readonly { kind: string; path: string; bits?: number }[],
+): TlsLintFile[] {
   const out: TlsLintFile[] = [];
   for (const f of files) {
     // A whole PEM block, not just the marker text (the rotation script itself mentions it).

@@ -14,7 +14,10 @@ const SPECIFIER = /(require\(|from |import\()(["'])([^"']+)\2/g;
 function rewrite(text, file, isCdkModule) {
   return text.replace(SPECIFIER, (whole, lead, quote, spec) => {
     if (spec === 'cdktf' || spec.startsWith('cdktf/')) {
-      if (!isCdkModule) throw new Error(`${file}: imports '${spec}' directly. Fix: import it from './cdk' (constructs/cdk.ts), so the cdktn build can swap the flavour.`);
+      if (!isCdkModule)
+        throw new Error(
+          `${file}: imports '${spec}' directly. Fix: import it from './cdk' (constructs/cdk.ts), so the cdktn build can swap the flavour.`,
+        );
       return `${lead}${quote}${spec.replace(/^cdktf/, 'cdktn')}${quote}`;
     }
     if (spec.startsWith('./lib/') || spec.startsWith('../lib/') || spec === './lib' || spec === '../lib') {
@@ -39,4 +42,5 @@ const compiled = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.js') ||
 copy(dist, out, ['index.js', 'index.d.ts']);
 copy(path.join(dist, 'constructs'), path.join(out, 'constructs'), compiled(path.join(dist, 'constructs')));
 const cdk = fs.readFileSync(path.join(out, 'constructs', 'cdk.js'), 'utf8');
-if (!cdk.includes('require("cdktn")') || !cdk.includes("'cdktn'")) throw new Error('dist/cdktn/constructs/cdk.js: the flavour swap did not happen (did tsc change its output?)');
+if (!cdk.includes('require("cdktn")') || !cdk.includes("'cdktn'"))
+  throw new Error('dist/cdktn/constructs/cdk.js: the flavour swap did not happen (did tsc change its output?)');

@@ -32,7 +32,15 @@ const common = {
 };
 
 // The apply runner, shipped into every synthesized stack as one file.
-esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'lib/apply/runner.ts')], outfile: path.join(root, 'dist/runner/cdktf-postfix-runner.js') });
+esbuild.buildSync({
+  ...common,
+  entryPoints: [path.join(root, 'lib/apply/runner.ts')],
+  outfile: path.join(root, 'dist/runner/cdktf-postfix-runner.js'),
+});
 
 // The CLI replaces tsc's multi-module output with one file for the same reason.
-esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'bin/cdktf-postfix.ts')], outfile: path.join(root, 'dist/bin/cdktf-postfix.js') });
+esbuild.buildSync({
+  ...common,
+  entryPoints: [path.join(root, 'bin/cdktf-postfix.ts')],
+  outfile: path.join(root, 'dist/bin/cdktf-postfix.js'),
+});

@@ -23,7 +23,9 @@ function fail(msg) {
 }
 
 function have(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
+  return (
+    spawnSync('sh', ['-c', `command -v ${cmd}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0
+  );
 }
 
 /** Runs a step with its output shown; stops the demo when it fails. */
@@ -36,8 +38,11 @@ function step(argv, env) {
 /** Whether port 25 on every address is taken (a listener on 0.0.0.0:25, e.g. this machine's Postfix). */
 function wildcardPort25Taken() {
   // Binding one loopback address outside the lab's range fails only if a wildcard listener holds 25.
-  const r = spawnSync(process.execPath, ['-e', `require('net').createServer().on('error', (e) => process.exit(e.code === 'EADDRINUSE' ? 3 : 0))
-    .listen(25, '127.0.0.255', function () { this.close(); })`]);
+  const r = spawnSync(process.execPath, [
+    '-e',
+    `require('net').createServer().on('error', (e) => process.exit(e.code === 'EADDRINUSE' ? 3 : 0))
+    .listen(25, '127.0.0.255', function () { this.close(); })`,
+  ]);
   return r.status === 3;
 }
 
@@ -57,11 +62,19 @@ function preflight() {
   if (wildcardPort25Taken()) {
     // The package install starts this machine's Postfix, on port 25 of every address: ours to stop.
     if (plan.action === 'install' && plan.missing.includes('postfix')) step(['postfix', 'stop']);
-    else fail('port 25 is taken on every address (this machine\'s own Postfix or another MTA), and each lab host needs 127.0.0.x:25.\n'
-      + 'See who holds it: ss -ltnp \'sport = :25\'; stop it for the demo (postfix stop, or systemctl stop postfix), then run the demo again.');
+    else
+      fail(
+        "port 25 is taken on every address (this machine's own Postfix or another MTA), and each lab host needs 127.0.0.x:25.\n" +
+          "See who holds it: ss -ltnp 'sport = :25'; stop it for the demo (postfix stop, or systemctl stop postfix), then run the demo again.",
+      );
   }
   step(['npm', 'run', 'build']);
-  for (const f of ['dist-test/lab/index.js', 'dist/examples/mail-host/main.js', 'dist/runner/cdktf-postfix-runner.js', 'node_modules/.bin/cdktf']) {
+  for (const f of [
+    'dist-test/lab/index.js',
+    'dist/examples/mail-host/main.js',
+    'dist/runner/cdktf-postfix-runner.js',
+    'node_modules/.bin/cdktf',
+  ]) {
     if (!fs.existsSync(path.join(ROOT, f))) fail(`${f} is missing: run \`npm install\` first`);
   }
 }
@@ -95,8 +108,14 @@ function smtpGreeting(address) {
     const s = net.connect(25, address);
     let buf = '';
     let banner;
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no SMTP answer from ${address}:25`)); }, 10000);
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no SMTP answer from ${address}:25`));
+    }, 10000);
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     s.on('data', (d) => {
       buf += d;
       const lines = buf.split('\r\n');
@@ -139,15 +158,22 @@ async function main() {
 
     const project = path.join(work, 'project');
     fs.mkdirSync(project);
-    fs.writeFileSync(path.join(project, 'cdktf.json'), JSON.stringify({
-      language: 'typescript',
-      app: `node ${JSON.stringify(path.join(ROOT, 'dist/examples/mail-host/main.js'))}`,
-      projectId: 'cdktf-postfix-demo',
-      sendCrashReports: 'false',
-      terraformProviders: [],
-      terraformModules: [],
-      context: {},
-    }, null, 2));
+    fs.writeFileSync(
+      path.join(project, 'cdktf.json'),
+      JSON.stringify(
+        {
+          language: 'typescript',
+          app: `node ${JSON.stringify(path.join(ROOT, 'dist/examples/mail-host/main.js'))}`,
+          projectId: 'cdktf-postfix-demo',
+          sendCrashReports: 'false',
+          terraformProviders: [],
+          terraformModules: [],
+          context: {},
+        },
+        null,
+        2,
+      ),
+    );
     const env = {
       ...process.env,
       CHECKPOINT_DISABLE: '1',
@@ -161,9 +187,14 @@ async function main() {
       MAIL_KNOWN_HOSTS: h.knownHostsPath,
       MAIL_HOSTNAME: h.hostname,
     };
-    console.log(`\n$ MAIL_HOST=${h.address} MAIL_HOSTNAME=${h.hostname} MAIL_SSH_KEY=... MAIL_KNOWN_HOSTS=... cdktf deploy --auto-approve mail`);
+    console.log(
+      `\n$ MAIL_HOST=${h.address} MAIL_HOSTNAME=${h.hostname} MAIL_SSH_KEY=... MAIL_KNOWN_HOSTS=... cdktf deploy --auto-approve mail`,
+    );
     const t0 = Date.now();
-    const deploy = await run(path.join(ROOT, 'node_modules/.bin/cdktf'), ['deploy', '--auto-approve', '--no-color', 'mail'], { cwd: project, env });
+    const deploy = await run(path.join(ROOT, 'node_modules/.bin/cdktf'), ['deploy', '--auto-approve', '--no-color', 'mail'], {
+      cwd: project,
+      env,
+    });
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     if (deploy.code !== 0) {
       process.stderr.write(stripAnsi(deploy.out));

@@ -54,8 +54,10 @@ const SIZE_NAMES = new Set([
   'berkeley_db_read_buffer_size',
 ]);
 
-const LOOKUP_NAME = /(_maps|(^|_)header_checks|(^|_)body_checks|_access|_reply_filter|_command_filter|_delivery_status_filter)$|^alias_database$/;
-const LIST_NAME = /(^mydestination|_domains|_networks|^mynetworks|_restrictions|_classes|_interfaces|_protocols|_options|_keywords|_names|_list|_files|_directories|_exclude_ciphers|_lookups|_types)$/;
+const LOOKUP_NAME =
+  /(_maps|(^|_)header_checks|(^|_)body_checks|_access|_reply_filter|_command_filter|_delivery_status_filter)$|^alias_database$/;
+const LIST_NAME =
+  /(^mydestination|_domains|_networks|^mynetworks|_restrictions|_classes|_interfaces|_protocols|_options|_keywords|_names|_list|_files|_directories|_exclude_ciphers|_lookups|_types)$/;
 
 const TIME_VALUE = /^\d+[smhdw]$/;
 const INTEGER_VALUE = /^\d+$/;

@@ -70,13 +70,23 @@ function main() {
   const jsii = path.join(root, 'node_modules', '.bin', 'jsii');
   // Reserved-word warnings name members that some target language spells differently (a Python
   // keyword, say); jsii renames them in that language, as projen's JsiiProject also silences.
-  const run = spawnSync(jsii, ['--silence-warnings=reserved-word'], { cwd: build, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  const run = spawnSync(jsii, ['--silence-warnings=reserved-word'], {
+    cwd: build,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
   // Node's end-of-life banner is not about this package.
-  const output = `${run.stdout}${run.stderr}`.split('\n').filter((l) => !/^!!/.test(l)).join('\n').trim();
+  const output = `${run.stdout}${run.stderr}`
+    .split('\n')
+    .filter((l) => !/^!!/.test(l))
+    .join('\n')
+    .trim();
   const errors = output.split('\n').filter((l) => /error JSII\d+/.test(l));
   if (run.status !== 0 || errors.length > 0) {
     if (output) console.error(output);
-    console.error(`jsii: ${errors.length} error(s) in the construct API (sources staged in ${path.relative(root, build)}/ with repository paths)`);
+    console.error(
+      `jsii: ${errors.length} error(s) in the construct API (sources staged in ${path.relative(root, build)}/ with repository paths)`,
+    );
     process.exit(run.status || 1);
   }
   if (output) console.log(output);

@@ -3,29 +3,29 @@
 //   node scripts/lab.js start N [--first 40] [--name NAME] [--non-root-user]
 // Prints the hosts as JSON on stdout, keeps running until SIGINT/SIGTERM, then tears everything down.
 //   node scripts/lab.js reap      tears down labs whose owner process is gone
-"use strict";
-const { startLab, reapStaleLabs } = require("../dist-test/lab");
+'use strict';
+const { startLab, reapStaleLabs } = require('../dist-test/lab');
 
 function usage() {
-  process.stderr.write("usage: node scripts/lab.js start N [--first K] [--name NAME] [--non-root-user] | reap\n");
+  process.stderr.write('usage: node scripts/lab.js start N [--first K] [--name NAME] [--non-root-user] | reap\n');
   process.exit(2);
 }
 
 async function main(argv) {
   const [cmd, ...rest] = argv;
-  if (cmd === "reap") {
+  if (cmd === 'reap') {
     const reaped = await reapStaleLabs();
-    process.stdout.write(JSON.stringify({ reaped }) + "\n");
+    process.stdout.write(JSON.stringify({ reaped }) + '\n');
     return;
   }
-  if (cmd !== "start") usage();
+  if (cmd !== 'start') usage();
   const count = Number(rest[0]);
   if (!Number.isInteger(count) || count < 1) usage();
   const opts = { count };
   for (let i = 1; i < rest.length; i++) {
-    if (rest[i] === "--first") opts.firstAddress = Number(rest[++i]);
-    else if (rest[i] === "--name") opts.name = rest[++i];
-    else if (rest[i] === "--non-root-user") opts.nonRootUser = true;
+    if (rest[i] === '--first') opts.firstAddress = Number(rest[++i]);
+    else if (rest[i] === '--name') opts.name = rest[++i];
+    else if (rest[i] === '--non-root-user') opts.nonRootUser = true;
     else usage();
   }
   const lab = await startLab(opts);
@@ -38,9 +38,9 @@ async function main(argv) {
     process.stderr.write(`lab ${lab.name}: stopped on ${sig} in ${Date.now() - t} ms\n`);
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGHUP", () => void stop("SIGHUP"));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
   const hosts = lab.hosts.map((h) => ({
     name: h.name,
     hostname: h.hostname,
@@ -57,7 +57,11 @@ async function main(argv) {
     pid: h.pid,
   }));
   process.stdout.write(
-    JSON.stringify({ name: lab.name, dir: lab.dir, startMs: lab.startMs, privateKeyPath: lab.privateKeyPath, knownHostsPath: lab.knownHostsPath, hosts }, null, 2) + "\n",
+    JSON.stringify(
+      { name: lab.name, dir: lab.dir, startMs: lab.startMs, privateKeyPath: lab.privateKeyPath, knownHostsPath: lab.knownHostsPath, hosts },
+      null,
+      2,
+    ) + '\n',
   );
   process.stderr.write(`lab ${lab.name}: ${count} host(s) ready in ${lab.startMs} ms; Ctrl-C to stop\n`);
 }

@@ -8,13 +8,16 @@ const ANSIBLE_DIR = path.join(__dirname, '..', 'ansible');
 function inventoryFor(work, h, extraVars = '') {
   const tmpl = fs.readFileSync(path.join(ANSIBLE_DIR, 'inventory.ini.tmpl'), 'utf8');
   const file = path.join(work, `inventory-${h.name}-${h.address}.ini`);
-  fs.writeFileSync(file, tmpl
-    .replace(/\{\{NAME\}\}/g, h.name)
-    .replace(/\{\{ADDRESS\}\}/g, h.address)
-    .replace(/\{\{KEY\}\}/g, h.privateKeyPath)
-    .replace(/\{\{KNOWN_HOSTS\}\}/g, h.knownHostsPath)
-    .replace(/\{\{HOSTNAME\}\}/g, h.hostname)
-    .replace(/\n$/, `${extraVars ? ` ${extraVars}` : ''}\n`));
+  fs.writeFileSync(
+    file,
+    tmpl
+      .replace(/\{\{NAME\}\}/g, h.name)
+      .replace(/\{\{ADDRESS\}\}/g, h.address)
+      .replace(/\{\{KEY\}\}/g, h.privateKeyPath)
+      .replace(/\{\{KNOWN_HOSTS\}\}/g, h.knownHostsPath)
+      .replace(/\{\{HOSTNAME\}\}/g, h.hostname)
+      .replace(/\n$/, `${extraVars ? ` ${extraVars}` : ''}\n`),
+  );
   return file;
 }
 
@@ -36,7 +39,8 @@ async function ansible(timed, work, h, expectChanged, extraVars) {
   const recap = new RegExp(`^${h.name}\\s*:\\s*ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)`, 'm').exec(r.stdout);
   if (!recap) throw new Error(`no PLAY RECAP for ${h.name}:\n${r.stdout}`);
   const changed = Number(recap[2]);
-  if (expectChanged ? changed === 0 : changed !== 0) throw new Error(`ansible: expected ${expectChanged ? 'changes' : 'no changes'}, got changed=${changed}\n${r.stdout}`);
+  if (expectChanged ? changed === 0 : changed !== 0)
+    throw new Error(`ansible: expected ${expectChanged ? 'changes' : 'no changes'}, got changed=${changed}\n${r.stdout}`);
   return { ms: r.ms, cpuMs: r.cpuMs, changed };
 }
 

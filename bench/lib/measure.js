@@ -105,14 +105,20 @@ function runMeasured(argv, opts = {}) {
 /** Bind-mounts /etc/skel/.bashrc over /root/.bashrc inside each lab host's mount namespace. */
 function stockRootShell(hosts) {
   for (const h of hosts) {
-    const r = spawnSync('nsenter', ['--target', String(h.pid), '--mount', '--', 'mount', '--bind', '/etc/skel/.bashrc', '/root/.bashrc'], { encoding: 'utf8' });
+    const r = spawnSync('nsenter', ['--target', String(h.pid), '--mount', '--', 'mount', '--bind', '/etc/skel/.bashrc', '/root/.bashrc'], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`stock root shell on ${h.name}: ${r.stderr}`);
   }
 }
-const STOCK_SHELL_NOTE = 'lab hosts have a stock root shell (/etc/skel/.bashrc bind-mounted over /root/.bashrc in each host\'s namespace; this machine\'s own starts pyenv on every SSH command)';
+const STOCK_SHELL_NOTE =
+  "lab hosts have a stock root shell (/etc/skel/.bashrc bind-mounted over /root/.bashrc in each host's namespace; this machine's own starts pyenv on every SSH command)";
 
 function machineLine(when) {
-  return `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} ${when}`;
+  return `machine: ${os.cpus().length} cores, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} ${when}`;
 }
 
 /** Postfix stalls ~2 s on a main.cf younger than 2 s (DESIGN.md): wait until every host's is 2.5 s old. */
@@ -163,4 +169,20 @@ function timeline(report) {
   return `${parts.join(', ')} (ms wall/host CPU per step; host CPU of the transaction's shell ${prevCpu.toFixed(0)} ms)`;
 }
 
-module.exports = { timeline, statFields, hostCounters, hostDelta, runMeasured, stockRootShell, STOCK_SHELL_NOTE, machineLine, settle, median, sum, fitLine, requireRoot, TICK_MS, path };
+module.exports = {
+  timeline,
+  statFields,
+  hostCounters,
+  hostDelta,
+  runMeasured,
+  stockRootShell,
+  STOCK_SHELL_NOTE,
+  machineLine,
+  settle,
+  median,
+  sum,
+  fitLine,
+  requireRoot,
+  TICK_MS,
+  path,
+};

@@ -36,12 +36,21 @@ function hostsOf(stack: string | undefined, opts: StackFlags): StackHost[] {
 }
 
 export function registerApplyCommands(program: Command): void {
-  stackCommand(program, 'apply', 'apply the bundles of a synthesized stack directory to their hosts, without Terraform (exit 1 when a host fails)')
+  stackCommand(
+    program,
+    'apply',
+    'apply the bundles of a synthesized stack directory to their hosts, without Terraform (exit 1 when a host fails)',
+  )
     .option('--json', 'print the reports as JSON')
     .action(async (stack: string | undefined, opts: StackFlags) => {
       const hosts = hostsOf(stack, opts);
       const showProgress = !opts.json && progressAllowed(process.stderr) && hosts.length > 1;
-      const bars = showProgress ? new MultiBar({ format: '{bar} {value}/{total} hosts | {status}', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+      const bars = showProgress
+        ? new MultiBar(
+            { format: '{bar} {value}/{total} hosts | {status}', hideCursor: true, stream: process.stderr },
+            Presets.shades_classic,
+          )
+        : undefined;
       const bar = bars?.create(hosts.length, 0, { status: 'connecting' });
       const reports: HostReport[] = await mapLimit(hosts, opts.concurrency, async (host) => {
         const report = await applyStackHost(host);
@@ -54,8 +63,12 @@ export function registerApplyCommands(program: Command): void {
       process.exitCode = reports.some((r) => r.error) ? 1 : 0;
     });
 
-  stackCommand(program, 'diff', 'show a unified diff of each live host against its bundle (exit 0 no differences, 1 differences or a host error)')
-    .option('--json', 'print each host\'s changes as JSON: [{ host, different, changes: [{ file, patch }], error? }]')
+  stackCommand(
+    program,
+    'diff',
+    'show a unified diff of each live host against its bundle (exit 0 no differences, 1 differences or a host error)',
+  )
+    .option('--json', "print each host's changes as JSON: [{ host, different, changes: [{ file, patch }], error? }]")
     .action(async (stack: string | undefined, opts: StackFlags) => {
       const results = await mapLimit(hostsOf(stack, opts), opts.concurrency, diffStackHost);
       if (opts.json) process.stdout.write(JSON.stringify(results.map(diffJson), null, 2) + '\n');

@@ -1,15 +1,17 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../connection-flags';
-import {
-  LogReport, LogReportOptions, LogSource, analyzeLogs, formatReport, parseTimeOption, reportToJson,
-} from '../../lib/ops/logs';
+import { LogReport, LogReportOptions, LogSource, analyzeLogs, formatReport, parseTimeOption, reportToJson } from '../../lib/ops/logs';
 import { analyzeRemoteLogs } from '../../lib/ops/logs/remote';
 import { checkReadableFile } from '../../lib/files';
 import { asUsageError } from '../usage';
 
 /** A log file named on the command line must be readable: say which and why, not a raw ENOENT. */
 function checkReadable(file: string): void {
-  checkReadableFile(file, 'log file', 'name an existing mail log such as /var/log/mail.log (with --host or --stack the path is read on that host)');
+  checkReadableFile(
+    file,
+    'log file',
+    'name an existing mail log such as /var/log/mail.log (with --host or --stack the path is read on that host)',
+  );
 }
 
 export interface LogsReportFlags extends ConnectionOptions {
@@ -46,11 +48,7 @@ export function logsReportOptions(flags: LogsReportFlags, now: Date = new Date()
  * named files on the host) read over SSH; otherwise on local files (`-` or none = stdin), or on
  * already-open streams.
  */
-export async function logsReportAction(
-  files: string[],
-  flags: LogsReportFlags,
-  streams?: NodeJS.ReadableStream[],
-): Promise<LogReport> {
+export async function logsReportAction(files: string[], flags: LogsReportFlags, streams?: NodeJS.ReadableStream[]): Promise<LogReport> {
   const options = logsReportOptions(flags);
   const connection = connectionFromOptions(flags);
   let report: LogReport;
@@ -68,9 +66,11 @@ export function registerLogsCommand(program: Command): void {
   const logs = program.command('logs').description('Postfix mail log analysis');
   const report = logs
     .command('report')
-    .description('pflogsumm-like report of Postfix mail logs (plain or gzip; rotated files in any order; none or - = stdin). '
-      + "With --host/--stack: the host's mail log over SSH (maillog_file, else /var/log/mail.log, else the journal), "
-      + 'or the files named, on the host, oldest first')
+    .description(
+      'pflogsumm-like report of Postfix mail logs (plain or gzip; rotated files in any order; none or - = stdin). ' +
+        "With --host/--stack: the host's mail log over SSH (maillog_file, else /var/log/mail.log, else the journal), " +
+        'or the files named, on the host, oldest first',
+    )
     .argument('[files...]', 'log files, e.g. /var/log/mail.log /var/log/mail.log.1 /var/log/mail.log.2.gz')
     .option('--json', 'print the report as JSON')
     .option('--to-domain <domain>', 'count mails per recipient address at exactly this domain (case-insensitive)')
@@ -78,8 +78,7 @@ export function registerLogsCommand(program: Command): void {
     .option('--until <time>', 'only lines before this time (same forms as --since)')
     .option('--year <yyyy>', 'year of the first year-less (syslog) timestamp; default: current year', wholeNumber('--year', 1970))
     .option('--top <n>', 'entries in each top list (0 = all)', wholeNumber('--top', 0), 10);
-  addConnectionOptions(report)
-    .action(async (files: string[], flags: LogsReportFlags) => {
-      await logsReportAction(files, flags);
-    });
+  addConnectionOptions(report).action(async (files: string[], flags: LogsReportFlags) => {
+    await logsReportAction(files, flags);
+  });
 }

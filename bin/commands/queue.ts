@@ -2,8 +2,18 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../../lib/errors';
 import { addConnectionOptions, connectionFromOptions, ConnectionOptions } from '../connection-flags';
 import {
-  isEmptySelector, openQueueExecutor, parseAge, queueAction, QueueAction, QueueActionReport, QueueExecutor,
-  QueueMessage, QueueName, QUEUE_NAMES, QueueSelector, selectForAction,
+  isEmptySelector,
+  openQueueExecutor,
+  parseAge,
+  queueAction,
+  QueueAction,
+  QueueActionReport,
+  QueueExecutor,
+  QueueMessage,
+  QueueName,
+  QUEUE_NAMES,
+  QueueSelector,
+  selectForAction,
 } from '../../lib/ops/queue';
 
 interface QueueOptions extends ConnectionOptions {
@@ -23,7 +33,10 @@ const ACTIONS: Record<QueueAction, { help: string; done: string }> = {
   delete: { help: 'delete the selected messages (postsuper -d)', done: 'deleted' },
   hold: { help: 'put the selected messages on hold (postsuper -h)', done: 'put on hold' },
   release: { help: 'release the selected held messages (postsuper -H)', done: 'released' },
-  requeue: { help: 'requeue the selected messages through cleanup again (postsuper -r; pickup takes them from maildrop within a minute)', done: 'requeued' },
+  requeue: {
+    help: 'requeue the selected messages through cleanup again (postsuper -r; pickup takes them from maildrop within a minute)',
+    done: 'requeued',
+  },
 };
 
 function ageOption(value: string): number {
@@ -46,7 +59,14 @@ function addSelectionOptions(cmd: Command): Command {
 }
 
 function selectorFrom(opts: QueueOptions): QueueSelector {
-  return { ids: opts.id, sender: opts.sender, recipient: opts.recipient, queue: opts.queue, olderThan: opts.olderThan, newerThan: opts.newerThan };
+  return {
+    ids: opts.id,
+    sender: opts.sender,
+    recipient: opts.recipient,
+    queue: opts.queue,
+    olderThan: opts.olderThan,
+    newerThan: opts.newerThan,
+  };
 }
 
 /** Connect (or not, for this machine), run, always close. */
@@ -68,7 +88,10 @@ export function registerQueueCommand(program: Command): void {
   addConnectionOptions(addSelectionOptions(list)).action(async (opts: QueueOptions) => {
     const selection = await withExecutor(opts, (ex) => selectForAction(ex, 'list', selectorFrom(opts)));
     if (opts.json) process.stdout.write(JSON.stringify(selection, null, 2) + '\n');
-    else process.stdout.write(selection.messages.length ? formatTable(selection.messages, selection.now) : `${selection.where}: no messages match\n`);
+    else
+      process.stdout.write(
+        selection.messages.length ? formatTable(selection.messages, selection.now) : `${selection.where}: no messages match\n`,
+      );
   });
 
   for (const action of Object.keys(ACTIONS) as QueueAction[]) {
@@ -83,7 +106,9 @@ export function registerQueueCommand(program: Command): void {
 async function runAction(action: QueueAction, opts: QueueOptions): Promise<void> {
   const sel = selectorFrom(opts);
   if (isEmptySelector(sel) && !opts.all) {
-    throw new UsageError(`queue ${action}: no selector given, refusing to ${action} every message. Fix: select with --id, --sender, --recipient, --queue, --older-than or --newer-than; to ${action} all mail on purpose, add --all`);
+    throw new UsageError(
+      `queue ${action}: no selector given, refusing to ${action} every message. Fix: select with --id, --sender, --recipient, --queue, --older-than or --newer-than; to ${action} all mail on purpose, add --all`,
+    );
   }
   const report = await withExecutor(opts, (ex) => queueAction(ex, action, sel, { dryRun: opts.dryRun }));
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -98,10 +123,15 @@ export function formatReport(r: QueueActionReport): string {
     lines.push(`${r.where}: would ${r.action} ${n} message${n === 1 ? '' : 's'} (dry run, nothing changed)`);
     if (n) lines.push(formatTable(r.selected, r.now).trimEnd());
   } else {
-    lines.push(`${r.where}: ${ACTIONS[r.action].done} ${r.count} of ${n} selected message${n === 1 ? '' : 's'}${r.summary ? ` (postsuper: ${r.summary})` : ''}`);
+    lines.push(
+      `${r.where}: ${ACTIONS[r.action].done} ${r.count} of ${n} selected message${n === 1 ? '' : 's'}${r.summary ? ` (postsuper: ${r.summary})` : ''}`,
+    );
     if (r.missed.length) lines.push(`  ${r.missed.length} left the queue before postsuper reached them: ${r.missed.join(' ')}`);
   }
-  if (r.shared.length) lines.push(`  note: ${r.shared.length} of them also go to other recipients, whose copies are ${r.dryRun ? 'affected too' : `${ACTIONS[r.action].done} too`}: ${r.shared.join(' ')}`);
+  if (r.shared.length)
+    lines.push(
+      `  note: ${r.shared.length} of them also go to other recipients, whose copies are ${r.dryRun ? 'affected too' : `${ACTIONS[r.action].done} too`}: ${r.shared.join(' ')}`,
+    );
   for (const w of r.warnings) lines.push(`  postsuper: ${w}`);
   return lines.join('\n') + '\n';
 }
@@ -117,9 +147,17 @@ export function formatAge(seconds: number): string {
 
 /** id, queue, age, size, sender, recipients: one row a message, every recipient shown in full. */
 export function formatTable(messages: readonly QueueMessage[], now: number): string {
-  const rows = messages.map((m) => [m.queue_id, m.queue_name, formatAge(now - m.arrival_time), String(m.message_size), m.sender || '<>', m.recipients.map((r) => r.address).join(', ')]);
+  const rows = messages.map((m) => [
+    m.queue_id,
+    m.queue_name,
+    formatAge(now - m.arrival_time),
+    String(m.message_size),
+    m.sender || '<>',
+    m.recipients.map((r) => r.address).join(', '),
+  ]);
   const header = ['ID', 'QUEUE', 'AGE', 'SIZE', 'SENDER', 'RECIPIENTS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

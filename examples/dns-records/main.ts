@@ -37,14 +37,22 @@ export class DnsRecordsStack extends InboundMxStack {
     const zone = (env.MAIL_DNS_ZONE ?? env.MAIL_DOMAIN ?? 'example.org').replace(/\.$/, '').toLowerCase();
     const keyName = env.MAIL_DNS_KEY_NAME;
     new provider.DnsProvider(this, 'dns', {
-      update: [{
-        server: env.MAIL_DNS_SERVER ?? '127.0.0.1',
-        ...(keyName ? {
-          keyName: keyName.endsWith('.') ? keyName : `${keyName}.`,
-          keyAlgorithm: env.MAIL_DNS_KEY_ALGORITHM ?? 'hmac-sha256',
-          keySecret: new TerraformVariable(this, DNS_KEY_SECRET_VARIABLE, { type: 'string', sensitive: true, description: 'TSIG secret for RFC 2136 updates (set TF_VAR_dns_key_secret)' }).stringValue,
-        } : {}),
-      }],
+      update: [
+        {
+          server: env.MAIL_DNS_SERVER ?? '127.0.0.1',
+          ...(keyName
+            ? {
+                keyName: keyName.endsWith('.') ? keyName : `${keyName}.`,
+                keyAlgorithm: env.MAIL_DNS_KEY_ALGORITHM ?? 'hmac-sha256',
+                keySecret: new TerraformVariable(this, DNS_KEY_SECRET_VARIABLE, {
+                  type: 'string',
+                  sensitive: true,
+                  description: 'TSIG secret for RFC 2136 updates (set TF_VAR_dns_key_secret)',
+                }).stringValue,
+              }
+            : {}),
+        },
+      ],
     });
     for (const [key, record] of Object.entries(this.dns.records)) {
       const made = recordResource(this, `record_${key.replace(/-/g, '_')}`, zone, record);
@@ -61,11 +69,19 @@ export class DnsRecordsStack extends InboundMxStack {
  * joins a record's character-strings when it reads it back, so a DKIM key longer than 255 octets is
  * one element too.
  */
-export function recordResource(scope: Construct, id: string, zone: string, record: MailDnsRecord): mxRecordSet.MxRecordSet | txtRecordSet.TxtRecordSet | undefined {
+export function recordResource(
+  scope: Construct,
+  id: string,
+  zone: string,
+  record: MailDnsRecord,
+): mxRecordSet.MxRecordSet | txtRecordSet.TxtRecordSet | undefined {
   const where = { zone: `${zone}.`, name: relativeName(scope.node.path, zone, record.name), ttl: record.ttl };
   switch (record.type) {
     case 'MX':
-      return new mxRecordSet.MxRecordSet(scope, id, { ...where, mx: [{ preference: record.preference!, exchange: `${record.exchange!}.` }] });
+      return new mxRecordSet.MxRecordSet(scope, id, {
+        ...where,
+        mx: [{ preference: record.preference!, exchange: `${record.exchange!}.` }],
+      });
     case 'TXT':
       return new txtRecordSet.TxtRecordSet(scope, id, { ...where, txt: [record.value] });
     default:
@@ -76,7 +92,13 @@ export function recordResource(scope: Construct, id: string, zone: string, recor
 function relativeName(where: string, zone: string, name: string): string | undefined {
   if (name === zone) return undefined;
   if (name.endsWith(`.${zone}`)) return name.slice(0, -zone.length - 1);
-  throw new PostfixConfigError(where, 'MAIL_DNS_ZONE', zone, `does not contain the record ${name}`, `give the zone that holds ${name} (e.g. its mail domain), or leave MAIL_DNS_ZONE unset`);
+  throw new PostfixConfigError(
+    where,
+    'MAIL_DNS_ZONE',
+    zone,
+    `does not contain the record ${name}`,
+    `give the zone that holds ${name} (e.g. its mail domain), or leave MAIL_DNS_ZONE unset`,
+  );
 }
 
 if (require.main === module) {

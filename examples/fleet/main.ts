@@ -56,7 +56,10 @@ export const FLEET_ROLES: readonly Role[] = [
  */
 export const terraformDataMachine: MachineFactory = (scope, name) => {
   const address = new TerraformVariable(scope, `${name}_address`, { type: 'string', description: `address of the ${name} machine` });
-  const hostKey = new TerraformVariable(scope, `${name}_host_key`, { type: 'string', description: `SSH host public key line of the ${name} machine` });
+  const hostKey = new TerraformVariable(scope, `${name}_host_key`, {
+    type: 'string',
+    description: `SSH host public key line of the ${name} machine`,
+  });
   const vm = new DataResource(scope, `${name}_vm`, { input: { address: address.stringValue, host_key: hostKey.stringValue } });
   return { address: Token.asString(vm.output.lookup('address')), hostKey: Token.asString(vm.output.lookup('host_key')) };
 };
@@ -99,14 +102,21 @@ export class FleetStack extends TerraformStack {
         host.addService(Submissions.implicitTls());
       }
       new TlsPolicy(host, 'tls', {
-        certificates: [machine.certificate ?? {
-          certFile: env.FLEET_TLS_CERT ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
-          keyFile: env.FLEET_TLS_KEY ?? '/etc/ssl/private/ssl-cert-snakeoil.key',
-        }],
+        certificates: [
+          machine.certificate ?? {
+            certFile: env.FLEET_TLS_CERT ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
+            keyFile: env.FLEET_TLS_KEY ?? '/etc/ssl/private/ssl-cert-snakeoil.key',
+          },
+        ],
       });
       if (role.mxPreference !== undefined) {
         // The MX target is the host's own myhostname; the first MX publishes the domain's SPF.
-        this.dns[role.name] = new MailDnsRecords(host, 'dns', { domain, mxPreference: role.mxPreference, omitSpf: role.name !== 'mx1', outputPrefix: `${role.name}_dns` });
+        this.dns[role.name] = new MailDnsRecords(host, 'dns', {
+          domain,
+          mxPreference: role.mxPreference,
+          omitSpf: role.name !== 'mx1',
+          outputPrefix: `${role.name}_dns`,
+        });
       }
       this.hosts[role.name] = host;
     }

@@ -25,7 +25,9 @@ export const tlsMachine: MachineFactory = (scope, name, hostname) => {
   });
   const address = new TerraformVariable(scope, `${name}_address`, { type: 'string', description: `address of the ${name} machine` });
   // The VM stand-in: a real server resource would take the private host key in its user data.
-  const vm = new DataResource(scope, `${name}_vm`, { input: { address: address.stringValue, ssh_host_ed25519_key: hostKey.privateKeyOpenssh } });
+  const vm = new DataResource(scope, `${name}_vm`, {
+    input: { address: address.stringValue, ssh_host_ed25519_key: hostKey.privateKeyOpenssh },
+  });
   return {
     address: Token.asString(vm.output.lookup('address')),
     hostKey: hostKey.publicKeyOpenssh,
@@ -36,10 +38,13 @@ export const tlsMachine: MachineFactory = (scope, name, hostname) => {
 
 export class FleetTlsStack extends FleetStack {
   constructor(scope: App, id: string, env: NodeJS.ProcessEnv) {
-    super(scope, id, { env, machines: (s, name, hostname) => {
-      if (!s.node.tryFindChild('tls')) new TlsProvider(s, 'tls');
-      return tlsMachine(s, name, hostname);
-    } });
+    super(scope, id, {
+      env,
+      machines: (s, name, hostname) => {
+        if (!s.node.tryFindChild('tls')) new TlsProvider(s, 'tls');
+        return tlsMachine(s, name, hostname);
+      },
+    });
   }
 }
 

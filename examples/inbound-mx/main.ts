@@ -67,7 +67,12 @@ export class InboundMxStack extends TerraformStack {
       },
     });
     new TlsPolicy(this.host, 'tls', {
-      certificates: [{ certFile: env.MAIL_TLS_CERT ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem', keyFile: env.MAIL_TLS_KEY ?? '/etc/ssl/private/ssl-cert-snakeoil.key' }],
+      certificates: [
+        {
+          certFile: env.MAIL_TLS_CERT ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
+          keyFile: env.MAIL_TLS_KEY ?? '/etc/ssl/private/ssl-cert-snakeoil.key',
+        },
+      ],
     });
     new Postscreen(this.host, 'postscreen', {
       greetWait: env.MAIL_GREET_WAIT,
@@ -83,10 +88,16 @@ export class InboundMxStack extends TerraformStack {
       domain,
       selector: env.MAIL_DKIM_SELECTOR ?? 'mail',
       // A key pair made elsewhere: the public half is read now, the private half at deploy only.
-      ...(publicKeyFile ? {
-        publicKeyPem: readLocal(id, 'MAIL_DKIM_PUBLIC_KEY_FILE', publicKeyFile),
-        privateKeyPem: new TerraformVariable(this, DKIM_PRIVATE_KEY_VARIABLE, { type: 'string', sensitive: true, description: 'DKIM private key PEM (set TF_VAR_dkim_private_key)' }).stringValue,
-      } : {}),
+      ...(publicKeyFile
+        ? {
+            publicKeyPem: readLocal(id, 'MAIL_DKIM_PUBLIC_KEY_FILE', publicKeyFile),
+            privateKeyPem: new TerraformVariable(this, DKIM_PRIVATE_KEY_VARIABLE, {
+              type: 'string',
+              sensitive: true,
+              description: 'DKIM private key PEM (set TF_VAR_dkim_private_key)',
+            }).stringValue,
+          }
+        : {}),
       inetPort: env.MAIL_DKIM_PORT ? Number(env.MAIL_DKIM_PORT) : undefined,
       dataDirectory: dir,
       configPath: dir ? `${dir}/opendkim.conf` : undefined,
@@ -112,7 +123,13 @@ function readLocal(where: string, name: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PostfixConfigError(where, name, path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'give the path of a readable local PEM file');
+    throw new PostfixConfigError(
+      where,
+      name,
+      path,
+      `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      'give the path of a readable local PEM file',
+    );
   }
 }
 
@@ -121,7 +138,14 @@ export function parseDnsblSites(text: string | undefined): PostscreenDnsblSite[]
   if (!text?.trim()) return undefined;
   return text.split(',').map((item) => {
     const m = /^\s*([^=*\s]+)(?:=([^*\s]+))?(?:\*(-?\d+))?\s*$/.exec(item);
-    if (!m) throw new PostfixConfigError('examples/inbound-mx', 'MAIL_DNSBL_SITES', item, 'is not domain[=filter][*weight]', 'write e.g. zen.spamhaus.org=127.0.0.[2..11]*3');
+    if (!m)
+      throw new PostfixConfigError(
+        'examples/inbound-mx',
+        'MAIL_DNSBL_SITES',
+        item,
+        'is not domain[=filter][*weight]',
+        'write e.g. zen.spamhaus.org=127.0.0.[2..11]*3',
+      );
     return { domain: m[1], filter: m[2], weight: m[3] === undefined ? undefined : Number(m[3]) };
   });
 }

@@ -46,10 +46,12 @@ export class MailHostStack extends TerraformStack {
     // ciphers, server order off); no custom DH files (OpenSSL 3 uses the RFC 7919 groups, and the
     // profile has no DHE suites anyway); port 25 stays opportunistic, submission requires TLS.
     new TlsPolicy(this.host, 'tls', {
-      certificates: [{
-        certFile: env.MAIL_TLS_CERT ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
-        keyFile: env.MAIL_TLS_KEY ?? '/etc/ssl/private/ssl-cert-snakeoil.key',
-      }],
+      certificates: [
+        {
+          certFile: env.MAIL_TLS_CERT ?? '/etc/ssl/certs/ssl-cert-snakeoil.pem',
+          keyFile: env.MAIL_TLS_KEY ?? '/etc/ssl/private/ssl-cert-snakeoil.key',
+        },
+      ],
     });
 
     // Seed page: message size, blacklist, header censoring, per-home forwarding (see policy.ts for

@@ -39,7 +39,13 @@ export class SatelliteStack extends TerraformStack {
     const env = props.env;
     const rootAlias = env.MAIL_ROOT_ALIAS;
     if (rootAlias !== undefined && !/^[^\s{},=@]+@[^\s{},=@]+$/.test(rootAlias)) {
-      throw new PostfixConfigError(id, 'MAIL_ROOT_ALIAS', rootAlias, 'not a single mail address', 'give one address such as ops@example.org');
+      throw new PostfixConfigError(
+        id,
+        'MAIL_ROOT_ALIAS',
+        rootAlias,
+        'not a single mail address',
+        'give one address such as ops@example.org',
+      );
     }
     this.host = Presets.satellite(this, 'satellite', {
       connection: connectionFromEnv(env),

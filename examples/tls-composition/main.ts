@@ -53,10 +53,13 @@ export interface CertificateMaterial {
 /** Stand-in for provider-tls: the same two strings, from sensitive variables. */
 export function certificateFromVariables(scope: Construct): CertificateMaterial {
   const key = new TerraformVariable(scope, 'tls_private_key_pem', {
-    type: 'string', sensitive: true, description: 'Private key (PEM, unencrypted): tls_private_key.<name>.private_key_pem',
+    type: 'string',
+    sensitive: true,
+    description: 'Private key (PEM, unencrypted): tls_private_key.<name>.private_key_pem',
   });
   const cert = new TerraformVariable(scope, 'tls_certificate_pem', {
-    type: 'string', description: 'Certificate chain (PEM, leaf first): tls_self_signed_cert.<name>.cert_pem or an ACME chain',
+    type: 'string',
+    description: 'Certificate chain (PEM, leaf first): tls_self_signed_cert.<name>.cert_pem or an ACME chain',
   });
   return { privateKeyPem: key.stringValue, certificatePem: cert.stringValue };
 }

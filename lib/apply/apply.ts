@@ -45,7 +45,11 @@ export interface LoadedBundle {
 }
 
 export function loadBundle(path: string): LoadedBundle {
-  const text = readInputFile(path, 'bundle', 'synthesize the stack again (`cdktf synth`) and pass its directory, e.g. cdktf.out/stacks/mail');
+  const text = readInputFile(
+    path,
+    'bundle',
+    'synthesize the stack again (`cdktf synth`) and pass its directory, e.g. cdktf.out/stacks/mail',
+  );
   const bundle = JSON.parse(text) as Bundle;
   checkBundleFormat(path, (bundle as { format?: unknown }).format);
   return { bundle, sha256: sha256Hex(bundleJson(bundle)), dir: dirname(path) };
@@ -87,13 +91,29 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const session = op.session ?? (await SshSession.connect(target));
   const connectMs = Date.now() - started;
   try {
-    const sha = op.action === 'destroy' ? await destroyGuardSha(session, op.bundle.bundle, bundle, op.appliedSha256) : desiredSha256(op.bundle.sha256, bundle, shaOf);
+    const sha =
+      op.action === 'destroy'
+        ? await destroyGuardSha(session, op.bundle.bundle, bundle, op.appliedSha256)
+        : desiredSha256(op.bundle.sha256, bundle, shaOf);
     let payloads = new Set<string>();
     // An apply's first round holds after the plan for the relay check (relay-preflight.ts); a
     // no-op ends there (fast path), a change goes on in the next round on the same connection.
     let hold = op.action === 'apply';
     for (let round = 0; round < 4; round++) {
-      const stage = buildStage({ action: op.action, bundle, bundleSha256: sha, bundleDir: op.bundle.dir, envContents, payloads, hookScripts: op.hookScripts, hold, fault: env.CDKTF_POSTFIX_FAULT }, shaOf);
+      const stage = buildStage(
+        {
+          action: op.action,
+          bundle,
+          bundleSha256: sha,
+          bundleDir: op.bundle.dir,
+          envContents,
+          payloads,
+          hookScripts: op.hookScripts,
+          hold,
+          fault: env.CDKTF_POSTFIX_FAULT,
+        },
+        shaOf,
+      );
       const sent = Date.now();
       const stepTimes: Record<string, number> = {};
       const result = await session.exec(TRANSACTION_COMMAND, stage, (line) => {
@@ -103,16 +123,36 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
       Object.assign(parsed.steps, stepTimes);
       if (parsed.result === 'hold') {
         const refusal = relayRefusal(result.stdout, { bundle, bundleDir: op.bundle.dir, envContents }, target.label);
-        if (refusal) return { host: bundle.host, target: target.label, action: op.action, result: 'failed', changed: [], ran: [], steps: parsed.steps, hostCpuMs: parsed.hostCpuMs, durationMs: Date.now() - started, connectMs, error: refusal };
+        if (refusal)
+          return {
+            host: bundle.host,
+            target: target.label,
+            action: op.action,
+            result: 'failed',
+            changed: [],
+            ran: [],
+            steps: parsed.steps,
+            hostCpuMs: parsed.hostCpuMs,
+            durationMs: Date.now() - started,
+            connectMs,
+            error: refusal,
+          };
         hold = false;
       }
       if (parsed.result === 'need' || parsed.result === 'hold') {
         payloads = new Set([...payloads, ...parsed.needs]);
         continue;
       }
-      const error = parsed.errors.join('; ') || (result.code !== 0 || !parsed.result ? `remote transaction exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}` : undefined);
+      const error =
+        parsed.errors.join('; ') ||
+        (result.code !== 0 || !parsed.result
+          ? `remote transaction exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`
+          : undefined);
       const tlsChecks = !error && op.action === 'apply' ? await runTlsChecks(bundle, target.hostName) : undefined;
-      const tlsError = tlsChecks?.filter((c) => !c.ok).map((c) => `TLS check of port ${c.target.port} failed: ${[c.error, ...c.violations].filter(Boolean).join('; ')}`).join('; ');
+      const tlsError = tlsChecks
+        ?.filter((c) => !c.ok)
+        .map((c) => `TLS check of port ${c.target.port} failed: ${[c.error, ...c.violations].filter(Boolean).join('; ')}`)
+        .join('; ');
       return {
         host: bundle.host,
         target: target.label,
@@ -142,7 +182,9 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
  * Form: BUNDLE_SHA or BUNDLE_SHA+CONTENT_SHA, so Terraform's recorded bundle hash still names it.
  */
 export function desiredSha256(bundleSha256: string, bundle: Bundle, shaOf: (path: string) => string): string {
-  const fromEnv = Object.keys(bundle.files).filter((p) => bundle.files[p].fromEnv !== undefined).sort();
+  const fromEnv = Object.keys(bundle.files)
+    .filter((p) => bundle.files[p].fromEnv !== undefined)
+    .sort();
   if (fromEnv.length === 0) return bundleSha256;
   return `${bundleSha256}+${sha256Hex(fromEnv.map((p) => `${p}\t${shaOf(p)}`).join('\n'))}`;
 }
@@ -168,13 +210,26 @@ async function destroyGuardSha(session: SshSession, original: Bundle, nothing: B
  * a fromEnv variable is absent from the destroy provisioner's environment by design).
  */
 export function desiredNothing(bundle: Bundle): Bundle {
-  return { ...bundle, mainCf: { set: {}, remove: [] }, masterCf: { set: {}, remove: [] }, files: {}, hooks: [], tableTypes: [], installPackages: [], tlsChecks: [] };
+  return {
+    ...bundle,
+    mainCf: { set: {}, remove: [] },
+    masterCf: { set: {}, remove: [] },
+    files: {},
+    hooks: [],
+    tableTypes: [],
+    installPackages: [],
+    tlsChecks: [],
+  };
 }
 
 /** The bundle's TLS probes, from this machine to the host's address. */
 async function runTlsChecks(bundle: Bundle, address: string): Promise<TlsCheckResult[] | undefined> {
   if (!bundle.tlsChecks?.length) return undefined;
-  return Promise.all(bundle.tlsChecks.map((c) => checkTls({ host: address, port: c.port, mode: c.mode }, { minProtocol: c.minProtocol }, { verifyHostname: false })));
+  return Promise.all(
+    bundle.tlsChecks.map((c) =>
+      checkTls({ host: address, port: c.port, mode: c.mode }, { minProtocol: c.minProtocol }, { verifyHostname: false }),
+    ),
+  );
 }
 
 /** The sum of sh's `times` output ("0m0.012000s 0m0.004000s 0m0.100000s 0m0.050000s"), ms. */
@@ -199,13 +254,27 @@ export function parseEvents(stdout: string): ParsedEvents {
   for (const line of stdout.split('\n')) {
     const [event, a, b] = line.split('\t');
     switch (event) {
-      case 'result': parsed.result = a; break;
-      case 'need': parsed.needs.push(a); break;
-      case 'changed': parsed.changed.push({ kind: a as HostChange['kind'], name: b }); break;
-      case 'ran': parsed.ran.push(a); break;
-      case 'step': if (b !== undefined) parsed.steps[a] = Number(b); break;
-      case 'error': parsed.errors.push(a); break;
-      case 'cpu': parsed.hostCpuMs[a] = timesMs(b); break;
+      case 'result':
+        parsed.result = a;
+        break;
+      case 'need':
+        parsed.needs.push(a);
+        break;
+      case 'changed':
+        parsed.changed.push({ kind: a as HostChange['kind'], name: b });
+        break;
+      case 'ran':
+        parsed.ran.push(a);
+        break;
+      case 'step':
+        if (b !== undefined) parsed.steps[a] = Number(b);
+        break;
+      case 'error':
+        parsed.errors.push(a);
+        break;
+      case 'cpu':
+        parsed.hostCpuMs[a] = timesMs(b);
+        break;
     }
   }
   return parsed;

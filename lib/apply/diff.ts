@@ -100,7 +100,12 @@ export interface HostDiff {
 }
 
 /** A unified diff of the live host against its bundle (main.cf, master.cf, each managed file). */
-export function diffHost(live: LiveState, bundle: Bundle, label: string, desiredFile: (path: string) => { sha256: string; content?: Buffer; secret: boolean }): HostDiff {
+export function diffHost(
+  live: LiveState,
+  bundle: Bundle,
+  label: string,
+  desiredFile: (path: string) => { sha256: string; content?: Buffer; secret: boolean },
+): HostDiff {
   const changes: FileChange[] = [];
   const add = (file: string, text: string) => {
     const last = changes[changes.length - 1];
@@ -120,11 +125,17 @@ export function diffHost(live: LiveState, bundle: Bundle, label: string, desired
     const wantStat = `${bundle.files[path].mode.replace(/^0+/, '') || '0'} ${bundle.files[path].owner} ${bundle.files[path].group}`;
     if (liveFile?.present && liveFile.sha256 === want.sha256 && liveFile.stat === wantStat) continue;
     if (!liveFile?.present) {
-      add(path, want.secret || !want.content ? `+++ ${label}:${path}: missing on the host (sha256 ${want.sha256})\n` : createTwoFilesPatch(`${label}:${path} (absent)`, `${label}:${path} (desired)`, '', want.content.toString('utf8')));
+      add(
+        path,
+        want.secret || !want.content
+          ? `+++ ${label}:${path}: missing on the host (sha256 ${want.sha256})\n`
+          : createTwoFilesPatch(`${label}:${path} (absent)`, `${label}:${path} (desired)`, '', want.content.toString('utf8')),
+      );
       continue;
     }
     if (liveFile.sha256 !== want.sha256) {
-      if (want.secret || !want.content || !liveFile.content) add(path, `~~~ ${label}:${path}: content differs (live sha256 ${liveFile.sha256}, desired ${want.sha256})\n`);
+      if (want.secret || !want.content || !liveFile.content)
+        add(path, `~~~ ${label}:${path}: content differs (live sha256 ${liveFile.sha256}, desired ${want.sha256})\n`);
       else patch(path, liveFile.content.toString('utf8'), want.content.toString('utf8'));
     }
     if (liveFile.stat !== wantStat) add(path, `~~~ ${label}:${path}: mode/owner ${liveFile.stat} -> ${wantStat}\n`);

@@ -25,9 +25,29 @@ export async function applyStackHost(host: StackHost): Promise<HostReport> {
   const started = Date.now();
   try {
     const bundle = loadBundle(host.bundlePath);
-    return await runHostOperation({ connection: host.connection, bundle, action: 'apply', env: { ...process.env, ...host.env }, hookScripts: hookScriptsFor(bundle.bundle) });
+    return await runHostOperation({
+      connection: host.connection,
+      bundle,
+      action: 'apply',
+      env: { ...process.env, ...host.env },
+      hookScripts: hookScriptsFor(bundle.bundle),
+    });
   } catch (e) {
-    return withCause({ host: host.path, target: host.connection.host, action: 'apply', result: 'failed', changed: [], ran: [], steps: {}, durationMs: Date.now() - started, connectMs: 0, error: (e as Error).message }, e);
+    return withCause(
+      {
+        host: host.path,
+        target: host.connection.host,
+        action: 'apply',
+        result: 'failed',
+        changed: [],
+        ran: [],
+        steps: {},
+        durationMs: Date.now() - started,
+        connectMs: 0,
+        error: (e as Error).message,
+      },
+      e,
+    );
   }
 }
 
@@ -51,7 +71,12 @@ export async function diffStackHost(host: StackHost): Promise<HostDiffResult> {
       const f = bundle.bundle.files[path];
       const secret = f.fromEnv !== undefined;
       const small = (f.size ?? 0) <= 1048576;
-      const content = secret && !envContents.has(f.fromEnv) ? undefined : small || secret ? fileContent({ bundle: bundle.bundle, bundleDir: bundle.dir, envContents }, path) : undefined;
+      const content =
+        secret && !envContents.has(f.fromEnv)
+          ? undefined
+          : small || secret
+            ? fileContent({ bundle: bundle.bundle, bundleDir: bundle.dir, envContents }, path)
+            : undefined;
       return { sha256: f.sha256 ?? (content ? sha256Hex(content) : 'unknown'), content: secret ? undefined : content, secret };
     };
     const diff = diffHost(parseStatus(report.output ?? ''), bundle.bundle, host.path.split('/').pop() ?? host.path, desired);

@@ -16,7 +16,11 @@ import { expectedMain, expectedMaster, parseStatus } from './diff';
 import { fileContent, StageInput } from './stage';
 
 /** The refusal text, or undefined when every smtpd service refuses to relay. `held` is the first round's output. */
-export function relayRefusal(held: string, input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, label: string): string | undefined {
+export function relayRefusal(
+  held: string,
+  input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>,
+  label: string,
+): string | undefined {
   const live = parseStatus(held);
   const problems = relayProblemsFromPostconf({
     where: `${input.bundle.host} (${label})`,

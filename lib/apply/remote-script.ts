@@ -20,7 +20,11 @@ export function remoteScripts(): Readonly<Record<string, string>> {
     cached = __CDKTF_POSTFIX_REMOTE__;
   } else {
     const dir = join(__dirname, 'remote');
-    cached = Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+    cached = Object.fromEntries(
+      readdirSync(dir)
+        .sort()
+        .map((name) => [name, readFileSync(join(dir, name), 'utf8')]),
+    );
   }
   return cached;
 }
@@ -36,6 +40,6 @@ export function remoteScriptEntries(): TarEntry[] {
  * The END marker is the last tar member: a transfer cut short never runs the transaction.
  */
 export const TRANSACTION_COMMAND =
-  "sh -c 'umask 077; trap \"\" PIPE; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; " +
+  'sh -c \'umask 077; trap "" PIPE; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; ' +
   `if tar -xf - -C "$d" 2>"$d/tar.err" && test -f "$d/END"; then exec sh "$d/${REMOTE_DIR}/transaction.sh" "$d"; ` +
-  "else e=$(head -c 500 \"$d/tar.err\"); rm -rf \"$d\"; echo \"error	transfer incomplete: $e\"; exit 71; fi'";
+  'else e=$(head -c 500 "$d/tar.err"); rm -rf "$d"; echo "error	transfer incomplete: $e"; exit 71; fi\'';

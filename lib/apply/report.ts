@@ -9,7 +9,9 @@ export function formatReport(r: HostReport): string {
   for (const c of r.changed) lines.push(`  ~ ${c.kind === 'main' ? 'main.cf' : c.kind === 'master' ? 'master.cf' : 'file'} ${c.name}`);
   for (const cmd of r.ran) lines.push(`  $ ${cmd}`);
   for (const t of r.tlsChecks ?? []) {
-    lines.push(`  tls :${t.target.port} ${t.ok ? 'ok' : 'FAILED'} ${t.protocol ?? '-'} ${t.cipher ?? '-'}${t.keyExchange ? ` ${t.keyExchange.group ?? ''} ${t.keyExchange.bits ?? ''}`.trimEnd() : ''}`);
+    lines.push(
+      `  tls :${t.target.port} ${t.ok ? 'ok' : 'FAILED'} ${t.protocol ?? '-'} ${t.cipher ?? '-'}${t.keyExchange ? ` ${t.keyExchange.group ?? ''} ${t.keyExchange.bits ?? ''}`.trimEnd() : ''}`,
+    );
   }
   if (r.error) lines.push(`  ! ${r.error}`);
   return lines.join('\n');

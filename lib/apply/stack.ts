@@ -41,7 +41,13 @@ export function readStackHosts(stackDir: string, target?: string): StackHost[] {
     const env = resolveVariables(exec.environment ?? {}, process.env);
     const unresolved = Object.entries(env).filter(([, v]) => typeof v === 'string' && v.includes('${'));
     if (unresolved.length > 0) {
-      throw new PostfixConfigError(address, unresolved.map(([k]) => k).join(', '), unresolved[0][1], 'is known only when Terraform applies (it comes from another resource or a variable)', 'deploy this stack with `cdktf deploy`, set TF_VAR_<name> for a ${var.<name>}, give the host a literal connection to use `cdktf-postfix apply`, or name another host with --target');
+      throw new PostfixConfigError(
+        address,
+        unresolved.map(([k]) => k).join(', '),
+        unresolved[0][1],
+        'is known only when Terraform applies (it comes from another resource or a variable)',
+        'deploy this stack with `cdktf deploy`, set TF_VAR_<name> for a ${var.<name>}, give the host a literal connection to use `cdktf-postfix apply`, or name another host with --target',
+      );
     }
     return { address, path, bundlePath: resolve(stackDir, exec.command), connection: connectionFromEnv(env), env };
   });
@@ -51,14 +57,24 @@ function findHosts(stackDir: string): FoundHost[] {
   const file = join(stackDir, 'cdk.tf.json');
   if (!existsSync(file)) {
     const problem = existsSync(stackDir) ? 'no cdk.tf.json in it' : 'no such directory';
-    throw new PostfixConfigError(stackDir, 'stack directory', stackDir, problem, 'pass a synthesized stack directory such as cdktf.out/stacks/mail (run `cdktf synth` first)');
+    throw new PostfixConfigError(
+      stackDir,
+      'stack directory',
+      stackDir,
+      problem,
+      'pass a synthesized stack directory such as cdktf.out/stacks/mail (run `cdktf synth` first)',
+    );
   }
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { resource?: Record<string, Record<string, { provisioner?: { 'local-exec'?: LocalExec }[]; '//'?: { metadata?: { path?: string } } }>> };
+  const json = JSON.parse(readFileSync(file, 'utf8')) as {
+    resource?: Record<string, Record<string, { provisioner?: { 'local-exec'?: LocalExec }[]; '//'?: { metadata?: { path?: string } } }>>;
+  };
   const hosts: FoundHost[] = [];
   for (const [type, resources] of Object.entries(json.resource ?? {})) {
     if (type !== 'terraform_data' && type !== 'null_resource') continue;
     for (const [name, resource] of Object.entries(resources)) {
-      const exec = (resource.provisioner ?? []).map((p) => p['local-exec']).find((p) => p && p.when !== 'destroy' && p.interpreter?.some((a) => a.endsWith('cdktf-postfix-runner.js')));
+      const exec = (resource.provisioner ?? [])
+        .map((p) => p['local-exec'])
+        .find((p) => p && p.when !== 'destroy' && p.interpreter?.some((a) => a.endsWith('cdktf-postfix-runner.js')));
       if (!exec || !exec.command) continue;
       const address = `${type}.${name}`;
       const path = (resource['//']?.metadata?.path ?? address).replace(/\/apply$/, '');
@@ -75,7 +91,10 @@ function findHosts(stackDir: string): FoundHost[] {
 function resolveVariables(env: Record<string, string>, variables: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    out[k] = typeof v !== 'string' ? v : v.replace(/\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}/g, (whole, name: string) => variables[`TF_VAR_${name}`] ?? whole);
+    out[k] =
+      typeof v !== 'string'
+        ? v
+        : v.replace(/\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}/g, (whole, name: string) => variables[`TF_VAR_${name}`] ?? whole);
   }
   return out;
 }
@@ -85,7 +104,12 @@ export function selectHosts<H extends { readonly address: string; readonly path:
   if (!target) return hosts;
   const chosen = hosts.filter((h) => h.path === target || h.address === target || h.path.split('/').pop() === target);
   if (chosen.length === 0) {
-    throw UsageError.of('--target', target, 'no host in the stack has that id', `use one of: ${hosts.map((h) => h.path.split('/').pop()).join(', ')}`);
+    throw UsageError.of(
+      '--target',
+      target,
+      'no host in the stack has that id',
+      `use one of: ${hosts.map((h) => h.path.split('/').pop()).join(', ')}`,
+    );
   }
   return chosen;
 }

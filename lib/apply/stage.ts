@@ -31,7 +31,13 @@ export interface StageInput {
 /** Line-based records: a value must not be able to start another record. */
 function checkField(where: string, field: string, value: string, allowSpaces = true): string {
   if (/[\n\r\0\t]/.test(value) || (!allowSpaces && /\s/.test(value))) {
-    throw new PostfixConfigError(where, field, value, 'contains a newline, tab or NUL (or whitespace where none is allowed)', 'fix the bundle; regenerate it with cdktf synth');
+    throw new PostfixConfigError(
+      where,
+      field,
+      value,
+      'contains a newline, tab or NUL (or whitespace where none is allowed)',
+      'fix the bundle; regenerate it with cdktf synth',
+    );
   }
   return value;
 }
@@ -48,12 +54,20 @@ const SERVICE_KEY = /^[^-\s#=/{}\0][^\s#=/{}\0]*\/(inet|unix|unix-dgram|fifo|pas
 
 function checkName(where: string, field: string, name: string, syntax: RegExp, fix: string): string {
   if (!syntax.test(name)) {
-    throw new PostfixConfigError(where, field, name, 'is not a valid Postfix name (it could reach postconf as an option or break the line)', `${fix}; the bundle was edited by hand or is corrupt: regenerate it with cdktf synth`);
+    throw new PostfixConfigError(
+      where,
+      field,
+      name,
+      'is not a valid Postfix name (it could reach postconf as an option or break the line)',
+      `${fix}; the bundle was edited by hand or is corrupt: regenerate it with cdktf synth`,
+    );
   }
   return name;
 }
-const parameterName = (where: string, field: string, name: string) => checkName(where, field, name, PARAMETER_NAME, 'use a main.cf parameter name such as smtpd_banner');
-const serviceKey = (where: string, field: string, key: string) => checkName(where, field, key, SERVICE_KEY, 'use a master.cf "service/type" such as submission/inet');
+const parameterName = (where: string, field: string, name: string) =>
+  checkName(where, field, name, PARAMETER_NAME, 'use a main.cf parameter name such as smtpd_banner');
+const serviceKey = (where: string, field: string, key: string) =>
+  checkName(where, field, key, SERVICE_KEY, 'use a master.cf "service/type" such as submission/inet');
 
 /** The contents of the bundle's fromEnv files that the environment provides. */
 export function envContentsOf(bundle: Bundle, env: NodeJS.ProcessEnv): Map<string, Buffer> {
@@ -67,7 +81,8 @@ export function envContentsOf(bundle: Bundle, env: NodeJS.ProcessEnv): Map<strin
 /** A payload for the tar stream: asset files stay on disk and are streamed. */
 function payloadData(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>, path: string): TarEntry['data'] {
   const file = input.bundle.files[path];
-  if (file.asset !== undefined && file.content === undefined) return { path: join(input.bundleDir, file.asset.replace(/[/\\]/g, '')), size: file.size ?? 0 };
+  if (file.asset !== undefined && file.content === undefined)
+    return { path: join(input.bundleDir, file.asset.replace(/[/\\]/g, '')), size: file.size ?? 0 };
   return fileContent(input, path);
 }
 
@@ -77,7 +92,14 @@ export function fileContent(input: Pick<StageInput, 'bundle' | 'bundleDir' | 'en
   if (file.content !== undefined) return Buffer.from(file.content, 'utf8');
   if (file.asset !== undefined) return readFileSync(join(input.bundleDir, file.asset.replace(/[/\\]/g, '')));
   const env = file.fromEnv !== undefined ? input.envContents.get(file.fromEnv) : undefined;
-  if (env === undefined) throw new PostfixConfigError(input.bundle.host, `file ${path}`, undefined, `its content comes from environment variable ${file.fromEnv}, which is not set`, 'run the apply through Terraform (cdktf deploy), or export the variable');
+  if (env === undefined)
+    throw new PostfixConfigError(
+      input.bundle.host,
+      `file ${path}`,
+      undefined,
+      `its content comes from environment variable ${file.fromEnv}, which is not set`,
+      'run the apply through Terraform (cdktf deploy), or export the variable',
+    );
   return env;
 }
 
@@ -90,15 +112,50 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'action', data: Buffer.from(input.action) },
     { name: 'config_directory', data: Buffer.from(checkField(where, 'configDirectory', bundle.configDirectory, false)) },
     { name: 'bundle_sha256', data: Buffer.from(input.bundleSha256) },
-    { name: 'main.set', data: lines(Object.entries(bundle.mainCf.set).map(([k, v]) => `${parameterName(where, 'mainCf.set', k)}=${checkField(where, k, v)}`)) },
+    {
+      name: 'main.set',
+      data: lines(Object.entries(bundle.mainCf.set).map(([k, v]) => `${parameterName(where, 'mainCf.set', k)}=${checkField(where, k, v)}`)),
+    },
     { name: 'main.remove', data: lines(bundle.mainCf.remove.map((k) => parameterName(where, 'mainCf.remove', k))) },
-    { name: 'master.set', data: lines(Object.entries(bundle.masterCf.set).map(([k, v]) => `${serviceKey(where, 'masterCf.set', k)}=${checkField(where, k, v)}`)) },
+    {
+      name: 'master.set',
+      data: lines(
+        Object.entries(bundle.masterCf.set).map(([k, v]) => `${serviceKey(where, 'masterCf.set', k)}=${checkField(where, k, v)}`),
+      ),
+    },
     { name: 'master.remove', data: lines(bundle.masterCf.remove.map((k) => serviceKey(where, 'masterCf.remove', k))) },
-    { name: 'files.list', data: lines(Object.entries(bundle.files).map(([path, f]) => [checkField(where, 'file', path, false), f.mode, f.owner, f.group, shaOf(path), f.postmap ?? (f.postalias ? `postalias:${f.postalias}` : '-'), f.fromEnv ? 'yes' : 'no'].map((x) => checkField(where, `file ${path}`, x, false)).join('\t'))) },
+    {
+      name: 'files.list',
+      data: lines(
+        Object.entries(bundle.files).map(([path, f]) =>
+          [
+            checkField(where, 'file', path, false),
+            f.mode,
+            f.owner,
+            f.group,
+            shaOf(path),
+            f.postmap ?? (f.postalias ? `postalias:${f.postalias}` : '-'),
+            f.fromEnv ? 'yes' : 'no',
+          ]
+            .map((x) => checkField(where, `file ${path}`, x, false))
+            .join('\t'),
+        ),
+      ),
+    },
     { name: 'tabletypes', data: lines(bundle.tableTypes.map((t) => checkField(where, 'tableTypes', t, false))) },
     { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },
-    { name: 'file_roots', data: lines(allowedFileRoots(bundle.configDirectory, bundle.fileRoots).map((r) => checkField(where, 'fileRoots', r, false))) },
-    { name: 'hooks.list', data: lines(bundle.hooks.map((h) => [h.kind, h.path, String(h.bits ?? 2048), hookGeneration(h, shaOf)].map((x) => checkField(where, 'hook', x, false)).join('\t'))) },
+    {
+      name: 'file_roots',
+      data: lines(allowedFileRoots(bundle.configDirectory, bundle.fileRoots).map((r) => checkField(where, 'fileRoots', r, false))),
+    },
+    {
+      name: 'hooks.list',
+      data: lines(
+        bundle.hooks.map((h) =>
+          [h.kind, h.path, String(h.bits ?? 2048), hookGeneration(h, shaOf)].map((x) => checkField(where, 'hook', x, false)).join('\t'),
+        ),
+      ),
+    },
   ];
   if (input.hold) entries.push({ name: 'hold', data: Buffer.from('yes\n') });
   const added = new Set<string>();
@@ -109,7 +166,8 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     entries.push({ name: `payload/${sha}`, data: payloadData(input, path) });
   }
   if (input.fault) entries.push({ name: 'fault', data: Buffer.from(checkField(where, 'CDKTF_POSTFIX_FAULT', input.fault, false) + '\n') });
-  for (const [name, text] of Object.entries(input.hookScripts ?? {})) entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
+  for (const [name, text] of Object.entries(input.hookScripts ?? {}))
+    entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
   entries.push({ name: 'END', data: Buffer.from('ok\n') });
   return tarStream(entries);
 }
@@ -118,6 +176,8 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
 export function hookGeneration(hook: BundleHook, shaOf: (path: string) => string): string {
   const generation = hook.generation ?? '0';
   if (!hook.watch?.length) return generation;
-  const watched = createHash('sha256').update(hook.watch.map((p) => `${p}\0${shaOf(p)}\n`).join('')).digest('hex');
+  const watched = createHash('sha256')
+    .update(hook.watch.map((p) => `${p}\0${shaOf(p)}\n`).join(''))
+    .digest('hex');
   return `${generation}.${watched.slice(0, 16)}`;
 }

@@ -33,24 +33,27 @@ export function tarArchive(entries: readonly TarEntry[]): Buffer {
 
 /** The archive as a stream, reading file members lazily. */
 export function tarStream(entries: readonly TarEntry[]): Readable {
-  return Readable.from((async function* () {
-    for (const entry of entries) {
-      const size = sizeOf(entry);
-      yield header(entry.name, size, entry.mode);
-      if (Buffer.isBuffer(entry.data)) yield entry.data;
-      else {
-        let read = 0;
-        for await (const chunk of createReadStream(entry.data.path, { highWaterMark: 1 << 20 })) {
-          read += (chunk as Buffer).length;
-          yield chunk as Buffer;
+  return Readable.from(
+    (async function* () {
+      for (const entry of entries) {
+        const size = sizeOf(entry);
+        yield header(entry.name, size, entry.mode);
+        if (Buffer.isBuffer(entry.data)) yield entry.data;
+        else {
+          let read = 0;
+          for await (const chunk of createReadStream(entry.data.path, { highWaterMark: 1 << 20 })) {
+            read += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+          // A file that changed size since it was hashed would corrupt the archive: stop here instead.
+          if (read !== size) throw new Error(`${entry.data.path} changed while it was being sent (${read} bytes, expected ${size})`);
         }
-        // A file that changed size since it was hashed would corrupt the archive: stop here instead.
-        if (read !== size) throw new Error(`${entry.data.path} changed while it was being sent (${read} bytes, expected ${size})`);
+        yield padding(size);
       }
-      yield padding(size);
-    }
-    yield Buffer.alloc(BLOCK * 2);
-  })(), { objectMode: false });
+      yield Buffer.alloc(BLOCK * 2);
+    })(),
+    { objectMode: false },
+  );
 }
 
 function padding(size: number): Buffer {

@@ -7,8 +7,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  AccessEntry, AccessKeyKind, AccessTableType, indexedType, isPermissiveAction, renderAccessTable, rewriteCacheName, rewriteKeyOnlyLines,
-  scanAccessFile, TABLE_TYPE_PACKAGES, validateAccessEntries, validateTableName, validateTableType,
+  AccessEntry,
+  AccessKeyKind,
+  AccessTableType,
+  indexedType,
+  isPermissiveAction,
+  renderAccessTable,
+  rewriteCacheName,
+  rewriteKeyOnlyLines,
+  scanAccessFile,
+  TABLE_TYPE_PACKAGES,
+  validateAccessEntries,
+  validateTableName,
+  validateTableType,
 } from '../model/access';
 import { RestrictionStage } from '../model/restrictions';
 import { PostfixConfigError } from '../model/errors';
@@ -73,20 +84,45 @@ export function planAccessTable(where: string, name: string, configDirectory: st
   const tablePath = `${configDirectory.replace(/\/$/, '')}/${name}`;
   const hasEntries = props.entries !== undefined;
   if (hasEntries === (props.fromFile !== undefined)) {
-    throw new PostfixConfigError(where, 'entries', undefined, hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given', 'give the entries in code (entries) or a local file (fromFile), not both');
+    throw new PostfixConfigError(
+      where,
+      'entries',
+      undefined,
+      hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given',
+      'give the entries in code (entries) or a local file (fromFile), not both',
+    );
   }
   if (props.defaultAction !== undefined && !props.fromFile) {
-    throw new PostfixConfigError(where, 'defaultAction', props.defaultAction, 'defaultAction applies only to fromFile lines that hold a key alone', 'write the action into each entry');
+    throw new PostfixConfigError(
+      where,
+      'defaultAction',
+      props.defaultAction,
+      'defaultAction applies only to fromFile lines that hold a key alone',
+      'write the action into each entry',
+    );
   }
   const postmap = indexedType(type);
   const common = { where, type, path: tablePath, reference: `${type}:${tablePath}` };
   const installPackage = props.installPackage ? TABLE_TYPE_PACKAGES[type] : undefined;
   if (hasEntries) {
     const entries = validateAccessEntries(where, 'entries', type, props.entries);
-    if (entries.length === 0) throw new PostfixConfigError(where, 'entries', undefined, 'the table has no entries', 'give at least one entry, or leave the table out');
+    if (entries.length === 0)
+      throw new PostfixConfigError(
+        where,
+        'entries',
+        undefined,
+        'the table has no entries',
+        'give at least one entry, or leave the table out',
+      );
     const content = renderAccessTable(entries);
     checkWithPostmap(where, type, content);
-    const info = { ...common, size: entries.length, permissive: entries.some((e) => isPermissiveAction(e.action)), keyKinds: new Set(entries.map((e) => e.kind)), entries };
+    const info = {
+      ...common,
+      size: entries.length,
+      permissive: entries.some((e) => isPermissiveAction(e.action)),
+      keyKinds: new Set(entries.map((e) => e.kind)),
+      entries,
+    };
     return { info, file: { path: tablePath, content, mode: '0644', ...(postmap ? { postmap } : {}) }, installPackage };
   }
   const file = path.resolve(props.fromFile!);
@@ -107,10 +143,22 @@ export function checkKeysFit(table: AccessTableInfo, stage: RestrictionStage): v
   const networkKinds: AccessKeyKind[] = ['ip', 'network'];
   const wrong = (stage === 'client' || stage === 'helo' ? addressKinds : networkKinds).filter((k) => keyKinds.has(k));
   if ((stage === 'sender' || stage === 'recipient') && type === 'cidr') {
-    throw new PostfixConfigError(where, 'type', 'cidr', `a cidr table matches IP addresses, but check_${stage}_access looks up mail addresses`, 'use restrictClients() for a cidr table, or a hash table of addresses and domains');
+    throw new PostfixConfigError(
+      where,
+      'type',
+      'cidr',
+      `a cidr table matches IP addresses, but check_${stage}_access looks up mail addresses`,
+      'use restrictClients() for a cidr table, or a hash table of addresses and domains',
+    );
   }
   if (wrong.length > 0) {
-    throw new PostfixConfigError(where, 'entries', wrong.join(', '), `${stage} checks look up ${stage === 'client' ? 'client IP addresses and host names' : stage === 'helo' ? 'HELO names' : 'mail addresses and domains'}, so ${wrong.join(' and ')} keys would never match`, 'split the table by what it matches, or call the matching restrict...() method');
+    throw new PostfixConfigError(
+      where,
+      'entries',
+      wrong.join(', '),
+      `${stage} checks look up ${stage === 'client' ? 'client IP addresses and host names' : stage === 'helo' ? 'HELO names' : 'mail addresses and domains'}, so ${wrong.join(' and ')} keys would never match`,
+      'split the table by what it matches, or call the matching restrict...() method',
+    );
   }
 }
 
@@ -121,7 +169,13 @@ export function checkWithPostmap(where: string, type: string, content: string): 
   if (!problems || problems.length === 0) return;
   const p = problems[0];
   const line = content.split('\n')[p.line - 1];
-  throw new PostfixConfigError(where, p.line ? `entries line ${p.line}` : 'entries', line, `Postfix rejects this ${type} entry (${p.message})`, 'correct the entry');
+  throw new PostfixConfigError(
+    where,
+    p.line ? `entries line ${p.line}` : 'entries',
+    line,
+    `Postfix rejects this ${type} entry (${p.message})`,
+    'correct the entry',
+  );
 }
 
 /** Key-only lines completed with defaultAction, written once per (content, action) to a cache file. */

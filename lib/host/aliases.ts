@@ -46,24 +46,65 @@ export function planAliases(where: string, props: AliasesProps): AliasesPlan {
   const path = props.path ?? '/etc/aliases';
   validateHostPath(where, 'path', path);
   const type = (props.type ?? 'hash') as IndexedTableType;
-  if (!ALIAS_TYPES.includes(type)) throw new PostfixConfigError(where, 'type', props.type, 'postalias builds only indexed tables', `use one of: ${ALIAS_TYPES.join(', ')}`);
-  const policy = { allowCommands: props.allowCommands === true, allowFiles: props.allowFiles === true, allowIncludes: props.allowIncludes === true };
+  if (!ALIAS_TYPES.includes(type))
+    throw new PostfixConfigError(
+      where,
+      'type',
+      props.type,
+      'postalias builds only indexed tables',
+      `use one of: ${ALIAS_TYPES.join(', ')}`,
+    );
+  const policy = {
+    allowCommands: props.allowCommands === true,
+    allowFiles: props.allowFiles === true,
+    allowIncludes: props.allowIncludes === true,
+  };
   const lines: AliasLine[] = [];
   const seen = new Set<string>();
   const push = (field: string, name: string, destinations: readonly string[]) => {
     const key = validateAliasName(where, `${field} name`, name);
-    if (seen.has(key)) throw new PostfixConfigError(where, `${field} name`, name, 'the alias is given twice (names are case-insensitive)', 'give each name once, with all its destinations');
-    if (destinations.length === 0) throw new PostfixConfigError(where, `${field} destinations`, undefined, 'the alias has no destinations', 'give at least one address');
+    if (seen.has(key))
+      throw new PostfixConfigError(
+        where,
+        `${field} name`,
+        name,
+        'the alias is given twice (names are case-insensitive)',
+        'give each name once, with all its destinations',
+      );
+    if (destinations.length === 0)
+      throw new PostfixConfigError(where, `${field} destinations`, undefined, 'the alias has no destinations', 'give at least one address');
     seen.add(key);
-    lines.push({ name: key, destinations: destinations.map((d, i) => validateAliasDestination(where, `${field} destinations[${i}]`, d, policy)) });
+    lines.push({
+      name: key,
+      destinations: destinations.map((d, i) => validateAliasDestination(where, `${field} destinations[${i}]`, d, policy)),
+    });
   };
   (props.entries ?? []).forEach((e, i) => push(`entries[${i}]`, e.name, e.destinations));
   if (props.operator !== undefined) {
     const operator = validateOperator(where, props.operator);
-    if (seen.has('root')) throw new PostfixConfigError(where, 'operator', props.operator, 'the entries already give root an alias', 'give the operator address or a root entry, not both');
+    if (seen.has('root'))
+      throw new PostfixConfigError(
+        where,
+        'operator',
+        props.operator,
+        'the entries already give root an alias',
+        'give the operator address or a root entry, not both',
+      );
     push('operator', 'root', [operator]);
   }
-  if (lines.length === 0) throw new PostfixConfigError(where, 'entries', undefined, 'no aliases and no operator address', 'give entries, an operator address, or both');
+  if (lines.length === 0)
+    throw new PostfixConfigError(
+      where,
+      'entries',
+      undefined,
+      'no aliases and no operator address',
+      'give entries, an operator address, or both',
+    );
   if (!seen.has('postmaster')) push('postmaster (RFC 5321)', 'postmaster', ['root']);
-  return { file: { path, content: renderAliases(lines), mode: '0644', postalias: type }, reference: `${type}:${path}`, type, names: lines.map((l) => l.name) };
+  return {
+    file: { path, content: renderAliases(lines), mode: '0644', postalias: type },
+    reference: `${type}:${path}`,
+    type,
+    names: lines.map((l) => l.name),
+  };
 }

@@ -21,7 +21,15 @@ import { DhParametersPlan, DhParametersProps, planDhParameters } from './dh';
 import { DkimSigningPlan, DkimSigningProps, planDkimSigning } from './dkim';
 import { planPostscreen, PostscreenPlan, PostscreenProps } from './postscreen';
 import { forwardingParameters, ForwardingProps } from './forwarding';
-import { checkExplicitServices, cleanupServiceSpec, HeaderChecksInfo, HeaderChecksProps, OnSubmissionOptions, planHeaderChecks, SubmissionHeaderChecks } from './header-checks';
+import {
+  checkExplicitServices,
+  cleanupServiceSpec,
+  HeaderChecksInfo,
+  HeaderChecksProps,
+  OnSubmissionOptions,
+  planHeaderChecks,
+  SubmissionHeaderChecks,
+} from './header-checks';
 import { LookupTableInfo, LookupTableProps, planLookupTable } from './lookup-table';
 import { checkDecidedOpenRelay } from './relay';
 import { formatSetting, PostfixSettings } from './settings';
@@ -112,9 +120,13 @@ export class HostBuilder {
     if (existing && existing.value !== value) {
       if (yields && !existingYields) return this; // a default under a value another source set: ignored
       if (yields === existingYields) {
-        throw new PostfixConfigError(this.where, name, value,
+        throw new PostfixConfigError(
+          this.where,
+          name,
+          value,
           `${source} sets it, but ${existing.source} already set it to ${JSON.stringify(existing.value)}`,
-          this.parameterFixes.get(name) ?? 'set each parameter in one place, or pass the combined value from one construct');
+          this.parameterFixes.get(name) ?? 'set each parameter in one place, or pass the combined value from one construct',
+        );
       }
     } else if (existing && yields && !existingYields) {
       return this;
@@ -150,9 +162,13 @@ export class HostBuilder {
     const key = serviceKey(spec);
     const existing = this.services.get(key);
     if (existing) {
-      throw new PostfixConfigError(this.where, `service ${key}`, spec.command,
+      throw new PostfixConfigError(
+        this.where,
+        `service ${key}`,
+        spec.command,
         `${source} adds it, but ${existing.source} already defined that service name and type`,
-        'give the second service another name (master.cf names must be unique per type), or configure the existing one');
+        'give the second service another name (master.cf names must be unique per type), or configure the existing one',
+      );
     }
     this.services.set(key, { value: spec, source });
     return this.changed();
@@ -174,7 +190,13 @@ export class HostBuilder {
   addFile(file: DesiredFile, source = this.where): this {
     const existing = this.files.get(file.path);
     if (existing) {
-      throw new PostfixConfigError(this.where, 'file', file.path, `${source} places it, but ${existing.source} already places a file there`, 'give each table or file its own name');
+      throw new PostfixConfigError(
+        this.where,
+        'file',
+        file.path,
+        `${source} places it, but ${existing.source} already places a file there`,
+        'give each table or file its own name',
+      );
     }
     this.files.set(file.path, { value: file, source });
     return this.changed();
@@ -265,7 +287,8 @@ export class HostBuilder {
   /** Server and client TLS; submission services (whenever added) require TLS unless the props say otherwise. */
   addTlsPolicy(props: TlsPolicyProps, source = this.where): TlsPolicyPlan {
     const plan = planTlsPolicy(source, this.configDirectory, props, this.isUnresolved);
-    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source, { yields: plan.defaults.includes(name) });
+    for (const [name, value] of Object.entries(plan.parameters))
+      this.setParameter(name, value, source, { yields: plan.defaults.includes(name) });
     for (const file of plan.uploads) this.addFile(file, source);
     if (plan.requireTlsOnSubmission) this.requireTlsOnSubmission(source);
     return plan;
@@ -295,7 +318,8 @@ export class HostBuilder {
   /** Relay all outbound mail through a smarthost with SASL; the password map reaches the host through the environment only. */
   addSmartHost(props: SmartHostProps, source = this.where): SmartHostPlan {
     const plan = planSmartHost(source, this.configDirectory, props, this.isUnresolved);
-    for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source, { yields: plan.defaults.includes(name), fix: plan.fixes[name] });
+    for (const [name, value] of Object.entries(plan.parameters))
+      this.setParameter(name, value, source, { yields: plan.defaults.includes(name), fix: plan.fixes[name] });
     this.addFile(plan.file, source).requireTableType('hash');
     return plan;
   }
@@ -365,7 +389,13 @@ export class HostBuilder {
   /** The SMTP endpoints of the composed host (port 25 unless removed, every smtpd/postscreen inet service), reached at `address`. */
   smtpEndpoints(address: string): SmtpEndpoint[] {
     const s = this.snapshot();
-    return smtpEndpoints({ address, parameters: s.parameters, services: s.services, removedServices: s.removedServices, isUnresolved: this.isUnresolved });
+    return smtpEndpoints({
+      address,
+      parameters: s.parameters,
+      services: s.services,
+      removedServices: s.removedServices,
+      isUnresolved: this.isUnresolved,
+    });
   }
 
   /** Throws the first PostfixConfigError in the composed state. */
@@ -385,8 +415,14 @@ export class HostBuilder {
 
   private compose(): Composed {
     this.composed ??= compose({
-      where: this.where, parameters: this.parameters, services: this.services, serviceOptions: this.serviceOptions, placements: this.placements,
-      tlsOnSubmission: this.tlsOnSubmission, submissionHeaderChecks: this.submissionHeaderChecks, tlsCheckAfterApply: this.tlsCheckAfterApply,
+      where: this.where,
+      parameters: this.parameters,
+      services: this.services,
+      serviceOptions: this.serviceOptions,
+      placements: this.placements,
+      tlsOnSubmission: this.tlsOnSubmission,
+      submissionHeaderChecks: this.submissionHeaderChecks,
+      tlsCheckAfterApply: this.tlsCheckAfterApply,
       mapsReferences: this.mapsReferences,
     });
     return this.composed;
@@ -400,5 +436,11 @@ export class HostBuilder {
 }
 
 function conflictWithRemoval(where: string, name: string, setter: string, remover: string): PostfixConfigError {
-  return new PostfixConfigError(where, name, undefined, `${setter} sets it while ${remover} removes it`, 'either set the parameter or remove it, not both');
+  return new PostfixConfigError(
+    where,
+    name,
+    undefined,
+    `${setter} sets it while ${remover} removes it`,
+    'either set the parameter or remove it, not both',
+  );
 }

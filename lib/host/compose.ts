@@ -8,7 +8,15 @@ import { validatePort } from '../model/connection';
 import { PostfixConfigError } from '../model/errors';
 import { MasterServiceSpec } from '../model/master-types';
 import {
-  DEFAULT_RELAY_RESTRICTIONS, findOpenRelay, formatRestrictions, openRelayError, Placement, placeCheck, RestrictionStage, STAGE_CHECK, STAGE_PARAMETER,
+  DEFAULT_RELAY_RESTRICTIONS,
+  findOpenRelay,
+  formatRestrictions,
+  openRelayError,
+  Placement,
+  placeCheck,
+  RestrictionStage,
+  STAGE_CHECK,
+  STAGE_PARAMETER,
 } from '../model/restrictions';
 import { serviceOverrides } from '../model/tls';
 import { AccessTableInfo } from './access-table';
@@ -83,7 +91,8 @@ export function compose(d: Declarations): Composed {
     for (const o of serviceOverrides(values(services))) setServiceOption(d.where, services, { ...o, source });
   }
   for (const h of d.submissionHeaderChecks) {
-    for (const o of submissionHeaderOverrides(h, values(services), parameters.get('header_checks')?.value)) setServiceOption(d.where, services, { ...o, source: h.source });
+    for (const o of submissionHeaderOverrides(h, values(services), parameters.get('header_checks')?.value))
+      setServiceOption(d.where, services, { ...o, source: h.source });
   }
   return { parameters, services, tlsChecks: tlsChecks(d.where, d.tlsCheckAfterApply, values(services)) };
 }
@@ -100,7 +109,14 @@ function placeRestrictions(parameters: Map<string, Owned<string>>, placements: r
     const parameter = STAGE_PARAMETER[p.stage];
     const check = `${STAGE_CHECK[p.stage]} ${p.table.reference}`;
     const items = placeCheck({
-      where: p.source, stage: p.stage, current: parameters.get(parameter)?.value, relay, check, permissive: p.table.permissive, placement: p.placement, table: p.source,
+      where: p.source,
+      stage: p.stage,
+      current: parameters.get(parameter)?.value,
+      relay,
+      check,
+      permissive: p.table.permissive,
+      placement: p.placement,
+      table: p.source,
     });
     parameters.set(parameter, { value: formatRestrictions(items), source: p.source });
   }
@@ -118,7 +134,9 @@ function placeRestrictions(parameters: Map<string, Owned<string>>, placements: r
  * (the order of additions never changes the bundle; Postfix searches the list left to right).
  */
 function appendMaps(parameters: Map<string, Owned<string>>, refs: readonly MapsReference[]): void {
-  const sorted = [...refs].sort((a, b) => (a.parameter === b.parameter ? (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0) : a.parameter < b.parameter ? -1 : 1));
+  const sorted = [...refs].sort((a, b) =>
+    a.parameter === b.parameter ? (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0) : a.parameter < b.parameter ? -1 : 1,
+  );
   for (const r of sorted) {
     const current = parameters.get(r.parameter)?.value;
     const listed = current?.split(/[\s,]+/).includes(r.reference);
@@ -131,14 +149,23 @@ function appendMaps(parameters: Map<string, Owned<string>>, refs: readonly MapsR
 export function setServiceOption(where: string, services: Map<string, Owned<MasterServiceSpec>>, o: ServiceOption): void {
   const existing = services.get(o.key);
   if (!existing) {
-    throw new PostfixConfigError(where, `service ${o.key}`, undefined,
+    throw new PostfixConfigError(
+      where,
+      `service ${o.key}`,
+      undefined,
       `${o.source} sets -o ${o.name} on it, but the service is not defined on this host`,
-      'add the service (host.addService(...)) or choose a defined one');
+      'add the service (host.addService(...)) or choose a defined one',
+    );
   }
   const current = existing.value.options?.[o.name];
   if (current !== undefined && current !== o.value) {
-    throw new PostfixConfigError(where, `service ${o.key} -o ${o.name}`, o.value,
-      `${o.source} sets it, but it is already ${JSON.stringify(current)}`, 'set each -o option in one place');
+    throw new PostfixConfigError(
+      where,
+      `service ${o.key} -o ${o.name}`,
+      o.value,
+      `${o.source} sets it, but it is already ${JSON.stringify(current)}`,
+      'set each -o option in one place',
+    );
   }
   const options = { ...(existing.value.options ?? {}), [o.name]: o.value };
   services.set(o.key, { value: { ...existing.value, options }, source: existing.source });
@@ -148,7 +175,10 @@ export function setServiceOption(where: string, services: Map<string, Owned<Mast
 function tlsChecks(where: string, opts: TlsCheckAfterApply | undefined, services: readonly MasterServiceSpec[]): TlsCheckSpec[] {
   if (!opts) return [];
   const minProtocol = opts.minProtocol ?? TlsProtocol.TLS_V1_2;
-  const smtpdPorts = services.filter((s) => s.type === 'inet' && s.command === 'smtpd').map((s) => portOf(s.name)).filter((p): p is number => p !== undefined && p !== 25);
+  const smtpdPorts = services
+    .filter((s) => s.type === 'inet' && s.command === 'smtpd')
+    .map((s) => portOf(s.name))
+    .filter((p): p is number => p !== undefined && p !== 25);
   const ports = opts.ports ?? [25, ...smtpdPorts];
   const out: TlsCheckSpec[] = [];
   for (const port of new Set(ports)) {

@@ -77,7 +77,13 @@ export function connectionSpec(c: PostfixConnection, isUnresolved: IsUnresolved)
 export function validateConnection(where: string, c: PostfixConnection, isUnresolved: IsUnresolved): void {
   const literal = (v: unknown): v is string | number => v !== undefined && !isUnresolved(v);
   if (literal(c.host) && (String(c.host).trim() === '' || /[\s\x00-\x1f]/.test(String(c.host)))) {
-    throw new PostfixConfigError(where, 'connection.host', String(c.host), 'not a host name or address', 'use a DNS name, an IP address or an ~/.ssh/config alias');
+    throw new PostfixConfigError(
+      where,
+      'connection.host',
+      String(c.host),
+      'not a host name or address',
+      'use a DNS name, an IP address or an ~/.ssh/config alias',
+    );
   }
   if (literal(c.port)) validatePort(where, 'connection.port', c.port);
   if (literal(c.user)) validateSshUser(where, String(c.user));

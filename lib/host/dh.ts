@@ -4,13 +4,17 @@ import { DEFAULT_DH_BITS, validateDhBits, validateDhPath, validateGeneration } f
 import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
 import {
-  DEFAULT_DH_SCRIPT_PATH, DH_ROTATE_SCRIPT_NAME, DhRotationTarget, renderDhCron, renderDhRotationScript, renderDhSystemdService,
+  DEFAULT_DH_SCRIPT_PATH,
+  DH_ROTATE_SCRIPT_NAME,
+  DhRotationTarget,
+  renderDhCron,
+  renderDhRotationScript,
+  renderDhSystemdService,
   renderDhSystemdTimer,
 } from '../render/dh-rotation';
 import { DhRotation } from './vocabulary';
 
 export { DhRotation } from './vocabulary';
-
 
 export interface DhParametersProps {
   /** Prime size; under 2048 is refused. @default 2048 */
@@ -47,7 +51,10 @@ export function planDhParameters(where: string, configDirectory: string, props: 
     const scriptPath = validateDhPath(props.scriptPath ?? DEFAULT_DH_SCRIPT_PATH, 'scriptPath');
     const generation = validateGeneration(props.generation ?? '1');
     const target: DhRotationTarget = { path, bits, scriptPath, configDirectory };
-    const files = [{ path: scriptPath, content: renderDhRotationScript(), mode: '0755' }, ...scheduleFiles(props.rotation ?? DhRotation.CRON, target, props.schedule)];
+    const files = [
+      { path: scriptPath, content: renderDhRotationScript(), mode: '0755' },
+      ...scheduleFiles(props.rotation ?? DhRotation.CRON, target, props.schedule),
+    ];
     return { path, bits, scriptPath, hook: { kind: 'dhparam-generate', path, bits, generation }, files };
   } catch (e) {
     throw e instanceof PostfixConfigError && e.where === '' ? e.at(where) : e;

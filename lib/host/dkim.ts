@@ -10,8 +10,17 @@ import { BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
 import {
-  DKIM_RSA_BITS, OPENDKIM_DIR, openDkimKeyPath, postfixMilterAddress, renderKeyTable, renderOpenDkimConf, renderSigningTable,
-  renderTrustedHosts, validateDomain, validateIntRange, validateSelector,
+  DKIM_RSA_BITS,
+  OPENDKIM_DIR,
+  openDkimKeyPath,
+  postfixMilterAddress,
+  renderKeyTable,
+  renderOpenDkimConf,
+  renderSigningTable,
+  renderTrustedHosts,
+  validateDomain,
+  validateIntRange,
+  validateSelector,
 } from '../model/dns';
 import { IsUnresolved } from './unresolved';
 
@@ -83,19 +92,41 @@ function plan(where: string, props: DkimSigningProps, isUnresolved: IsUnresolved
   const selector = validateSelector(props.selector, 'DkimSigning.selector');
   const configPath = checkConfigPath(props.configPath ?? DEFAULT_OPENDKIM_CONF);
   const dir = checkDir(props.dataDirectory ?? OPENDKIM_DIR);
-  const port = validateIntRange(props.inetPort ?? DEFAULT_OPENDKIM_PORT, 'DkimSigning.inetPort', 1, 65535, 'use 8891, the port Debian examples use');
+  const port = validateIntRange(
+    props.inetPort ?? DEFAULT_OPENDKIM_PORT,
+    'DkimSigning.inetPort',
+    1,
+    65535,
+    'use 8891, the port Debian examples use',
+  );
   const bits = props.keyBits ?? 2048;
   if (!(DKIM_RSA_BITS as readonly number[]).includes(bits)) {
-    throw new PostfixConfigError('', 'DkimSigning.keyBits', String(bits), 'is not a DKIM RSA key size we generate', 'use 2048 (RFC 8301 §3.2), 3072 or 4096');
+    throw new PostfixConfigError(
+      '',
+      'DkimSigning.keyBits',
+      String(bits),
+      'is not a DKIM RSA key size we generate',
+      'use 2048 (RFC 8301 §3.2), 3072 or 4096',
+    );
   }
   const keyGeneration = props.keyGeneration ?? '1';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(keyGeneration)) {
-    throw new PostfixConfigError('', 'DkimSigning.keyGeneration', keyGeneration, 'is not a plain generation label', 'use letters, digits, dots or hyphens, e.g. "2"');
+    throw new PostfixConfigError(
+      '',
+      'DkimSigning.keyGeneration',
+      keyGeneration,
+      'is not a plain generation label',
+      'use letters, digits, dots or hyphens, e.g. "2"',
+    );
   }
   if (props.privateKeyPem !== undefined && !isUnresolved(props.privateKeyPem)) {
-    throw new PostfixConfigError('', 'DkimSigning.privateKeyPem', undefined,
+    throw new PostfixConfigError(
+      '',
+      'DkimSigning.privateKeyPem',
+      undefined,
       'a private key given as text would be written into the synthesized stack (cdk.tf.json)',
-      'pass it as a token (a tls_private_key resource\'s private_key_pem, or a sensitive TerraformVariable), or leave it out to generate the key on the host');
+      "pass it as a token (a tls_private_key resource's private_key_pem, or a sensitive TerraformVariable), or leave it out to generate the key on the host",
+    );
   }
   const key = { domain, selector };
   const keyPath = openDkimKeyPath(key, `${dir}/keys`);
@@ -110,7 +141,14 @@ function plan(where: string, props: DkimSigningProps, isUnresolved: IsUnresolved
   const hooks: BundleHook[] = [];
   if (props.privateKeyPem !== undefined) {
     // OpenDKIM refuses keys other users can read (RequireSafeKeys, opendkim.conf(5)).
-    files.push({ path: keyPath, mode: '0600', owner: 'opendkim', group: 'opendkim', secret: true, fromEnv: { name: envName(where, keyPath), value: props.privateKeyPem } });
+    files.push({
+      path: keyPath,
+      mode: '0600',
+      owner: 'opendkim',
+      group: 'opendkim',
+      secret: true,
+      fromEnv: { name: envName(where, keyPath), value: props.privateKeyPem },
+    });
   } else {
     hooks.push({ kind: 'dkim-keygen', path: keyPath, bits, generation: keyGeneration });
   }
@@ -118,7 +156,14 @@ function plan(where: string, props: DkimSigningProps, isUnresolved: IsUnresolved
   hooks.push({ kind: 'service-restart', path: configPath, generation: keyGeneration, watch: files.map((f) => f.path).sort() });
   const milter = postfixMilterAddress(socket);
   return {
-    domain, selector, keyPath, keyOnHost: props.privateKeyPem === undefined, milter, configPath, files, hooks,
+    domain,
+    selector,
+    keyPath,
+    keyOnHost: props.privateKeyPem === undefined,
+    milter,
+    configPath,
+    files,
+    hooks,
     parameters: milterParameters(milter),
     publicKeyCommand: `openssl pkey -in ${keyPath} -pubout -outform DER | base64 -w0`,
   };
@@ -137,15 +182,26 @@ export function milterParameters(milter: string): Record<string, string> {
 
 function checkConfigPath(path: string): string {
   if (!/^\/[A-Za-z0-9._/-]*\/opendkim\.conf$/.test(path) || path.split('/').includes('..')) {
-    throw new PostfixConfigError('', 'DkimSigning.configPath', path, 'is not an absolute path to a file named opendkim.conf (the restart hook starts opendkim from it)',
-      'use /etc/opendkim.conf, or e.g. /etc/postfix/opendkim/opendkim.conf for a second instance');
+    throw new PostfixConfigError(
+      '',
+      'DkimSigning.configPath',
+      path,
+      'is not an absolute path to a file named opendkim.conf (the restart hook starts opendkim from it)',
+      'use /etc/opendkim.conf, or e.g. /etc/postfix/opendkim/opendkim.conf for a second instance',
+    );
   }
   return path;
 }
 
 function checkDir(path: string): string {
   if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.endsWith('/') || path.split('/').includes('..')) {
-    throw new PostfixConfigError('', 'DkimSigning.dataDirectory', path, 'is not an absolute directory path of plain characters', 'use /etc/opendkim');
+    throw new PostfixConfigError(
+      '',
+      'DkimSigning.dataDirectory',
+      path,
+      'is not an absolute directory path of plain characters',
+      'use /etc/opendkim',
+    );
   }
   return path;
 }

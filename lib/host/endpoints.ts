@@ -70,7 +70,11 @@ function kindOf(port: number, wrapper: boolean): SmtpServiceKind {
 }
 
 /** postconf(5) smtpd_tls_security_level; when empty, smtpd_enforce_tls=yes means encrypt and smtpd_use_tls=yes means may. */
-function tlsModeOf(options: Readonly<Record<string, string>>, main: Readonly<Record<string, string>>, isUnresolved: IsUnresolved): SmtpTlsMode {
+function tlsModeOf(
+  options: Readonly<Record<string, string>>,
+  main: Readonly<Record<string, string>>,
+  isUnresolved: IsUnresolved,
+): SmtpTlsMode {
   const value = (name: string): string | undefined => options[name] ?? main[name];
   const level = value('smtpd_tls_security_level');
   if (level !== undefined && isUnresolved(level)) return SmtpTlsMode.HOST;

@@ -23,7 +23,13 @@ export interface ForwardingProps {
 /** The main.cf parameters a Forwarding sets. */
 export function forwardingParameters(where: string, props: ForwardingProps): Record<string, string> {
   if (props.commands === undefined && props.files === undefined) {
-    throw new PostfixConfigError(where, 'commands', undefined, 'neither commands nor files is given', 'give commands and/or files, e.g. commands: ["alias", "forward", "include"]');
+    throw new PostfixConfigError(
+      where,
+      'commands',
+      undefined,
+      'neither commands nor files is given',
+      'give commands and/or files, e.g. commands: ["alias", "forward", "include"]',
+    );
   }
   const out: Record<string, string> = {};
   if (props.commands !== undefined) out.allow_mail_to_commands = deliverySources(where, 'commands', props.commands);
@@ -34,7 +40,8 @@ export function forwardingParameters(where: string, props: ForwardingProps): Rec
 /** `["alias", "forward"]` -> "alias, forward"; refuses unknown and repeated names. */
 export function deliverySources(where: string, field: string, sources: readonly string[]): string {
   const given: unknown = sources; // JavaScript callers may pass anything
-  if (!Array.isArray(given)) throw new PostfixConfigError(where, field, String(given), 'expected a list', `give a list of ${DELIVERY_SOURCES.join(', ')}`);
+  if (!Array.isArray(given))
+    throw new PostfixConfigError(where, field, String(given), 'expected a list', `give a list of ${DELIVERY_SOURCES.join(', ')}`);
   const seen = new Set<string>();
   for (const s of sources) {
     if (!(DELIVERY_SOURCES as readonly string[]).includes(s)) {

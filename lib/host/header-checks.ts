@@ -5,7 +5,14 @@
  */
 import { TABLE_TYPE_PACKAGES, validateTableName } from '../model/access';
 import { PostfixConfigError } from '../model/errors';
-import { HeaderRule, postmapProblems, RegexTableType, REGEX_TABLE_TYPES, renderRegexTable, validateHeaderRules } from '../model/header-checks';
+import {
+  HeaderRule,
+  postmapProblems,
+  RegexTableType,
+  REGEX_TABLE_TYPES,
+  renderRegexTable,
+  validateHeaderRules,
+} from '../model/header-checks';
 import { DesiredFile } from '../model/host-state';
 import { MasterServiceSpec, serviceKey } from '../model/master-types';
 import { RegexTableType as RegexTableTypeOption } from './vocabulary';
@@ -64,19 +71,50 @@ export function planHeaderChecks(where: string, name: string, configDirectory: s
   validateTableName(where, name);
   const type: RegexTableType = props.type ?? RegexTableTypeOption.REGEXP;
   if (!(REGEX_TABLE_TYPES as readonly string[]).includes(type)) {
-    throw new PostfixConfigError(where, 'type', String(type), 'header checks are regular-expression tables', 'use "regexp" (POSIX) or "pcre"');
+    throw new PostfixConfigError(
+      where,
+      'type',
+      String(type),
+      'header checks are regular-expression tables',
+      'use "regexp" (POSIX) or "pcre"',
+    );
   }
-  if (!Array.isArray(props.rules)) throw new PostfixConfigError(where, 'rules', String(props.rules), 'rules must be a list (order matters: first match wins)', 'give an array of { pattern, action }');
+  if (!Array.isArray(props.rules))
+    throw new PostfixConfigError(
+      where,
+      'rules',
+      String(props.rules),
+      'rules must be a list (order matters: first match wins)',
+      'give an array of { pattern, action }',
+    );
   const rules = validateHeaderRules(where, 'rules', type, props.rules);
   const tablePath = `${configDirectory.replace(/\/$/, '')}/${name}`;
   const content = renderRegexTable(rules);
   const problems = postmapProblems(type, content);
   if (problems && problems.length > 0) {
     const p = problems[0];
-    throw new PostfixConfigError(where, p.line ? `rules[${p.line - 1}]` : 'rules', p.line ? content.split('\n')[p.line - 1] : undefined, `Postfix rejects this ${type} rule (${p.message})`, 'correct the rule');
+    throw new PostfixConfigError(
+      where,
+      p.line ? `rules[${p.line - 1}]` : 'rules',
+      p.line ? content.split('\n')[p.line - 1] : undefined,
+      `Postfix rejects this ${type} rule (${p.message})`,
+      'correct the rule',
+    );
   }
-  const info = { where, type, path: tablePath, reference: `${type}:${tablePath}`, rules, mimeHeaders: props.mimeHeaders ?? true, nestedHeaders: props.nestedHeaders ?? false };
-  return { info, file: { path: tablePath, content, mode: '0644' }, installPackage: props.installPackage ? TABLE_TYPE_PACKAGES[type] : undefined };
+  const info = {
+    where,
+    type,
+    path: tablePath,
+    reference: `${type}:${tablePath}`,
+    rules,
+    mimeHeaders: props.mimeHeaders ?? true,
+    nestedHeaders: props.nestedHeaders ?? false,
+  };
+  return {
+    info,
+    file: { path: tablePath, content, mode: '0644' },
+    installPackage: props.installPackage ? TABLE_TYPE_PACKAGES[type] : undefined,
+  };
 }
 
 /** The cleanup service, declared at once so a name clash is reported where it is made; its options are composed later. */
@@ -94,14 +132,32 @@ export function checkExplicitServices(where: string, services: readonly string[]
  * global header_checks kept, since the dedicated cleanup replaces the global one for that mail) and
  * cleanup_service_name on each submission service present.
  */
-export function submissionHeaderOverrides(decl: SubmissionHeaderChecks, services: readonly MasterServiceSpec[], globalHeaderChecks: string | undefined): { key: string; name: string; value: string }[] {
+export function submissionHeaderOverrides(
+  decl: SubmissionHeaderChecks,
+  services: readonly MasterServiceSpec[],
+  globalHeaderChecks: string | undefined,
+): { key: string; name: string; value: string }[] {
   const { table, cleanup } = decl;
   const keys = decl.services ?? services.filter(looksLikeSubmission).map(serviceKey);
   if (keys.length === 0) throw noSubmissionService(table.where);
   for (const key of keys) {
     const spec = services.find((s) => serviceKey(s) === key);
-    if (!spec) throw new PostfixConfigError(table.where, 'onSubmission services', key, 'no such master.cf service on this host', 'name an existing service as name/type, e.g. submission/inet');
-    if (spec.command !== 'smtpd') throw new PostfixConfigError(table.where, 'onSubmission services', key, `the service runs ${spec.command}, not smtpd`, 'name smtpd services that receive submitted mail');
+    if (!spec)
+      throw new PostfixConfigError(
+        table.where,
+        'onSubmission services',
+        key,
+        'no such master.cf service on this host',
+        'name an existing service as name/type, e.g. submission/inet',
+      );
+    if (spec.command !== 'smtpd')
+      throw new PostfixConfigError(
+        table.where,
+        'onSubmission services',
+        key,
+        `the service runs ${spec.command}, not smtpd`,
+        'name smtpd services that receive submitted mail',
+      );
   }
   const tables = globalHeaderChecks && globalHeaderChecks.trim() !== '' ? `${table.reference}, ${globalHeaderChecks}` : table.reference;
   const cleanupKey = serviceKey({ name: cleanup, type: 'unix' });
@@ -113,8 +169,13 @@ export function submissionHeaderOverrides(decl: SubmissionHeaderChecks, services
 }
 
 function noSubmissionService(where: string): PostfixConfigError {
-  return new PostfixConfigError(where, 'onSubmission services', undefined, 'the host defines no submission service, so no submitted mail would pass these header checks',
-    'add the services (host.addService(Submission.starttls()), Submissions.implicitTls()), or name them in services');
+  return new PostfixConfigError(
+    where,
+    'onSubmission services',
+    undefined,
+    'the host defines no submission service, so no submitted mail would pass these header checks',
+    'add the services (host.addService(Submission.starttls()), Submissions.implicitTls()), or name them in services',
+  );
 }
 
 export function looksLikeSubmission(s: MasterServiceSpec): boolean {

@@ -10,8 +10,18 @@ import { TABLE_TYPE_PACKAGES, validateTableName } from '../model/access';
 import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
 import {
-  LookupEntry, LookupTableKind, LookupTableType, lookupIndexedType, lookupKind, renderInlineTable, renderLookupTable, validateLookupEntries, validateLookupKey,
-  validateLookupType, validateLookupValue, validateMapsParameter,
+  LookupEntry,
+  LookupTableKind,
+  LookupTableType,
+  lookupIndexedType,
+  lookupKind,
+  renderInlineTable,
+  renderLookupTable,
+  validateLookupEntries,
+  validateLookupKey,
+  validateLookupType,
+  validateLookupValue,
+  validateMapsParameter,
 } from '../model/lookup-table';
 import { checkWithPostmap } from './access-table';
 
@@ -63,12 +73,25 @@ export function planLookupTable(where: string, name: string, configDirectory: st
   const type = validateLookupType(where, props.type ?? 'hash');
   const hasEntries = props.entries !== undefined;
   if (hasEntries === (props.fromFile !== undefined)) {
-    throw new PostfixConfigError(where, 'entries', undefined, hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given', 'give the entries in code (entries) or a local file (fromFile), not both');
+    throw new PostfixConfigError(
+      where,
+      'entries',
+      undefined,
+      hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given',
+      'give the entries in code (entries) or a local file (fromFile), not both',
+    );
   }
   const installPackage = props.installPackage ? TABLE_TYPE_PACKAGES[type] : undefined;
   const common = { where, parameter, kind, type };
   if (type === 'inline') {
-    if (!hasEntries) throw new PostfixConfigError(where, 'fromFile', props.fromFile, 'an inline table lives in main.cf, not in a file', 'give entries in code, or use type "hash" for a file');
+    if (!hasEntries)
+      throw new PostfixConfigError(
+        where,
+        'fromFile',
+        props.fromFile,
+        'an inline table lives in main.cf, not in a file',
+        'give entries in code, or use type "hash" for a file',
+      );
     const entries = checkedEntries(where, kind, type, props.entries);
     return { info: { ...common, reference: renderInlineTable(entries), size: entries.length } };
   }
@@ -92,7 +115,14 @@ export function planLookupTable(where: string, name: string, configDirectory: st
 
 function checkedEntries(where: string, kind: LookupTableKind, type: LookupTableType, entries: readonly LookupEntry[]): LookupEntry[] {
   const checked = validateLookupEntries(where, kind, type, entries);
-  if (checked.length === 0) throw new PostfixConfigError(where, 'entries', undefined, 'the table has no entries', 'give at least one entry, or leave the table out');
+  if (checked.length === 0)
+    throw new PostfixConfigError(
+      where,
+      'entries',
+      undefined,
+      'the table has no entries',
+      'give at least one entry, or leave the table out',
+    );
   return checked;
 }
 
@@ -101,7 +131,8 @@ function scanLookupFile(where: string, kind: LookupTableKind, type: LookupTableT
   const valuesSeen = new Set<string>();
   return scanTableFile(where, 'fromFile', file, type !== 'regexp' && type !== 'pcre', (key, value, field, line) => {
     validateLookupKey(where, field, kind, type, key);
-    if (value === undefined) throw new PostfixConfigError(where, field, line, 'the line has a key but no value', 'write "key value" on each line');
+    if (value === undefined)
+      throw new PostfixConfigError(where, field, line, 'the line has a key but no value', 'write "key value" on each line');
     if (valuesSeen.has(value)) return;
     validateLookupValue(where, `${field} value`, kind, value);
     if (valuesSeen.size < 10000) valuesSeen.add(value);

@@ -66,7 +66,13 @@ function plan(props: PostscreenProps): PostscreenPlan {
     parameters.postscreen_dnsbl_threshold = String(checkThreshold(props.dnsblThreshold ?? 1, sites));
     parameters.postscreen_dnsbl_action = checkAction('dnsblAction', props.dnsblAction ?? 'enforce');
   } else if (props.dnsblThreshold !== undefined || props.dnsblAction !== undefined) {
-    throw new PostfixConfigError('', 'Postscreen.dnsblThreshold', String(props.dnsblThreshold ?? props.dnsblAction), 'is set without any dnsblSites', 'add dnsblSites, or leave the DNSBL settings out');
+    throw new PostfixConfigError(
+      '',
+      'Postscreen.dnsblThreshold',
+      String(props.dnsblThreshold ?? props.dnsblAction),
+      'is set without any dnsblSites',
+      'add dnsblSites, or leave the DNSBL settings out',
+    );
   }
   return { services, parameters };
 }
@@ -76,7 +82,13 @@ function siteSpec(site: PostscreenDnsblSite, i: number): string {
   const filter = site.filter === undefined ? '' : `=${checkFilter(site.filter, i)}`;
   const weight = site.weight ?? 1;
   if (!Number.isInteger(weight) || weight === 0 || Math.abs(weight) > 100) {
-    throw new PostfixConfigError('', `Postscreen.dnsblSites[${i}].weight`, String(weight), 'is not a whole number from -100 to 100 other than 0', 'use e.g. 3 for a strong list, 1 for a weak one, -5 for an allowlist');
+    throw new PostfixConfigError(
+      '',
+      `Postscreen.dnsblSites[${i}].weight`,
+      String(weight),
+      'is not a whole number from -100 to 100 other than 0',
+      'use e.g. 3 for a strong list, 1 for a weak one, -5 for an allowlist',
+    );
   }
   return weight === 1 ? `${domain}${filter}` : `${domain}${filter}*${weight}`;
 }
@@ -84,7 +96,13 @@ function siteSpec(site: PostscreenDnsblSite, i: number): string {
 /** postconf(5): a reply filter is an address pattern such as 127.0.0.2, 127.0.0.[2..11] or 127.0.0.[2;4;6]. */
 function checkFilter(filter: string, i: number): string {
   if (!/^(\d{1,3}|\[\d{1,3}(\.\.\d{1,3}|(;\d{1,3})*)\])(\.(\d{1,3}|\[\d{1,3}(\.\.\d{1,3}|(;\d{1,3})*)\])){3}$/.test(filter)) {
-    throw new PostfixConfigError('', `Postscreen.dnsblSites[${i}].filter`, filter, 'is not a DNSBL reply pattern', 'use an address such as 127.0.0.2, or a range 127.0.0.[2..11]');
+    throw new PostfixConfigError(
+      '',
+      `Postscreen.dnsblSites[${i}].filter`,
+      filter,
+      'is not a DNSBL reply pattern',
+      'use an address such as 127.0.0.2, or a range 127.0.0.[2..11]',
+    );
   }
   return filter;
 }
@@ -92,20 +110,32 @@ function checkFilter(filter: string, i: number): string {
 function checkThreshold(threshold: number, sites: readonly PostscreenDnsblSite[]): number {
   const reachable = sites.reduce((sum, s) => sum + Math.max(0, s.weight ?? 1), 0);
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > reachable) {
-    throw new PostfixConfigError('', 'Postscreen.dnsblThreshold', String(threshold), `is not a whole number from 1 to ${reachable} (the sum of the positive site weights): no listing could reach it`,
-      'lower the threshold or raise the weights');
+    throw new PostfixConfigError(
+      '',
+      'Postscreen.dnsblThreshold',
+      String(threshold),
+      `is not a whole number from 1 to ${reachable} (the sum of the positive site weights): no listing could reach it`,
+      'lower the threshold or raise the weights',
+    );
   }
   return threshold;
 }
 
 function checkTime(value: string): string {
   if (!/^\d{1,4}[smh]?$/.test(value) || /^0+[smh]?$/.test(value)) {
-    throw new PostfixConfigError('', 'Postscreen.greetWait', value, 'is not a positive Postfix time value', 'use e.g. "6s" (the default) or "2s"');
+    throw new PostfixConfigError(
+      '',
+      'Postscreen.greetWait',
+      value,
+      'is not a positive Postfix time value',
+      'use e.g. "6s" (the default) or "2s"',
+    );
   }
   return value;
 }
 
 function checkAction(field: string, value: string): string {
-  if (!ACTIONS.includes(value)) throw new PostfixConfigError('', `Postscreen.${field}`, value, 'is not a postscreen action', 'use enforce, drop or ignore');
+  if (!ACTIONS.includes(value))
+    throw new PostfixConfigError('', `Postscreen.${field}`, value, 'is not a postscreen action', 'use enforce, drop or ignore');
   return value;
 }

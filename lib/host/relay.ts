@@ -14,7 +14,13 @@ export function checkDecidedOpenRelay(p: RestrictionPlacement, parameter: (name:
   const current = parameter('smtpd_recipient_restrictions');
   if (relay === undefined || (current === undefined && p.placement !== 'first')) return;
   placeCheck({
-    where: p.source, stage: 'recipient', current, relay,
-    check: `${STAGE_CHECK.recipient} ${p.table.reference}`, permissive: true, placement: p.placement, table: p.source,
+    where: p.source,
+    stage: 'recipient',
+    current,
+    relay,
+    check: `${STAGE_CHECK.recipient} ${p.table.reference}`,
+    permissive: true,
+    placement: p.placement,
+    table: p.source,
   });
 }

@@ -46,9 +46,13 @@ export function planSmartHost(where: string, configDirectory: string, props: Sma
   if (!isUnresolved(props.username)) validateSaslUsername(where, props.username);
   if (!isUnresolved(props.password)) {
     validateSaslPassword(where, props.password);
-    throw new PostfixConfigError(where, 'password', undefined,
+    throw new PostfixConfigError(
+      where,
+      'password',
+      undefined,
       'a password given as text would be written into the synthesized stack (cdk.tf.json) and Terraform state',
-      'pass it as a token: a sensitive TerraformVariable (new TerraformVariable(stack, "smarthost_password", { type: "string", sensitive: true }).stringValue, set through TF_VAR_smarthost_password), or use passwordEnv');
+      'pass it as a token: a sensitive TerraformVariable (new TerraformVariable(stack, "smarthost_password", { type: "string", sensitive: true }).stringValue, set through TF_VAR_smarthost_password), or use passwordEnv',
+    );
   }
   const tlsLevel = validateSaslTlsLevel(where, props.tlsLevel ?? 'encrypt');
   const mapName = props.mapName ?? 'sasl_passwd';
@@ -72,7 +76,12 @@ export function planSmartHost(where: string, configDirectory: string, props: Sma
       smtp_tls_security_level: `SmartHostRelay requires TLS to the smarthost (SASL would otherwise send the password in clear): choose "encrypt" or "secure" with its tlsLevel, and drop smtp_tls_security_level from the other source (a TlsPolicy's default "may" gives way by itself; one named in its parameters or in settings does not)`,
     },
     file: {
-      path: mapPath, mode: '0600', owner: 'root', group: 'root', postmap: 'hash', secret: true,
+      path: mapPath,
+      mode: '0600',
+      owner: 'root',
+      group: 'root',
+      postmap: 'hash',
+      secret: true,
       // SASL_README: the key is the relayhost exactly as written, the value user:password.
       fromEnv: { name: envName(where, mapPath), value: `${relayhost} ${props.username}:${props.password}\n` },
     },

@@ -2,7 +2,15 @@
 import { createHash } from 'node:crypto';
 import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
-import { assertProfileName, checkHostPath, planCertificates, profileParameters, TlsCertificateSource, TlsProfileName, validateTlsParameters } from '../model/tls';
+import {
+  assertProfileName,
+  checkHostPath,
+  planCertificates,
+  profileParameters,
+  TlsCertificateSource,
+  TlsProfileName,
+  validateTlsParameters,
+} from '../model/tls';
 import { IsUnresolved } from './unresolved';
 import { TlsProfile } from './vocabulary';
 
@@ -89,7 +97,11 @@ export function planTlsPolicy(where: string, configDirectory: string, props: Tls
     validateTlsParameters({ ...(props.parameters ?? {}) });
     const parameters = { ...profileParameters(profile, { ...props, chainFiles }), ...(props.parameters ?? {}) };
     const uploads = plan.uploads.map((u, i): DesiredFile => ({
-      path: u.path, mode: u.mode, owner: 'root', group: 'root', secret: true,
+      path: u.path,
+      mode: u.mode,
+      owner: 'root',
+      group: 'root',
+      secret: true,
       // The key never enters bundle.json: Terraform passes it to the runner in this variable.
       fromEnv: { name: envName(where, i), value: u.content },
     }));
@@ -103,10 +115,19 @@ export function planTlsPolicy(where: string, configDirectory: string, props: Tls
 /** The one kind of source a TlsCertificate gives; mixed or incomplete kinds are refused by name. */
 function certificateSource(c: TlsCertificate, i: number): TlsCertificateSource {
   const field = `certificates[${i}]`;
-  const kinds = [c.chainFile !== undefined, c.keyFile !== undefined || c.certFile !== undefined, c.privateKeyPem !== undefined || c.certificatePem !== undefined];
+  const kinds = [
+    c.chainFile !== undefined,
+    c.keyFile !== undefined || c.certFile !== undefined,
+    c.privateKeyPem !== undefined || c.certificatePem !== undefined,
+  ];
   if (kinds.filter(Boolean).length !== 1) {
-    throw new PostfixConfigError('', field, undefined, kinds.some(Boolean) ? 'mixes kinds of certificate source' : 'gives no certificate',
-      'give exactly one of: chainFile; keyFile with certFile; privateKeyPem with certificatePem');
+    throw new PostfixConfigError(
+      '',
+      field,
+      undefined,
+      kinds.some(Boolean) ? 'mixes kinds of certificate source' : 'gives no certificate',
+      'give exactly one of: chainFile; keyFile with certFile; privateKeyPem with certificatePem',
+    );
   }
   if (c.chainFile !== undefined) return { chainFile: c.chainFile };
   if (kinds[1]) return { keyFile: need(field, 'keyFile', c.keyFile, 'certFile'), certFile: need(field, 'certFile', c.certFile, 'keyFile') };
@@ -118,7 +139,8 @@ function certificateSource(c: TlsCertificate, i: number): TlsCertificateSource {
 }
 
 function need(field: string, name: string, value: string | undefined, partner: string): string {
-  if (value === undefined) throw new PostfixConfigError('', `${field}.${name}`, undefined, `${partner} is given without ${name}`, `give ${name} too`);
+  if (value === undefined)
+    throw new PostfixConfigError('', `${field}.${name}`, undefined, `${partner} is given without ${name}`, `give ${name} too`);
   return value;
 }
 
@@ -131,9 +153,13 @@ function need(field: string, name: string, value: string | undefined, partner: s
 function refuseLiteralPrivateKeys(sources: readonly TlsCertificateSource[], isUnresolved: IsUnresolved): void {
   sources.forEach((source, i) => {
     if ('privateKeyPem' in source && !isUnresolved(source.privateKeyPem)) {
-      throw new PostfixConfigError('', `certificates[${i}].privateKeyPem`, undefined,
+      throw new PostfixConfigError(
+        '',
+        `certificates[${i}].privateKeyPem`,
+        undefined,
         'a private key given as text would be written into the synthesized stack (cdk.tf.json)',
-        'pass it as a token (a tls_private_key resource\'s private_key_pem, or a sensitive TerraformVariable set through TF_VAR_...), or keep the key on the host and use { keyFile, certFile } or chainFiles');
+        "pass it as a token (a tls_private_key resource's private_key_pem, or a sensitive TerraformVariable set through TF_VAR_...), or keep the key on the host and use { keyFile, certFile } or chainFiles",
+      );
     }
   });
 }

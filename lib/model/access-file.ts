@@ -65,9 +65,21 @@ function keyHash(s: string): number {
  * few candidates), never by holding all keys. `foldCase`: keys compare case-insensitively (postmap
  * without -f). Returns the number of entries. Shared by access tables and generic lookup tables.
  */
-export function scanTableFile(where: string, field: string, file: string, foldCase: boolean, onEntry: (key: string, value: string | undefined, field: string, line: string) => void): number {
+export function scanTableFile(
+  where: string,
+  field: string,
+  file: string,
+  foldCase: boolean,
+  onEntry: (key: string, value: string | undefined, field: string, line: string) => void,
+): number {
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
-    throw new PostfixConfigError(where, field, file, 'the file does not exist or is not a regular file', 'give the path of a local file with one entry a line');
+    throw new PostfixConfigError(
+      where,
+      field,
+      file,
+      'the file does not exist or is not a regular file',
+      'give the path of a local file with one entry a line',
+    );
   }
   const fold = (key: string) => (foldCase ? key.toLowerCase() : key);
   let hashes = new Float64Array(1024);
@@ -77,7 +89,13 @@ export function scanTableFile(where: string, field: string, file: string, foldCa
     if (/^\s*(#|$)/.test(line)) return;
     const f = `${field} line ${n}`;
     if (/^\s/.test(line)) {
-      throw new PostfixConfigError(where, f, line, 'the line starts with whitespace, which Postfix reads as a continuation of the previous entry', 'write one entry a line, starting at the first column');
+      throw new PostfixConfigError(
+        where,
+        f,
+        line,
+        'the line starts with whitespace, which Postfix reads as a continuation of the previous entry',
+        'write one entry a line, starting at the first column',
+      );
     }
     const m = /^(\S+)(?:\s+(.*?))?\s*$/.exec(line)!;
     onEntry(m[1], m[2] === '' ? undefined : m[2], f, line);
@@ -101,7 +119,13 @@ export function scanTableFile(where: string, field: string, file: string, foldCa
       if (!candidates.has(keyHash(dup))) return;
       const first = firstLine.get(dup);
       if (first !== undefined) {
-        throw new PostfixConfigError(where, `${field} line ${n}`, key, `duplicate key (first on line ${first}${foldCase ? '; Postfix keys are case-insensitive' : ''}); postmap would keep only one of them`, 'give each key once');
+        throw new PostfixConfigError(
+          where,
+          `${field} line ${n}`,
+          key,
+          `duplicate key (first on line ${first}${foldCase ? '; Postfix keys are case-insensitive' : ''}); postmap would keep only one of them`,
+          'give each key once',
+        );
       }
       firstLine.set(dup, n);
     });
@@ -120,7 +144,13 @@ export function scanAccessFile(where: string, field: string, file: string, type:
     kinds.add(classifyAccessKey(where, f, key, type));
     if (action === undefined) {
       if (defaultAction === undefined) {
-        throw new PostfixConfigError(where, f, line, 'the line has a key but no action', 'add an action (e.g. "REJECT") to the line, or pass defaultAction for lines that hold only a key');
+        throw new PostfixConfigError(
+          where,
+          f,
+          line,
+          'the line has a key but no action',
+          'add an action (e.g. "REJECT") to the line, or pass defaultAction for lines that hold only a key',
+        );
       }
       keyOnly++;
       return;

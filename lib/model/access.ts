@@ -21,7 +21,13 @@ export const TABLE_TYPE_PACKAGES: Readonly<Record<string, string>> = { lmdb: 'po
 
 export function validateTableType(where: string, field: string, type: string): AccessTableType {
   if (!(ACCESS_TABLE_TYPES as readonly string[]).includes(type)) {
-    throw new PostfixConfigError(where, field, type, 'not an access table type this library supports', `use one of: ${ACCESS_TABLE_TYPES.join(', ')} (hash is Debian's default)`);
+    throw new PostfixConfigError(
+      where,
+      field,
+      type,
+      'not an access table type this library supports',
+      `use one of: ${ACCESS_TABLE_TYPES.join(', ')} (hash is Debian's default)`,
+    );
   }
   return type as AccessTableType;
 }
@@ -33,9 +39,18 @@ export function validateTableType(where: string, field: string, type: string): A
 export function validateTableName(where: string, name: string): string {
   const fix = 'use letters, digits, ".", "_" or "-", e.g. "blacklist" or "sender_access"';
   if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) || name.includes('..')) {
-    throw new PostfixConfigError(where, 'table name', name, 'a table name becomes a file name in the config directory and cannot contain "/", "..", whitespace or other path characters', fix);
+    throw new PostfixConfigError(
+      where,
+      'table name',
+      name,
+      'a table name becomes a file name in the config directory and cannot contain "/", "..", whitespace or other path characters',
+      fix,
+    );
   }
-  if (/\.(cf|db|lmdb|cdb|cdktf-new)$/.test(name) || ['main.cf', 'master.cf', 'postfix-files', 'aliases', 'sasl', 'postfix-files.d', 'dynamicmaps.cf.d', 'makedefs.out'].includes(name)) {
+  if (
+    /\.(cf|db|lmdb|cdb|cdktf-new)$/.test(name) ||
+    ['main.cf', 'master.cf', 'postfix-files', 'aliases', 'sasl', 'postfix-files.d', 'dynamicmaps.cf.d', 'makedefs.out'].includes(name)
+  ) {
     throw new PostfixConfigError(where, 'table name', name, 'the name collides with a Postfix file or an index file suffix', fix);
   }
   return name;
@@ -125,13 +140,21 @@ export function validateAccessAction(where: string, field: string, action: strin
   const text = String(action).trim();
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, field, String(action), problem, fix);
   const names = `${Object.keys(ACCESS_ACTIONS).join(', ')}, 4NN text, 5NN text, or a restriction name such as permit_mynetworks`;
-  if (/[\r\n\0\t]/.test(text)) throw bad('the action contains a newline, tab, carriage return or NUL character', 'put the action and its text on one line, separated by spaces');
+  if (/[\r\n\0\t]/.test(text))
+    throw bad(
+      'the action contains a newline, tab, carriage return or NUL character',
+      'put the action and its text on one line, separated by spaces',
+    );
   const m = /^(\S+)(?:\s+(.*))?$/.exec(text);
   if (!m) throw bad('the action is empty', `use one of: ${names}`);
   const [, word, arg = ''] = m;
   if (/^\d+$/.test(word)) {
     if (/^[45]\d\d$/.test(word)) {
-      if (!arg) throw bad(`"${word}" alone is an all-numerical result, which Postfix treats as OK (accept)`, `add the reply text, e.g. "${word} 5.7.1 not accepted here", or use REJECT`);
+      if (!arg)
+        throw bad(
+          `"${word}" alone is an all-numerical result, which Postfix treats as OK (accept)`,
+          `add the reply text, e.g. "${word} 5.7.1 not accepted here", or use REJECT`,
+        );
       if (word === '421' || word === '521') return text; // disconnect after the reply (access(5))
       return text;
     }
@@ -175,7 +198,11 @@ export function classifyAccessKey(where: string, field: string, key: string, typ
     return 'pattern';
   }
   if (key === '') throw bad('the key is empty', 'give an address (user@domain), a domain, user@, or an IP address/network');
-  if (/[\s\x00-\x1f\x7f]/.test(key)) throw bad('the key contains whitespace or a control character; the table line would split there', 'give one address, domain or network per entry, without spaces or newlines');
+  if (/[\s\x00-\x1f\x7f]/.test(key))
+    throw bad(
+      'the key contains whitespace or a control character; the table line would split there',
+      'give one address, domain or network per entry, without spaces or newlines',
+    );
   if (key.startsWith('#')) throw bad('a key starting with "#" makes the line a comment', 'remove the "#"');
   if (type === 'cidr') return classifyCidr(key, bad);
   const ipOrNetwork = classifyIp(key);
@@ -189,17 +216,24 @@ export function classifyAccessKey(where: string, field: string, key: string, typ
       return 'user@';
     }
     if (!isDomain(domain)) throw bad(`"${domain}" is not a domain name`, 'give user@domain with a domain such as example.org');
-    if (user === '') throw bad('"@domain" is not an access(5) key form; Postfix looks up the bare domain', `write the domain alone: ${domain}`);
-    if (key.indexOf('@') !== at && !user.startsWith('"')) throw bad('the address contains more than one "@"', 'give one address user@domain');
+    if (user === '')
+      throw bad('"@domain" is not an access(5) key form; Postfix looks up the bare domain', `write the domain alone: ${domain}`);
+    if (key.indexOf('@') !== at && !user.startsWith('"'))
+      throw bad('the address contains more than one "@"', 'give one address user@domain');
     return 'address';
   }
   if (key.startsWith('.') && isDomain(key.slice(1))) return 'parent-domain';
   if (isDomain(key)) return 'domain';
-  throw bad('not an address (user@domain), user@, domain, .domain (subdomains), IP address or network prefix', 'e.g. spam@bad.example, bad.example, postmaster@ or 192.0.2');
+  throw bad(
+    'not an address (user@domain), user@, domain, .domain (subdomains), IP address or network prefix',
+    'e.g. spam@bad.example, bad.example, postmaster@ or 192.0.2',
+  );
 }
 
 function isDomain(s: string): boolean {
-  return /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(s) || /^\[[0-9A-Fa-f.:]+\]$/.test(s);
+  return (
+    /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/.test(s) || /^\[[0-9A-Fa-f.:]+\]$/.test(s)
+  );
 }
 
 /** Indexed tables match IPv4 prefixes as 1-4 octets and IPv6 prefixes without "::" abbreviation. */
@@ -217,7 +251,11 @@ function classifyCidr(key: string, bad: (problem: string, fix: string) => Postfi
   if (len === undefined) return 'ip';
   const max = family === 4 ? 32 : 128;
   if (!/^\d+$/.test(len) || Number(len) > max) throw bad(`prefix length "${len}" is outside 0-${max}`, fix);
-  if (!hostBitsZero(addr, Number(len), family)) throw bad('the address has bits set beyond the prefix length; Postfix refuses this (non-null host address bits)', `use the network address, e.g. ${networkHint(addr, Number(len), family)}/${len}`);
+  if (!hostBitsZero(addr, Number(len), family))
+    throw bad(
+      'the address has bits set beyond the prefix length; Postfix refuses this (non-null host address bits)',
+      `use the network address, e.g. ${networkHint(addr, Number(len), family)}/${len}`,
+    );
   return 'network';
 }
 
@@ -264,7 +302,12 @@ function isEntryPairs(entries: Readonly<Record<string, string>> | EntryPairs): e
 }
 
 /** Validates entries given in code (order kept: it matters for cidr, regexp and pcre). */
-export function validateAccessEntries(where: string, field: string, type: AccessTableType, entries: Readonly<Record<string, string>> | EntryPairs): AccessEntry[] {
+export function validateAccessEntries(
+  where: string,
+  field: string,
+  type: AccessTableType,
+  entries: Readonly<Record<string, string>> | EntryPairs,
+): AccessEntry[] {
   const list: (readonly [string, string])[] = isEntryPairs(entries) ? [...entries] : Object.entries(entries);
   const seen = new Map<string, string>();
   return list.map(([key, action]) => {
@@ -273,7 +316,13 @@ export function validateAccessEntries(where: string, field: string, type: Access
     const dup = duplicateKey(key, type);
     const first = seen.get(dup);
     if (first !== undefined) {
-      throw new PostfixConfigError(where, f, key, `duplicate key (same as ${JSON.stringify(first)}${type === 'regexp' || type === 'pcre' ? '' : '; Postfix keys are case-insensitive'}); postmap would keep only one of them`, 'give each key once');
+      throw new PostfixConfigError(
+        where,
+        f,
+        key,
+        `duplicate key (same as ${JSON.stringify(first)}${type === 'regexp' || type === 'pcre' ? '' : '; Postfix keys are case-insensitive'}); postmap would keep only one of them`,
+        'give each key once',
+      );
     }
     seen.set(dup, key);
     return { key, action: validateAccessAction(where, `${f} action`, action), kind };

@@ -25,9 +25,13 @@ const FULL_ADDRESS = new RegExp(`^${LOCAL}@${DOMAIN}$`);
 
 export function validateAliasName(where: string, field: string, name: string): string {
   if (!NAME.test(name)) {
-    throw new PostfixConfigError(where, field, name,
+    throw new PostfixConfigError(
+      where,
+      field,
+      name,
       'an alias name is a local part: letters, digits, ".", "_", "+" or "-", no "@", ":", whitespace or leading punctuation (local(8) looks up the local part only)',
-      'give the local part, e.g. "root" or "postmaster"');
+      'give the local part, e.g. "root" or "postmaster"',
+    );
   }
   return name.toLowerCase();
 }
@@ -39,17 +43,34 @@ export function validateAliasDestination(where: string, field: string, value: st
   if (/[\r\n\0]/.test(d)) throw bad('the destination contains a newline, carriage return or NUL character', 'give it on one line');
   if (d === '') throw bad('the destination is empty', 'give a mail address or a local user');
   if (d.startsWith('|')) {
-    if (!policy.allowCommands) throw bad('a command destination runs a program for every message (aliases(5)); it is refused unless you opt in', 'set allowCommands: true (and keep "alias" in allow_mail_to_commands), or deliver to an address');
-    if (d.includes('"')) throw bad('a command cannot contain a double quote (the whole destination is quoted in the aliases file)', 'wrap the command in a script');
+    if (!policy.allowCommands)
+      throw bad(
+        'a command destination runs a program for every message (aliases(5)); it is refused unless you opt in',
+        'set allowCommands: true (and keep "alias" in allow_mail_to_commands), or deliver to an address',
+      );
+    if (d.includes('"'))
+      throw bad(
+        'a command cannot contain a double quote (the whole destination is quoted in the aliases file)',
+        'wrap the command in a script',
+      );
     return /[\s,]/.test(d) ? `"${d}"` : d;
   }
   if (d.startsWith(':include:')) {
-    if (!policy.allowIncludes) throw bad('an :include: destination reads more destinations from a file; it is refused unless you opt in', 'set allowIncludes: true, or list the destinations here');
-    if (!/^:include:\/\S+$/.test(d)) throw bad('an :include: file must be an absolute path without spaces', 'write :include:/etc/postfix/list');
+    if (!policy.allowIncludes)
+      throw bad(
+        'an :include: destination reads more destinations from a file; it is refused unless you opt in',
+        'set allowIncludes: true, or list the destinations here',
+      );
+    if (!/^:include:\/\S+$/.test(d))
+      throw bad('an :include: file must be an absolute path without spaces', 'write :include:/etc/postfix/list');
     return d;
   }
   if (d.startsWith('/')) {
-    if (!policy.allowFiles) throw bad('a file destination appends every message to a file (aliases(5)); it is refused unless you opt in', 'set allowFiles: true (and keep "alias" in allow_mail_to_files), or deliver to an address');
+    if (!policy.allowFiles)
+      throw bad(
+        'a file destination appends every message to a file (aliases(5)); it is refused unless you opt in',
+        'set allowFiles: true (and keep "alias" in allow_mail_to_files), or deliver to an address',
+      );
     if (/[\s,"]/.test(d)) throw bad('a file path cannot contain whitespace, "," or a double quote', 'choose a plain absolute path');
     return d;
   }
@@ -60,7 +81,13 @@ export function validateAliasDestination(where: string, field: string, value: st
 /** An operator address: the mailbox root and postmaster mail goes to. */
 export function validateOperator(where: string, operator: string): string {
   if (!FULL_ADDRESS.test(operator.trim()) && !ADDRESS.test(operator.trim())) {
-    throw new PostfixConfigError(where, 'operator', operator, 'not a mail address or local user', 'give the address that should get root\'s mail, e.g. "ops@example.org"');
+    throw new PostfixConfigError(
+      where,
+      'operator',
+      operator,
+      'not a mail address or local user',
+      'give the address that should get root\'s mail, e.g. "ops@example.org"',
+    );
   }
   return operator.trim();
 }

@@ -20,13 +20,25 @@ export const KNOWN_BUNDLE_FORMATS: readonly string[] = [BUNDLE_FORMAT];
  */
 export function checkBundleFormat(where: string, format: unknown): void {
   if (typeof format === 'string' && KNOWN_BUNDLE_FORMATS.includes(format)) return;
-  const fix = 're-synthesize the stack with the installed cdktf-postfix (cdktf synth), or install the cdktf-postfix version that wrote the bundle';
+  const fix =
+    're-synthesize the stack with the installed cdktf-postfix (cdktf synth), or install the cdktf-postfix version that wrote the bundle';
   if (typeof format !== 'string' || !/^cdktf-postfix\/\d+$/.test(format)) {
-    throw new PostfixConfigError(where, 'format', format === undefined || typeof format === 'string' ? format : JSON.stringify(format), `not a cdktf-postfix bundle schema; this runner reads ${KNOWN_BUNDLE_FORMATS.join(', ')}`, fix);
+    throw new PostfixConfigError(
+      where,
+      'format',
+      format === undefined || typeof format === 'string' ? format : JSON.stringify(format),
+      `not a cdktf-postfix bundle schema; this runner reads ${KNOWN_BUNDLE_FORMATS.join(', ')}`,
+      fix,
+    );
   }
   const age = Number(format.split('/')[1]) > Number(BUNDLE_FORMAT.split('/')[1]) ? 'a newer' : 'an older';
-  throw new PostfixConfigError(where, 'format', format,
-    `the bundle was written by ${age} cdktf-postfix with schema ${format}, but the installed runner reads schema ${KNOWN_BUNDLE_FORMATS.join(', ')}`, fix);
+  throw new PostfixConfigError(
+    where,
+    'format',
+    format,
+    `the bundle was written by ${age} cdktf-postfix with schema ${format}, but the installed runner reads schema ${KNOWN_BUNDLE_FORMATS.join(', ')}`,
+    fix,
+  );
 }
 
 /** Lookup table types whose source must be compiled with postmap before Postfix can read it. */

@@ -79,7 +79,13 @@ function writeEnv(env: Record<string, string>, spec: ConnectionSpec, infix: stri
 export function connectionFromEnv(env: NodeJS.ProcessEnv): ConnectionSpec {
   const main = readEnv(env, '');
   if (!main.host) {
-    throw new PostfixConfigError('runner', CONNECTION_ENV.host, undefined, 'no host to connect to', `set ${CONNECTION_ENV.host} (the construct's connection.host)`);
+    throw new PostfixConfigError(
+      'runner',
+      CONNECTION_ENV.host,
+      undefined,
+      'no host to connect to',
+      `set ${CONNECTION_ENV.host} (the construct's connection.host)`,
+    );
   }
   const jump = readEnv(env, 'JUMP_');
   return { ...(main as ConnectionSpec), ...(jump.host ? { jumpHost: jump as ConnectionSpec } : {}) };
@@ -100,8 +106,13 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 /** Checks that can run on literal values; callers skip values that are still tokens. */
 export function validateFingerprint(where: string, value: string, field = 'connection.hostKeyFingerprint'): void {
   if (!FINGERPRINT.test(value)) {
-    throw new PostfixConfigError(where, field, value, 'not a SHA256 host key fingerprint',
-      'copy it from `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host (or `ssh-keyscan HOST | ssh-keygen -lf -`), e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s');
+    throw new PostfixConfigError(
+      where,
+      field,
+      value,
+      'not a SHA256 host key fingerprint',
+      'copy it from `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host (or `ssh-keyscan HOST | ssh-keygen -lf -`), e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
+    );
   }
 }
 
@@ -112,7 +123,13 @@ export function validatePort(where: string, field: string, value: number | strin
 
 export function validateSshUser(where: string, value: string): void {
   if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(value)) {
-    throw new PostfixConfigError(where, 'connection.user', value, 'not a valid login name', 'use the account name as on the host, e.g. root or deploy');
+    throw new PostfixConfigError(
+      where,
+      'connection.user',
+      value,
+      'not a valid login name',
+      'use the account name as on the host, e.g. root or deploy',
+    );
   }
 }
 
@@ -120,7 +137,13 @@ export function validateSshUser(where: string, value: string): void {
 export function validateSeconds(where: string, field: string, value: number | string, allowZero: boolean): void {
   const n = Number(value);
   if (String(value).trim() === '' || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 86400) {
-    throw new PostfixConfigError(where, field, String(value), 'not a number of seconds', `use a whole number from ${allowZero ? 0 : 1} to 86400`);
+    throw new PostfixConfigError(
+      where,
+      field,
+      String(value),
+      'not a number of seconds',
+      `use a whole number from ${allowZero ? 0 : 1} to 86400`,
+    );
   }
 }
 
@@ -133,8 +156,14 @@ export const HOST_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2
  */
 export function parseOpenSshPublicKey(where: string, field: string, value: string): { type: string; blob: Buffer } {
   const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-  const bad = (problem: string) => new PostfixConfigError(where, field, shown, problem,
-    'give the host\'s public key line as ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub shows it, e.g. "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... root@mx1"');
+  const bad = (problem: string) =>
+    new PostfixConfigError(
+      where,
+      field,
+      shown,
+      problem,
+      'give the host\'s public key line as ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub shows it, e.g. "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... root@mx1"',
+    );
   const [type, b64] = value.trim().split(/\s+/);
   if (!(HOST_KEY_TYPES as readonly string[]).includes(type)) {
     throw bad(`does not start with a host key type (${HOST_KEY_TYPES.join(', ')})`);
@@ -150,11 +179,17 @@ export function parseOpenSshPublicKey(where: string, field: string, value: strin
 }
 
 /** Literal connection values checked at synth time (callers skip tokens with isLiteral). */
-export function validateConnectionValues(where: string, spec: Partial<ConnectionSpec>, isLiteral: (v: unknown) => boolean, prefix = 'connection'): void {
+export function validateConnectionValues(
+  where: string,
+  spec: Partial<ConnectionSpec>,
+  isLiteral: (v: unknown) => boolean,
+  prefix = 'connection',
+): void {
   if (isLiteral(spec.hostKeyFingerprint)) validateFingerprint(where, String(spec.hostKeyFingerprint), `${prefix}.hostKeyFingerprint`);
   if (isLiteral(spec.hostKey)) parseOpenSshPublicKey(where, `${prefix}.hostKey`, String(spec.hostKey));
   for (const key of ['connectTimeoutSeconds', 'commandTimeoutSeconds', 'keepaliveSeconds', 'waitTimeoutSeconds'] as const) {
     const value = spec[key];
-    if (isLiteral(value)) validateSeconds(where, `${prefix}.${key}`, value as number | string, key === 'keepaliveSeconds' || key === 'waitTimeoutSeconds');
+    if (isLiteral(value))
+      validateSeconds(where, `${prefix}.${key}`, value as number | string, key === 'keepaliveSeconds' || key === 'waitTimeoutSeconds');
   }
 }

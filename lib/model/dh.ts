@@ -14,11 +14,22 @@ export const DEFAULT_DH_BITS = 2048;
 /** Bits must be a whole number in [2048, 8192]. */
 export function validateDhBits(bits: number, field = 'bits'): number {
   if (!Number.isInteger(bits) || bits < MIN_DH_BITS) {
-    throw new PostfixConfigError('', field, String(bits), `DH groups under ${MIN_DH_BITS} bits are breakable (Logjam) and OpenSSL 3 rejects them at its default security level`,
-      `use ${MIN_DH_BITS} or more, or no custom group at all (OpenSSL 3 then uses RFC 7919 groups)`);
+    throw new PostfixConfigError(
+      '',
+      field,
+      String(bits),
+      `DH groups under ${MIN_DH_BITS} bits are breakable (Logjam) and OpenSSL 3 rejects them at its default security level`,
+      `use ${MIN_DH_BITS} or more, or no custom group at all (OpenSSL 3 then uses RFC 7919 groups)`,
+    );
   }
   if (bits > MAX_DH_BITS) {
-    throw new PostfixConfigError('', field, String(bits), `generating more than ${MAX_DH_BITS} bits takes hours on the host`, `use ${MIN_DH_BITS}, 3072 or 4096`);
+    throw new PostfixConfigError(
+      '',
+      field,
+      String(bits),
+      `generating more than ${MAX_DH_BITS} bits takes hours on the host`,
+      `use ${MIN_DH_BITS}, 3072 or 4096`,
+    );
   }
   return bits;
 }
@@ -26,8 +37,13 @@ export function validateDhBits(bits: number, field = 'bits'): number {
 /** A DH parameter file path on the host: absolute, plain characters only (it reaches a shell script). */
 export function validateDhPath(path: string, field = 'path'): string {
   if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.split('/').includes('..')) {
-    throw new PostfixConfigError('', field, path, 'is not an absolute path of plain characters',
-      'use a path such as /etc/postfix/dh2048.pem (letters, digits, . _ - and /)');
+    throw new PostfixConfigError(
+      '',
+      field,
+      path,
+      'is not an absolute path of plain characters',
+      'use a path such as /etc/postfix/dh2048.pem (letters, digits, . _ - and /)',
+    );
   }
   return path;
 }
@@ -56,8 +72,13 @@ export function dhParameterBits(pem: string): number {
 export function dhParameterPrime(pem: string): Buffer {
   const m = /-----BEGIN (X9\.42 )?DH PARAMETERS-----([\s\S]*?)-----END (X9\.42 )?DH PARAMETERS-----/.exec(pem);
   if (!m) {
-    throw new PostfixConfigError('', 'DH parameters', pem.trim().split('\n')[0], 'is not a PEM DH PARAMETERS block',
-      'generate one with openssl dhparam -out FILE 2048');
+    throw new PostfixConfigError(
+      '',
+      'DH parameters',
+      pem.trim().split('\n')[0],
+      'is not a PEM DH PARAMETERS block',
+      'generate one with openssl dhparam -out FILE 2048',
+    );
   }
   const der = Buffer.from(m[2].replace(/\s+/g, ''), 'base64');
   const seq = readTlv(der, 0);

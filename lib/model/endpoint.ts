@@ -84,7 +84,8 @@ export function parseEndpoint(text: string, options: EndpointOptions & { require
 export function parseEndpoint(text: string, options: EndpointOptions): Endpoint;
 export function parseEndpoint(text: string, options: EndpointOptions): Endpoint {
   const { where = '', field, example = 'mx1.example.org:2222 or [2001:db8::1]:2222' } = options;
-  const bad = (problem: string, fix = `write HOST or HOST:PORT, e.g. ${example}`) => new PostfixConfigError(where, field, text, problem, fix);
+  const bad = (problem: string, fix = `write HOST or HOST:PORT, e.g. ${example}`) =>
+    new PostfixConfigError(where, field, text, problem, fix);
   const { host, port } = splitEndpoint(text.trim(), bad);
   if (!isEndpointHost(host)) {
     throw bad(host === '' ? 'names no host' : `"${host}" is not a host name, IPv4 or IPv6 address`);
@@ -109,7 +110,8 @@ function splitEndpoint(v: string, bad: (problem: string, fix?: string) => Postfi
   if (isIP(v) === 6) return { host: v };
   const colons = v.split(':').length - 1;
   if (colons === 0) return { host: v };
-  if (colons > 1) throw bad('has several colons but is not an IPv6 address', 'put an IPv6 address with a port in brackets, e.g. [2001:db8::1]:2222');
+  if (colons > 1)
+    throw bad('has several colons but is not an IPv6 address', 'put an IPv6 address with a port in brackets, e.g. [2001:db8::1]:2222');
   return { host: v.slice(0, v.indexOf(':')), port: v.slice(v.indexOf(':') + 1) };
 }
 

@@ -97,7 +97,8 @@ function bracedGroups(text: string): { parts: string[]; separators: string[] } |
 
 function expandComparison(inner: string, lookup: Lookup, depth: number): string {
   const g = bracedGroups(inner.trim());
-  if (!g || g.parts.length !== 4 || g.separators[1] !== '?' || g.separators[2] !== ':') throw new Unresolvable(`cannot read "\${${inner}}"`);
+  if (!g || g.parts.length !== 4 || g.separators[1] !== '?' || g.separators[2] !== ':')
+    throw new Unresolvable(`cannot read "\${${inner}}"`);
   const left = expand(g.parts[0], lookup, depth + 1);
   const right = expand(g.parts[1], lookup, depth + 1);
   return expand(compare(left, g.separators[0], right) ? g.parts[2] : g.parts[3], lookup, depth + 1);
@@ -105,13 +106,20 @@ function expandComparison(inner: string, lookup: Lookup, depth: number): string 
 
 function compare(left: string, op: string, right: string): boolean {
   switch (op) {
-    case '==': return left === right;
-    case '!=': return left !== right;
-    case '<level': return compareLevels(left, right) < 0;
-    case '<=level': return compareLevels(left, right) <= 0;
-    case '>level': return compareLevels(left, right) > 0;
-    case '>=level': return compareLevels(left, right) >= 0;
-    default: throw new Unresolvable(`comparison "${op}" is not modelled`);
+    case '==':
+      return left === right;
+    case '!=':
+      return left !== right;
+    case '<level':
+      return compareLevels(left, right) < 0;
+    case '<=level':
+      return compareLevels(left, right) <= 0;
+    case '>level':
+      return compareLevels(left, right) > 0;
+    case '>=level':
+      return compareLevels(left, right) >= 0;
+    default:
+      throw new Unresolvable(`comparison "${op}" is not modelled`);
   }
 }
 

@@ -34,8 +34,10 @@ export interface ParsedPattern {
  * would skip the rule or read the line as something else.
  */
 export function parsePattern(where: string, field: string, text: string, type: RegexTableType): ParsedPattern {
-  const bad = (problem: string, fix = `write the pattern as /regex/flags, e.g. /^X-Mailer:/ (flags: ${FLAGS[type].split('').join(', ')})`) =>
-    new PostfixConfigError(where, field, text, problem, fix);
+  const bad = (
+    problem: string,
+    fix = `write the pattern as /regex/flags, e.g. /^X-Mailer:/ (flags: ${FLAGS[type].split('').join(', ')})`,
+  ) => new PostfixConfigError(where, field, text, problem, fix);
   if (/[\r\n\0]/.test(text)) throw bad('the pattern contains a newline, carriage return or NUL character');
   const negate = text.startsWith('!');
   const rest = negate ? text.slice(1) : text;
@@ -65,11 +67,28 @@ export function parsePattern(where: string, field: string, text: string, type: R
     if (!FLAGS[type].includes(f)) throw bad(`unknown ${type} flag "${f}" (Postfix skips this rule)`);
   }
   const problem = regexProblem(body, type);
-  if (problem) throw bad(`Postfix would reject this ${type === 'regexp' ? 'POSIX' : 'PCRE'} regular expression: ${problem}`, 'correct the regular expression (escape literal ( [ { * + ? with a backslash)');
+  if (problem)
+    throw bad(
+      `Postfix would reject this ${type === 'regexp' ? 'POSIX' : 'PCRE'} regular expression: ${problem}`,
+      'correct the regular expression (escape literal ( [ { * + ? with a backslash)',
+    );
   return { negate, delimiter, body, flags };
 }
 
-const POSIX_CLASSES = new Set(['alnum', 'alpha', 'blank', 'cntrl', 'digit', 'graph', 'lower', 'print', 'punct', 'space', 'upper', 'xdigit']);
+const POSIX_CLASSES = new Set([
+  'alnum',
+  'alpha',
+  'blank',
+  'cntrl',
+  'digit',
+  'graph',
+  'lower',
+  'print',
+  'punct',
+  'space',
+  'upper',
+  'xdigit',
+]);
 const PCRE_CLASSES = new Set([...POSIX_CLASSES, 'ascii', 'word']);
 
 /** A sentence naming the first structural error, or undefined when the expression looks valid. */
@@ -128,7 +147,9 @@ export function regexProblem(body: string, type: RegexTableType): string | undef
       if (!repeatable) {
         // PCRE: ? or + after a quantifier makes it lazy/possessive.
         if (pcre && (ch === '?' || ch === '+') && isQuantifier(body, i - 1)) continue;
-        return pcre ? 'quantifier does not follow a repeatable item' : `"${ch}" has nothing before it to repeat (Invalid preceding regular expression)`;
+        return pcre
+          ? 'quantifier does not follow a repeatable item'
+          : `"${ch}" has nothing before it to repeat (Invalid preceding regular expression)`;
       }
       if (pcre) repeatable = false;
       continue;
@@ -143,7 +164,10 @@ export function regexProblem(body: string, type: RegexTableType): string | undef
         }
         return 'unmatched {';
       }
-      if (!repeatable) return pcre ? 'quantifier does not follow a repeatable item' : '"{" has nothing before it to repeat (Invalid preceding regular expression)';
+      if (!repeatable)
+        return pcre
+          ? 'quantifier does not follow a repeatable item'
+          : '"{" has nothing before it to repeat (Invalid preceding regular expression)';
       if (m[3] !== undefined && m[3] !== '' && Number(m[3]) < Number(m[1] || '0')) return `numbers out of order in ${m[0]}`;
       i += m[0].length - 1;
       if (pcre) repeatable = false;
@@ -215,7 +239,8 @@ export const HEADER_ACTION_NAMES: readonly string[] = Object.keys(HEADER_ACTIONS
 export function validateHeaderAction(where: string, field: string, action: string): string {
   const text = action.trim();
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, field, action, problem, fix);
-  if (/[\r\n\0]/.test(text)) throw bad('the action contains a newline, carriage return or NUL character', 'put the action and its text on one line');
+  if (/[\r\n\0]/.test(text))
+    throw bad('the action contains a newline, carriage return or NUL character', 'put the action and its text on one line');
   const m = /^(\S+)(?:\s+(.*))?$/.exec(text);
   if (!m) throw bad('the action is empty', `use one of: ${HEADER_ACTION_NAMES.join(', ')}`);
   const word = m[1];
@@ -232,7 +257,12 @@ export function validateHeaderAction(where: string, field: string, action: strin
 export type ActionArgumentKind = 'none' | 'optional-text' | 'text' | 'header' | 'address' | 'nexthop';
 
 /** Shared by header and access actions. */
-export function checkActionArgument(word: string, kind: ActionArgumentKind, arg: string, bad: (problem: string, fix: string) => PostfixConfigError): void {
+export function checkActionArgument(
+  word: string,
+  kind: ActionArgumentKind,
+  arg: string,
+  bad: (problem: string, fix: string) => PostfixConfigError,
+): void {
   switch (kind) {
     case 'none':
       if (arg) throw bad(`${word} takes no text`, `write just ${word}`);
@@ -273,7 +303,8 @@ export const PRIVACY_RULES: readonly HeaderRule[] = [
 
 /** Validates every rule (patterns, actions, duplicate patterns) and returns the normalized rules. */
 export function validateHeaderRules(where: string, field: string, type: RegexTableType, rules: readonly HeaderRule[]): HeaderRule[] {
-  if (rules.length === 0) throw new PostfixConfigError(where, field, undefined, 'no rules given', 'give at least one { pattern, action } rule');
+  if (rules.length === 0)
+    throw new PostfixConfigError(where, field, undefined, 'no rules given', 'give at least one { pattern, action } rule');
   const seen = new Map<string, number>();
   return rules.map((rule, i) => {
     const f = `${field}[${i}]`;
@@ -282,7 +313,13 @@ export function validateHeaderRules(where: string, field: string, type: RegexTab
     const action = validateHeaderAction(where, `${f}.action`, String(rule.action ?? ''));
     const before = seen.get(pattern);
     if (before !== undefined) {
-      throw new PostfixConfigError(where, `${f}.pattern`, pattern, `duplicate of rule ${before}; the first match wins, so this rule would never apply`, 'remove one of the two rules');
+      throw new PostfixConfigError(
+        where,
+        `${f}.pattern`,
+        pattern,
+        `duplicate of rule ${before}; the first match wins, so this rule would never apply`,
+        'remove one of the two rules',
+      );
     }
     seen.set(pattern, i);
     return { pattern, action };

@@ -15,7 +15,8 @@ export const LOOKUP_TABLE_TYPES = ['hash', 'lmdb', 'cdb', 'btree', 'texthash', '
 export type LookupTableType = (typeof LOOKUP_TABLE_TYPES)[number];
 
 /** What a table's keys and values mean, after the manual of the parameter that uses it. */
-export type LookupTableKind = 'virtual-alias' | 'virtual-mailbox' | 'transport' | 'canonical' | 'relocated' | 'relayhost' | 'bcc' | 'generic';
+export type LookupTableKind =
+  'virtual-alias' | 'virtual-mailbox' | 'transport' | 'canonical' | 'relocated' | 'relayhost' | 'bcc' | 'generic';
 
 /** The kind each well-known `*_maps` parameter implies; other `*_maps` parameters are "generic". */
 export const PARAMETER_KINDS: Readonly<Record<string, LookupTableKind>> = {
@@ -38,7 +39,13 @@ export function lookupKind(parameter: string): LookupTableKind {
 
 export function validateLookupType(where: string, type: string): LookupTableType {
   if (!(LOOKUP_TABLE_TYPES as readonly string[]).includes(type)) {
-    throw new PostfixConfigError(where, 'type', type, 'not a lookup table type this library supports', `use one of: ${LOOKUP_TABLE_TYPES.join(', ')} (hash is Debian's default)`);
+    throw new PostfixConfigError(
+      where,
+      'type',
+      type,
+      'not a lookup table type this library supports',
+      `use one of: ${LOOKUP_TABLE_TYPES.join(', ')} (hash is Debian's default)`,
+    );
   }
   return type as LookupTableType;
 }
@@ -51,10 +58,22 @@ export function lookupIndexedType(type: LookupTableType): IndexedTableType | und
 /** A parameter this table may feed: a `*_maps` name Postfix knows. */
 export function validateMapsParameter(where: string, parameter: string): string {
   if (!/^[a-z0-9_]+_maps$/.test(parameter)) {
-    throw new PostfixConfigError(where, 'parameter', parameter, 'a lookup table feeds a "*_maps" parameter', `name one, e.g. ${Object.keys(PARAMETER_KINDS).slice(0, 3).join(', ')}`);
+    throw new PostfixConfigError(
+      where,
+      'parameter',
+      parameter,
+      'a lookup table feeds a "*_maps" parameter',
+      `name one, e.g. ${Object.keys(PARAMETER_KINDS).slice(0, 3).join(', ')}`,
+    );
   }
   if (!isKnownParameter(parameter, { serviceNames: ['smtp', 'lmtp', 'local', 'virtual', 'relay'] })) {
-    throw new PostfixConfigError(where, 'parameter', parameter, 'Postfix 3.7 has no such parameter (postconf(5))', 'check the spelling against `postconf -d | grep _maps`');
+    throw new PostfixConfigError(
+      where,
+      'parameter',
+      parameter,
+      'Postfix 3.7 has no such parameter (postconf(5))',
+      'check the spelling against `postconf -d | grep _maps`',
+    );
   }
   return parameter;
 }
@@ -105,18 +124,31 @@ export function validateLookupKey(where: string, field: string, kind: LookupTabl
     classifyAccessKey(where, field, key, 'cidr');
     return;
   }
-  if (key === '' || /\s/.test(key)) throw bad('a key cannot be empty or contain whitespace (Postfix splits the line at the first blank)', 'give one address or domain without spaces');
+  if (key === '' || /\s/.test(key))
+    throw bad(
+      'a key cannot be empty or contain whitespace (Postfix splits the line at the first blank)',
+      'give one address or domain without spaces',
+    );
   if (key.startsWith('#')) throw bad('a key starting with "#" is read as a comment', 'remove the "#"');
-  if (type === 'inline' && /[{},=]/.test(key)) throw bad('an inline table key cannot contain "{", "}", "," or "="', 'use a hash table for such keys');
+  if (type === 'inline' && /[{},=]/.test(key))
+    throw bad('an inline table key cannot contain "{", "}", "," or "="', 'use a hash table for such keys');
   const form = keyForm(key);
   const allowed = KEY_FORMS[kind];
   if (form === undefined || !allowed.includes(form)) {
-    throw bad(`not a key a ${kind} table can match (${form ? `a ${form} key` : 'not an address or domain'})`, `use one of these key forms: ${allowed.join(', ')} (e.g. ${EXAMPLE_KEY[allowed[0]]})`);
+    throw bad(
+      `not a key a ${kind} table can match (${form ? `a ${form} key` : 'not an address or domain'})`,
+      `use one of these key forms: ${allowed.join(', ')} (e.g. ${EXAMPLE_KEY[allowed[0]]})`,
+    );
   }
 }
 
 const EXAMPLE_KEY: Readonly<Record<KeyForm, string>> = {
-  address: 'info@example.org', '@domain': '@example.org', domain: 'example.org', '.domain': '.example.org', user: 'info', '*': '*',
+  address: 'info@example.org',
+  '@domain': '@example.org',
+  domain: 'example.org',
+  '.domain': '.example.org',
+  user: 'info',
+  '*': '*',
 };
 
 // ------------------------------------------------------------------------------------ values
@@ -141,37 +173,57 @@ const VALUE_CHECKS: Readonly<Record<LookupTableKind, (value: string, bad: Bad) =
   'virtual-alias': (value, bad) => {
     for (const item of value.split(/[\s,]+/).filter(Boolean)) {
       if (item.startsWith('|') || item.startsWith('/') || item.startsWith(':include:')) {
-        throw bad(`"${item}" is a command, file or include destination, which virtual(5) does not deliver to (only aliases(5) does)`, 'give mail addresses, or use an Aliases table for local command or file delivery');
+        throw bad(
+          `"${item}" is a command, file or include destination, which virtual(5) does not deliver to (only aliases(5) does)`,
+          'give mail addresses, or use an Aliases table for local command or file delivery',
+        );
       }
-      if (!VALUE_ADDRESS.test(item)) throw bad(`"${item}" is not a mail address`, 'give addresses separated by commas, e.g. "alice@example.org, bob"');
+      if (!VALUE_ADDRESS.test(item))
+        throw bad(`"${item}" is not a mail address`, 'give addresses separated by commas, e.g. "alice@example.org, bob"');
     }
   },
   'virtual-mailbox': (value, bad) => {
     if (value.startsWith('/') || value.split('/').includes('..') || /\s/.test(value)) {
-      throw bad('a virtual mailbox is a path relative to virtual_mailbox_base, without "..", spaces or a leading "/"', 'give e.g. "example.org/info/" (a trailing "/" means Maildir)');
+      throw bad(
+        'a virtual mailbox is a path relative to virtual_mailbox_base, without "..", spaces or a leading "/"',
+        'give e.g. "example.org/info/" (a trailing "/" means Maildir)',
+      );
     }
   },
   transport: (value, bad) => checkTransport(value, bad),
   canonical: (value, bad) => {
-    if (!VALUE_ADDRESS.test(value) && !AT_DOMAIN.test(value)) throw bad('canonical(5) replaces an address with exactly one address', 'give one address such as "alice@example.org", or "@example.org" to replace the domain');
+    if (!VALUE_ADDRESS.test(value) && !AT_DOMAIN.test(value))
+      throw bad(
+        'canonical(5) replaces an address with exactly one address',
+        'give one address such as "alice@example.org", or "@example.org" to replace the domain',
+      );
   },
   relocated: (value, bad) => {
-    if (/^[|/]/.test(value)) throw bad('relocated(5) values are the new contact information shown in the bounce, not a command or file', 'give the new address, e.g. "alice@new.example"');
+    if (/^[|/]/.test(value))
+      throw bad(
+        'relocated(5) values are the new contact information shown in the bounce, not a command or file',
+        'give the new address, e.g. "alice@new.example"',
+      );
   },
   relayhost: (value, bad) => {
     if (/\s|,/.test(value) || !NEXTHOP.test(value) || /^(inet|unix):/.test(value)) {
-      throw bad('not a relay host (postconf(5) relayhost syntax)', 'give "[host]:port" (brackets: no MX lookup), "host" or "host:port", e.g. "[smtp.example.org]:587"');
+      throw bad(
+        'not a relay host (postconf(5) relayhost syntax)',
+        'give "[host]:port" (brackets: no MX lookup), "host" or "host:port", e.g. "[smtp.example.org]:587"',
+      );
     }
   },
   bcc: (value, bad) => {
-    if (!VALUE_ADDRESS.test(value)) throw bad('a bcc table gives exactly one address (postconf(5) recipient_bcc_maps)', 'give one address, e.g. "archive@example.org"');
+    if (!VALUE_ADDRESS.test(value))
+      throw bad('a bcc table gives exactly one address (postconf(5) recipient_bcc_maps)', 'give one address, e.g. "archive@example.org"');
   },
   generic: () => undefined,
 };
 
 /** transport(5): `transport:nexthop`, either part may be empty; error/retry take text, discard text. */
 function checkTransport(value: string, bad: Bad): void {
-  const fix = 'give "transport:nexthop", e.g. "smtp:[mail.example.org]:587", "relay:", ":[10.0.0.1]", "error:5.1.1 no such domain" or "discard:"';
+  const fix =
+    'give "transport:nexthop", e.g. "smtp:[mail.example.org]:587", "relay:", ":[10.0.0.1]", "error:5.1.1 no such domain" or "discard:"';
   const colon = value.indexOf(':');
   if (colon < 0) throw bad('a transport(5) result needs a ":" between the transport and the next hop', fix);
   const transport = value.slice(0, colon);
@@ -194,16 +246,35 @@ export interface LookupEntry {
 }
 
 /** Validates entries given in code; order kept (first match wins in cidr, regexp and pcre). */
-export function validateLookupEntries(where: string, kind: LookupTableKind, type: LookupTableType, entries: readonly LookupEntry[]): LookupEntry[] {
+export function validateLookupEntries(
+  where: string,
+  kind: LookupTableKind,
+  type: LookupTableType,
+  entries: readonly LookupEntry[],
+): LookupEntry[] {
   const seen = new Map<string, string>();
   return entries.map(({ key, value }) => {
     const field = `entries[${JSON.stringify(key)}]`;
     validateLookupKey(where, field, kind, type, key);
     const dup = type === 'regexp' || type === 'pcre' ? key : key.toLowerCase();
-    if (seen.has(dup)) throw new PostfixConfigError(where, field, key, `duplicate key (same as ${JSON.stringify(seen.get(dup))}); Postfix would keep only one of them`, 'give each key once');
+    if (seen.has(dup))
+      throw new PostfixConfigError(
+        where,
+        field,
+        key,
+        `duplicate key (same as ${JSON.stringify(seen.get(dup))}); Postfix would keep only one of them`,
+        'give each key once',
+      );
     seen.set(dup, key);
     validateLookupValue(where, `${field} value`, kind, value);
-    if (type === 'inline' && /[{}]/.test(value)) throw new PostfixConfigError(where, `${field} value`, value, 'an inline table value cannot contain "{" or "}"', 'use a hash table for this value');
+    if (type === 'inline' && /[{}]/.test(value))
+      throw new PostfixConfigError(
+        where,
+        `${field} value`,
+        value,
+        'an inline table value cannot contain "{" or "}"',
+        'use a hash table for this value',
+      );
     return { key, value: value.trim() };
   });
 }

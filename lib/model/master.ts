@@ -18,7 +18,13 @@ export function validateService(where: string, spec: MasterServiceSpec, opts: Se
   validateCount(where, `${field} wakeup`, spec.wakeup);
   validateCount(where, `${field} maxproc`, spec.maxproc);
   if (spec.wakeupIfUsed && spec.wakeup === undefined) {
-    throw new PostfixConfigError(where, `${field} wakeup`, undefined, 'wakeupIfUsed needs a wakeup time', 'set wakeup (seconds) or drop wakeupIfUsed');
+    throw new PostfixConfigError(
+      where,
+      `${field} wakeup`,
+      undefined,
+      'wakeupIfUsed needs a wakeup time',
+      'set wakeup (seconds) or drop wakeupIfUsed',
+    );
   }
   validateCommand(where, field, spec.command);
   for (const arg of spec.args ?? []) validateArgument(where, field, arg);
@@ -34,7 +40,13 @@ export function validateServices(where: string, specs: readonly MasterServiceSpe
     validateService(where, spec, { ...opts, serviceNames });
     const key = serviceKey(spec);
     if (seen.has(key)) {
-      throw new PostfixConfigError(where, `service ${key}`, undefined, 'the service is defined twice; master.cf would run two conflicting entries', `keep one ${key} entry and merge the settings into it`);
+      throw new PostfixConfigError(
+        where,
+        `service ${key}`,
+        undefined,
+        'the service is defined twice; master.cf would run two conflicting entries',
+        `keep one ${key} entry and merge the settings into it`,
+      );
     }
     seen.add(key);
   }
@@ -42,7 +54,13 @@ export function validateServices(where: string, specs: readonly MasterServiceSpe
 
 function validateType(where: string, field: string, spec: MasterServiceSpec): void {
   if (!(SERVICE_TYPES as readonly string[]).includes(spec.type)) {
-    throw new PostfixConfigError(where, `${field} type`, String(spec.type), 'unknown service type', `use one of: ${SERVICE_TYPES.join(', ')}`);
+    throw new PostfixConfigError(
+      where,
+      `${field} type`,
+      String(spec.type),
+      'unknown service type',
+      `use one of: ${SERVICE_TYPES.join(', ')}`,
+    );
   }
 }
 
@@ -53,7 +71,10 @@ function validateName(where: string, field: string, spec: MasterServiceSpec): vo
   const { name } = spec;
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, `${field} name`, name, problem, fix);
   if (name === '' || NAME_FORBIDDEN.test(name)) {
-    throw bad('a service name cannot be empty or contain whitespace, "#", "=", "/" or braces', 'use a plain name such as submission or msa_cleanup');
+    throw bad(
+      'a service name cannot be empty or contain whitespace, "#", "=", "/" or braces',
+      'use a plain name such as submission or msa_cleanup',
+    );
   }
   if (spec.type === 'inet') validateInetName(name, bad);
 }
@@ -83,19 +104,35 @@ function isInetHost(host: string): boolean {
 function validateCount(where: string, field: string, value: number | undefined): void {
   if (value === undefined) return;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new PostfixConfigError(where, field, String(value), 'expected a non-negative whole number', 'use 0 or a positive integer, or leave it undefined for the default (-)');
+    throw new PostfixConfigError(
+      where,
+      field,
+      String(value),
+      'expected a non-negative whole number',
+      'use 0 or a positive integer, or leave it undefined for the default (-)',
+    );
   }
 }
 
 function validateCommand(where: string, field: string, command: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/.test(command)) {
-    throw new PostfixConfigError(where, `${field} command`, command, 'the command must be a bare program name from daemon_directory', 'use a name such as smtpd, cleanup or pipe, and put arguments in args');
+    throw new PostfixConfigError(
+      where,
+      `${field} command`,
+      command,
+      'the command must be a bare program name from daemon_directory',
+      'use a name such as smtpd, cleanup or pipe, and put arguments in args',
+    );
   }
 }
 
 function validateArgument(where: string, field: string, arg: string): void {
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, `${field} args`, arg, problem, fix);
-  if (arg === '' || /[\s\0]/.test(arg)) throw bad('an argument cannot be empty or contain whitespace', 'split it into separate arguments, or move the setting into main.cf and refer to it as $name');
+  if (arg === '' || /[\s\0]/.test(arg))
+    throw bad(
+      'an argument cannot be empty or contain whitespace',
+      'split it into separate arguments, or move the setting into main.cf and refer to it as $name',
+    );
   if (arg === '-o') throw bad('-o overrides do not belong in args', 'put name/value overrides in options');
   if (arg.startsWith('{')) throw bad('an argument starting with "{" is read as a Postfix 3 grouping', 'remove the braces');
 }
@@ -108,7 +145,13 @@ function validateOverride(where: string, field: string, name: string, value: str
     throw new PostfixConfigError(where, `${field} -o ${err.field}`, err.value, err.problem, err.fix, { cause: err });
   }
   if (!bracesBalanced(value)) {
-    throw new PostfixConfigError(where, `${field} -o ${name}`, value, 'unbalanced "{" or "}" in the value would end the -o { ... } group early', 'balance the braces, or set the value in main.cf and use -o name=$other_name');
+    throw new PostfixConfigError(
+      where,
+      `${field} -o ${name}`,
+      value,
+      'unbalanced "{" or "}" in the value would end the -o { ... } group early',
+      'balance the braces, or set the value in main.cf and use -o name=$other_name',
+    );
   }
 }
 

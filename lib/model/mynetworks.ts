@@ -34,19 +34,24 @@ function checkEntry(where: string, field: string, value: string, raw: string): v
   const entry = negated ? raw.slice(1) : raw;
   const bad = (problem: string, fix: string) => new PostfixConfigError(where, field, value, `"${raw}" ${problem}`, fix);
   // Lookup tables, pattern files and $references cannot be checked here: Postfix reads them on the host.
-  if (entry.startsWith('/') || entry.startsWith('$') || /^[a-z][a-z0-9_]*:[^[\]]/.test(entry) && !looksLikeBareIpv6(entry)) return;
+  if (entry.startsWith('/') || entry.startsWith('$') || (/^[a-z][a-z0-9_]*:[^[\]]/.test(entry) && !looksLikeBareIpv6(entry))) return;
   const m = /^(\[[^\]]*\]|[^/]+)(?:\/(.*))?$/.exec(entry);
   if (!m) throw bad('is not a network', FIX_FORMAT);
   const bracketed = m[1].startsWith('[');
   const address = bracketed ? m[1].slice(1, -1) : m[1];
   const prefixText = m[2];
-  if (looksLikeBareIpv6(entry)) throw bad('is an IPv6 address without brackets; Postfix would read it as a type:table lookup', `write it as [${address}]${prefixText !== undefined ? `/${prefixText}` : ''}`);
+  if (looksLikeBareIpv6(entry))
+    throw bad(
+      'is an IPv6 address without brackets; Postfix would read it as a type:table lookup',
+      `write it as [${address}]${prefixText !== undefined ? `/${prefixText}` : ''}`,
+    );
   const v6 = isIPv6(address);
   const v4 = !v6 && isIPv4(address);
   if (bracketed && !v6) throw bad('has brackets around something that is not an IPv6 address', FIX_FORMAT);
   if (!v4 && !v6) {
     if (/^\d+(\.\d+)*$/.test(address)) throw bad(`has "${address}", which is not a valid IPv4 address (four numbers 0-255)`, FIX_FORMAT);
-    if (prefixText !== undefined || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(address)) throw bad('is not an address, a network or a host name', FIX_FORMAT);
+    if (prefixText !== undefined || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(address))
+      throw bad('is not an address, a network or a host name', FIX_FORMAT);
     return; // a host name: resolved by Postfix on the host
   }
   const bits = v4 ? 32 : 128;
@@ -59,25 +64,42 @@ function checkEntry(where: string, field: string, value: string, raw: string): v
   const network = maskTo(value128, prefix, bits);
   if (network !== value128) {
     const suggestion = `${bracketed ? '[' : ''}${v4 ? formatIpv4(network) : formatIpv6(network)}${bracketed ? ']' : ''}/${prefix}`;
-    throw bad('has host bits set after the prefix (Postfix stops with "non-null host address bits")', `did you mean ${negated ? '!' : ''}${suggestion}?`);
+    throw bad(
+      'has host bits set after the prefix (Postfix stops with "non-null host address bits")',
+      `did you mean ${negated ? '!' : ''}${suggestion}?`,
+    );
   }
   if (negated) return; // excluding a wide network narrows the list
   checkWidth(v4 ? { v4: true, prefix, network } : { v4: false, prefix, network }, bad);
 }
 
 function checkWidth(n: { v4: boolean; prefix: number; network: bigint }, bad: (problem: string, fix: string) => PostfixConfigError): void {
-  const fix = 'list only the networks of your own clients (e.g. 127.0.0.0/8, 192.0.2.0/24); let everyone else authenticate with SASL on the submission port';
+  const fix =
+    'list only the networks of your own clients (e.g. 127.0.0.0/8, 192.0.2.0/24); let everyone else authenticate with SASL on the submission port';
   if (n.v4) {
-    if (n.prefix < MIN_IPV4_PREFIX) throw bad(`covers ${share(n.prefix)} of all IPv4 addresses: every client in it may relay (mynetworks entries must be /${MIN_IPV4_PREFIX} or narrower)`, fix);
+    if (n.prefix < MIN_IPV4_PREFIX)
+      throw bad(
+        `covers ${share(n.prefix)} of all IPv4 addresses: every client in it may relay (mynetworks entries must be /${MIN_IPV4_PREFIX} or narrower)`,
+        fix,
+      );
     return;
   }
-  if (n.prefix < MIN_IPV6_PREFIX) throw bad(`covers ${share(n.prefix)} of all IPv6 addresses: every client in it may relay (IPv6 mynetworks entries must be /${MIN_IPV6_PREFIX} or narrower)`, fix);
+  if (n.prefix < MIN_IPV6_PREFIX)
+    throw bad(
+      `covers ${share(n.prefix)} of all IPv6 addresses: every client in it may relay (IPv6 mynetworks entries must be /${MIN_IPV6_PREFIX} or narrower)`,
+      fix,
+    );
   for (const embedded of IPV4_IN_IPV6) {
     if (n.prefix >= 96 && n.network >> 32n === embedded >> 32n) {
-      if (n.prefix - 96 < MIN_IPV4_PREFIX) throw bad(`covers ${share(n.prefix - 96)} of all IPv4 addresses (as IPv4-mapped or NAT64 addresses): every client in it may relay`, fix);
+      if (n.prefix - 96 < MIN_IPV4_PREFIX)
+        throw bad(
+          `covers ${share(n.prefix - 96)} of all IPv4 addresses (as IPv4-mapped or NAT64 addresses): every client in it may relay`,
+          fix,
+        );
       return;
     }
-    if (n.prefix < 96 && maskTo(embedded, n.prefix, 128) === n.network) throw bad('covers every IPv4 address (as IPv4-mapped or NAT64 addresses): every client may relay', fix);
+    if (n.prefix < 96 && maskTo(embedded, n.prefix, 128) === n.network)
+      throw bad('covers every IPv4 address (as IPv4-mapped or NAT64 addresses): every client may relay', fix);
   }
 }
 

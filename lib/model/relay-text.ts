@@ -29,7 +29,10 @@ export function parseMasterLine(line: string): { key: string; command: string; o
     if (text.startsWith('{')) {
       const group = [text];
       while (!group[group.length - 1].endsWith('}') && i + 1 < words.length) group.push(words[++i]);
-      text = group.join(' ').replace(/^\{\s*/, '').replace(/\s*\}$/, '');
+      text = group
+        .join(' ')
+        .replace(/^\{\s*/, '')
+        .replace(/\s*\}$/, '');
     }
     const eq = text.indexOf('=');
     if (eq > 0) options[text.slice(0, eq).trim()] = text.slice(eq + 1).trim();

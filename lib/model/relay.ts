@@ -49,16 +49,22 @@ export interface RelayCheckInput {
 }
 
 type Verdict =
-  | { readonly kind: 'refuse' }
-  | { readonly kind: 'pass' }
-  | { readonly kind: 'open'; readonly item: string; readonly reason: string };
+  { readonly kind: 'refuse' } | { readonly kind: 'pass' } | { readonly kind: 'open'; readonly item: string; readonly reason: string };
 
 /** Refuse the model client wherever they are reached in the RCPT lists. */
 const REFUSE_AT_RCPT = new Set(['reject', 'defer', 'reject_unauth_destination', 'defer_unauth_destination', 'defer_if_permit']);
 /** Refuse the model client in the client and sender lists (the unauth_destination ones need a recipient). */
 const REFUSE_EARLY = new Set(['reject', 'defer']);
 /** Never permit the model client: they test for mynetworks, SASL, a listed client certificate, a local destination or the host's own address. */
-const NEVER_PERMIT = new Set(['permit_mynetworks', 'permit_sasl_authenticated', 'permit_tls_clientcerts', 'permit_auth_destination', 'permit_inet_interfaces', 'defer_if_reject', 'sleep']);
+const NEVER_PERMIT = new Set([
+  'permit_mynetworks',
+  'permit_sasl_authenticated',
+  'permit_tls_clientcerts',
+  'permit_auth_destination',
+  'permit_inet_interfaces',
+  'defer_if_reject',
+  'sleep',
+]);
 /** Restrictions that take one argument (a table, a DNS list, a server, seconds). */
 const TAKES_ARGUMENT = /^(check_\w+|reject_rbl_client|reject_rhsbl_\w+|permit_dnswl_client|permit_rhswl_client|sleep)$/;
 const MAY_PERMIT: Readonly<Record<string, string>> = {
@@ -129,8 +135,10 @@ function evaluateTable(item: string, table: string, ctx: Context, refuse: Readon
   if (actions === undefined) return { kind: 'open', item, reason: `${table} can answer OK (its entries are not known here)` };
   for (const action of actions) {
     const word = (action.trim().split(/[\s,]+/)[0] ?? '').toUpperCase();
-    if (word === 'OK' || (/^\d+$/.test(word) && !/^[45]\d\d$/.test(word))) return { kind: 'open', item, reason: `${table} has an entry that answers ${action.trim()} (access(5): OK accepts)` };
-    if (/^([45]\d\d|REJECT|DEFER|DEFER_IF_REJECT|DEFER_IF_PERMIT|BCC|DISCARD|DUNNO|FILTER|HOLD|PREPEND|REDIRECT|INFO|WARN)$/.test(word)) continue;
+    if (word === 'OK' || (/^\d+$/.test(word) && !/^[45]\d\d$/.test(word)))
+      return { kind: 'open', item, reason: `${table} has an entry that answers ${action.trim()} (access(5): OK accepts)` };
+    if (/^([45]\d\d|REJECT|DEFER|DEFER_IF_REJECT|DEFER_IF_PERMIT|BCC|DISCARD|DUNNO|FILTER|HOLD|PREPEND|REDIRECT|INFO|WARN)$/.test(word))
+      continue;
     // Any other result is a restriction list (access(5) "restriction..."), evaluated in place.
     const verdict = evaluate(action, ctx, refuse, depth + 1);
     if (verdict.kind === 'open') return { kind: 'open', item, reason: `${table} has an entry "${action.trim()}": ${verdict.reason}` };
@@ -144,10 +152,12 @@ function builtinTableActions(table: string): string[] | undefined {
   if (stat) return [unbrace(stat[1])];
   const inline = /^inline:\{(.*)\}$/s.exec(table);
   if (!inline) return undefined;
-  return splitTopLevel(inline[1].replace(/,/g, ' , ')).filter((e) => e !== ',').map((e) => {
-    const entry = unbrace(e);
-    return entry.slice(entry.indexOf('=') + 1).trim();
-  });
+  return splitTopLevel(inline[1].replace(/,/g, ' , '))
+    .filter((e) => e !== ',')
+    .map((e) => {
+      const entry = unbrace(e);
+      return entry.slice(entry.indexOf('=') + 1).trim();
+    });
 }
 
 function unbrace(text: string): string {
@@ -186,7 +196,9 @@ function sourceOf(name: string, main: Readonly<Record<string, string>>, options:
 /** Every relay problem of every service (empty: all refuse the model client), as errors. */
 export function findRelayProblems(input: RelayCheckInput): PostfixConfigError[] {
   const problems: PostfixConfigError[] = [];
-  const levels = Object.prototype.hasOwnProperty.call(input.main, 'compatibility_level') ? [undefined] : (input.assumeCompatibilityLevels ?? ['0']);
+  const levels = Object.prototype.hasOwnProperty.call(input.main, 'compatibility_level')
+    ? [undefined]
+    : (input.assumeCompatibilityLevels ?? ['0']);
   if (input.main.mynetworks !== undefined) problems.push(...mynetworksProblem(input.where, 'mynetworks', input.main.mynetworks));
   for (const service of input.services) {
     const own = service.options.mynetworks;
@@ -213,7 +225,12 @@ function mynetworksProblem(where: string, field: string, value: string): Postfix
   }
 }
 
-function serviceProblem(input: RelayCheckInput, service: RelayService, main: Readonly<Record<string, string>>, assumedLevel: string | undefined): PostfixConfigError | undefined {
+function serviceProblem(
+  input: RelayCheckInput,
+  service: RelayService,
+  main: Readonly<Record<string, string>>,
+  assumedLevel: string | undefined,
+): PostfixConfigError | undefined {
   const lookup = serviceLookup(main, service.options);
   const classesValue = resolveList('smtpd_restriction_classes', lookup);
   const classes = new Set(classesValue.kind === 'known' ? splitTopLevel(classesValue.value) : []);
@@ -229,15 +246,20 @@ function serviceProblem(input: RelayCheckInput, service: RelayService, main: Rea
   }
   const relay = list('smtpd_relay_restrictions');
   const recipient = list('smtpd_recipient_restrictions');
-  const relayVerdict: Verdict = relay.kind === 'known' ? evaluate(relay.value, ctx, REFUSE_AT_RCPT) : { kind: 'open', item: '', reason: relay.reason };
+  const relayVerdict: Verdict =
+    relay.kind === 'known' ? evaluate(relay.value, ctx, REFUSE_AT_RCPT) : { kind: 'open', item: '', reason: relay.reason };
   if (relayVerdict.kind === 'refuse') return undefined;
-  const recipientVerdict: Verdict = recipient.kind === 'known' ? evaluate(recipient.value, ctx, REFUSE_AT_RCPT) : { kind: 'open', item: '', reason: recipient.reason };
+  const recipientVerdict: Verdict =
+    recipient.kind === 'known' ? evaluate(recipient.value, ctx, REFUSE_AT_RCPT) : { kind: 'open', item: '', reason: recipient.reason };
   if (recipientVerdict.kind === 'refuse') return undefined;
   const blame = relayVerdict.kind === 'open' ? 'smtpd_relay_restrictions' : 'smtpd_recipient_restrictions';
   const verdict = relayVerdict.kind === 'open' ? relayVerdict : recipientVerdict;
   const blamed = blame === 'smtpd_relay_restrictions' ? relay : recipient;
   const shown = (r: Resolved) => (r.kind === 'known' ? JSON.stringify(r.value) : '(unknown)');
-  const why = verdict.kind === 'open' ? `${verdict.item ? `"${verdict.item}" ` : ''}${verdict.reason}` : 'no restriction refuses it, and the end of a list permits';
+  const why =
+    verdict.kind === 'open'
+      ? `${verdict.item ? `"${verdict.item}" ` : ''}${verdict.reason}`
+      : 'no restriction refuses it, and the end of a list permits';
   const assumption = assumedLevel !== undefined ? ` (assuming compatibility_level = ${assumedLevel}, which the stack does not set)` : '';
   return new PostfixConfigError(
     input.where,

@@ -22,7 +22,14 @@ export const STAGE_CHECK: Readonly<Record<RestrictionStage, string>> = {
 };
 
 /** Restrictions that stop relaying (postconf(5) smtpd_relay_restrictions). */
-export const RELAY_CONTROL = ['reject_unauth_destination', 'defer_unauth_destination', 'reject', 'defer', 'defer_if_permit', 'check_relay_domains'];
+export const RELAY_CONTROL = [
+  'reject_unauth_destination',
+  'defer_unauth_destination',
+  'reject',
+  'defer',
+  'defer_if_permit',
+  'check_relay_domains',
+];
 
 /** Debian 12's (and Postfix 3.7's) default smtpd_relay_restrictions. */
 export const DEFAULT_RELAY_RESTRICTIONS = 'permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination';
@@ -33,7 +40,12 @@ export function parseRestrictions(value: string | undefined): string[] {
   const items: string[] = [];
   for (const w of words) {
     const last = items[items.length - 1];
-    if (last !== undefined && /^[a-z0-9]+:/.test(w) && /^(check_\w+|reject_rbl_client|reject_rhsbl_\w+|permit_dnswl_client|permit_rhswl_client|\w+_maps?)$/.test(last.split(' ')[0]) && !last.includes(' ')) {
+    if (
+      last !== undefined &&
+      /^[a-z0-9]+:/.test(w) &&
+      /^(check_\w+|reject_rbl_client|reject_rhsbl_\w+|permit_dnswl_client|permit_rhswl_client|\w+_maps?)$/.test(last.split(' ')[0]) &&
+      !last.includes(' ')
+    ) {
       items[items.length - 1] = `${last} ${w}`;
     } else {
       items.push(w);
@@ -81,7 +93,9 @@ export function placeCheck(input: PlaceInput): string[] {
   if (input.stage !== 'recipient') {
     return input.placement === 'last' ? [...items, input.check] : [input.check, ...items];
   }
-  const relayIndex = items.findIndex((w) => w === 'reject_unauth_destination' || w === 'defer_unauth_destination' || w === 'check_relay_domains');
+  const relayIndex = items.findIndex(
+    (w) => w === 'reject_unauth_destination' || w === 'defer_unauth_destination' || w === 'check_relay_domains',
+  );
   const guarded = relayControlled(input.relay);
   const placement = input.placement ?? 'afterRelayCheck';
   let at: number;

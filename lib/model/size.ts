@@ -38,7 +38,13 @@ function bytes(where: string, field: string, size: Size): number {
 export function sizeLimitSettings(opts: SizeLimitOptions, where = ''): Record<string, string> {
   const message = bytes(where, 'message_size_limit', opts.message);
   if (message === 0) {
-    throw new PostfixConfigError(where, 'message_size_limit', String(opts.message), '0 would mean no size limit at all; the SMTP server would advertise no SIZE', 'give a limit such as "25MB"');
+    throw new PostfixConfigError(
+      where,
+      'message_size_limit',
+      String(opts.message),
+      '0 would mean no size limit at all; the SMTP server would advertise no SIZE',
+      'give a limit such as "25MB"',
+    );
   }
   const out: Record<string, string> = { message_size_limit: String(message) };
   const mailboxGiven = opts.mailbox !== undefined;
@@ -51,16 +57,24 @@ export function sizeLimitSettings(opts: SizeLimitOptions, where = ''): Record<st
   ] as const) {
     if (limit === undefined) {
       if (message > POSTFIX_DEFAULT_MAILBOX_LIMIT) {
-        throw new PostfixConfigError(where, name, undefined,
+        throw new PostfixConfigError(
+          where,
+          name,
+          undefined,
           `message_size_limit (${message}) is above Postfix's default ${name} (${POSTFIX_DEFAULT_MAILBOX_LIMIT}); ${name === 'mailbox_size_limit' ? 'local(8)' : 'virtual(8)'} would refuse to deliver`,
-          `set ${name === 'mailbox_size_limit' ? 'mailbox' : 'virtualMailbox'} to at least ${message}, or to 0 for no limit`);
+          `set ${name === 'mailbox_size_limit' ? 'mailbox' : 'virtualMailbox'} to at least ${message}, or to 0 for no limit`,
+        );
       }
       continue;
     }
     if (limit !== 0 && limit < message) {
-      throw new PostfixConfigError(where, name, String(given ? (name === 'mailbox_size_limit' ? opts.mailbox : opts.virtualMailbox ?? opts.mailbox) : limit),
+      throw new PostfixConfigError(
+        where,
+        name,
+        String(given ? (name === 'mailbox_size_limit' ? opts.mailbox : (opts.virtualMailbox ?? opts.mailbox)) : limit),
         `${name} (${limit}) is smaller than message_size_limit (${message}); ${name === 'mailbox_size_limit' ? 'local(8)' : 'virtual(8)'} refuses to deliver with that setting`,
-        `set it to at least ${message}, or to 0 for no limit, or lower message_size_limit`);
+        `set it to at least ${message}, or to 0 for no limit, or lower message_size_limit`,
+      );
     }
     out[name] = String(limit);
   }

@@ -34,16 +34,32 @@ export function parseRelayhost(where: string, value: string, mxLookup = false): 
     throw new PostfixConfigError(where, 'relayhost', value, `"${host}" is neither a host name nor an IP address`, FIX);
   }
   if (!bracketed && isIP(host) !== 0) {
-    throw new PostfixConfigError(where, 'relayhost', value, 'an IP address needs brackets (postconf(5): a bare name is looked up in DNS)', `write it as [${host}]${m[3] ? `:${m[3]}` : ''}`);
+    throw new PostfixConfigError(
+      where,
+      'relayhost',
+      value,
+      'an IP address needs brackets (postconf(5): a bare name is looked up in DNS)',
+      `write it as [${host}]${m[3] ? `:${m[3]}` : ''}`,
+    );
   }
   if (!bracketed && !mxLookup) {
-    throw new PostfixConfigError(where, 'relayhost', value,
+    throw new PostfixConfigError(
+      where,
+      'relayhost',
+      value,
       'without brackets Postfix looks up the MX records of the name and relays to whatever they name',
-      `write [${host}]${m[3] ? `:${m[3]}` : ':587'} to connect to that host, or set mxLookup: true if MX lookup is what you want`);
+      `write [${host}]${m[3] ? `:${m[3]}` : ':587'} to connect to that host, or set mxLookup: true if MX lookup is what you want`,
+    );
   }
   const port = m[3] === undefined ? 25 : Number(m[3]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PostfixConfigError(where, 'relayhost', value, `port ${m[3]} is outside 1-65535`, 'use the smarthost\'s submission port, usually 587 (or 465 with wrapper mode)');
+    throw new PostfixConfigError(
+      where,
+      'relayhost',
+      value,
+      `port ${m[3]} is outside 1-65535`,
+      "use the smarthost's submission port, usually 587 (or 465 with wrapper mode)",
+    );
   }
   return { relayhost: value, host, port, bracketed };
 }
@@ -53,23 +69,49 @@ export function parseRelayhost(where: string, value: string, mxLookup = false): 
  * would split the line), a colon (it ends the user) or control characters.
  */
 export function validateSaslUsername(where: string, value: string): void {
-  if (value.length === 0) throw new PostfixConfigError(where, 'username', value, 'is empty', 'give the account name the smarthost expects, e.g. relay@example.net');
+  if (value.length === 0)
+    throw new PostfixConfigError(
+      where,
+      'username',
+      value,
+      'is empty',
+      'give the account name the smarthost expects, e.g. relay@example.net',
+    );
   if (/[\s:\0-\x1f\x7f]/.test(value)) {
-    throw new PostfixConfigError(where, 'username', value, 'holds whitespace, a colon or a control character, which the sasl_passwd format (key user:password) cannot carry',
-      'use the account name without spaces or colons');
+    throw new PostfixConfigError(
+      where,
+      'username',
+      value,
+      'holds whitespace, a colon or a control character, which the sasl_passwd format (key user:password) cannot carry',
+      'use the account name without spaces or colons',
+    );
   }
 }
 
 /** A literal password in whitespace-free, single-line form (a token is checked by the caller). */
 export function validateSaslPassword(where: string, value: string): void {
-  if (/[\r\n\0]/.test(value)) throw new PostfixConfigError(where, 'password', undefined, 'holds a line break or NUL, which would split the sasl_passwd line', 'use a password without line breaks');
+  if (/[\r\n\0]/.test(value))
+    throw new PostfixConfigError(
+      where,
+      'password',
+      undefined,
+      'holds a line break or NUL, which would split the sasl_passwd line',
+      'use a password without line breaks',
+    );
 }
 
 /** TLS to the smarthost must be required: with `may` or `none` the password can cross in clear. */
 export function validateSaslTlsLevel(where: string, value: string): string {
   if (SASL_TLS_LEVELS.includes(value)) return value;
-  const why = value === 'may' || value === 'none' || value === ''
-    ? 'with SASL the password would cross the network in clear whenever the smarthost offers no STARTTLS'
-    : `not a TLS security level for this (postconf(5) smtp_tls_security_level)`;
-  throw new PostfixConfigError(where, 'tlsLevel', value, why, 'use "encrypt" (TLS required) or "secure" (TLS required and the certificate verified against the name)');
+  const why =
+    value === 'may' || value === 'none' || value === ''
+      ? 'with SASL the password would cross the network in clear whenever the smarthost offers no STARTTLS'
+      : `not a TLS security level for this (postconf(5) smtp_tls_security_level)`;
+  throw new PostfixConfigError(
+    where,
+    'tlsLevel',
+    value,
+    why,
+    'use "encrypt" (TLS required) or "secure" (TLS required and the certificate verified against the name)',
+  );
 }

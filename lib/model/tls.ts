@@ -22,9 +22,12 @@ export type TlsProtocol = (typeof TLS_PROTOCOLS)[number];
 
 /** Guideline 6.0 intermediate: ECDHE with AEAD only (DHE was dropped in 6.0), for TLS 1.2. */
 export const INTERMEDIATE_CIPHERS: readonly string[] = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ];
 
 /**
@@ -33,11 +36,25 @@ export const INTERMEDIATE_CIPHERS: readonly string[] = [
  */
 export const LEGACY_CIPHERS: readonly string[] = [
   ...INTERMEDIATE_CIPHERS,
-  'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-CHACHA20-POLY1305',
-  'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-RSA-AES128-SHA256', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-RSA-AES128-SHA',
-  'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-RSA-AES256-SHA384', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-RSA-AES256-SHA',
-  'DHE-RSA-AES128-SHA256', 'DHE-RSA-AES256-SHA256',
-  'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES256-SHA256', 'AES128-SHA', 'AES256-SHA',
+  'DHE-RSA-AES128-GCM-SHA256',
+  'DHE-RSA-AES256-GCM-SHA384',
+  'DHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-SHA256',
+  'ECDHE-RSA-AES128-SHA256',
+  'ECDHE-ECDSA-AES128-SHA',
+  'ECDHE-RSA-AES128-SHA',
+  'ECDHE-ECDSA-AES256-SHA384',
+  'ECDHE-RSA-AES256-SHA384',
+  'ECDHE-ECDSA-AES256-SHA',
+  'ECDHE-RSA-AES256-SHA',
+  'DHE-RSA-AES128-SHA256',
+  'DHE-RSA-AES256-SHA256',
+  'AES128-GCM-SHA256',
+  'AES256-GCM-SHA384',
+  'AES128-SHA256',
+  'AES256-SHA256',
+  'AES128-SHA',
+  'AES256-SHA',
   '@SECLEVEL=0',
 ];
 
@@ -49,14 +66,21 @@ export const ECDHE_CURVES = 'X25519 prime256v1 secp384r1';
 
 /** Parameters whose value is a protocol list (server, client and LMTP client side). */
 export const PROTOCOL_PARAMETERS = [
-  'smtpd_tls_protocols', 'smtpd_tls_mandatory_protocols',
-  'smtp_tls_protocols', 'smtp_tls_mandatory_protocols',
-  'lmtp_tls_protocols', 'lmtp_tls_mandatory_protocols',
+  'smtpd_tls_protocols',
+  'smtpd_tls_mandatory_protocols',
+  'smtp_tls_protocols',
+  'smtp_tls_mandatory_protocols',
+  'lmtp_tls_protocols',
+  'lmtp_tls_mandatory_protocols',
 ] as const;
 
 export const CIPHER_GRADE_PARAMETERS = [
-  'smtpd_tls_ciphers', 'smtpd_tls_mandatory_ciphers', 'smtp_tls_ciphers', 'smtp_tls_mandatory_ciphers',
-  'lmtp_tls_ciphers', 'lmtp_tls_mandatory_ciphers',
+  'smtpd_tls_ciphers',
+  'smtpd_tls_mandatory_ciphers',
+  'smtp_tls_ciphers',
+  'smtp_tls_mandatory_ciphers',
+  'lmtp_tls_ciphers',
+  'lmtp_tls_mandatory_ciphers',
 ] as const;
 export const CIPHER_GRADES = ['export', 'low', 'medium', 'high', 'null'] as const;
 
@@ -75,7 +99,11 @@ export interface ProtocolSet {
 
 /** Wire versions Postfix accepts in `>=0303` form. */
 const HEX_VERSIONS: Record<string, TlsProtocol> = {
-  '0300': 'SSLv3', '0301': 'TLSv1', '0302': 'TLSv1.1', '0303': 'TLSv1.2', '0304': 'TLSv1.3',
+  '0300': 'SSLv3',
+  '0301': 'TLSv1',
+  '0302': 'TLSv1.1',
+  '0303': 'TLSv1.2',
+  '0304': 'TLSv1.3',
 };
 
 /**
@@ -95,26 +123,37 @@ export function parseProtocols(field: string, value: string): ProtocolSet {
     const bound = /^([<>]=)(.*)$/.exec(token);
     if (bound) {
       if (bound[2] === '' && i + 1 < tokens.length && protocolName(tokens[i + 1]) !== undefined) {
-        throw protocolError(field, value, `"${bound[1]} ${tokens[i + 1]}" has a space after ${bound[1]}, so Postfix reads an empty bound plus "${tokens[i + 1]}" alone, which enables only that one protocol`,
-          `write it without the space: ${bound[1]}${tokens[i + 1]}`);
+        throw protocolError(
+          field,
+          value,
+          `"${bound[1]} ${tokens[i + 1]}" has a space after ${bound[1]}, so Postfix reads an empty bound plus "${tokens[i + 1]}" alone, which enables only that one protocol`,
+          `write it without the space: ${bound[1]}${tokens[i + 1]}`,
+        );
       }
       if (bound[2] === '') return; // an empty bound means "no bound" in Postfix
       const p = boundVersion(bound[2]);
-      if (p === undefined) throw protocolError(field, value, `"${token}" is not a protocol version Postfix 3.7 knows`, 'use >=TLSv1.2 (or >=TLSv1.3)');
+      if (p === undefined)
+        throw protocolError(field, value, `"${token}" is not a protocol version Postfix 3.7 knows`, 'use >=TLSv1.2 (or >=TLSv1.3)');
       const idx = TLS_PROTOCOLS.indexOf(p);
-      if (bound[1] === '>=') min = Math.max(min, idx); else max = Math.min(max, idx);
+      if (bound[1] === '>=') min = Math.max(min, idx);
+      else max = Math.min(max, idx);
       return;
     }
     const negated = token.startsWith('!');
     const p = protocolName(negated ? token.slice(1) : token);
     if (p === undefined) {
-      throw protocolError(field, value, `"${token}" is not valid Postfix 3.7 protocol syntax`,
-        'use the 3.6+ form >=TLSv1.2 (names: SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3; separators: comma, space or colon)');
+      throw protocolError(
+        field,
+        value,
+        `"${token}" is not valid Postfix 3.7 protocol syntax`,
+        'use the 3.6+ form >=TLSv1.2 (names: SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3; separators: comma, space or colon)',
+      );
     }
     (negated ? excluded : included).add(p);
   });
-  const enabled = TLS_PROTOCOLS.filter((p, idx) =>
-    idx >= min && idx <= max && !excluded.has(p) && (included.size === 0 || included.has(p)));
+  const enabled = TLS_PROTOCOLS.filter(
+    (p, idx) => idx >= min && idx <= max && !excluded.has(p) && (included.size === 0 || included.has(p)),
+  );
   if (enabled.length === 0) {
     throw protocolError(field, value, 'it leaves no protocol enabled, so every TLS handshake would fail', 'use >=TLSv1.2');
   }
@@ -178,8 +217,13 @@ const PROFILE_CORES: Record<TlsProfileName, ProfileCore> = {
 
 export function assertProfileName(where: string, value: string): TlsProfileName {
   if ((TLS_PROFILES as readonly string[]).includes(value)) return value as TlsProfileName;
-  throw new PostfixConfigError(where, 'profile', value, 'is not a known TLS profile',
-    `use one of ${TLS_PROFILES.join(', ')} ("intermediate" suits almost every mail server)`);
+  throw new PostfixConfigError(
+    where,
+    'profile',
+    value,
+    'is not a known TLS profile',
+    `use one of ${TLS_PROFILES.join(', ')} ("intermediate" suits almost every mail server)`,
+  );
 }
 
 /**
@@ -219,8 +263,13 @@ export function profileParameters(profile: TlsProfileName, options: TlsProfileOp
 
 function checkLogLevel(level: number): number {
   if (Number.isInteger(level) && level >= 0 && level <= 4) return level;
-  throw new PostfixConfigError('', 'logLevel', String(level), 'is not a Postfix TLS log level',
-    'use 0 (off), 1 (summary, recommended) or 2 (handshake detail, for debugging only)');
+  throw new PostfixConfigError(
+    '',
+    'logLevel',
+    String(level),
+    'is not a Postfix TLS log level',
+    'use 0 (off), 1 (summary, recommended) or 2 (handshake detail, for debugging only)',
+  );
 }
 
 function yesNo(b: boolean): string {
@@ -258,8 +307,7 @@ export function isPort25Service(spec: MasterServiceSpec): boolean {
  * submissions (465) already runs TLS from the first byte through smtpd_tls_wrappermode.
  */
 export function serviceOverrides(services: readonly MasterServiceSpec[]): ServiceOverride[] {
-  return services.filter(isSubmissionService)
-    .map((s) => ({ key: serviceKey(s), name: 'smtpd_tls_security_level', value: 'encrypt' }));
+  return services.filter(isSubmissionService).map((s) => ({ key: serviceKey(s), name: 'smtpd_tls_security_level', value: 'encrypt' }));
 }
 
 /** Extra TLS parameters a user passes next to a profile: protocol lists and cipher grades are checked. */
@@ -267,7 +315,13 @@ export function validateTlsParameters(parameters: Record<string, string>): void 
   for (const [name, value] of Object.entries(parameters)) {
     if ((PROTOCOL_PARAMETERS as readonly string[]).includes(name)) parseProtocols(name, value);
     if ((CIPHER_GRADE_PARAMETERS as readonly string[]).includes(name) && !(CIPHER_GRADES as readonly string[]).includes(value)) {
-      throw new PostfixConfigError('', name, value, 'is not a Postfix cipher grade', 'use medium (or high); export, low and null are unsafe');
+      throw new PostfixConfigError(
+        '',
+        name,
+        value,
+        'is not a Postfix cipher grade',
+        'use medium (or high); export, low and null are unsafe',
+      );
     }
   }
 }
@@ -305,8 +359,11 @@ export const looksLikeToken: UnresolvedCheck = (value) => /\$\{(TfToken\[|Token\
  * file per pair under `${configDirectory}/tls/`, key first then certificates, as smtpd_tls_chain_files
  * expects; a separate key/cert path pair becomes two list entries, key first (postconf(5) allows it).
  */
-export function planCertificates(sources: readonly TlsCertificateSource[], configDirectory: string,
-  isUnresolved: UnresolvedCheck = looksLikeToken): CertificatePlan {
+export function planCertificates(
+  sources: readonly TlsCertificateSource[],
+  configDirectory: string,
+  isUnresolved: UnresolvedCheck = looksLikeToken,
+): CertificatePlan {
   const chainFiles: string[] = [];
   const uploads: CertificateUpload[] = [];
   sources.forEach((source, i) => {
@@ -343,18 +400,33 @@ type PathRole = 'chain' | 'key' | 'certificate';
 export function checkHostPath(field: string, path: string, role: PathRole, isUnresolved: UnresolvedCheck = looksLikeToken): string {
   if (isUnresolved(path)) return path;
   if (!/^(\/|\$\{?config_directory\}?\/)/.test(path) || /[\s,]/.test(path)) {
-    throw new PostfixConfigError('', field, path, 'is not an absolute path without spaces or commas',
-      'give the absolute path on the host, e.g. /etc/ssl/private/mx1.pem');
+    throw new PostfixConfigError(
+      '',
+      field,
+      path,
+      'is not an absolute path without spaces or commas',
+      'give the absolute path on the host, e.g. /etc/ssl/private/mx1.pem',
+    );
   }
   if (role !== 'key' && /\.key$/i.test(path)) {
-    throw new PostfixConfigError('', field, path, `looks like a private key file, but a ${role === 'chain' ? 'chain file' : 'certificate'} is expected here`,
+    throw new PostfixConfigError(
+      '',
+      field,
+      path,
+      `looks like a private key file, but a ${role === 'chain' ? 'chain file' : 'certificate'} is expected here`,
       role === 'chain'
         ? 'give a file holding the key followed by its certificate chain, or pass { keyFile, certFile } separately'
-        : 'put the key path in keyFile and the certificate (.crt/.pem) in certFile');
+        : 'put the key path in keyFile and the certificate (.crt/.pem) in certFile',
+    );
   }
   if (role === 'key' && /\.(crt|cer|der)$/i.test(path)) {
-    throw new PostfixConfigError('', field, path, 'looks like a certificate file, but a private key is expected here',
-      'put the private key path in keyFile and the certificate path in certFile');
+    throw new PostfixConfigError(
+      '',
+      field,
+      path,
+      'looks like a certificate file, but a private key is expected here',
+      'put the private key path in keyFile and the certificate path in certFile',
+    );
   }
   return path;
 }
@@ -364,44 +436,90 @@ export function checkHostPath(field: string, path: string, role: PathRole, isUnr
  * private key (Postfix cannot ask for a passphrase), and the two belong together. Terraform tokens
  * are skipped: their value is unknown until apply.
  */
-export function checkKeyAndCertificate(field: string, keyPem: string, certPem: string, isUnresolved: UnresolvedCheck = looksLikeToken): void {
+export function checkKeyAndCertificate(
+  field: string,
+  keyPem: string,
+  certPem: string,
+  isUnresolved: UnresolvedCheck = looksLikeToken,
+): void {
   const cert = isUnresolved(certPem) ? undefined : parseCertificate(`${field}.certificatePem`, certPem);
   const key = isUnresolved(keyPem) ? undefined : parsePrivateKey(`${field}.privateKeyPem`, keyPem);
   if (cert && key && !cert.checkPrivateKey(key)) {
-    throw new PostfixConfigError('', `${field}.privateKeyPem`, summary(keyPem),
+    throw new PostfixConfigError(
+      '',
+      `${field}.privateKeyPem`,
+      summary(keyPem),
       `does not belong to the certificate for ${cert.subject.replace(/\n/g, ', ')}`,
-      'pass the private key that was used to request this certificate (or the certificate issued for this key)');
+      'pass the private key that was used to request this certificate (or the certificate issued for this key)',
+    );
   }
 }
 
 export function parseCertificate(field: string, pem: string): X509Certificate {
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-    throw new PostfixConfigError('', field, summary(pem), 'holds a PRIVATE KEY, not a certificate',
-      'pass the certificate (-----BEGIN CERTIFICATE-----) here and the key in privateKeyPem');
+    throw new PostfixConfigError(
+      '',
+      field,
+      summary(pem),
+      'holds a PRIVATE KEY, not a certificate',
+      'pass the certificate (-----BEGIN CERTIFICATE-----) here and the key in privateKeyPem',
+    );
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new PostfixConfigError('', field, summary(pem), 'is not a PEM certificate', 'pass PEM text starting with -----BEGIN CERTIFICATE-----');
+    throw new PostfixConfigError(
+      '',
+      field,
+      summary(pem),
+      'is not a PEM certificate',
+      'pass PEM text starting with -----BEGIN CERTIFICATE-----',
+    );
   }
   try {
     return new X509Certificate(pem);
   } catch (e) {
-    throw new PostfixConfigError('', field, summary(pem), `cannot be parsed (${(e as Error).message})`, 'pass the certificate exactly as PEM', { cause: e });
+    throw new PostfixConfigError(
+      '',
+      field,
+      summary(pem),
+      `cannot be parsed (${(e as Error).message})`,
+      'pass the certificate exactly as PEM',
+      { cause: e },
+    );
   }
 }
 
 export function parsePrivateKey(field: string, pem: string): KeyObject {
   if (/ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(pem)) {
-    throw new PostfixConfigError('', field, summary(pem), 'is encrypted with a passphrase, which Postfix cannot enter',
-      'pass the key unencrypted (openssl pkey -in key.pem -out plain.pem); it is uploaded with mode 0600');
+    throw new PostfixConfigError(
+      '',
+      field,
+      summary(pem),
+      'is encrypted with a passphrase, which Postfix cannot enter',
+      'pass the key unencrypted (openssl pkey -in key.pem -out plain.pem); it is uploaded with mode 0600',
+    );
   }
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-    throw new PostfixConfigError('', field, summary(pem), 'is not a PEM private key',
-      pem.includes('BEGIN CERTIFICATE') ? 'this is a certificate: put it in certificatePem, and the key here' : 'pass PEM text starting with -----BEGIN PRIVATE KEY-----');
+    throw new PostfixConfigError(
+      '',
+      field,
+      summary(pem),
+      'is not a PEM private key',
+      pem.includes('BEGIN CERTIFICATE')
+        ? 'this is a certificate: put it in certificatePem, and the key here'
+        : 'pass PEM text starting with -----BEGIN PRIVATE KEY-----',
+    );
   }
   try {
     return createPrivateKey(pem);
   } catch (e) {
-    throw new PostfixConfigError('', field, summary(pem), `cannot be parsed (${(e as Error).message})`, 'pass the private key exactly as PEM', { cause: e });
+    throw new PostfixConfigError(
+      '',
+      field,
+      summary(pem),
+      `cannot be parsed (${(e as Error).message})`,
+      'pass the private key exactly as PEM',
+      { cause: e },
+    );
   }
 }
 

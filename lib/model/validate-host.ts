@@ -19,7 +19,10 @@ export function validateHostState(state: HostStateSnapshot): void {
   validateServices(state.where, state.services, opts);
   for (const file of state.files) validateHostPath(state.where, 'file', file.path);
   for (const root of state.fileRoots ?? []) validateHostPath(state.where, 'fileRoots', root);
-  checkFileRoots(state.where, state.configDirectory, state.fileRoots, [...state.files.map((f) => f.path), ...state.hooks.map((h) => h.path)]);
+  checkFileRoots(state.where, state.configDirectory, state.fileRoots, [
+    ...state.files.map((f) => f.path),
+    ...state.hooks.map((h) => h.path),
+  ]);
   checkHostRelay(state);
   checkAliasesReachable(state);
 }
@@ -33,11 +36,20 @@ function checkAliasesReachable(state: HostStateSnapshot): void {
   const file = state.files.find((f) => f.postalias !== undefined);
   if (!file) return;
   const local = state.parameters.local_transport;
-  const why = state.parameters.mydestination === '' ? 'mydestination is empty' : local?.startsWith('error:') ? `local_transport is ${local}` : undefined;
+  const why =
+    state.parameters.mydestination === ''
+      ? 'mydestination is empty'
+      : local?.startsWith('error:')
+        ? `local_transport is ${local}`
+        : undefined;
   if (why === undefined) return;
-  throw new PostfixConfigError(state.where, 'aliases', file.path,
+  throw new PostfixConfigError(
+    state.where,
+    'aliases',
+    file.path,
     `this host delivers nothing locally (${why}), and only local(8) reads aliases(5), so no alias in it would ever apply`,
-    'redirect root with a virtual(5) alias, which rewrites the recipient before the message leaves: LookupTable.virtualAlias(host, "root_alias", { type: "inline", entries: [{ key: "root", value: "ops@example.org" }] })');
+    'redirect root with a virtual(5) alias, which rewrites the recipient before the message leaves: LookupTable.virtualAlias(host, "root_alias", { type: "inline", entries: [{ key: "root", value: "ops@example.org" }] })',
+  );
 }
 
 /**
@@ -53,7 +65,8 @@ function checkHostRelay(state: HostStateSnapshot): void {
   const services: RelayService[] = state.services
     .filter((s) => s.command === 'smtpd')
     .map((s) => ({ key: serviceKey(s), options: s.options ?? {} }));
-  if (!state.services.some((s) => serviceKey(s) === 'smtp/inet') && !state.removedServices.includes('smtp/inet')) services.unshift({ key: 'smtp/inet', options: {} });
+  if (!state.services.some((s) => serviceKey(s) === 'smtp/inet') && !state.removedServices.includes('smtp/inet'))
+    services.unshift({ key: 'smtp/inet', options: {} });
   const byPath = new Map(state.files.map((f) => [f.path, f]));
   const tableActions = tableActionsFrom((path) => {
     const file = byPath.get(path);
@@ -67,8 +80,10 @@ function checkHostRelay(state: HostStateSnapshot): void {
 export function validateHostPath(where: string, field: string, path: string): void {
   const fix = 'use an absolute path such as /etc/postfix/blacklist, without "..", whitespace or control characters';
   if (!path.startsWith('/')) throw new PostfixConfigError(where, field, path, 'the path is not absolute', fix);
-  if (/[\s\x00-\x1f\x7f]/.test(path)) throw new PostfixConfigError(where, field, path, 'the path contains whitespace or a control character', fix);
-  if (path.split('/').some((part) => part === '..' || part === '.')) throw new PostfixConfigError(where, field, path, 'the path contains "." or ".." segments', fix);
+  if (/[\s\x00-\x1f\x7f]/.test(path))
+    throw new PostfixConfigError(where, field, path, 'the path contains whitespace or a control character', fix);
+  if (path.split('/').some((part) => part === '..' || part === '.'))
+    throw new PostfixConfigError(where, field, path, 'the path contains "." or ".." segments', fix);
   if (path.length > 1 && path.endsWith('/')) throw new PostfixConfigError(where, field, path, 'the path ends with "/"', fix);
 }
 
@@ -78,6 +93,12 @@ export function validateConfigDirectory(where: string, dir: string): void {
 
 function validateParameterName(where: string, name: string): void {
   if (!/^[A-Za-z0-9_]+$/.test(name)) {
-    throw new PostfixConfigError(where, 'removeSettings', name, 'not a main.cf parameter name', 'name the parameter exactly, letters, digits and _ only');
+    throw new PostfixConfigError(
+      where,
+      'removeSettings',
+      name,
+      'not a main.cf parameter name',
+      'name the parameter exactly, letters, digits and _ only',
+    );
   }
 }

@@ -14,7 +14,13 @@ export function validateParameter(where: string, name: string, value: string, op
   const info = lookupParameter(name, opts);
   if (!info) throw unknownParameterError(where, name, value, opts);
   if (info.readOnly) {
-    throw new PostfixConfigError(where, name, value, 'Postfix sets this parameter itself and ignores assignments to it (postconf warns "read-only parameter assignment")', `remove the ${name} setting`);
+    throw new PostfixConfigError(
+      where,
+      name,
+      value,
+      'Postfix sets this parameter itself and ignores assignments to it (postconf warns "read-only parameter assignment")',
+      `remove the ${name} setting`,
+    );
   }
   validateValueSyntax(where, name, value);
   validateNoSelfReference(where, name, value);
@@ -41,7 +47,13 @@ function unknownParameterError(where: string, name: string, value: string, opts:
  */
 export function validateValueSyntax(where: string, field: string, value: string): void {
   if (/[\n\r\0]/.test(value)) {
-    throw new PostfixConfigError(where, field, value, 'the value contains a newline, carriage return or NUL character', 'put the value on one line; use commas or spaces to separate list items');
+    throw new PostfixConfigError(
+      where,
+      field,
+      value,
+      'the value contains a newline, carriage return or NUL character',
+      'put the value on one line; use commas or spaces to separate list items',
+    );
   }
   if (/^#|\s#/.test(value)) {
     throw new PostfixConfigError(
@@ -59,7 +71,13 @@ function validateNoSelfReference(where: string, name: string, value: string): vo
   const escaped = name.replace(/[-]/g, '\\-');
   const self = new RegExp(`\\$(?:${escaped}(?![A-Za-z0-9_])|\\{${escaped}[}?:]|\\(${escaped}[)?:])`);
   if (!self.test(value)) return;
-  throw new PostfixConfigError(where, name, value, `the value refers to $${name} itself, which Postfix cannot expand`, `write the value out in full, or refer to a different parameter`);
+  throw new PostfixConfigError(
+    where,
+    name,
+    value,
+    `the value refers to $${name} itself, which Postfix cannot expand`,
+    `write the value out in full, or refer to a different parameter`,
+  );
 }
 
 function validateValueKind(where: string, name: string, value: string, kind: ParameterKind): void {
@@ -95,8 +113,16 @@ interface Enumeration {
 const ENUMERATIONS: Readonly<Record<string, Enumeration>> = {
   inet_protocols: { words: ['all', 'ipv4', 'ipv6'], multiple: true },
   smtpd_tls_security_level: { words: ['none', 'may', 'encrypt'], multiple: false, emptyAllowed: true },
-  smtp_tls_security_level: { words: ['none', 'may', 'encrypt', 'dane', 'dane-only', 'fingerprint', 'verify', 'secure'], multiple: false, emptyAllowed: true },
-  lmtp_tls_security_level: { words: ['none', 'may', 'encrypt', 'dane', 'dane-only', 'fingerprint', 'verify', 'secure'], multiple: false, emptyAllowed: true },
+  smtp_tls_security_level: {
+    words: ['none', 'may', 'encrypt', 'dane', 'dane-only', 'fingerprint', 'verify', 'secure'],
+    multiple: false,
+    emptyAllowed: true,
+  },
+  lmtp_tls_security_level: {
+    words: ['none', 'may', 'encrypt', 'dane', 'dane-only', 'fingerprint', 'verify', 'secure'],
+    multiple: false,
+    emptyAllowed: true,
+  },
   smtp_address_preference: { words: ['any', 'ipv4', 'ipv6'], multiple: false },
   // postconf and every daemon stop with "bad mynetworks_style value" (checked) when mynetworks is derived from it.
   mynetworks_style: { words: ['host', 'subnet', 'class'], multiple: false },
@@ -176,7 +202,12 @@ function checkInterfacesMatchProtocols(where: string, params: Readonly<Record<st
 }
 
 /** local(8)/virtual(8) stop with a fatal error when a non-zero mailbox limit is below message_size_limit. */
-function checkMailboxNotSmallerThanMessage(where: string, params: Readonly<Record<string, string>>, limitName: string, agent: string): void {
+function checkMailboxNotSmallerThanMessage(
+  where: string,
+  params: Readonly<Record<string, string>>,
+  limitName: string,
+  agent: string,
+): void {
   const limit = bytes(params, limitName);
   const message = bytes(params, 'message_size_limit');
   if (limit === undefined || message === undefined || limit === 0n || limit >= message) return;
@@ -205,7 +236,14 @@ function checkQueueMinfree(where: string, params: Readonly<Record<string, string
   );
 }
 
-const RELAY_CONTROL = ['reject', 'defer', 'defer_if_permit', 'reject_unauth_destination', 'defer_unauth_destination', 'check_relay_domains'];
+const RELAY_CONTROL = [
+  'reject',
+  'defer',
+  'defer_if_permit',
+  'reject_unauth_destination',
+  'defer_unauth_destination',
+  'check_relay_domains',
+];
 
 /**
  * smtpd refuses all mail when neither smtpd_relay_restrictions nor smtpd_recipient_restrictions

@@ -21,7 +21,13 @@ export function formatParameterValue(value: ParameterValue): string {
 
 function formatInteger(value: number): string {
   if (!Number.isSafeInteger(value)) {
-    throw new PostfixConfigError('', 'value', String(value), 'Postfix numbers are whole numbers', 'give an integer, e.g. ' + String(Math.trunc(value) || 0));
+    throw new PostfixConfigError(
+      '',
+      'value',
+      String(value),
+      'Postfix numbers are whole numbers',
+      'give an integer, e.g. ' + String(Math.trunc(value) || 0),
+    );
   }
   return String(value);
 }
@@ -123,14 +129,31 @@ function checkTime(value: string): string | undefined {
  * Dictionary types Postfix can be built with. The local `postconf -m` list is extended with
  * plugin types (ldap, mysql, ...) that may exist on the target host although not here.
  */
-const PLUGIN_MAP_TYPES = ['btree', 'cdb', 'dbm', 'ldap', 'lmdb', 'memcache', 'mongodb', 'mysql', 'netinfo', 'nis', 'nisplus', 'pcre', 'pgsql', 'sdbm', 'sqlite'];
+const PLUGIN_MAP_TYPES = [
+  'btree',
+  'cdb',
+  'dbm',
+  'ldap',
+  'lmdb',
+  'memcache',
+  'mongodb',
+  'mysql',
+  'netinfo',
+  'nis',
+  'nisplus',
+  'pcre',
+  'pgsql',
+  'sdbm',
+  'sqlite',
+];
 const MAP_TYPES = new Set([...catalogMapTypes(), ...PLUGIN_MAP_TYPES]);
 
 /** Every table reference must be `type:name` with a known type; this catches `hahs:` and bare paths. */
 function checkLookup(value: string): string | undefined {
   for (const table of splitTopLevel(value)) {
     const type = /^([A-Za-z0-9_-]+):/.exec(table)?.[1];
-    if (type === undefined) return `"${table}" is not a table reference; Postfix expects type:name, e.g. hash:/etc/postfix/${table.replace(/^.*\//, '') || 'table'}`;
+    if (type === undefined)
+      return `"${table}" is not a table reference; Postfix expects type:name, e.g. hash:/etc/postfix/${table.replace(/^.*\//, '') || 'table'}`;
     if (!MAP_TYPES.has(type)) return `unknown table type "${type}" in "${table}"; known types: ${[...MAP_TYPES].sort().join(', ')}`;
   }
   return undefined;

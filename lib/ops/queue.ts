@@ -84,9 +84,15 @@ function parseLine(line: string, lineNo: number): QueueMessage {
   try {
     raw = JSON.parse(line) as Record<string, unknown>;
   } catch (e) {
-    throw new CdktfPostfixError(`postqueue -j: ${describeProblem(`line ${lineNo}`, line.slice(0, 80), `is not JSON (${(e as Error).message})`, 'check that the host runs Postfix 3.1 or later (`postconf mail_version`)')}`, { cause: e });
+    throw new CdktfPostfixError(
+      `postqueue -j: ${describeProblem(`line ${lineNo}`, line.slice(0, 80), `is not JSON (${(e as Error).message})`, 'check that the host runs Postfix 3.1 or later (`postconf mail_version`)')}`,
+      { cause: e },
+    );
   }
-  const bad = (field: string) => new CdktfPostfixError(`postqueue -j: ${describeProblem(`line ${lineNo}`, line.slice(0, 80), `has no valid ${field}`, 'report this line: postqueue printed a record this tool does not understand')}`);
+  const bad = (field: string) =>
+    new CdktfPostfixError(
+      `postqueue -j: ${describeProblem(`line ${lineNo}`, line.slice(0, 80), `has no valid ${field}`, 'report this line: postqueue printed a record this tool does not understand')}`,
+    );
   if (typeof raw.queue_id !== 'string' || !isQueueId(raw.queue_id)) throw bad('queue_id');
   if (typeof raw.queue_name !== 'string') throw bad('queue_name');
   if (!Array.isArray(raw.recipients)) throw bad('recipients');
@@ -135,7 +141,14 @@ export function sameAddress(a: string, b: string): boolean {
 }
 
 export function isEmptySelector(sel: QueueSelector): boolean {
-  return !sel.ids?.length && sel.sender === undefined && sel.recipient === undefined && sel.queue === undefined && sel.olderThan === undefined && sel.newerThan === undefined;
+  return (
+    !sel.ids?.length &&
+    sel.sender === undefined &&
+    sel.recipient === undefined &&
+    sel.queue === undefined &&
+    sel.olderThan === undefined &&
+    sel.newerThan === undefined
+  );
 }
 
 /** A per-message predicate for the selector, with the address keys computed once. */
@@ -226,8 +239,17 @@ export class LocalQueueExecutor implements QueueExecutor {
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
       child.stdin.on('error', () => undefined); // the command may exit before reading all ids
-      child.on('error', (e) => reject(new CdktfPostfixError(`${file}: ${e.message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (is Postfix installed on this machine?)' : ''}`, { cause: e })));
-      child.on('close', (code) => resolve({ code: code ?? 128, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+      child.on('error', (e) =>
+        reject(
+          new CdktfPostfixError(
+            `${file}: ${e.message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (is Postfix installed on this machine?)' : ''}`,
+            { cause: e },
+          ),
+        ),
+      );
+      child.on('close', (code) =>
+        resolve({ code: code ?? 128, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+      );
       child.stdin.end(stdin ?? '');
     });
   }
@@ -276,8 +298,10 @@ const POSTFIX_DOWN = /Mail system is down|malformed showq server response|Connec
 /** The queue's mail system is not running: the command cannot answer until Postfix is started. */
 export class PostfixNotRunningError extends CdktfPostfixError {
   constructor(readonly where: string) {
-    super(`${where}: Postfix is not running, so its queue cannot be listed (postqueue cannot reach the showq service). ` +
-      `Fix: start it there (\`postfix start\`, or \`systemctl start postfix\`), or point --host at a mail host whose Postfix runs`);
+    super(
+      `${where}: Postfix is not running, so its queue cannot be listed (postqueue cannot reach the showq service). ` +
+        `Fix: start it there (\`postfix start\`, or \`systemctl start postfix\`), or point --host at a mail host whose Postfix runs`,
+    );
   }
 }
 
@@ -339,7 +363,8 @@ export function parsePostsuperOutput(stderr: string): PostsuperResult {
 export async function runPostsuper(executor: QueueExecutor, action: QueueAction, ids: readonly string[]): Promise<PostsuperResult> {
   if (ids.length === 0) return { done: [], count: 0, warnings: [] };
   const badId = ids.find((id) => !isQueueId(id));
-  if (badId !== undefined) throw new PostfixConfigError(executor.where, 'queue id', badId, 'is not a Postfix queue id', 'pass ids as `postqueue -j` prints them');
+  if (badId !== undefined)
+    throw new PostfixConfigError(executor.where, 'queue id', badId, 'is not a Postfix queue id', 'pass ids as `postqueue -j` prints them');
   const r = await executor.run(action, ids.join('\n') + '\n');
   if (r.code !== 0) throw failed(executor, action, r);
   return parsePostsuperOutput(r.stderr);
@@ -386,14 +411,23 @@ export interface QueueSelection {
 export async function selectForAction(executor: QueueExecutor, action: QueueAction | 'list', sel: QueueSelector): Promise<QueueSelection> {
   const [messages, now] = await Promise.all([listQueue(executor), hostClock(executor)]);
   const chosen = selectMessages(messages, sel, now);
-  return { where: executor.where, now, messages: sortMessages(action === 'list' ? chosen : chosen.filter((m) => actionApplies(action, m))) };
+  return {
+    where: executor.where,
+    now,
+    messages: sortMessages(action === 'list' ? chosen : chosen.filter((m) => actionApplies(action, m))),
+  };
 }
 
 /**
  * List, select, then one postsuper call. A message can leave the queue between the list and the
  * action; postsuper skips unknown ids, and the report names them as `missed`.
  */
-export async function queueAction(executor: QueueExecutor, action: QueueAction, sel: QueueSelector, opts: QueueActionOptions = {}): Promise<QueueActionReport> {
+export async function queueAction(
+  executor: QueueExecutor,
+  action: QueueAction,
+  sel: QueueSelector,
+  opts: QueueActionOptions = {},
+): Promise<QueueActionReport> {
   const { now, messages: selected } = await selectForAction(executor, action, sel);
   const ids = selected.map((m) => m.queue_id);
   const base = { where: executor.where, action, dryRun: !!opts.dryRun, now, selected, shared: sharedMessages(selected, sel) };

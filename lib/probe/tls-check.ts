@@ -119,17 +119,33 @@ function describeCertificate(cert: X509Certificate, facts: HandshakeFacts, now: 
 // --- probes --------------------------------------------------------------------------------------
 
 /** What node's tls takes for each protocol; SSLv3 has none (node cannot offer it at all). */
-const PROBE_VERSION: Record<ProbeProtocol, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | undefined> = { SSLv3: undefined, TLSv1: 'TLSv1', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2' };
+const PROBE_VERSION: Record<ProbeProtocol, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | undefined> = {
+  SSLv3: undefined,
+  TLSv1: 'TLSv1',
+  'TLSv1.1': 'TLSv1.1',
+  'TLSv1.2': 'TLSv1.2',
+};
 
 /**
  * Offer exactly one old protocol. SECLEVEL=0: OpenSSL 3 would otherwise refuse TLS 1.0/1.1 (and
  * their SHA-1 signatures) on our side, and we want the server's answer, not our own.
  */
-async function probe(target: TlsCheckTarget, protocol: ProbeProtocol, mustRefuse: boolean, options: TlsCheckOptions): Promise<ProtocolProbe> {
+async function probe(
+  target: TlsCheckTarget,
+  protocol: ProbeProtocol,
+  mustRefuse: boolean,
+  options: TlsCheckOptions,
+): Promise<ProtocolProbe> {
   const version = PROBE_VERSION[protocol];
   if (!version) return { protocol, mustRefuse, outcome: 'not-offered-by-client', detail: `node's TLS cannot offer ${protocol}` };
-  const r = await tlsHandshake(target, { minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0',
-    ehloName: options.ehloName, timeoutMs: options.timeoutMs, verifyHostname: false });
+  const r = await tlsHandshake(target, {
+    minVersion: version,
+    maxVersion: version,
+    ciphers: 'DEFAULT@SECLEVEL=0',
+    ehloName: options.ehloName,
+    timeoutMs: options.timeoutMs,
+    verifyHostname: false,
+  });
   if (r.established) return { protocol, mustRefuse, outcome: 'accepted', detail: r.cipher };
   if (r.failedAt === 'client') return { protocol, mustRefuse, outcome: 'not-offered-by-client', detail: r.error };
   if (r.failedAt === 'tls' && !r.timedOut) return { protocol, mustRefuse, outcome: 'refused', detail: r.error };
@@ -138,7 +154,9 @@ async function probe(target: TlsCheckTarget, protocol: ProbeProtocol, mustRefuse
 
 function probePlan(policy: TlsCheckPolicy): { protocol: ProbeProtocol; mustRefuse: boolean }[] {
   const plan: { protocol: ProbeProtocol; mustRefuse: boolean }[] = [
-    { protocol: 'SSLv3', mustRefuse: true }, { protocol: 'TLSv1', mustRefuse: true }, { protocol: 'TLSv1.1', mustRefuse: true },
+    { protocol: 'SSLv3', mustRefuse: true },
+    { protocol: 'TLSv1', mustRefuse: true },
+    { protocol: 'TLSv1.1', mustRefuse: true },
   ];
   if (policy.minProtocol === 'TLSv1.3') plan.push({ protocol: 'TLSv1.2', mustRefuse: true });
   return plan;
@@ -153,24 +171,40 @@ const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2
  * probes one after another so a server with a connection rate limit (postscreen, anvil) is not
  * hit in parallel.
  */
-export async function checkTls(target: TlsCheckTarget, policy: TlsCheckPolicy = { minProtocol: 'TLSv1.2' },
-  options: TlsCheckOptions = {}): Promise<TlsCheckResult> {
+export async function checkTls(
+  target: TlsCheckTarget,
+  policy: TlsCheckPolicy = { minProtocol: 'TLSv1.2' },
+  options: TlsCheckOptions = {},
+): Promise<TlsCheckResult> {
   // One parser for every endpoint: a host that is not a name or an address is refused here.
   parseEndpoint(formatEndpoint(target.host, target.port), { field: 'tls-check target', requirePort: true });
-  const main = await tlsHandshake(target, { ehloName: options.ehloName, timeoutMs: options.timeoutMs, verifyHostname: options.verifyHostname });
+  const main = await tlsHandshake(target, {
+    ehloName: options.ehloName,
+    timeoutMs: options.timeoutMs,
+    verifyHostname: options.verifyHostname,
+  });
   if (!main.established) {
     return finish({ target, policy, connected: false, error: main.error ?? 'no TLS session', probes: [], violations: [], warnings: [] });
   }
   const certificate = main.certificate ? describeCertificate(main.certificate, main, options.now ?? new Date()) : undefined;
   const probes: ProtocolProbe[] = [];
   for (const p of probePlan(policy)) probes.push(await probe(target, p.protocol, p.mustRefuse, options));
-  const facts = { protocol: main.protocol, cipher: main.cipher, keyExchange: main.keyExchange,
-    forwardSecrecy: forwardSecret(main.protocol, main.cipher), certificate };
+  const facts = {
+    protocol: main.protocol,
+    cipher: main.cipher,
+    keyExchange: main.keyExchange,
+    forwardSecrecy: forwardSecret(main.protocol, main.cipher),
+    certificate,
+  };
   return finish({ target, policy, connected: true, ...facts, probes, ...judge(policy, facts, probes, options) });
 }
 
-function judge(policy: TlsCheckPolicy, facts: { protocol?: string; forwardSecrecy: boolean; certificate?: CertificateInfo },
-  probes: readonly ProtocolProbe[], options: TlsCheckOptions): { violations: string[]; warnings: string[] } {
+function judge(
+  policy: TlsCheckPolicy,
+  facts: { protocol?: string; forwardSecrecy: boolean; certificate?: CertificateInfo },
+  probes: readonly ProtocolProbe[],
+  options: TlsCheckOptions,
+): { violations: string[]; warnings: string[] } {
   const violations: string[] = [];
   const warnings: string[] = [];
   if ((PROTOCOL_RANK[facts.protocol ?? ''] ?? -1) < PROTOCOL_RANK[policy.minProtocol]) {
@@ -178,7 +212,8 @@ function judge(policy: TlsCheckPolicy, facts: { protocol?: string; forwardSecrec
   }
   if (!facts.forwardSecrecy) violations.push('the negotiated cipher has no forward secrecy (no ECDHE/DHE key exchange)');
   for (const p of probes) {
-    if (p.mustRefuse && p.outcome === 'accepted') violations.push(`${p.protocol} is accepted, but the policy (minimum ${policy.minProtocol}) says it must be refused`);
+    if (p.mustRefuse && p.outcome === 'accepted')
+      violations.push(`${p.protocol} is accepted, but the policy (minimum ${policy.minProtocol}) says it must be refused`);
     if (p.outcome === 'not-offered-by-client') warnings.push(`${p.protocol} not tested: not offered by this client (${p.detail})`);
     if (p.outcome === 'error') warnings.push(`${p.protocol} probe failed: ${p.detail ?? 'unknown error'}`);
   }
@@ -186,8 +221,12 @@ function judge(policy: TlsCheckPolicy, facts: { protocol?: string; forwardSecrec
   if (!cert) warnings.push('no certificate was shown');
   else {
     if (cert.expired) violations.push(`the certificate expired on ${cert.notAfter}`);
-    else if (cert.daysLeft < (options.expiryWarningDays ?? 14)) warnings.push(`the certificate expires in ${cert.daysLeft} days (${cert.notAfter})`);
-    if (!cert.verified) warnings.push(`the certificate did not verify: ${cert.verifyError ?? 'unknown reason'} (opportunistic SMTP TLS still works; MTA-STS/DANE need it)`);
+    else if (cert.daysLeft < (options.expiryWarningDays ?? 14))
+      warnings.push(`the certificate expires in ${cert.daysLeft} days (${cert.notAfter})`);
+    if (!cert.verified)
+      warnings.push(
+        `the certificate did not verify: ${cert.verifyError ?? 'unknown reason'} (opportunistic SMTP TLS still works; MTA-STS/DANE need it)`,
+      );
   }
   return { violations, warnings };
 }
@@ -205,25 +244,37 @@ export function exitCodeFor(result: TlsCheckResult): number {
 }
 
 const OUTCOME_TEXT: Record<ProbeOutcome, string> = {
-  refused: 'refused', accepted: 'ACCEPTED', 'not-offered-by-client': 'not tested (not offered by this client)', error: 'probe failed',
+  refused: 'refused',
+  accepted: 'ACCEPTED',
+  'not-offered-by-client': 'not tested (not offered by this client)',
+  error: 'probe failed',
 };
 
 /** Human-readable report. */
 export function formatTlsCheck(r: TlsCheckResult): string {
-  const lines = [`${r.target.host}:${r.target.port} (${r.target.mode === 'starttls' ? 'STARTTLS' : 'implicit TLS'}), policy: minimum ${r.policy.minProtocol}`];
+  const lines = [
+    `${r.target.host}:${r.target.port} (${r.target.mode === 'starttls' ? 'STARTTLS' : 'implicit TLS'}), policy: minimum ${r.policy.minProtocol}`,
+  ];
   if (!r.connected) {
     lines.push(`  no TLS session: ${r.error ?? 'unknown error'}`);
     return lines.join('\n');
   }
   const kx = r.keyExchange ? `${r.keyExchange.group}, ${r.keyExchange.bits} bits` : 'not reported';
-  lines.push(`  protocol:        ${r.protocol}`, `  cipher:          ${r.cipher}`, `  key exchange:    ${kx}`,
-    `  forward secrecy: ${r.forwardSecrecy ? 'yes' : 'NO'}`);
+  lines.push(
+    `  protocol:        ${r.protocol}`,
+    `  cipher:          ${r.cipher}`,
+    `  key exchange:    ${kx}`,
+    `  forward secrecy: ${r.forwardSecrecy ? 'yes' : 'NO'}`,
+  );
   if (r.certificate) {
     const c = r.certificate;
-    lines.push(`  certificate:     ${c.subject}`, `    issuer:        ${c.issuer}`,
+    lines.push(
+      `  certificate:     ${c.subject}`,
+      `    issuer:        ${c.issuer}`,
       `    sha256:        ${c.fingerprint256}`,
       `    expires:       ${c.notAfter} (${c.expired ? 'EXPIRED' : `${c.daysLeft} days left`})`,
-      `    verified:      ${c.verified ? 'yes' : `no (${c.verifyError ?? 'unknown'})`}`);
+      `    verified:      ${c.verified ? 'yes' : `no (${c.verifyError ?? 'unknown'})`}`,
+    );
   }
   for (const p of r.probes) lines.push(`  ${p.protocol.padEnd(8)} ${OUTCOME_TEXT[p.outcome]}${p.mustRefuse ? '' : ' (allowed by policy)'}`);
   for (const v of r.violations) lines.push(`  VIOLATION: ${v}`);

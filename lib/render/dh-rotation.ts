@@ -188,8 +188,10 @@ export function dhRotationArgv(target: DhRotationTarget): string[] {
   validateDhPath(target.path);
   validateDhBits(target.bits);
   const script = validateDhPath(target.scriptPath ?? DEFAULT_DH_SCRIPT_PATH, 'scriptPath');
-  const config = target.configDirectory && target.configDirectory !== '/etc/postfix'
-    ? ['-c', validateDhPath(target.configDirectory, 'configDirectory')] : [];
+  const config =
+    target.configDirectory && target.configDirectory !== '/etc/postfix'
+      ? ['-c', validateDhPath(target.configDirectory, 'configDirectory')]
+      : [];
   return ['/bin/sh', script, ...config, target.path, String(target.bits)];
 }
 
@@ -213,7 +215,13 @@ NoNewPrivileges=yes
 /** A systemd OnCalendar expression (restricted to plain characters; systemd validates the rest). */
 export function validateOnCalendar(value: string): string {
   if (!/^[A-Za-z0-9 *:,./~-]{1,64}$/.test(value)) {
-    throw new PostfixConfigError('', 'schedule', value, 'is not a plain systemd calendar expression', 'use e.g. "weekly" or "Sun *-*-* 03:30:00"');
+    throw new PostfixConfigError(
+      '',
+      'schedule',
+      value,
+      'is not a plain systemd calendar expression',
+      'use e.g. "weekly" or "Sun *-*-* 03:30:00"',
+    );
   }
   return value;
 }

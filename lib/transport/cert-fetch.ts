@@ -94,8 +94,7 @@ export function fetchHostCertificate(sock: Duplex, timeoutMs: number): Promise<B
         const offered = r.text().split(',');
         if (!CERT_ALGORITHMS.some((a) => offered.includes(a))) return finish(undefined, undefined);
         sock.write(packet(ecdhInit()));
-      }
-      else if (payload[0] === MSG_KEX_ECDH_REPLY) {
+      } else if (payload[0] === MSG_KEX_ECDH_REPLY) {
         const r = new SshReader(payload.subarray(1));
         finish(undefined, Buffer.from(r.string()));
       } else if (payload[0] === MSG_DISCONNECT) finish(undefined, undefined);
@@ -110,7 +109,8 @@ export function fetchHostCertificate(sock: Duplex, timeoutMs: number): Promise<B
           const line = buf.subarray(0, eol).toString('latin1');
           buf = buf.subarray(eol + 1);
           if (line.startsWith('SSH-')) {
-            if (!line.startsWith('SSH-2.0-') && !line.startsWith('SSH-1.99-')) return finish(new Error(`not an SSH-2 server (${line.trim()})`));
+            if (!line.startsWith('SSH-2.0-') && !line.startsWith('SSH-1.99-'))
+              return finish(new Error(`not an SSH-2 server (${line.trim()})`));
             versionSeen = true;
             sock.write(packet(kexInit()));
           }

@@ -121,7 +121,10 @@ export function sshPublicKeyObject(blob: Buffer): KeyObject {
     const point = r.string();
     const size = curve.size;
     if (point[0] !== 4 || point.length !== 1 + 2 * size) throw new Error('only uncompressed ECDSA points are supported');
-    return createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: base64url(point.subarray(1, 1 + size)), y: base64url(point.subarray(1 + size)) }, format: 'jwk' });
+    return createPublicKey({
+      key: { kty: 'EC', crv: curve.crv, x: base64url(point.subarray(1, 1 + size)), y: base64url(point.subarray(1 + size)) },
+      format: 'jwk',
+    });
   }
   throw new Error(`keys of type ${type} are not supported`);
 }
@@ -135,7 +138,8 @@ export function verifySshSignature(keyBlob: Buffer, data: Buffer, signatureBlob:
   const keyType = new SshReader(keyBlob).text();
   if (format === 'ssh-ed25519' && keyType === 'ssh-ed25519') return verify(null, data, key, sig);
   // ssh-rsa (SHA-1) signatures are refused, as OpenSSH's default CASignatureAlgorithms does.
-  if ((format === 'rsa-sha2-256' || format === 'rsa-sha2-512') && keyType === 'ssh-rsa') return verify(format === 'rsa-sha2-256' ? 'sha256' : 'sha512', data, key, sig);
+  if ((format === 'rsa-sha2-256' || format === 'rsa-sha2-512') && keyType === 'ssh-rsa')
+    return verify(format === 'rsa-sha2-256' ? 'sha256' : 'sha512', data, key, sig);
   if (format.startsWith('ecdsa-sha2-') && format === keyType) {
     const curve = CURVES[format.slice('ecdsa-sha2-'.length)];
     const rs = new SshReader(sig);
@@ -156,14 +160,22 @@ function when(seconds: bigint): string {
  * caller has already matched the CA key against a @cert-authority line. Stricter than ssh in one
  * way: an empty principal list (valid for every host) is refused, since a deploy names its host.
  */
-export function certificateProblem(cert: HostCertificate, names: readonly string[], nowSeconds = BigInt(Math.floor(Date.now() / 1000))): string | undefined {
+export function certificateProblem(
+  cert: HostCertificate,
+  names: readonly string[],
+  nowSeconds = BigInt(Math.floor(Date.now() / 1000)),
+): string | undefined {
   if (cert.role !== 2) return `certificate "${cert.keyId}" is a user certificate, not a host certificate (sign it with ssh-keygen -h)`;
-  if (isCertificateType(new SshReader(cert.caKeyBlob).text())) return `certificate "${cert.keyId}" is signed by a certificate, not by a CA key`;
-  if (!verifySshSignature(cert.caKeyBlob, cert.signedData, cert.signature)) return `certificate "${cert.keyId}" has a CA signature that does not verify`;
+  if (isCertificateType(new SshReader(cert.caKeyBlob).text()))
+    return `certificate "${cert.keyId}" is signed by a certificate, not by a CA key`;
+  if (!verifySshSignature(cert.caKeyBlob, cert.signedData, cert.signature))
+    return `certificate "${cert.keyId}" has a CA signature that does not verify`;
   if (nowSeconds < cert.validAfter) return `certificate "${cert.keyId}" is not valid before ${when(cert.validAfter)}`;
   if (nowSeconds >= cert.validBefore) return `certificate "${cert.keyId}" expired at ${when(cert.validBefore)}`;
   if (cert.criticalOptions.length > 0) return `certificate "${cert.keyId}" has critical options, which host certificates must not have`;
-  if (cert.principals.length === 0) return `certificate "${cert.keyId}" names no principals (valid for any host); sign it with -n ${names[0]}`;
-  if (!cert.principals.some((p) => names.includes(p))) return `certificate "${cert.keyId}" is for ${cert.principals.join(', ')}, not for ${names.join(' or ')}`;
+  if (cert.principals.length === 0)
+    return `certificate "${cert.keyId}" names no principals (valid for any host); sign it with -n ${names[0]}`;
+  if (!cert.principals.some((p) => names.includes(p)))
+    return `certificate "${cert.keyId}" is for ${cert.principals.join(', ')}, not for ${names.join(' or ')}`;
   return undefined;
 }

@@ -61,7 +61,15 @@ export function hostFieldMatches(field: string, name: string): boolean {
 }
 
 function globMatches(glob: string, name: string): boolean {
-  const re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  const re = new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    'i',
+  );
   return re.test(name);
 }
 
@@ -121,20 +129,38 @@ export function verifyHostKey(policy: HostKeyPolicy, keyBlob: Buffer, certificat
   const where = `${policy.host}:${policy.port}`;
   const howToPin = `Check it out of band (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-/, '').replace(/-.*/, '')}_key.pub), then either add it to known_hosts (ssh-keyscan -p ${policy.port} ${policy.host} >> ~/.ssh/known_hosts) or pin it: connection.hostKeyFingerprint = "${presented}" (or connection.hostKey = the .pub file's line)`;
   const file = knownHostsFor(policy);
-  const revoked = (file.entries ?? []).find((e) => e.marker === '@revoked' && (e.key.equals(keyBlob) || (certificate && e.key.equals(certificate.caKeyBlob))));
+  const revoked = (file.entries ?? []).find(
+    (e) => e.marker === '@revoked' && (e.key.equals(keyBlob) || (certificate && e.key.equals(certificate.caKeyBlob))),
+  );
   if (revoked) {
-    const what = revoked.key.equals(keyBlob) ? `host key of ${where} (${presented})` : `the CA that signed the host certificate of ${where} (${fingerprintOf(revoked.key)})`;
-    return { ok: false, reason: 'revoked', message: `${what} is marked @revoked in ${file.path} line ${revoked.line}. Refusing to connect, whatever else trusts it (pins included). Fix: give the host a new key${revoked.key.equals(keyBlob) ? '' : ' signed by a CA that is not revoked'}` };
+    const what = revoked.key.equals(keyBlob)
+      ? `host key of ${where} (${presented})`
+      : `the CA that signed the host certificate of ${where} (${fingerprintOf(revoked.key)})`;
+    return {
+      ok: false,
+      reason: 'revoked',
+      message: `${what} is marked @revoked in ${file.path} line ${revoked.line}. Refusing to connect, whatever else trusts it (pins included). Fix: give the host a new key${revoked.key.equals(keyBlob) ? '' : ' signed by a CA that is not revoked'}`,
+    };
   }
   if (policy.fingerprint || policy.hostKey) {
     const fingerprintOk = !policy.fingerprint || policy.fingerprint.replace(/=+$/, '') === presented;
     const keyOk = !policy.hostKey || pinnedKeyBlob(policy.hostKey).equals(keyBlob);
     if (fingerprintOk && keyOk) return { ok: true };
-    const pinned = !fingerprintOk ? `the pinned fingerprint is ${policy.fingerprint}` : `the pinned connection.hostKey is ${fingerprintOf(pinnedKeyBlob(policy.hostKey!))}`;
-    return { ok: false, reason: 'changed', message: `host key of ${where} is ${presented} (${type}), but ${pinned}. Refusing to connect: this may be a man-in-the-middle. If the host was rebuilt, ${howToPin}` };
+    const pinned = !fingerprintOk
+      ? `the pinned fingerprint is ${policy.fingerprint}`
+      : `the pinned connection.hostKey is ${fingerprintOf(pinnedKeyBlob(policy.hostKey!))}`;
+    return {
+      ok: false,
+      reason: 'changed',
+      message: `host key of ${where} is ${presented} (${type}), but ${pinned}. Refusing to connect: this may be a man-in-the-middle. If the host was rebuilt, ${howToPin}`,
+    };
   }
   if (!file.entries) {
-    return { ok: false, reason: 'unknown', message: `host key of ${where} is ${presented} (${type}) and cannot be checked: known_hosts file ${file.path} is not readable. ${howToPin}` };
+    return {
+      ok: false,
+      reason: 'unknown',
+      message: `host key of ${where} is ${presented} (${type}) and cannot be checked: known_hosts file ${file.path} is not readable. ${howToPin}`,
+    };
   }
   const plain = file.entries.filter((e) => !e.marker);
   if (plain.some((e) => e.key.equals(keyBlob))) return { ok: true };
@@ -142,23 +168,46 @@ export function verifyHostKey(policy: HostKeyPolicy, keyBlob: Buffer, certificat
   if (authorities.length > 0 && plain.length === 0) return certificateVerdict(policy, file.path, authorities, keyBlob, certificate);
   const sameType = plain.filter((e) => e.keyType === type);
   if (sameType.length > 0) {
-    return { ok: false, reason: 'changed', message: `HOST KEY CHANGED for ${where}: it presented ${presented} (${type}), which differs from ${file.path} line ${sameType.map((e) => e.line).join(', ')}. Refusing to connect: this may be a man-in-the-middle. If the host was rebuilt, remove the old line (ssh-keygen -R ${knownHostsName(policy.host, policy.port)}) and ${howToPin.charAt(0).toLowerCase()}${howToPin.slice(1)}` };
+    return {
+      ok: false,
+      reason: 'changed',
+      message: `HOST KEY CHANGED for ${where}: it presented ${presented} (${type}), which differs from ${file.path} line ${sameType.map((e) => e.line).join(', ')}. Refusing to connect: this may be a man-in-the-middle. If the host was rebuilt, remove the old line (ssh-keygen -R ${knownHostsName(policy.host, policy.port)}) and ${howToPin.charAt(0).toLowerCase()}${howToPin.slice(1)}`,
+    };
   }
-  return { ok: false, reason: 'unknown', message: `host ${where} is not in ${file.path} (it presented ${presented}, ${type}). Unknown host keys are never trusted on first use. ${howToPin}` };
+  return {
+    ok: false,
+    reason: 'unknown',
+    message: `host ${where} is not in ${file.path} (it presented ${presented}, ${type}). Unknown host keys are never trusted on first use. ${howToPin}`,
+  };
 }
 
 /** Trust through a @cert-authority line: the certificate checks out and certifies the presented key. */
-function certificateVerdict(policy: HostKeyPolicy, path: string, authorities: KnownHostEntry[], keyBlob: Buffer, certificate: HostCertificate | undefined): HostKeyVerdict {
+function certificateVerdict(
+  policy: HostKeyPolicy,
+  path: string,
+  authorities: KnownHostEntry[],
+  keyBlob: Buffer,
+  certificate: HostCertificate | undefined,
+): HostKeyVerdict {
   const where = `${policy.host}:${policy.port}`;
   const lines = `${path} line ${authorities.map((e) => e.line).join(', ')}`;
-  const refuse = (problem: string, fix: string): HostKeyVerdict => ({ ok: false, reason: 'certificate', message: `host ${where} is trusted only through @cert-authority (${lines}), and ${problem}. Refusing to connect. Fix: ${fix}` });
+  const refuse = (problem: string, fix: string): HostKeyVerdict => ({
+    ok: false,
+    reason: 'certificate',
+    message: `host ${where} is trusted only through @cert-authority (${lines}), and ${problem}. Refusing to connect. Fix: ${fix}`,
+  });
   const resign = `on the CA: ssh-keygen -s CA_KEY -I ${policy.host} -h -n ${hostNames(policy)[0]} /etc/ssh/ssh_host_ed25519_key.pub, then HostCertificate in sshd_config`;
   if (!certificate) return refuse('it presented no host certificate', resign);
   const ca = authorities.find((e) => e.key.equals(certificate.caKeyBlob));
-  if (!ca) return refuse(`its certificate "${certificate.keyId}" is signed by ${fingerprintOf(certificate.caKeyBlob)}, which no @cert-authority line for it lists`, `sign the host key with a listed CA (${resign}) or add that CA's @cert-authority line`);
+  if (!ca)
+    return refuse(
+      `its certificate "${certificate.keyId}" is signed by ${fingerprintOf(certificate.caKeyBlob)}, which no @cert-authority line for it lists`,
+      `sign the host key with a listed CA (${resign}) or add that CA's @cert-authority line`,
+    );
   const problem = certificateProblem(certificate, hostNames(policy));
   if (problem) return refuse(problem, resign);
-  if (!certificate.keyBlob.equals(keyBlob)) return refuse(`the key it used (${fingerprintOf(keyBlob)}) is not the certified key (${fingerprintOf(certificate.keyBlob)})`, resign);
+  if (!certificate.keyBlob.equals(keyBlob))
+    return refuse(`the key it used (${fingerprintOf(keyBlob)}) is not the certified key (${fingerprintOf(certificate.keyBlob)})`, resign);
   return { ok: true };
 }
 

@@ -33,7 +33,8 @@ export async function withSshWait<T>(
       const delay = Math.min(backoffMs(n), target.waitTimeoutMs - elapsed);
       if (reason === undefined) throw e;
       if (delay <= 0) {
-        if (n > 0 && e instanceof Error) e.message += ` (gave up after ${n + 1} attempts in ${Math.round(elapsed / 1000)} s of waiting for SSH; if the host needs longer to boot, raise connection.waitTimeoutSeconds or CDKTF_POSTFIX_SSH_WAIT)`;
+        if (n > 0 && e instanceof Error)
+          e.message += ` (gave up after ${n + 1} attempts in ${Math.round(elapsed / 1000)} s of waiting for SSH; if the host needs longer to boot, raise connection.waitTimeoutSeconds or CDKTF_POSTFIX_SSH_WAIT)`;
         throw e;
       }
       progress(`waiting for ssh on ${where} (${reason}), ${Math.round(elapsed / 1000)} s of ${limitS} s`);

@@ -15,7 +15,12 @@ import { sudoRefusal } from './sudo';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
 export class SshError extends CdktfPostfixError {
-  constructor(message: string, public readonly kind: 'hostkey' | 'auth' | 'network' | 'timeout' | 'remote' = 'network', public readonly code?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    public readonly kind: 'hostkey' | 'auth' | 'network' | 'timeout' | 'remote' = 'network',
+    public readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -46,7 +51,12 @@ export interface ResolvedConnection {
 }
 
 /** Defaults, in seconds, for the connection's time limits. */
-export const SSH_DEFAULTS = { connectTimeoutSeconds: 20, commandTimeoutSeconds: 1800, keepaliveSeconds: 15, waitTimeoutSeconds: 300 } as const;
+export const SSH_DEFAULTS = {
+  connectTimeoutSeconds: 20,
+  commandTimeoutSeconds: 1800,
+  keepaliveSeconds: 15,
+  waitTimeoutSeconds: 300,
+} as const;
 /** Unanswered keepalives before the connection counts as dead. */
 const KEEPALIVE_COUNT_MAX = 3;
 
@@ -54,7 +64,12 @@ const KEEPALIVE_COUNT_MAX = 3;
 function seconds(spec: ConnectionSpec, key: keyof typeof SSH_DEFAULTS): number {
   const value = spec[key];
   if (value === undefined || value === '') return SSH_DEFAULTS[key] * 1000;
-  validateSeconds('runner', `connection.${key} (${CONNECTION_ENV[key]})`, value, key === 'keepaliveSeconds' || key === 'waitTimeoutSeconds');
+  validateSeconds(
+    'runner',
+    `connection.${key} (${CONNECTION_ENV[key]})`,
+    value,
+    key === 'keepaliveSeconds' || key === 'waitTimeoutSeconds',
+  );
   return Number(value) * 1000;
 }
 
@@ -68,7 +83,11 @@ export function expandHome(p: string): string {
 }
 
 /** Apply ~/.ssh/config (HostName, Port, User, IdentityFile, UserKnownHostsFile) the way ssh would. */
-export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv = process.env, sshConfigPath = env.CDKTF_POSTFIX_SSH_CONFIG ?? join(homedir(), '.ssh', 'config')): ResolvedConnection {
+export function resolveConnection(
+  spec: ConnectionSpec,
+  env: NodeJS.ProcessEnv = process.env,
+  sshConfigPath = env.CDKTF_POSTFIX_SSH_CONFIG ?? join(homedir(), '.ssh', 'config'),
+): ResolvedConnection {
   let computed: Record<string, string | string[]> = {};
   if (existsSync(sshConfigPath)) {
     computed = SSHConfig.parse(readFileSync(sshConfigPath, 'utf8')).compute(spec.host);
@@ -95,7 +114,19 @@ export function resolveConnection(spec: ConnectionSpec, env: NodeJS.ProcessEnv =
     hostKey: spec.hostKey,
     sudo,
     aliases: hostName !== name ? [hostName] : [],
-    jump: jumpSpec ? resolveConnection({ knownHostsPath: spec.knownHostsPath, connectTimeoutSeconds: spec.connectTimeoutSeconds, keepaliveSeconds: spec.keepaliveSeconds, ...jumpSpec, sudo: false }, env, sshConfigPath) : undefined,
+    jump: jumpSpec
+      ? resolveConnection(
+          {
+            knownHostsPath: spec.knownHostsPath,
+            connectTimeoutSeconds: spec.connectTimeoutSeconds,
+            keepaliveSeconds: spec.keepaliveSeconds,
+            ...jumpSpec,
+            sudo: false,
+          },
+          env,
+          sshConfigPath,
+        )
+      : undefined,
     connectTimeoutMs: seconds(spec, 'connectTimeoutSeconds'),
     commandTimeoutMs: seconds(spec, 'commandTimeoutSeconds'),
     keepaliveMs: seconds(spec, 'keepaliveSeconds'),
@@ -138,12 +169,20 @@ export class SshSession {
   /** Set when the connection dies under a running session (keepalive timeout, reset). */
   private failure?: SshError;
 
-  private constructor(private readonly client: Client, private readonly jumpClient: Client | undefined, readonly target: ResolvedConnection) {
+  private constructor(
+    private readonly client: Client,
+    private readonly jumpClient: Client | undefined,
+    readonly target: ResolvedConnection,
+  ) {
     // After 'ready', ssh2 reports a dead link (e.g. "Keepalive timeout") as an 'error' event.
     const onError = (err: Error & { level?: string }) => {
-      this.failure ??= err.level === 'client-timeout'
-        ? new SshError(`${target.label}: the host stopped answering (${KEEPALIVE_COUNT_MAX} keepalives ${target.keepaliveMs / 1000} s apart went unanswered). Fix: check the network path to ${target.hostName}:${target.port}; raise connection.keepaliveSeconds (${CONNECTION_ENV.keepaliveSeconds}) on a slow link`, 'timeout')
-        : new SshError(`${target.label}: connection lost: ${err.message}`);
+      this.failure ??=
+        err.level === 'client-timeout'
+          ? new SshError(
+              `${target.label}: the host stopped answering (${KEEPALIVE_COUNT_MAX} keepalives ${target.keepaliveMs / 1000} s apart went unanswered). Fix: check the network path to ${target.hostName}:${target.port}; raise connection.keepaliveSeconds (${CONNECTION_ENV.keepaliveSeconds}) on a slow link`,
+              'timeout',
+            )
+          : new SshError(`${target.label}: connection lost: ${err.message}`);
     };
     client.on('error', onError);
     jumpClient?.on('error', onError);
@@ -154,7 +193,12 @@ export class SshSession {
    * up to target.waitTimeoutMs. Host key and authentication failures are never retried.
    */
   static connect(target: ResolvedConnection, opts: { progress?: (line: string) => void } = {}): Promise<SshSession> {
-    return withSshWait(target, () => SshSession.connectOnce(target), (e) => (e instanceof SshError && (e.kind === 'network' || e.kind === 'timeout') ? waitReason(e) : undefined), opts.progress);
+    return withSshWait(
+      target,
+      () => SshSession.connectOnce(target),
+      (e) => (e instanceof SshError && (e.kind === 'network' || e.kind === 'timeout') ? waitReason(e) : undefined),
+      opts.progress,
+    );
   }
 
   private static async connectOnce(target: ResolvedConnection): Promise<SshSession> {
@@ -180,7 +224,11 @@ export class SshSession {
    * the host, the command and the fix at once; the channel is signalled (sshd forwards it to the
    * command where it can) and closed. A command that ignores both may run on until it exits.
    */
-  private commandTimer(channel: { signal(name: string): unknown; close(): unknown }, short: string, onTimeout: (e: SshError) => void): NodeJS.Timeout {
+  private commandTimer(
+    channel: { signal(name: string): unknown; close(): unknown },
+    short: string,
+    onTimeout: (e: SshError) => void,
+  ): NodeJS.Timeout {
     const limit = this.target.commandTimeoutMs;
     return setTimeout(() => {
       try {
@@ -189,7 +237,12 @@ export class SshSession {
         // older servers do not take signals; closing the channel still ends our side
       }
       channel.close();
-      onTimeout(new SshError(`${this.target.label}: command "${short}" did not finish within ${limit / 1000} s (command timeout); the channel was closed and a KILL signal sent (a server that ignores channel signals may leave the command running). Fix: find out what it waits for on the host, or raise connection.commandTimeoutSeconds (${CONNECTION_ENV.commandTimeoutSeconds})`, 'timeout'));
+      onTimeout(
+        new SshError(
+          `${this.target.label}: command "${short}" did not finish within ${limit / 1000} s (command timeout); the channel was closed and a KILL signal sent (a server that ignores channel signals may leave the command running). Fix: find out what it waits for on the host, or raise connection.commandTimeoutSeconds (${CONNECTION_ENV.commandTimeoutSeconds})`,
+          'timeout',
+        ),
+      );
     }, limit);
   }
 
@@ -286,7 +339,15 @@ export class SshSession {
 
 /** A short reason for the wait-for-SSH progress line. */
 function waitReason(e: SshError): string {
-  const reasons: Record<string, string> = { ECONNREFUSED: 'connection refused', EHOSTUNREACH: 'no route to host', ENETUNREACH: 'network unreachable', ENOTFOUND: 'name not found', EAI_AGAIN: 'name not found yet', ECONNRESET: 'connection reset', ETIMEDOUT: 'timed out' };
+  const reasons: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    EHOSTUNREACH: 'no route to host',
+    ENETUNREACH: 'network unreachable',
+    ENOTFOUND: 'name not found',
+    EAI_AGAIN: 'name not found yet',
+    ECONNRESET: 'connection reset',
+    ETIMEDOUT: 'timed out',
+  };
   return reasons[e.code ?? ''] ?? e.message.replace(/^[^:]*:\s*/, '').slice(0, 80);
 }
 
@@ -307,7 +368,11 @@ function dialDirect(target: ResolvedConnection): Promise<Duplex> {
 
 function dialThrough(jumpClient: Client, target: ResolvedConnection): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    jumpClient.forwardOut('127.0.0.1', 0, target.hostName, target.port, (err, stream) => (err ? reject(new SshError(`jump host ${target.jump!.label} could not reach ${target.hostName}:${target.port}: ${err.message}`)) : resolve(stream)));
+    jumpClient.forwardOut('127.0.0.1', 0, target.hostName, target.port, (err, stream) =>
+      err
+        ? reject(new SshError(`jump host ${target.jump!.label} could not reach ${target.hostName}:${target.port}: ${err.message}`))
+        : resolve(stream),
+    );
   });
 }
 
@@ -326,13 +391,20 @@ async function hostCertificateFor(target: ResolvedConnection, policy: HostKeyPol
   } catch (e) {
     if (e instanceof SshError) throw e;
     const err = e as Error & { code?: string };
-    throw new SshError(`${target.label}: ${err.message}`, /timed out|within/.test(err.message) ? 'timeout' : 'network', err.code, { cause: e });
+    throw new SshError(`${target.label}: ${err.message}`, /timed out|within/.test(err.message) ? 'timeout' : 'network', err.code, {
+      cause: e,
+    });
   }
   if (!blob) return undefined;
   try {
     return parseHostCertificate(blob);
   } catch (e) {
-    throw new SshError(`${target.label}: the host's certificate cannot be read: ${(e as Error).message}. Fix: re-issue it with ssh-keygen -s CA_KEY -h`, 'hostkey', undefined, { cause: e });
+    throw new SshError(
+      `${target.label}: the host's certificate cannot be read: ${(e as Error).message}. Fix: re-issue it with ssh-keygen -s CA_KEY -h`,
+      'hostkey',
+      undefined,
+      { cause: e },
+    );
   }
 }
 
@@ -343,16 +415,31 @@ function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
     try {
       privateKey = readFileSync(target.privateKeyPath);
     } catch (e) {
-      throw new SshError(`${target.label}: cannot read private key ${target.privateKeyPath} (${fileProblem(e)}). Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`, 'auth', undefined, { cause: e });
+      throw new SshError(
+        `${target.label}: cannot read private key ${target.privateKeyPath} (${fileProblem(e)}). Fix: point privateKeyPath at a readable key file, or leave it unset to use ssh-agent`,
+        'auth',
+        undefined,
+        { cause: e },
+      );
     }
     return { privateKey, ...(process.env.CDKTF_POSTFIX_KEY_PASSPHRASE ? { passphrase: process.env.CDKTF_POSTFIX_KEY_PASSPHRASE } : {}) };
   }
   if (target.agent) return { agent: target.agent };
-  throw new SshError(`${target.label}: no private key and no ssh-agent (SSH_AUTH_SOCK is unset). Fix: set privateKeyPath, or start ssh-agent and ssh-add your key`, 'auth');
+  throw new SshError(
+    `${target.label}: no private key and no ssh-agent (SSH_AUTH_SOCK is unset). Fix: set privateKeyPath, or start ssh-agent and ssh-add your key`,
+    'auth',
+  );
 }
 
 async function openClient(target: ResolvedConnection, dial: Dial): Promise<Client> {
-  const policy: HostKeyPolicy = { host: target.name, port: target.port, fingerprint: target.fingerprint, hostKey: target.hostKey, knownHostsPath: target.knownHostsPath, aliases: target.aliases };
+  const policy: HostKeyPolicy = {
+    host: target.name,
+    port: target.port,
+    fingerprint: target.fingerprint,
+    hostKey: target.hostKey,
+    knownHostsPath: target.knownHostsPath,
+    aliases: target.aliases,
+  };
   const auth = authConfig(target);
   const certificate = await hostCertificateFor(target, policy, dial);
   let refusal: string | undefined;
@@ -382,7 +469,17 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
       client.end();
       reject(e);
     };
-    const timer = setTimeout(() => fail(new SshError(`${target.label}: no SSH session within ${target.connectTimeoutMs / 1000} s: timed out in the ${phase}${phase === 'SSH handshake' ? ' (the port accepts TCP, but no SSH server answers)' : ''}. Fix: check that the host is up and sshd listens on ${target.hostName}:${target.port}, or raise connection.connectTimeoutSeconds (${CONNECTION_ENV.connectTimeoutSeconds})`, 'timeout', 'ETIMEDOUT')), target.connectTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new SshError(
+            `${target.label}: no SSH session within ${target.connectTimeoutMs / 1000} s: timed out in the ${phase}${phase === 'SSH handshake' ? ' (the port accepts TCP, but no SSH server answers)' : ''}. Fix: check that the host is up and sshd listens on ${target.hostName}:${target.port}, or raise connection.connectTimeoutSeconds (${CONNECTION_ENV.connectTimeoutSeconds})`,
+            'timeout',
+            'ETIMEDOUT',
+          ),
+        ),
+      target.connectTimeoutMs,
+    );
     // Without Nagle's algorithm: the handshake is many small packets, and on a quiet link Nagle
     // plus delayed ACKs stalls each round trip by tens of milliseconds.
     client.once('connect', () => {
@@ -398,7 +495,13 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
     });
     client.once('error', (err: Error & { level?: string; code?: string }) => {
       if (refusal) return fail(new SshError(refusal, 'hostkey'));
-      if (err.level === 'client-authentication') return fail(new SshError(`${target.label}: authentication as ${target.user} failed (${target.privateKeyPath ? `key ${target.privateKeyPath}` : 'ssh-agent'}). Fix: check the user and that its key is in the host's authorized_keys`, 'auth'));
+      if (err.level === 'client-authentication')
+        return fail(
+          new SshError(
+            `${target.label}: authentication as ${target.user} failed (${target.privateKeyPath ? `key ${target.privateKeyPath}` : 'ssh-agent'}). Fix: check the user and that its key is in the host's authorized_keys`,
+            'auth',
+          ),
+        );
       fail(new SshError(`${target.label}: ${err.message}`, 'network', err.code));
     });
     client.connect(config);

@@ -4,7 +4,10 @@ import * as net from 'net';
  * A loopback TCP proxy that forwards to a target and cuts both directions once the client has sent
  * `cutAfterBytes` bytes: a network failure in the middle of a transfer, on demand.
  */
-export async function startCutProxy(target: { host: string; port: number }, cutAfterBytes: number): Promise<{ port: number; cuts: () => number; close: () => Promise<void> }> {
+export async function startCutProxy(
+  target: { host: string; port: number },
+  cutAfterBytes: number,
+): Promise<{ port: number; cuts: () => number; close: () => Promise<void> }> {
   let cuts = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -35,9 +38,10 @@ export async function startCutProxy(target: { host: string; port: number }, cutA
   return {
     port,
     cuts: () => cuts,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

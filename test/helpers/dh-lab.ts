@@ -42,7 +42,11 @@ export async function hostExec(h: LabHost, argv: string[]): Promise<string> {
 
 /** Private cron.d, sbin and systemd directories, and the openssl stand-in (unless realDh). */
 export async function prepareDhLabHost(h: LabHost, dir: string, realDh: boolean): Promise<DhLabHost> {
-  for (const [name, target] of [['cron.d', '/etc/cron.d'], ['sbin', '/usr/local/sbin'], ['systemd', '/etc/systemd/system']]) {
+  for (const [name, target] of [
+    ['cron.d', '/etc/cron.d'],
+    ['sbin', '/usr/local/sbin'],
+    ['systemd', '/etc/systemd/system'],
+  ]) {
     mkdirSync(join(dir, name), { mode: 0o755 });
     await hostExec(h, ['mount', '--bind', join(dir, name), target]);
   }
@@ -52,7 +56,9 @@ export async function prepareDhLabHost(h: LabHost, dir: string, realDh: boolean)
   copyFileSync('/usr/bin/openssl', real);
   chmodSync(real, 0o755);
   const counter = join(dir, 'dhparam-calls');
-  writeFileSync(join(dir, 'openssl'), `#!/bin/sh
+  writeFileSync(
+    join(dir, 'openssl'),
+    `#!/bin/sh
 # Test stand-in (test/helpers/dh-lab.ts): 'dhparam -out FILE BITS' gets an RFC 7919 group; the rest is real openssl.
 if [ $# -eq 4 ] && [ "$1" = dhparam ] && [ "$2" = -out ]; then
   if [ -e ${hooks.slowMarker} ]; then echo "$$ $PPID" > ${hooks.slowPidFile}; sleep 600; fi
@@ -61,7 +67,9 @@ if [ $# -eq 4 ] && [ "$1" = dhparam ] && [ "$2" = -out ]; then
   exec ${real} genpkey -genparam -algorithm DH -pkeyopt group:$g -out "$3"
 fi
 exec ${real} "$@"
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   await hostExec(h, ['mount', '--bind', join(dir, 'openssl'), '/usr/bin/openssl']);
   return hooks;
 }
@@ -91,16 +99,47 @@ const DHE_CIPHERS = 'DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256';
  * handshake's ServerKeyExchange as `openssl s_client -msg` dumps it.
  */
 export async function dheHandshake(address: string) {
-  const facts = await tlsHandshake({ host: address, port: 25, mode: 'starttls' }, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: DHE_CIPHERS });
-  const r = await run('openssl', ['s_client', '-connect', `${address}:25`, '-starttls', 'smtp', '-tls1_2', '-cipher', DHE_CIPHERS, '-brief', '-msg']);
+  const facts = await tlsHandshake(
+    { host: address, port: 25, mode: 'starttls' },
+    { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: DHE_CIPHERS },
+  );
+  const r = await run('openssl', [
+    's_client',
+    '-connect',
+    `${address}:25`,
+    '-starttls',
+    'smtp',
+    '-tls1_2',
+    '-cipher',
+    DHE_CIPHERS,
+    '-brief',
+    '-msg',
+  ]);
   const text = `${r.stdout}\n${r.stderr}`;
   return { ...facts, prime: serverKeyExchangePrime(text), text };
 }
 
 /** A self-signed RSA 2048 key and certificate for CN=host1.lab.test, written into dir. */
 export function selfSignedRsa(dir: string): { keyPem: string; certPem: string } {
-  const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3', '-subj', '/CN=host1.lab.test',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+  const g = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3',
+      '-subj',
+      '/CN=host1.lab.test',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (g.status !== 0) throw new Error(g.stderr);
   return { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(join(dir, 'cert.pem'), 'utf8') };
 }
@@ -113,7 +152,10 @@ export function dhStack(h: LabHost, certPem: string, dh: DhParametersProps): str
   return synthStack((stack: TerraformStack) => {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h) });
     const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
-    new TlsPolicy(host, 'tls', { profile: TlsProfile.LEGACY_OLD_CLIENTS, certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
+    new TlsPolicy(host, 'tls', {
+      profile: TlsProfile.LEGACY_OLD_CLIENTS,
+      certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }],
+    });
     new DhParameters(host, 'dh', dh);
   });
 }

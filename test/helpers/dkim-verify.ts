@@ -22,7 +22,10 @@ export function verifyDkim(message: string, name: string, txt: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'dkim-verify-'));
   try {
     writeFileSync(join(dir, 'txt'), txt);
-    const r = spawnSync('/usr/bin/python3', ['-c', VERIFY, name, join(dir, 'txt')], { input: message.replace(/\r?\n/g, '\r\n'), encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', ['-c', VERIFY, name, join(dir, 'txt')], {
+      input: message.replace(/\r?\n/g, '\r\n'),
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`python3-dkim failed: ${r.stderr}`);
     return r.stdout.trim();
   } finally {
@@ -38,5 +41,8 @@ export function mboxMessagesWith(mboxPath: string, tag: string): string[] {
   } catch {
     return [];
   }
-  return text.split(/^From .*\n/m).filter((m) => m.includes(tag)).map((m) => m.replace(/\n$/, ''));
+  return text
+    .split(/^From .*\n/m)
+    .filter((m) => m.includes(tag))
+    .map((m) => m.replace(/\n$/, ''));
 }

@@ -12,7 +12,10 @@ export async function addSaslUser(h: LabHost, user: string, password: string): P
     if (r.code !== 0) throw new Error(`${h.name}: ${argv.join(' ')}: ${r.stderr}`);
   };
   await sh(['mkdir', '-p', '/etc/postfix/sasl']);
-  await sh(['tee', '/etc/postfix/sasl/smtpd.conf'], 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: /etc/postfix/sasl/sasldb2\n');
+  await sh(
+    ['tee', '/etc/postfix/sasl/smtpd.conf'],
+    'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: /etc/postfix/sasl/sasldb2\n',
+  );
   await sh(['saslpasswd2', '-c', '-p', '-f', '/etc/postfix/sasl/sasldb2', '-u', h.hostname, user], password);
   // smtpd runs as postfix (no chroot on lab hosts) and reads the sasldb itself.
   await sh(['chown', 'root:postfix', '/etc/postfix/sasl/sasldb2']);

@@ -29,17 +29,18 @@ export function replyReader(socket: net.Socket) {
       } else replies.push(reply);
     }
   });
-  return () => new Promise<string>((resolve, reject) => {
-    const queued = replies.shift();
-    if (queued !== undefined) return resolve(queued);
-    if (closed) return reject(new Error('SMTP connection closed'));
-    const timer = setTimeout(() => {
-      const i = waiters.findIndex((w) => w.timer === timer);
-      if (i >= 0) waiters.splice(i, 1);
-      reject(new Error('SMTP reply timeout'));
-    }, 15000);
-    waiters.push({ resolve, reject, timer });
-  });
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      const queued = replies.shift();
+      if (queued !== undefined) return resolve(queued);
+      if (closed) return reject(new Error('SMTP connection closed'));
+      const timer = setTimeout(() => {
+        const i = waiters.findIndex((w) => w.timer === timer);
+        if (i >= 0) waiters.splice(i, 1);
+        reject(new Error('SMTP reply timeout'));
+      }, 15000);
+      waiters.push({ resolve, reject, timer });
+    });
 }
 
 /** The 220 greeting of an SMTP server. */

@@ -48,7 +48,11 @@ export interface StartedCommand {
 }
 
 /** Starts a command (stdin closed); its result never rejects on a non-zero exit. */
-export function startCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): StartedCommand {
+export function startCommand(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): StartedCommand {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? terraformEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -56,8 +60,16 @@ export function startCommand(cmd: string, args: string[], opts: { cwd: string; e
   const watchers: (() => void)[] = [];
   const seen = () => [...watchers].forEach((w) => w());
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
-  child.stdout.on('data', (b: Buffer) => { out.push(b); both += b.toString('utf8'); seen(); });
-  child.stderr.on('data', (b: Buffer) => { err.push(b); both += b.toString('utf8'); seen(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out.push(b);
+    both += b.toString('utf8');
+    seen();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    err.push(b);
+    both += b.toString('utf8');
+    seen();
+  });
   let ended = false;
   const result = new Promise<CommandResult>((resolvePromise, reject) => {
     child.on('error', (e) => {
@@ -76,21 +88,26 @@ export function startCommand(cmd: string, args: string[], opts: { cwd: string; e
       seen();
     });
   });
-  const waitForOutput = (pattern: RegExp) => new Promise<void>((resolveWait, reject) => {
-    const check = () => {
-      if (pattern.test(stripAnsi(both))) resolveWait();
-      else if (ended) reject(new Error(`${cmd} ended before its output matched ${pattern}:\n${both}`));
-      else return;
-      watchers.splice(watchers.indexOf(check), 1);
-    };
-    watchers.push(check);
-    check();
-  });
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<void>((resolveWait, reject) => {
+      const check = () => {
+        if (pattern.test(stripAnsi(both))) resolveWait();
+        else if (ended) reject(new Error(`${cmd} ended before its output matched ${pattern}:\n${both}`));
+        else return;
+        watchers.splice(watchers.indexOf(check), 1);
+      };
+      watchers.push(check);
+      check();
+    });
   return { result, output: () => both, waitForOutput };
 }
 
 /** Runs a command to completion (stdin closed); never rejects on a non-zero exit. */
-export function runCommand(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CommandResult> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CommandResult> {
   return startCommand(cmd, args, opts).result;
 }
 
@@ -145,15 +162,22 @@ export function exampleProject(name: string): string {
   const main = join(REPO_ROOT, 'dist', 'examples', name, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'cdktf-postfix-project-'));
-  writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({
-    language: 'typescript',
-    app: `node ${JSON.stringify(main)}`,
-    projectId: 'cdktf-postfix-test',
-    sendCrashReports: 'false',
-    terraformProviders: [],
-    terraformModules: [],
-    context: {},
-  }, null, 2));
+  writeFileSync(
+    join(dir, 'cdktf.json'),
+    JSON.stringify(
+      {
+        language: 'typescript',
+        app: `node ${JSON.stringify(main)}`,
+        projectId: 'cdktf-postfix-test',
+        sendCrashReports: 'false',
+        terraformProviders: [],
+        terraformModules: [],
+        context: {},
+      },
+      null,
+      2,
+    ),
+  );
   return dir;
 }
 

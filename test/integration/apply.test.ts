@@ -33,7 +33,8 @@ function configSnapshot(h: LabHost, withRecord = false): Record<string, string> 
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (withRecord || !p.slice(root.length).startsWith('/.cdktf-postfix/')) out[p.slice(root.length)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+      else if (withRecord || !p.slice(root.length).startsWith('/.cdktf-postfix/'))
+        out[p.slice(root.length)] = createHash('sha256').update(readFileSync(p)).digest('hex');
     }
   };
   walk(root);
@@ -67,11 +68,19 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 20000
 describe('apply', () => {
   test('applies settings and a service, answers SMTP with the new banner, and a re-apply is a no-op', async () => {
     const h = lab.hosts[0];
-    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP managed', message_size_limit: 20_000_000 }, (host) => host.addService(Submission.starttls()));
+    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP managed', message_size_limit: 20_000_000 }, (host) =>
+      host.addService(Submission.starttls()),
+    );
     const [first] = await applyStack(dir);
     expect(first.error).toBeUndefined();
     expect(first.result).toBe('applied');
-    expect(first.changed).toEqual(expect.arrayContaining([{ kind: 'main', name: 'smtpd_banner' }, { kind: 'main', name: 'message_size_limit' }, { kind: 'master', name: 'submission/inet' }]));
+    expect(first.changed).toEqual(
+      expect.arrayContaining([
+        { kind: 'main', name: 'smtpd_banner' },
+        { kind: 'main', name: 'message_size_limit' },
+        { kind: 'master', name: 'submission/inet' },
+      ]),
+    );
     expect(first.ran).toContain('postfix reload');
     expect(await postconf(h, 'message_size_limit')).toBe('20000000');
     expect((await h.exec(['postconf', '-M', 'submission/inet'])).stdout).toMatch(/smtpd_tls_security_level=encrypt/);
@@ -131,7 +140,9 @@ describe('apply', () => {
     const h = lab.hosts[2];
     const before = configSnapshot(h);
     // Port 22 on this address belongs to the host's sshd: master cannot bind it and exits after the reload.
-    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP doomed' }, (host) => host.addService({ name: `${h.address}:22`, type: ServiceType.INET, private: false, chroot: false, command: 'smtpd' }));
+    const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP doomed' }, (host) =>
+      host.addService({ name: `${h.address}:22`, type: ServiceType.INET, private: false, chroot: false, command: 'smtpd' }),
+    );
     const [r] = await applyStack(dir);
     expect(r.result).toBe('failed');
     expect(r.error).toMatch(/stopped after the reload/);
@@ -144,14 +155,18 @@ describe('apply', () => {
   test('the SSH connection cut during the transfer changes nothing', async () => {
     const h = lab.hosts[2];
     const before = configSnapshot(h);
-    const stagingDirs = async () => (await h.exec(['sh', '-c', 'ls -d /tmp/cdktf-postfix.* 2>/dev/null || true'])).stdout.trim().split('\n').filter(Boolean);
+    const stagingDirs = async () =>
+      (await h.exec(['sh', '-c', 'ls -d /tmp/cdktf-postfix.* 2>/dev/null || true'])).stdout.trim().split('\n').filter(Boolean);
     const stagingBefore = await stagingDirs();
     const big = join(mkdtempSync(join(tmpdir(), 'cut-')), 'big-table');
     writeFileSync(big, Array.from({ length: 200000 }, (_, i) => `user${i}@example.org REJECT`).join('\n') + '\n');
     const proxy = await startCutProxy({ host: h.address, port: 22 }, 1_000_000);
     try {
       const dir = synthStack((stack) => {
-        const host = new PostfixHost(stack, 'mx', { connection: { host: '127.0.0.1', port: proxy.port, privateKeyPath: h.privateKeyPath, hostKeyFingerprint: h.hostKeyFingerprint }, settings: { smtpd_banner: '$myhostname ESMTP cut' } });
+        const host = new PostfixHost(stack, 'mx', {
+          connection: { host: '127.0.0.1', port: proxy.port, privateKeyPath: h.privateKeyPath, hostKeyFingerprint: h.hostKeyFingerprint },
+          settings: { smtpd_banner: '$myhostname ESMTP cut' },
+        });
         host.state.addFile({ path: '/etc/postfix/big-table', sourcePath: big, postmap: 'hash' }, 'test');
       });
       const [r] = await applyStack(dir);
@@ -195,7 +210,13 @@ describe('apply', () => {
     const otherLine = readFileSync(other.knownHostsPath, 'utf8').trim().split(/\s+/).slice(1).join(' ');
     writeFileSync(wrongKnownHosts, `${h.address} ${otherLine}\n`);
     const before = configSnapshot(h);
-    const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: wrongKnownHosts }, settings: { smtpd_banner: 'never' } }));
+    const dir = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', {
+          connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: wrongKnownHosts },
+          settings: { smtpd_banner: 'never' },
+        }),
+    );
     const [r] = await applyStack(dir);
     expect(r.result).toBe('failed');
     expect(r.error).toMatch(/HOST KEY CHANGED/);
@@ -204,11 +225,23 @@ describe('apply', () => {
 
     const unknown = join(mkdtempSync(join(tmpdir(), 'kh-')), 'known_hosts');
     writeFileSync(unknown, '');
-    const dir2 = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: unknown }, settings: { smtpd_banner: 'never' } }));
+    const dir2 = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', {
+          connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: unknown },
+          settings: { smtpd_banner: 'never' },
+        }),
+    );
     const [r2] = await applyStack(dir2);
     expect(r2.error).toMatch(/never trusted on first use/);
 
-    const pinnedWrong = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, privateKeyPath: h.privateKeyPath, hostKeyFingerprint: other.hostKeyFingerprint }, settings: { smtpd_banner: 'never' } }));
+    const pinnedWrong = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', {
+          connection: { host: h.address, privateKeyPath: h.privateKeyPath, hostKeyFingerprint: other.hostKeyFingerprint },
+          settings: { smtpd_banner: 'never' },
+        }),
+    );
     expect((await applyStack(pinnedWrong))[0].error).toMatch(/pinned fingerprint/);
     expect(configSnapshot(h)).toEqual(before);
     expect(await postconf(h, 'smtpd_banner')).not.toBe('never');
@@ -230,12 +263,18 @@ describe('apply', () => {
     const failures: string[] = [];
     const sender = (async () => {
       while (sending) {
-        const reply = await sendMail(h.address, 'flow@lab.test', `root@${h.hostname}`, `X-Flow-Test: ${sent}\n\nmessage ${sent}`).catch((e: Error) => e.message);
+        const reply = await sendMail(h.address, 'flow@lab.test', `root@${h.hostname}`, `X-Flow-Test: ${sent}\n\nmessage ${sent}`).catch(
+          (e: Error) => e.message,
+        );
         if (reply.startsWith('250')) sent++;
         else failures.push(reply);
       }
     })();
-    const stacks = [0, 1].map((i) => mailHostStack(h, { smtpd_banner: `$myhostname ESMTP flow ${i}`, message_size_limit: 20_000_000 + i }, (host) => host.addService(Submission.starttls())));
+    const stacks = [0, 1].map((i) =>
+      mailHostStack(h, { smtpd_banner: `$myhostname ESMTP flow ${i}`, message_size_limit: 20_000_000 + i }, (host) =>
+        host.addService(Submission.starttls()),
+      ),
+    );
     for (let i = 0; i < 10; i++) {
       const [r] = await applyStack(stacks[i % 2]);
       expect(r.result).toBe('applied');

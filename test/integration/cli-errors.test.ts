@@ -85,7 +85,16 @@ test('missing files name the path and the fix: stack dir, bundle-less stack, log
   expectFileError(cli(['apply', missing]), missing);
   expectFileError(cli(['diff', '--stack', missing]), missing);
   expectFileError(cli(['logs', 'report', '/nonexistent/mail.log']), '/nonexistent/mail.log');
-  const key = cli(['queue', 'list', '--host', lab.hosts[0].address, '--identity', '/nonexistent/id_ed25519', '--known-hosts', lab.hosts[0].knownHostsPath]);
+  const key = cli([
+    'queue',
+    'list',
+    '--host',
+    lab.hosts[0].address,
+    '--identity',
+    '/nonexistent/id_ed25519',
+    '--known-hosts',
+    lab.hosts[0].knownHostsPath,
+  ]);
   expectFileError(key, '/nonexistent/id_ed25519');
   expect(key.stderr).toContain('no such file');
 });
@@ -107,7 +116,11 @@ test('--host-key pins the host by its public key line (as in ssh_host_ed25519_ke
   expect(unpinned.code).toBe(1);
   expect(unpinned.stderr).toMatch(/host key/i);
   // The lab's host keys are ed25519: the same key under another type is refused before connecting.
-  expectUsageError(cli([...base, '--host-key', `ssh-rsa ${line.split(' ')[1]}`]), 'queue list', /--host-key = ".*": the base64 key is not a ssh-rsa key/);
+  expectUsageError(
+    cli([...base, '--host-key', `ssh-rsa ${line.split(' ')[1]}`]),
+    'queue list',
+    /--host-key = ".*": the base64 key is not a ssh-rsa key/,
+  );
 });
 
 test('logs report --since yesterday/1h and --until today are accepted', () => {
@@ -115,12 +128,18 @@ test('logs report --since yesterday/1h and --until today are accepted', () => {
   expect(cli(['logs', 'report', '--since', '1h', LOG]).code).toBe(0);
 });
 
-test('diff --json lists each host\'s changes; the stack by name or --stack, as for apply; differences exit 1', () => {
+test("diff --json lists each host's changes; the stack by name or --stack, as for apply; differences exit 1", () => {
   const h = lab.hosts[0];
-  const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: labConnection(h), settings: { smtpd_banner: '$myhostname ESMTP json' } }));
+  const dir = synthStack(
+    (stack) => new PostfixHost(stack, 'mx', { connection: labConnection(h), settings: { smtpd_banner: '$myhostname ESMTP json' } }),
+  );
   const cwd = mkdtempSync(join(tmpdir(), 'cli-cwd-'));
   symlinkSync(dirname(dirname(dir)), join(cwd, 'cdktf.out'));
-  for (const args of [['diff', 'mail', '--json'], ['diff', '--stack', 'mail', '--json'], ['diff', dir, '--json']]) {
+  for (const args of [
+    ['diff', 'mail', '--json'],
+    ['diff', '--stack', 'mail', '--json'],
+    ['diff', dir, '--json'],
+  ]) {
     const r = cli(args, { cwd });
     expect(r.code).toBe(1);
     const [host] = JSON.parse(r.stdout) as { host: string; different: boolean; changes: { file: string; patch: string }[] }[];
@@ -138,9 +157,11 @@ test('diff --json lists each host\'s changes; the stack by name or --stack, as f
   expectUsageError(cli(['apply', 'mail', '--target', 'nope'], { cwd }), 'apply', /--target = "nope": no host in the stack has that id/);
 });
 
-test('an apply that fails postfix check is an ApplyError naming host, step and Postfix\'s words; the CLI exits 1', async () => {
+test("an apply that fails postfix check is an ApplyError naming host, step and Postfix's words; the CLI exits 1", async () => {
   const h = lab.hosts[0];
-  const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: labConnection(h), settings: { queue_directory: '/nonexistent/queue' } }));
+  const dir = synthStack(
+    (stack) => new PostfixHost(stack, 'mx', { connection: labConnection(h), settings: { queue_directory: '/nonexistent/queue' } }),
+  );
   const [report] = await applyStack(dir);
   const e = applyErrorOf(report);
   expect(e).toBeInstanceOf(ApplyError);

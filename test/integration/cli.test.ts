@@ -23,7 +23,13 @@ function cli(...args: string[]) {
 
 test('diff exits 1 with a unified diff, apply changes the hosts, then diff exits 0', () => {
   const dir = synthStack((stack) => {
-    lab.hosts.forEach((h, i) => new PostfixHost(stack, `mx${i + 1}`, { connection: labConnection(h), settings: { smtpd_banner: `$myhostname ESMTP cli ${i + 1}` } }));
+    lab.hosts.forEach(
+      (h, i) =>
+        new PostfixHost(stack, `mx${i + 1}`, {
+          connection: labConnection(h),
+          settings: { smtpd_banner: `$myhostname ESMTP cli ${i + 1}` },
+        }),
+    );
   });
   const before = cli('diff', dir);
   expect(before.code).toBe(1);
@@ -37,7 +43,10 @@ test('diff exits 1 with a unified diff, apply changes the hosts, then diff exits
   const applied = cli('apply', dir, '--json', '--concurrency', '2');
   expect(applied.code).toBe(0);
   const reports = JSON.parse(applied.stdout) as { host: string; result: string; changed: unknown[] }[];
-  expect(reports.map((r) => [r.host, r.result])).toEqual([['mail/mx1', 'applied'], ['mail/mx2', 'applied']]);
+  expect(reports.map((r) => [r.host, r.result])).toEqual([
+    ['mail/mx1', 'applied'],
+    ['mail/mx2', 'applied'],
+  ]);
 
   const after = cli('diff', dir);
   expect(after.code).toBe(0);
@@ -49,7 +58,13 @@ test('diff exits 1 with a unified diff, apply changes the hosts, then diff exits
 });
 
 test('an unknown target is a usage error (exit 2); a host that refuses the key exits 1 with the reason', () => {
-  const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { ...labConnection(lab.hosts[0]), hostKeyFingerprint: lab.hosts[1].hostKeyFingerprint }, settings: { smtpd_banner: 'x' } }));
+  const dir = synthStack(
+    (stack) =>
+      new PostfixHost(stack, 'mx', {
+        connection: { ...labConnection(lab.hosts[0]), hostKeyFingerprint: lab.hosts[1].hostKeyFingerprint },
+        settings: { smtpd_banner: 'x' },
+      }),
+  );
   const target = cli('apply', dir, '--target', 'nope');
   expect(target.code).toBe(2);
   expect(target.stderr).toContain('--target = "nope"');

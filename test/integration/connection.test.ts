@@ -24,7 +24,13 @@ async function banner(i: number): Promise<string> {
 test('a non-root user applies through sudo -n', async () => {
   const h = lab.hosts[0];
   expect(h.sudoUser).toBe('mailops');
-  const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, user: 'mailops', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath }, settings: { smtpd_banner: '$myhostname ESMTP via sudo' } }));
+  const dir = synthStack(
+    (stack) =>
+      new PostfixHost(stack, 'mx', {
+        connection: { host: h.address, user: 'mailops', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
+        settings: { smtpd_banner: '$myhostname ESMTP via sudo' },
+      }),
+  );
   const [r] = await applyStack(dir);
   expect(r.error).toBeUndefined();
   expect(r.result).toBe('applied');
@@ -38,7 +44,13 @@ test('a non-root user whose sudo wants a password: the apply fails before changi
   await h.exec(['rm', '-f', grant]);
   try {
     const before = await banner(0);
-    const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, user: 'mailops', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath }, settings: { smtpd_banner: '$myhostname ESMTP sudo wants a password' } }));
+    const dir = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', {
+          connection: { host: h.address, user: 'mailops', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
+          settings: { smtpd_banner: '$myhostname ESMTP sudo wants a password' },
+        }),
+    );
     const [r] = await applyStack(dir);
     expect(r.result).toBe('failed');
     expect(r.error).toContain(`${h.address}: sudo refused to run commands for mailops without a password ("sudo: a password is required")`);
@@ -51,10 +63,18 @@ test('a non-root user whose sudo wants a password: the apply fails before changi
 
 test('a host reached through a jump host', async () => {
   const [target, jump] = lab.hosts;
-  const dir = synthStack((stack) => new PostfixHost(stack, 'mx', {
-    connection: { host: target.address, privateKeyPath: target.privateKeyPath, knownHostsPath: lab.knownHostsPath, jumpHost: { host: jump.address, privateKeyPath: jump.privateKeyPath, hostKeyFingerprint: jump.hostKeyFingerprint } },
-    settings: { smtpd_banner: '$myhostname ESMTP via jump' },
-  }));
+  const dir = synthStack(
+    (stack) =>
+      new PostfixHost(stack, 'mx', {
+        connection: {
+          host: target.address,
+          privateKeyPath: target.privateKeyPath,
+          knownHostsPath: lab.knownHostsPath,
+          jumpHost: { host: jump.address, privateKeyPath: jump.privateKeyPath, hostKeyFingerprint: jump.hostKeyFingerprint },
+        },
+        settings: { smtpd_banner: '$myhostname ESMTP via jump' },
+      }),
+  );
   const [r] = await applyStack(dir);
   expect(r.error).toBeUndefined();
   expect(r.result).toBe('applied');
@@ -64,13 +84,19 @@ test('a host reached through a jump host', async () => {
 test('an ~/.ssh/config alias gives the address, user and key; known_hosts is checked under the real name', async () => {
   const h = lab.hosts[1];
   const config = join(mkdtempSync(join(tmpdir(), 'sshcfg-')), 'config');
-  writeFileSync(config, `Host mx-alias\n  HostName ${h.address}\n  User root\n  IdentityFile ${h.privateKeyPath}\n  UserKnownHostsFile ${h.knownHostsPath}\n`);
+  writeFileSync(
+    config,
+    `Host mx-alias\n  HostName ${h.address}\n  User root\n  IdentityFile ${h.privateKeyPath}\n  UserKnownHostsFile ${h.knownHostsPath}\n`,
+  );
   const resolved = resolveConnection({ host: 'mx-alias' }, { CDKTF_POSTFIX_SSH_CONFIG: config });
   expect(resolved).toMatchObject({ hostName: h.address, user: 'root', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath });
   const prev = process.env.CDKTF_POSTFIX_SSH_CONFIG;
   process.env.CDKTF_POSTFIX_SSH_CONFIG = config;
   try {
-    const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: 'mx-alias' }, settings: { smtpd_banner: '$myhostname ESMTP via alias' } }));
+    const dir = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', { connection: { host: 'mx-alias' }, settings: { smtpd_banner: '$myhostname ESMTP via alias' } }),
+    );
     const [r] = await applyStack(dir);
     expect(r.error).toBeUndefined();
     expect(await banner(1)).toBe('$myhostname ESMTP via alias');
@@ -89,7 +115,13 @@ test('ssh-agent is used when no key file is given', async () => {
   try {
     spawnSync('ssh-add', [h.privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
     process.env.SSH_AUTH_SOCK = sock;
-    const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, knownHostsPath: h.knownHostsPath }, settings: { smtpd_banner: '$myhostname ESMTP via agent' } }));
+    const dir = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', {
+          connection: { host: h.address, knownHostsPath: h.knownHostsPath },
+          settings: { smtpd_banner: '$myhostname ESMTP via agent' },
+        }),
+    );
     const [r] = await applyStack(dir);
     expect(r.error).toBeUndefined();
     expect(await banner(1)).toBe('$myhostname ESMTP via agent');
@@ -105,7 +137,13 @@ test('no key and no agent: a clear error before connecting', async () => {
   const prev = process.env.SSH_AUTH_SOCK;
   delete process.env.SSH_AUTH_SOCK;
   try {
-    const dir = synthStack((stack) => new PostfixHost(stack, 'mx', { connection: { host: h.address, knownHostsPath: h.knownHostsPath }, settings: { smtpd_banner: 'x' } }));
+    const dir = synthStack(
+      (stack) =>
+        new PostfixHost(stack, 'mx', {
+          connection: { host: h.address, knownHostsPath: h.knownHostsPath },
+          settings: { smtpd_banner: 'x' },
+        }),
+    );
     const [r] = await applyStack(dir);
     expect(r.result).toBe('failed');
     expect(r.error).toMatch(/no private key and no ssh-agent.*Fix: set privateKeyPath/);

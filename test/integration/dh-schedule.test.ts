@@ -85,7 +85,11 @@ async function runCronJob(withFileEnv = true) {
   return h.exec(['env', '-i', ...env, '/bin/sh', '-c', job.command]);
 }
 
-interface Before { content: string; masterPid: string; logAt: number }
+interface Before {
+  content: string;
+  masterPid: string;
+  logAt: number;
+}
 
 async function snapshot(): Promise<Before> {
   return {
@@ -122,7 +126,7 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 }
 
 describe('the scheduled DH rotation fires', () => {
-  it('cron: the installed entry, run with cron\'s environment, rotates and reloads', async () => {
+  it("cron: the installed entry, run with cron's environment, rotates and reloads", async () => {
     const [r] = await applyStack(dhStack(h, certPem, { rotation: DhRotation.CRON }));
     expect([r.result, r.error]).toEqual(['applied', undefined]);
     const before = await snapshot();
@@ -165,7 +169,7 @@ describe('the scheduled DH rotation fires', () => {
     expect((await h.exec(['test', '-e', `${DH_PATH}.lock`])).code).not.toBe(0);
   });
 
-  it('systemd: the installed unit\'s ExecStart, run as the manager would, rotates and reloads', async () => {
+  it("systemd: the installed unit's ExecStart, run as the manager would, rotates and reloads", async () => {
     const [r] = await applyStack(dhStack(h, certPem, { rotation: DhRotation.SYSTEMD }));
     expect([r.result, r.error]).toEqual(['applied', undefined]);
     const execStart = /^ExecStart=(.+)$/m.exec(h.readFile(UNIT))?.[1];

@@ -48,7 +48,11 @@ beforeAll(async () => {
   process.env.TF_VAR_tls_key = keyPem;
   // The hand-run rotation's source: RFC 7919 ffdhe2048, instant to produce; and an X9.42 group
   // (openssl dhparam -dsaparam, under a second) that the script must refuse.
-  const f = spawnSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048', '-out', join(dir, 'ffdhe2048.pem')], { encoding: 'utf8' });
+  const f = spawnSync(
+    'openssl',
+    ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048', '-out', join(dir, 'ffdhe2048.pem')],
+    { encoding: 'utf8' },
+  );
   if (f.status !== 0) throw new Error(f.stderr);
   const x = spawnSync('openssl', ['dhparam', '-dsaparam', '-out', join(dir, 'x942.pem'), '2048'], { encoding: 'utf8' });
   if (x.status !== 0) throw new Error(x.stderr);
@@ -136,7 +140,8 @@ describe('DhParameters on a lab host', () => {
     // Reloaded, not restarted: same master pid, "reload" in the log, and the new group on the wire.
     expect((await hostExec(h, ['cat', '/var/spool/postfix/pid/master.pid'])).trim()).toBe(pidBefore);
     const end = Date.now() + 15_000;
-    while (!/reload -- version/.test(readFileSync(h.mailLogPath, 'utf8').slice(log)) && Date.now() < end) await new Promise((res) => setTimeout(res, 200));
+    while (!/reload -- version/.test(readFileSync(h.mailLogPath, 'utf8').slice(log)) && Date.now() < end)
+      await new Promise((res) => setTimeout(res, 200));
     expect(readFileSync(h.mailLogPath, 'utf8').slice(log)).toMatch(/reload -- version/);
     const hs = await dheHandshake(h.address);
     expect(hs.established).toBe(true);

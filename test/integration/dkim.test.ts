@@ -42,8 +42,13 @@ function stackFor(h: LabHost, opts: { given: boolean; trustedHosts?: string[] })
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h) });
     const key = opts.given ? new TerraformVariable(stack, 'dkim_key', { type: 'string', sensitive: true }) : undefined;
     signing = new DkimSigning(host, 'dkim', {
-      domain: 'example.org', selector: opts.given ? 'given' : 'onhost', configPath: CONF, dataDirectory: DIR, inetPort: portOf(h),
-      privateKeyPem: key?.stringValue, publicKeyPem: opts.given ? pair.publicKeyPem : undefined, // The test client connects from the host's own address (loopback routing): it signs for that one.
+      domain: 'example.org',
+      selector: opts.given ? 'given' : 'onhost',
+      configPath: CONF,
+      dataDirectory: DIR,
+      inetPort: portOf(h),
+      privateKeyPem: key?.stringValue,
+      publicKeyPem: opts.given ? pair.publicKeyPem : undefined, // The test client connects from the host's own address (loopback routing): it signs for that one.
       trustedHosts: [h.address, ...(opts.trustedHosts ?? [])],
     });
   });
@@ -78,16 +83,19 @@ afterAll(async () => {
 });
 
 describe('DKIM signing through OpenDKIM', () => {
-  it('signs with a given key: the signature verifies against the construct\'s DKIM record', async () => {
+  it("signs with a given key: the signature verifies against the construct's DKIM record", async () => {
     const h = lab.hosts[0];
     const { dir, signing } = stackFor(h, { given: true });
     const record = signing().dnsRecord!;
     expect(record.name).toBe('given._domainkey.example.org');
     const report = await apply(dir);
     expect(report.ran.join('\n')).toContain(`service-restart ${CONF}`);
-    expect(await h.exec(['stat', '-c', '%a %U %G', `${DIR}/keys/example.org/given.private`])).toMatchObject({ stdout: '600 opendkim opendkim\n' });
-    expect((await h.exec(['postconf', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_default_action', 'milter_protocol'])).stdout)
-      .toBe(`inet:localhost:${portOf(h)}\ninet:localhost:${portOf(h)}\naccept\n6\n`);
+    expect(await h.exec(['stat', '-c', '%a %U %G', `${DIR}/keys/example.org/given.private`])).toMatchObject({
+      stdout: '600 opendkim opendkim\n',
+    });
+    expect(
+      (await h.exec(['postconf', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_default_action', 'milter_protocol'])).stdout,
+    ).toBe(`inet:localhost:${portOf(h)}\ninet:localhost:${portOf(h)}\naccept\n6\n`);
 
     const message = await signedMessage(h, `given-${Date.now()}`);
     expect(message).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/simple; d=example.org;\s+s=given;/m);

@@ -18,7 +18,14 @@ import { CDKTF_BIN, exampleProject, expectOk, startCommand, stripAnsi, terraform
 
 jest.setTimeout(900_000);
 
-interface Endpoint { kind: string; address: string; hostname: string; port: number; tls: string; service: string }
+interface Endpoint {
+  kind: string;
+  address: string;
+  hostname: string;
+  port: number;
+  tls: string;
+  service: string;
+}
 
 let prepared: PreparedLab;
 let lab: Lab | undefined;
@@ -66,7 +73,8 @@ describe('examples/fleet on lab hosts that start after the deploy began', () => 
     const env = terraformEnv({ ...vars, FLEET_DOMAIN: 'lab.test', FLEET_SSH_KEY: prepared.privateKeyPath, FLEET_SSH_WAIT: '300' });
     const deploy = startCommand(CDKTF_BIN, ['deploy', '--auto-approve', '--no-color', 'fleet'], { cwd: project, env, timeoutMs: 600_000 });
     // Every host's runner has tried and is waiting: the machines are "booting".
-    for (const h of hostFor.values()) await deploy.waitForOutput(new RegExp(`waiting for ssh on ${h.address.replace(/\./g, '\\.')}:22 \\(`));
+    for (const h of hostFor.values())
+      await deploy.waitForOutput(new RegExp(`waiting for ssh on ${h.address.replace(/\./g, '\\.')}:22 \\(`));
     lab = await prepared.start();
     const result = await deploy.result;
     deployOutput = stripAnsi(result.stdout + result.stderr);
@@ -77,7 +85,7 @@ describe('examples/fleet on lab hosts that start after the deploy began', () => 
     outputs = JSON.parse(expectOk(await terraform(stackDir, ['output', '-json'], env)).stdout);
   });
 
-  test('each host\'s outputs name its endpoints at the lab address, and each answers with its banner and TLS mode', async () => {
+  test("each host's outputs name its endpoints at the lab address, and each answers with its banner and TLS mode", async () => {
     for (const [name, h] of hostFor) {
       const endpoints = outputs[`${name}_smtp_endpoints`].value as Endpoint[];
       const expectedPorts = name === 'submit' ? [25, 465, 587] : [25];
@@ -87,13 +95,17 @@ describe('examples/fleet on lab hosts that start after the deploy began', () => 
         const banner = e.tls === 'implicit' ? await implicitTlsGreeting(e.address, e.port) : await smtpGreeting(e.address, e.port);
         expect(banner).toBe(`220 ${name}.lab.test ESMTP fleet`);
         expect(e.tls).toBe({ 25: 'starttls', 465: 'implicit', 587: 'starttls-required' }[e.port]);
-        const probe = await checkTls({ host: e.address, port: e.port, mode: e.tls === 'implicit' ? 'implicit' : 'starttls' }, { minProtocol: 'TLSv1.2' }, { verifyHostname: false });
+        const probe = await checkTls(
+          { host: e.address, port: e.port, mode: e.tls === 'implicit' ? 'implicit' : 'starttls' },
+          { minProtocol: 'TLSv1.2' },
+          { verifyHostname: false },
+        );
         expect(probe.connected).toBe(true);
       }
     }
   });
 
-  test('the MX hosts\' record outputs point at the hosts themselves', () => {
+  test("the MX hosts' record outputs point at the hosts themselves", () => {
     expect((outputs.mx1_dns_mx.value as { value: string }).value).toBe('10 mx1.lab.test.');
     expect((outputs.mx2_dns_mx.value as { value: string }).value).toBe('20 mx2.lab.test.');
     expect((outputs.mx1_dns_spf.value as { value: string }).value).toBe('v=spf1 mx -all');

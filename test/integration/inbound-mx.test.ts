@@ -42,10 +42,19 @@ beforeAll(async () => {
   const app = new App({ outdir });
   stack = new InboundMxStack(app, 'inbound-mx', {
     env: {
-      MAIL_HOST: h.address, MAIL_SSH_KEY: h.privateKeyPath, MAIL_KNOWN_HOSTS: h.knownHostsPath, MAIL_HOSTNAME: h.hostname,
-      MAIL_DOMAIN: 'example.org', MAIL_DKIM_SELECTOR: 'lab', MAIL_DKIM_DIR: '/etc/postfix/opendkim',
-      MAIL_DKIM_PORT: String(19000 + Number(h.address.split('.')[3])), MAIL_GREET_WAIT: '2s', MAIL_POSTSCREEN_CHROOT: 'no',
-      MAIL_DMARC_POLICY: 'quarantine', MAIL_VIRTUAL_FILE: join(outdir, 'virtual'), MAIL_TRANSPORT_FILE: join(outdir, 'transport'),
+      MAIL_HOST: h.address,
+      MAIL_SSH_KEY: h.privateKeyPath,
+      MAIL_KNOWN_HOSTS: h.knownHostsPath,
+      MAIL_HOSTNAME: h.hostname,
+      MAIL_DOMAIN: 'example.org',
+      MAIL_DKIM_SELECTOR: 'lab',
+      MAIL_DKIM_DIR: '/etc/postfix/opendkim',
+      MAIL_DKIM_PORT: String(19000 + Number(h.address.split('.')[3])),
+      MAIL_GREET_WAIT: '2s',
+      MAIL_POSTSCREEN_CHROOT: 'no',
+      MAIL_DMARC_POLICY: 'quarantine',
+      MAIL_VIRTUAL_FILE: join(outdir, 'virtual'),
+      MAIL_TRANSPORT_FILE: join(outdir, 'transport'),
     },
   });
   app.synth();
@@ -64,7 +73,9 @@ describe('examples/inbound-mx on a lab host', () => {
     expect(out.mx_dns_mx.value).toEqual({ name: 'example.org', type: 'MX', ttl: 3600, value: `10 ${h.hostname}.` });
     expect(out.mx_dns_spf.value).toEqual({ name: 'example.org', type: 'TXT', ttl: 3600, value: 'v=spf1 mx -all' });
     expect(out.mx_dns_dmarc.value).toEqual({ name: '_dmarc.example.org', type: 'TXT', ttl: 3600, value: 'v=DMARC1; p=quarantine' });
-    expect(out.mx_dns_dkim_lab_command.value).toBe('openssl pkey -in /etc/postfix/opendkim/keys/example.org/lab.private -pubout -outform DER | base64 -w0');
+    expect(out.mx_dns_dkim_lab_command.value).toBe(
+      'openssl pkey -in /etc/postfix/opendkim/keys/example.org/lab.private -pubout -outform DER | base64 -w0',
+    );
   });
 
   it('accepts mail for the domain through postscreen', async () => {
@@ -74,20 +85,24 @@ describe('examples/inbound-mx on a lab host', () => {
     expect(readFileSync(h.mailLogPath, 'utf8')).toMatch(/postscreen\[\d+\]: CONNECT from/);
   });
 
-  it('MAIL_VIRTUAL_FILE: a virtual alias delivers sales@ into root\'s mailbox', async () => {
+  it("MAIL_VIRTUAL_FILE: a virtual alias delivers sales@ into root's mailbox", async () => {
     const tag = `virtual-${Date.now()}`;
     expect(await sendMail(h.address, 'someone@example.net', 'sales@example.org', tag)).toMatch(/^250 /);
     await until('virtual alias delivery', () => mboxMessagesWith(h.mailboxPath('root'), tag).length === 1);
     expect(readFileSync(h.mailLogPath, 'utf8')).toMatch(/to=<root@[^>]+>, orig_to=<sales@example\.org>, relay=local, .*status=sent/);
   });
 
-  it('MAIL_TRANSPORT_FILE: a transport error entry refuses noreply@ with the table\'s text', async () => {
-    expect(await sendMail(h.address, 'someone@example.net', 'noreply@example.org', 'x')).toMatch(/^550 5\.1\.1 <noreply@example\.org>: Recipient address rejected: this address takes no mail/);
+  it("MAIL_TRANSPORT_FILE: a transport error entry refuses noreply@ with the table's text", async () => {
+    expect(await sendMail(h.address, 'someone@example.net', 'noreply@example.org', 'x')).toMatch(
+      /^550 5\.1\.1 <noreply@example\.org>: Recipient address rejected: this address takes no mail/,
+    );
   });
 
   it('signs the mail it sends with the host-generated DKIM key', async () => {
     const tag = `outbound-${Date.now()}`;
-    const sent = await h.exec(['/usr/sbin/sendmail', '-f', 'alice@example.org', `root@${h.hostname}`], { input: `From: alice@example.org\nSubject: ${tag}\n\n${tag}\n` });
+    const sent = await h.exec(['/usr/sbin/sendmail', '-f', 'alice@example.org', `root@${h.hostname}`], {
+      input: `From: alice@example.org\nSubject: ${tag}\n\n${tag}\n`,
+    });
     expect(sent.code).toBe(0);
     await until('signed delivery', () => mboxMessagesWith(h.mailboxPath('root'), `Subject: ${tag}`).length === 1);
     const message = mboxMessagesWith(h.mailboxPath('root'), `Subject: ${tag}`)[0];

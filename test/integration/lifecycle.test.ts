@@ -10,7 +10,18 @@
  * Needs root, the lab's Debian packages and `npm run build`.
  */
 import { spawnSync } from 'child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
 import { X509Certificate } from 'crypto';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -25,11 +36,32 @@ const TLS_FILE = '/etc/postfix/tls/server.pem';
 const RECORD_DIR = '/etc/postfix/.cdktf-postfix';
 const BANNER = '$myhostname ESMTP lifecycle';
 
-interface KeyPair { readonly keyPem: string; readonly certPem: string; readonly fingerprint: string }
+interface KeyPair {
+  readonly keyPem: string;
+  readonly certPem: string;
+  readonly fingerprint: string;
+}
 
 function keyPair(dir: string, cn: string): KeyPair {
-  const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${cn}`,
-    '-keyout', join(dir, `${cn}.key`), '-out', join(dir, `${cn}.crt`)], { encoding: 'utf8' });
+  const g = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      join(dir, `${cn}.key`),
+      '-out',
+      join(dir, `${cn}.crt`),
+    ],
+    { encoding: 'utf8' },
+  );
   if (g.status !== 0) throw new Error(g.stderr);
   const certPem = readFileSync(join(dir, `${cn}.crt`), 'utf8');
   return { keyPem: readFileSync(join(dir, `${cn}.key`), 'utf8'), certPem, fingerprint: new X509Certificate(certPem).fingerprint256 };
@@ -59,11 +91,14 @@ let keyPem = '';
 
 function configure(h: LabHost, messageSizeLimit: number, pair: KeyPair): void {
   keyPem = pair.keyPem;
-  writeFileSync(join(project, 'lifecycle.json'), JSON.stringify({
-    connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
-    settings: { message_size_limit: messageSizeLimit, smtpd_banner: BANNER },
-    certPem: pair.certPem,
-  }));
+  writeFileSync(
+    join(project, 'lifecycle.json'),
+    JSON.stringify({
+      connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
+      settings: { message_size_limit: messageSizeLimit, smtpd_banner: BANNER },
+      certPem: pair.certPem,
+    }),
+  );
 }
 
 const env = () => terraformEnv({ LIFECYCLE_PACKAGE: pkg, TF_VAR_tls_key: keyPem });
@@ -111,7 +146,18 @@ beforeAll(async () => {
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'));
   project = join(dir, 'project');
   mkdirSync(project);
-  writeFileSync(join(project, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node app.js', projectId: 'cdktf-postfix-lifecycle', sendCrashReports: 'false', terraformProviders: [], terraformModules: [], context: {} }));
+  writeFileSync(
+    join(project, 'cdktf.json'),
+    JSON.stringify({
+      language: 'typescript',
+      app: 'node app.js',
+      projectId: 'cdktf-postfix-lifecycle',
+      sendCrashReports: 'false',
+      terraformProviders: [],
+      terraformModules: [],
+      context: {},
+    }),
+  );
   writeFileSync(join(project, 'app.js'), APP);
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(project, 'node_modules'));
   lab = await startLab({ count: 2 });
@@ -132,62 +178,73 @@ describe('one host, created, changed, re-keyed, upgraded, moved and destroyed wi
   };
   afterAll(() => process.stdout.write(`lifecycle step times (ms): ${JSON.stringify(timings)}\n`));
 
-  test('create', () => step('create', async () => {
-    const [h1, h2] = lab.hosts;
-    configure(h1, 20_000_000, pairs[0]);
-    const out = await deploy();
-    expect(out).toContain('Apply complete! Resources: 2 added, 0 changed, 0 destroyed.');
-    await expectConfigured(h1, 20_000_000, pairs[0]);
-    await expectStock(h2);
-  }));
+  test('create', () =>
+    step('create', async () => {
+      const [h1, h2] = lab.hosts;
+      configure(h1, 20_000_000, pairs[0]);
+      const out = await deploy();
+      expect(out).toContain('Apply complete! Resources: 2 added, 0 changed, 0 destroyed.');
+      await expectConfigured(h1, 20_000_000, pairs[0]);
+      await expectStock(h2);
+    }));
 
-  test('change a setting: one replace, the new value live', () => step('setting', async () => {
-    configure(lab.hosts[0], 30_000_000, pairs[0]);
-    const out = await deploy();
-    expect(out).toContain('Apply complete! Resources: 1 added, 1 changed, 1 destroyed.');
-    await expectConfigured(lab.hosts[0], 30_000_000, pairs[0]);
-  }));
+  test('change a setting: one replace, the new value live', () =>
+    step('setting', async () => {
+      configure(lab.hosts[0], 30_000_000, pairs[0]);
+      const out = await deploy();
+      expect(out).toContain('Apply complete! Resources: 1 added, 1 changed, 1 destroyed.');
+      await expectConfigured(lab.hosts[0], 30_000_000, pairs[0]);
+    }));
 
-  test('change the TLS key that comes from a sensitive variable: the new key is served', () => step('tls key', async () => {
-    configure(lab.hosts[0], 30_000_000, pairs[1]);
-    const out = await deploy();
-    // The bundle is the same (the key is not in it), so the placement's recorded bundle hash stays.
-    expect(out).toContain('Apply complete! Resources: 1 added, 0 changed, 1 destroyed.');
-    expect(out).not.toContain(pairs[1].keyPem.split('\n')[1]);
-    await expectConfigured(lab.hosts[0], 30_000_000, pairs[1]);
-  }));
+  test('change the TLS key that comes from a sensitive variable: the new key is served', () =>
+    step('tls key', async () => {
+      configure(lab.hosts[0], 30_000_000, pairs[1]);
+      const out = await deploy();
+      // The bundle is the same (the key is not in it), so the placement's recorded bundle hash stays.
+      expect(out).toContain('Apply complete! Resources: 1 added, 0 changed, 1 destroyed.');
+      expect(out).not.toContain(pairs[1].keyPem.split('\n')[1]);
+      await expectConfigured(lab.hosts[0], 30_000_000, pairs[1]);
+    }));
 
-  test('upgrade the library (a different runner, same bundle format): the plan is empty', () => step('upgrade', async () => {
-    const runner = join(pkg, 'dist', 'runner', 'cdktf-postfix-runner.js');
-    appendFileSync(runner, '\n// cdktf-postfix lifecycle test: an upgraded runner\n');
-    const diff = output(expectOk(await cdktf(project, ['diff', '--no-color', 'mail'], env())));
-    expect(diff).toMatch(/No changes/);
-    const stackDir = join(project, 'cdktf.out', 'stacks', 'mail');
-    const assets = readdirSync(join(stackDir, 'assets', 'CdktfPostfixRunner'));
-    expect(assets).toHaveLength(1);
-    expect(readFileSync(join(stackDir, 'assets', 'CdktfPostfixRunner', assets[0], 'cdktf-postfix-runner.js'), 'utf8')).toContain('an upgraded runner');
-    const plan = await terraform(stackDir, ['plan', '-detailed-exitcode', '-input=false', '-no-color'], env());
-    expect({ code: plan.code, out: plan.stdout.includes('No changes.') ? 'No changes.' : plan.stdout + plan.stderr }).toEqual({ code: 0, out: 'No changes.' });
-    const again = await deploy();
-    expect(again).toMatch(/No changes|Apply complete! Resources: 0 added, 0 changed, 0 destroyed/);
-    await expectConfigured(lab.hosts[0], 30_000_000, pairs[1]);
-  }));
+  test('upgrade the library (a different runner, same bundle format): the plan is empty', () =>
+    step('upgrade', async () => {
+      const runner = join(pkg, 'dist', 'runner', 'cdktf-postfix-runner.js');
+      appendFileSync(runner, '\n// cdktf-postfix lifecycle test: an upgraded runner\n');
+      const diff = output(expectOk(await cdktf(project, ['diff', '--no-color', 'mail'], env())));
+      expect(diff).toMatch(/No changes/);
+      const stackDir = join(project, 'cdktf.out', 'stacks', 'mail');
+      const assets = readdirSync(join(stackDir, 'assets', 'CdktfPostfixRunner'));
+      expect(assets).toHaveLength(1);
+      expect(readFileSync(join(stackDir, 'assets', 'CdktfPostfixRunner', assets[0], 'cdktf-postfix-runner.js'), 'utf8')).toContain(
+        'an upgraded runner',
+      );
+      const plan = await terraform(stackDir, ['plan', '-detailed-exitcode', '-input=false', '-no-color'], env());
+      expect({ code: plan.code, out: plan.stdout.includes('No changes.') ? 'No changes.' : plan.stdout + plan.stderr }).toEqual({
+        code: 0,
+        out: 'No changes.',
+      });
+      const again = await deploy();
+      expect(again).toMatch(/No changes|Apply complete! Resources: 0 added, 0 changed, 0 destroyed/);
+      await expectConfigured(lab.hosts[0], 30_000_000, pairs[1]);
+    }));
 
-  test('move to a new address: the new host is configured and the old one cleaned', () => step('move', async () => {
-    const [h1, h2] = lab.hosts;
-    configure(h2, 30_000_000, pairs[1]);
-    const out = await deploy();
-    expect(out).toMatch(/removed in \d+ ms/);
-    expect(out).toContain('Apply complete! Resources: 2 added, 0 changed, 2 destroyed.');
-    await expectConfigured(h2, 30_000_000, pairs[1]);
-    await expectStock(h1);
-  }));
+  test('move to a new address: the new host is configured and the old one cleaned', () =>
+    step('move', async () => {
+      const [h1, h2] = lab.hosts;
+      configure(h2, 30_000_000, pairs[1]);
+      const out = await deploy();
+      expect(out).toMatch(/removed in \d+ ms/);
+      expect(out).toContain('Apply complete! Resources: 2 added, 0 changed, 2 destroyed.');
+      await expectConfigured(h2, 30_000_000, pairs[1]);
+      await expectStock(h1);
+    }));
 
-  test('destroy: managed files and record removed, stock configuration, Postfix running', () => step('destroy', async () => {
-    const out = output(expectOk(await cdktf(project, ['destroy', '--auto-approve', '--no-color', 'mail'], env())));
-    expect(out).toMatch(/removed in \d+ ms/);
-    expect(out).toContain('Destroy complete! Resources: 2 destroyed.');
-    await expectStock(lab.hosts[1]);
-    await expectStock(lab.hosts[0]);
-  }));
+  test('destroy: managed files and record removed, stock configuration, Postfix running', () =>
+    step('destroy', async () => {
+      const out = output(expectOk(await cdktf(project, ['destroy', '--auto-approve', '--no-color', 'mail'], env())));
+      expect(out).toMatch(/removed in \d+ ms/);
+      expect(out).toContain('Destroy complete! Resources: 2 destroyed.');
+      await expectStock(lab.hosts[1]);
+      await expectStock(lab.hosts[0]);
+    }));
 });

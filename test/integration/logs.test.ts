@@ -64,14 +64,24 @@ beforeAll(async () => {
   // local users are accepted and then bounced by local(8); reject@<host>: refused at RCPT; a
   // submission service on 587 for this test only. (error:/retry: transports would be refused at
   // RCPT already: smtpd checks the recipient's transport.)
-  await postconf('-e',
+  await postconf(
+    '-e',
     'transport_maps = inline:{defer.example=smtp:[127.0.0.1]:9}',
     'local_recipient_maps =',
-    `smtpd_recipient_restrictions = check_recipient_access inline:{reject@${h.hostname}=REJECT}, permit_mynetworks, reject_unauth_destination`);
-  await postconf('-M', 'submission/inet=submission inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=none');
+    `smtpd_recipient_restrictions = check_recipient_access inline:{reject@${h.hostname}=REJECT}, permit_mynetworks, reject_unauth_destination`,
+  );
+  await postconf(
+    '-M',
+    'submission/inet=submission inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=none',
+  );
   const r = await h.exec(['postfix', 'reload']);
   expect(r.code).toBe(0);
-  await until('the submission port to greet', () => banner(h.address, 587), (b) => b.startsWith('220'), 30_000);
+  await until(
+    'the submission port to greet',
+    () => banner(h.address, 587),
+    (b) => b.startsWith('220'),
+    30_000,
+  );
 });
 
 afterAll(async () => {
@@ -101,13 +111,22 @@ describe('logs report on a real Postfix log', () => {
       bounced: before.grandTotals.bounced + EXPECTED.bounced,
       rejected: before.grandTotals.rejected + EXPECTED.rejected,
     };
-    local = await until('the log to show every outcome', () => analyzeLogs([h.mailLogPath]), (r) => JSON.stringify(counts(r)) === JSON.stringify(want));
+    local = await until(
+      'the log to show every outcome',
+      () => analyzeLogs([h.mailLogPath]),
+      (r) => JSON.stringify(counts(r)) === JSON.stringify(want),
+    );
     expect(counts(local)).toEqual(want);
     expect(local.unparsed.unrecognisedPostfix).toEqual({ count: 0, samples: [] });
     expect(local.unparsed.garbage.count).toBe(0);
     expect(local.deferralDetail[0].key).toBe('smtp');
     expect(local.deferralDetail[0].items?.[0].key).toContain('Connection refused');
-    expect(local.bounceDetail.flatMap((t) => t.items ?? []).map((t) => t.key).join(' ')).toContain('unknown user');
+    expect(
+      local.bounceDetail
+        .flatMap((t) => t.items ?? [])
+        .map((t) => t.key)
+        .join(' '),
+    ).toContain('unknown user');
     expect(local.rejectDetail[0].key).toBe('RCPT');
   });
 
@@ -135,7 +154,19 @@ describe('logs report on a real Postfix log', () => {
       return true;
     });
     try {
-      await program.parseAsync(['node', 'x', 'logs', 'report', '--json', '--host', h.address, '--identity', h.privateKeyPath, '--known-hosts', h.knownHostsPath]);
+      await program.parseAsync([
+        'node',
+        'x',
+        'logs',
+        'report',
+        '--json',
+        '--host',
+        h.address,
+        '--identity',
+        h.privateKeyPath,
+        '--known-hosts',
+        h.knownHostsPath,
+      ]);
     } finally {
       spy.mockRestore();
     }
@@ -146,7 +177,7 @@ describe('logs report on a real Postfix log', () => {
   });
 
   it('reads a named file on the host (its name goes on stdin, never into the command), also through sudo', async () => {
-    const odd = "/tmp/it's a log; echo $(id) && touch pwned `touch pwned2`\"";
+    const odd = '/tmp/it\'s a log; echo $(id) && touch pwned `touch pwned2`"';
     const cp = await h.exec(['cp', '/var/log/mail.log', odd]);
     expect(cp.stderr).toBe('');
     expect(cp.code).toBe(0);

@@ -93,8 +93,15 @@ async function session(h: LabHost, claim: () => number | undefined, tally: SendT
 }
 
 function message(seq: number): string {
-  return [`From: <flow@lab.test>`, `Message-ID: <${RUN}.${seq}@client.lab.test>`, `Subject: under change ${seq}`,
-    `X-Under-Change: ${RUN} ${seq}`, '', `message ${seq}`, '.'].join('\r\n');
+  return [
+    `From: <flow@lab.test>`,
+    `Message-ID: <${RUN}.${seq}@client.lab.test>`,
+    `Subject: under change ${seq}`,
+    `X-Under-Change: ${RUN} ${seq}`,
+    '',
+    `message ${seq}`,
+    '.',
+  ].join('\r\n');
 }
 
 /** Sends until TOTAL messages are accepted (or giveUpAt), never more accepted or in flight than `allowance`. */
@@ -129,7 +136,10 @@ function delivered(h: LabHost): number[] {
 
 /** Sequence numbers of the messages still in the host's queue (postqueue -j, then postcat -h). */
 async function queued(h: LabHost): Promise<number[]> {
-  const ids = (await h.exec(['postqueue', '-j'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).queue_id as string);
+  const ids = (await h.exec(['postqueue', '-j'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).queue_id as string);
   const out: number[] = [];
   for (const id of ids) out.push(...sequenceNumbers((await h.exec(['postcat', '-h', '-q', id])).stdout));
   return out;
@@ -180,7 +190,9 @@ test(`${TOTAL} messages while ${APPLIES} applies run (one rolled back): every ac
         expect([r.result, r.error]).toEqual(['applied', undefined]);
       }
       done++;
-      process.stderr.write(`[${Date.now() - t0} ms] apply ${i}: ${r.result} in ${Date.now() - current} ms, ${tally.accepted.size} accepted so far\n`);
+      process.stderr.write(
+        `[${Date.now() - t0} ms] apply ${i}: ${r.result} in ${Date.now() - current} ms, ${tally.accepted.size} accepted so far\n`,
+      );
     }
   } finally {
     finished = true; // the sender drains (within 2 minutes) even when an apply assertion fails
@@ -202,15 +214,23 @@ test(`${TOTAL} messages while ${APPLIES} applies run (one rolled back): every ac
   const deliveredAccepted = accepted.filter((s) => inMailbox.has(s)).length;
   const queuedAccepted = accepted.filter((s) => !inMailbox.has(s) && inQueue.has(s)).length;
   const duplicates = delivered(h).length - inMailbox.size;
-  const perApply = windows.map((w) => accepted.filter((s) => { const t = tally.accepted.get(s)!; return t >= w.start && t <= w.end; }).length);
+  const perApply = windows.map(
+    (w) =>
+      accepted.filter((s) => {
+        const t = tally.accepted.get(s)!;
+        return t >= w.start && t <= w.end;
+      }).length,
+  );
 
-  console.log([
-    `mail under change: accepted=${accepted.length} delivered=${deliveredAccepted} queued=${queuedAccepted} lost=${lost.length}`,
-    `  refused=${tally.refused.length} unconfirmed=${tally.unconfirmed.length} duplicates=${duplicates}`,
-    `  applies: ${windows.map((w) => w.result).join(',')} in ${appliesMs} ms; sending done at ${sendMs} ms; counted at ${Date.now() - t0} ms`,
-    `  accepted during each apply: ${perApply.join(',')}`,
-    ...tally.refused.slice(0, 5).map((r) => `  refused ${r}`),
-  ].join('\n'));
+  console.log(
+    [
+      `mail under change: accepted=${accepted.length} delivered=${deliveredAccepted} queued=${queuedAccepted} lost=${lost.length}`,
+      `  refused=${tally.refused.length} unconfirmed=${tally.unconfirmed.length} duplicates=${duplicates}`,
+      `  applies: ${windows.map((w) => w.result).join(',')} in ${appliesMs} ms; sending done at ${sendMs} ms; counted at ${Date.now() - t0} ms`,
+      `  accepted during each apply: ${perApply.join(',')}`,
+      ...tally.refused.slice(0, 5).map((r) => `  refused ${r}`),
+    ].join('\n'),
+  );
 
   expect(accepted.length).toBe(TOTAL);
   expect(lost).toEqual([]);

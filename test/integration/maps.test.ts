@@ -19,7 +19,24 @@ let h: LabHost;
 
 function swaks(to: string, subject: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const c = spawn('swaks', ['--server', `${h.address}:25`, '--helo', 'client.lab.test', '--from', `sender@${h.hostname}`, '--to', to, '--header', `Subject: ${subject}`, '--timeout', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      'swaks',
+      [
+        '--server',
+        `${h.address}:25`,
+        '--helo',
+        'client.lab.test',
+        '--from',
+        `sender@${h.hostname}`,
+        '--to',
+        to,
+        '--header',
+        `Subject: ${subject}`,
+        '--timeout',
+        '20',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     c.stdout.on('data', (d) => (stdout += d));
     c.on('error', reject);
@@ -41,7 +58,11 @@ const mailLog = () => read(h.mailLogPath);
 
 function ensureUser(name: string): void {
   if (spawnSync('id', [name]).status === 0) return;
-  const u = spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', `/var/mail/${name}.home`, '--shell', '/usr/sbin/nologin', name], { encoding: 'utf8' });
+  const u = spawnSync(
+    'useradd',
+    ['--system', '--no-create-home', '--home-dir', `/var/mail/${name}.home`, '--shell', '/usr/sbin/nologin', name],
+    { encoding: 'utf8' },
+  );
   if (u.status !== 0 && spawnSync('id', [name]).status !== 0) throw new Error(u.stderr);
 }
 
@@ -53,8 +74,18 @@ beforeAll(async () => {
   const dir = synthStack((stack: TerraformStack) => {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h) });
     // virtual(5): a domain key makes lab.test a virtual alias domain; its addresses are the other keys.
-    LookupTable.virtualAlias(host, 'virtual', { entries: [{ key: 'lab.test', value: 'virtual-domain' }, { key: 'info@lab.test', value: ALIAS_USER }] });
-    LookupTable.transport(host, 'transport', { entries: [{ key: 'special.test', value: 'error:5.0.0 no such domain' }, { key: 'discard.test', value: 'discard:dropped for the test' }] });
+    LookupTable.virtualAlias(host, 'virtual', {
+      entries: [
+        { key: 'lab.test', value: 'virtual-domain' },
+        { key: 'info@lab.test', value: ALIAS_USER },
+      ],
+    });
+    LookupTable.transport(host, 'transport', {
+      entries: [
+        { key: 'special.test', value: 'error:5.0.0 no such domain' },
+        { key: 'discard.test', value: 'discard:dropped for the test' },
+      ],
+    });
     // The lab host's alias_maps is hash:/etc/postfix/aliases (the real /etc/aliases is shared by every host).
     new Aliases(host, 'aliases', { path: '/etc/postfix/aliases', operator: `${OPS_USER}@${h.hostname}` });
   });
@@ -78,15 +109,17 @@ describe('lookup tables and aliases on a lab host', () => {
     expect(main).toMatch(/^transport_maps = hash:\/etc\/postfix\/transport$/m);
   });
 
-  it('a virtual alias delivers info@lab.test into the local user\'s mailbox', async () => {
+  it("a virtual alias delivers info@lab.test into the local user's mailbox", async () => {
     const r = await swaks('info@lab.test', 'maps-virtual');
     expect(r.code).toBe(0);
     await until('virtual alias delivery', () => mailbox(ALIAS_USER).includes('Subject: maps-virtual'));
-    const delivered = new RegExp(`to=<${ALIAS_USER}@${h.hostname.replace(/\./g, '\\.')}>, orig_to=<info@lab\\.test>.*status=sent \\(delivered to mailbox\\)`);
+    const delivered = new RegExp(
+      `to=<${ALIAS_USER}@${h.hostname.replace(/\./g, '\\.')}>, orig_to=<info@lab\\.test>.*status=sent \\(delivered to mailbox\\)`,
+    );
     await until('the delivery in the log', () => delivered.test(mailLog()));
   });
 
-  it('a transport error entry refuses mail for its domain with the table\'s text (smtpd resolves the recipient at RCPT)', async () => {
+  it("a transport error entry refuses mail for its domain with the table's text (smtpd resolves the recipient at RCPT)", async () => {
     const r = await swaks('anyone@special.test', 'maps-transport');
     expect(r.stdout).toMatch(/<\*\* +550 5\.0\.0 <anyone@special\.test>: Recipient address rejected: no such domain/);
   });
@@ -98,7 +131,7 @@ describe('lookup tables and aliases on a lab host', () => {
     expect(mailLog()).toMatch(/to=<anyone@discard\.test>, relay=none, .*status=sent \(dropped for the test\)/);
   });
 
-  it('mail to root lands in the operator\'s mailbox (aliases built with postalias)', async () => {
+  it("mail to root lands in the operator's mailbox (aliases built with postalias)", async () => {
     const r = await swaks(`root@${h.hostname}`, 'maps-root');
     expect(r.code).toBe(0);
     await until('root alias delivery', () => mailbox(OPS_USER).includes('Subject: maps-root'));

@@ -75,7 +75,11 @@ function provisioner(resource: NullResourceJson, when: 'create' | 'destroy'): Lo
 }
 
 /** Runs one local-exec the way Terraform does; returns its output. */
-function runLocalExec(stackDir: string, exec: LocalExec, triggers: Record<string, string> | undefined): Promise<{ code: number; output: string }> {
+function runLocalExec(
+  stackDir: string,
+  exec: LocalExec,
+  triggers: Record<string, string> | undefined,
+): Promise<{ code: number; output: string }> {
   const sub = (s: string) => (triggers ? resolveSelf(s, triggers) : s);
   const environment: Record<string, string> = {};
   for (const [k, v] of Object.entries(exec.environment ?? {})) environment[k] = sub(v);
@@ -84,7 +88,11 @@ function runLocalExec(stackDir: string, exec: LocalExec, triggers: Record<string
   }
   const argv = [...exec.interpreter.map(sub), sub(exec.command)];
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: stackDir, env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: stackDir,
+      env: { ...process.env, ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -124,7 +132,11 @@ describe('null_resource stack, provisioners run as Terraform would', () => {
     expect(resource.triggers.CDKTF_POSTFIX_HOST).toBe(h.address);
     const create = provisioner(resource, 'create');
     const destroy = provisioner(resource, 'destroy');
-    expect(create.interpreter).toEqual(['node', expect.stringMatching(/^assets\/CdktfPostfixRunner\/[^/]+\/cdktf-postfix-runner\.js$/), 'apply']);
+    expect(create.interpreter).toEqual([
+      'node',
+      expect.stringMatching(/^assets\/CdktfPostfixRunner\/[^/]+\/cdktf-postfix-runner\.js$/),
+      'apply',
+    ]);
     expect(destroy.interpreter).toEqual([create.interpreter[0], create.interpreter[1], 'destroy']);
     expect(create.command).toBe('assets/CdktfPostfixBundles/hosts/mx/bundle.json');
     for (const v of Object.values(destroy.environment ?? {})) expect(v).toMatch(/^\$\{self\.triggers\.[A-Za-z0-9_]+\}$/);

@@ -15,7 +15,8 @@ import { expectOk, REPO_ROOT, runCommand, terraform, terraformEnv } from '../hel
 
 jest.setTimeout(600_000);
 
-const devVersion = (name: string): string => (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+const devVersion = (name: string): string =>
+  (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** cdk: the module the app imports; entry: the package entry point for it; version: what the app installs. */
 const FLAVOURS = {
@@ -28,10 +29,11 @@ type Flavour = keyof typeof FLAVOURS;
 /** examples/mail-host's sources with their repository-relative imports pointed at the package. */
 function exampleSources(flavour: Flavour): Record<string, string> {
   const { entry, cdk } = FLAVOURS[flavour];
-  const point = (text: string) => text
-    .replace(/from '(\.\.\/)+(index|constructs\/[\w-]+|lib\/[\w/-]+)'/g, `from '${entry}'`)
-    .replace(/from '\.\.\/connection-from-env'/g, "from './connection-from-env'")
-    .replace(/from 'cdktf'/g, `from '${cdk}'`);
+  const point = (text: string) =>
+    text
+      .replace(/from '(\.\.\/)+(index|constructs\/[\w-]+|lib\/[\w/-]+)'/g, `from '${entry}'`)
+      .replace(/from '\.\.\/connection-from-env'/g, "from './connection-from-env'")
+      .replace(/from 'cdktf'/g, `from '${cdk}'`);
   return {
     'main.ts': point(readFileSync(join(REPO_ROOT, 'examples/mail-host/main.ts'), 'utf8')),
     'policy.ts': point(readFileSync(join(REPO_ROOT, 'examples/mail-host/policy.ts'), 'utf8')),
@@ -41,25 +43,81 @@ function exampleSources(flavour: Flavour): Record<string, string> {
 
 /** The files `cdktf init --template typescript` writes (trimmed to what synth needs), installing the tarball. */
 function writeApp(dir: string, flavour: Flavour, tarball: string): void {
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({
-    name: `mail-${flavour}`, version: '1.0.0', main: 'main.js', types: 'main.ts', license: 'MPL-2.0', private: true,
-    scripts: { build: 'tsc', synth: `${FLAVOURS[flavour].cdk} synth` },
-    engines: { node: '>=20.9' },
-    dependencies: { 'cdktf-postfix': `file:${tarball}`, constructs: devVersion('constructs'), [FLAVOURS[flavour].cdk]: FLAVOURS[flavour].version },
-    devDependencies: { '@types/node': devVersion('@types/node'), typescript: devVersion('typescript') },
-  }, null, 2));
-  writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node main.js', projectId: `mail-${flavour}`, sendCrashReports: 'false', terraformProviders: [], terraformModules: [], context: {} }, null, 2));
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      alwaysStrict: true, declaration: true, experimentalDecorators: true, inlineSourceMap: true, inlineSources: true,
-      lib: ['es2018'], module: 'CommonJS', noEmitOnError: true, noFallthroughCasesInSwitch: true, noImplicitAny: true,
-      noImplicitReturns: true, noImplicitThis: true, noUnusedLocals: true, noUnusedParameters: true, resolveJsonModule: true,
-      strict: true, strictNullChecks: true, strictPropertyInitialization: true, stripInternal: true, target: 'ES2018',
-      incremental: true, skipLibCheck: true, types: ['node'],
-    },
-    include: ['**/*.ts'],
-    exclude: ['node_modules', 'cdktf.out'],
-  }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify(
+      {
+        name: `mail-${flavour}`,
+        version: '1.0.0',
+        main: 'main.js',
+        types: 'main.ts',
+        license: 'MPL-2.0',
+        private: true,
+        scripts: { build: 'tsc', synth: `${FLAVOURS[flavour].cdk} synth` },
+        engines: { node: '>=20.9' },
+        dependencies: {
+          'cdktf-postfix': `file:${tarball}`,
+          constructs: devVersion('constructs'),
+          [FLAVOURS[flavour].cdk]: FLAVOURS[flavour].version,
+        },
+        devDependencies: { '@types/node': devVersion('@types/node'), typescript: devVersion('typescript') },
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(dir, 'cdktf.json'),
+    JSON.stringify(
+      {
+        language: 'typescript',
+        app: 'node main.js',
+        projectId: `mail-${flavour}`,
+        sendCrashReports: 'false',
+        terraformProviders: [],
+        terraformModules: [],
+        context: {},
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          alwaysStrict: true,
+          declaration: true,
+          experimentalDecorators: true,
+          inlineSourceMap: true,
+          inlineSources: true,
+          lib: ['es2018'],
+          module: 'CommonJS',
+          noEmitOnError: true,
+          noFallthroughCasesInSwitch: true,
+          noImplicitAny: true,
+          noImplicitReturns: true,
+          noImplicitThis: true,
+          noUnusedLocals: true,
+          noUnusedParameters: true,
+          resolveJsonModule: true,
+          strict: true,
+          strictNullChecks: true,
+          strictPropertyInitialization: true,
+          stripInternal: true,
+          target: 'ES2018',
+          incremental: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        include: ['**/*.ts'],
+        exclude: ['node_modules', 'cdktf.out'],
+      },
+      null,
+      2,
+    ),
+  );
   for (const [name, text] of Object.entries(exampleSources(flavour))) writeFileSync(join(dir, name), text);
 }
 
@@ -72,12 +130,25 @@ function copiesOf(dir: string, name: string): number {
 describe('the packed package deploys from a new app', () => {
   let lab: Lab;
   let tarball: string;
-  const npmEnv = { ...process.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const npmEnv = {
+    ...process.env,
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  };
 
   beforeAll(async () => {
     const packDir = mkdtempSync(join(tmpdir(), 'cdktf-postfix-pack-'));
-    execFileSync('npm', ['pack', '--pack-destination', packDir], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...npmEnv, npm_config_ignore_scripts: 'true' } });
-    tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz'))!);
+    execFileSync('npm', ['pack', '--pack-destination', packDir], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...npmEnv, npm_config_ignore_scripts: 'true' },
+    });
+    tarball = join(
+      packDir,
+      readdirSync(packDir).find((f) => f.endsWith('.tgz'))!,
+    );
     lab = await startLab({ count: 3, name: `jest-package-${process.pid}` });
   });
 
@@ -85,7 +156,11 @@ describe('the packed package deploys from a new app', () => {
     await lab?.stop();
   });
 
-  test.each([['cdktf-0.21', 0], ['cdktf-0.20', 1], ['cdktn-0.24', 2]] as const)('%s: install, one copy of the CDK, compile, synth, terraform apply', async (flavour, index) => {
+  test.each([
+    ['cdktf-0.21', 0],
+    ['cdktf-0.20', 1],
+    ['cdktn-0.24', 2],
+  ] as const)('%s: install, one copy of the CDK, compile, synth, terraform apply', async (flavour, index) => {
     const h: LabHost = lab.hosts[index];
     const { cdk } = FLAVOURS[flavour];
     const dir = mkdtempSync(join(tmpdir(), `cdktf-postfix-app-${flavour}-`));
@@ -98,7 +173,13 @@ describe('the packed package deploys from a new app', () => {
     // The other flavour and the optional provider-null stay out of a user's app.
     expect(readdirSync(join(dir, 'node_modules'))).not.toContain(cdk === 'cdktf' ? 'cdktn' : 'cdktf');
     expectOk(await runCommand(join(dir, 'node_modules', '.bin', 'tsc'), [], { cwd: dir, env: npmEnv }));
-    const env = terraformEnv({ MAIL_HOST: h.address, MAIL_SSH_USER: 'root', MAIL_SSH_KEY: h.privateKeyPath, MAIL_KNOWN_HOSTS: h.knownHostsPath, MAIL_HOSTNAME: h.hostname });
+    const env = terraformEnv({
+      MAIL_HOST: h.address,
+      MAIL_SSH_USER: 'root',
+      MAIL_SSH_KEY: h.privateKeyPath,
+      MAIL_KNOWN_HOSTS: h.knownHostsPath,
+      MAIL_HOSTNAME: h.hostname,
+    });
     expectOk(await runCommand('node', ['main.js'], { cwd: dir, env }));
     const stackDir = join(dir, 'cdktf.out', 'stacks', 'mail');
     expectOk(await terraform(stackDir, ['init', '-input=false'], env));

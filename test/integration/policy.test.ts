@@ -47,7 +47,19 @@ async function until(what: string, f: () => boolean | Promise<boolean>, ms = 20_
 }
 
 function swaks(port: number, from: string, extra: string[] = []) {
-  return run('swaks', ['--server', `${h.address}:${port}`, '--helo', 'client.lab.test', '--from', from, '--to', `root@${h.hostname}`, '--timeout', '20', ...extra]);
+  return run('swaks', [
+    '--server',
+    `${h.address}:${port}`,
+    '--helo',
+    'client.lab.test',
+    '--from',
+    from,
+    '--to',
+    `root@${h.hostname}`,
+    '--timeout',
+    '20',
+    ...extra,
+  ]);
 }
 
 function mailbox(user = 'root'): string {
@@ -56,7 +68,9 @@ function mailbox(user = 'root'): string {
 
 /** The mbox message whose Subject carries `tag`. */
 function messageWith(tag: string): string | undefined {
-  return mailbox().split(/\n(?=From )/).find((m) => m.includes(`Subject: ${tag}`));
+  return mailbox()
+    .split(/\n(?=From )/)
+    .find((m) => m.includes(`Subject: ${tag}`));
 }
 
 /** Reads SMTP replies line by line from a socket. */
@@ -77,12 +91,17 @@ function replies(sock: net.Socket | tls.TLSSocket) {
   return (line?: string) =>
     new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no SMTP reply${line ? ` to ${line}` : ''} (got ${JSON.stringify(buf)})`)), 10_000);
-      waiting.push((r) => { clearTimeout(t); resolve(r); });
+      waiting.push((r) => {
+        clearTimeout(t);
+        resolve(r);
+      });
       if (line !== undefined) sock.write(line + '\r\n');
     });
 }
 
-interface Build { blacklist: Record<string, string> }
+interface Build {
+  blacklist: Record<string, string>;
+}
 
 function buildStack(b: Build): string {
   return synthStack((stack: TerraformStack) => {
@@ -116,17 +135,42 @@ async function apply(dir: string) {
 
 beforeAll(async () => {
   certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-cert-'));
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=host.lab.test',
-    '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { encoding: 'utf8' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=host.lab.test',
+      '-keyout',
+      path.join(certDir, 'key.pem'),
+      '-out',
+      path.join(certDir, 'cert.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   // A local user for the ~/.forward proof; its home lies under /var/mail, which every lab host has to itself.
   if (spawnSync('id', [FWD_USER]).status !== 0) {
-    const u = spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', `/var/mail/${FWD_USER}.home`, '--shell', '/usr/sbin/nologin', FWD_USER], { encoding: 'utf8' });
+    const u = spawnSync(
+      'useradd',
+      ['--system', '--no-create-home', '--home-dir', `/var/mail/${FWD_USER}.home`, '--shell', '/usr/sbin/nologin', FWD_USER],
+      { encoding: 'utf8' },
+    );
     if (u.status !== 0 && spawnSync('id', [FWD_USER]).status !== 0) throw new Error(u.stderr);
   }
   lab = await startLab({ count: 1 });
   h = lab.hosts[0];
-  await apply(buildStack({ blacklist: { 'spam@bad.example': 'REJECT spam is not welcome here', 'evil.example': 'REJECT the whole domain is blocked' } }));
+  await apply(
+    buildStack({
+      blacklist: { 'spam@bad.example': 'REJECT spam is not welcome here', 'evil.example': 'REJECT the whole domain is blocked' },
+    }),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -170,11 +214,17 @@ describe('submission ports', () => {
     const got = await new Promise<string>((resolve) => {
       let data = '';
       plain.on('data', (d: Buffer) => (data += d.toString()));
-      setTimeout(() => { plain.destroy(); resolve(data); }, 1500);
+      setTimeout(() => {
+        plain.destroy();
+        resolve(data);
+      }, 1500);
     });
     expect(got).toBe('');
     const sock = tls.connect({ host: h.address, port: 465, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => { sock.once('secureConnect', () => resolve()); sock.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('secureConnect', () => resolve());
+      sock.once('error', reject);
+    });
     const next = replies(sock);
     expect(await next()).toMatch(/^220 /);
     const ehlo = await next('EHLO client.lab.test');
@@ -208,7 +258,9 @@ describe('sender blacklist', () => {
   });
 
   it('editing the table takes effect without a lost message; removing an entry unblocks it', async () => {
-    const dir = buildStack({ blacklist: { 'new@bad.example': 'REJECT newly listed', 'evil.example': 'REJECT the whole domain is blocked' } });
+    const dir = buildStack({
+      blacklist: { 'new@bad.example': 'REJECT newly listed', 'evil.example': 'REJECT the whole domain is blocked' },
+    });
     let stop = false;
     const sent: string[] = [];
     const failures: string[] = [];
@@ -217,7 +269,13 @@ describe('sender blacklist', () => {
         const tag = `flow-${i}`;
         const r = await swaks(25, 'steady@good.example', ['--header', `Subject: ${tag}`]);
         if (r.code === 0) sent.push(tag);
-        else failures.push(`${tag}: ${r.stdout.split('\n').filter((l) => /^<\*\*|^\*\*\*/.test(l)).join(' ')}`);
+        else
+          failures.push(
+            `${tag}: ${r.stdout
+              .split('\n')
+              .filter((l) => /^<\*\*|^\*\*\*/.test(l))
+              .join(' ')}`,
+          );
       }
     })();
     await new Promise((r) => setTimeout(r, 300));
@@ -240,11 +298,16 @@ describe('sender blacklist', () => {
 
 describe('header censoring on submission only', () => {
   const headers = (tag: string) => [
-    '--header', `Subject: ${tag}`,
-    '--add-header', 'Received: from laptop.local (laptop.local [192.168.1.20]) by mx.example.org (Postfix) with ESMTPSA id 2B8361FD29',
-    '--add-header', 'X-Originating-IP: [192.168.1.20]',
-    '--add-header', 'X-Mailer: Thunderbird 115',
-    '--add-header', 'User-Agent: Mozilla/5.0',
+    '--header',
+    `Subject: ${tag}`,
+    '--add-header',
+    'Received: from laptop.local (laptop.local [192.168.1.20]) by mx.example.org (Postfix) with ESMTPSA id 2B8361FD29',
+    '--add-header',
+    'X-Originating-IP: [192.168.1.20]',
+    '--add-header',
+    'X-Mailer: Thunderbird 115',
+    '--add-header',
+    'User-Agent: Mozilla/5.0',
   ];
   it('587 strips the four headers; port 25 keeps them', async () => {
     const a = await swaks(587, 'me@good.example', ['-tls', ...headers('censor-587')]);
@@ -268,8 +331,19 @@ describe('forwarding', () => {
     const home = `/var/mail/${FWD_USER}.home`;
     expect((await h.exec(['install', '-d', '-o', FWD_USER, '-m', '0755', home])).code).toBe(0);
     const out = `${home}/piped`;
-    expect((await h.exec(['sh', '-c', `printf '%s\\n' '"|cat > ${out}"' > ${home}/.forward && chown ${FWD_USER} ${home}/.forward`])).code).toBe(0);
-    const r = await run('swaks', ['--server', `${h.address}:25`, '--from', 'ok@good.example', '--to', `${FWD_USER}@${h.hostname}`, '--header', 'Subject: forward-pipe']);
+    expect(
+      (await h.exec(['sh', '-c', `printf '%s\\n' '"|cat > ${out}"' > ${home}/.forward && chown ${FWD_USER} ${home}/.forward`])).code,
+    ).toBe(0);
+    const r = await run('swaks', [
+      '--server',
+      `${h.address}:25`,
+      '--from',
+      'ok@good.example',
+      '--to',
+      `${FWD_USER}@${h.hostname}`,
+      '--header',
+      'Subject: forward-pipe',
+    ]);
     expect(r.code).toBe(0);
     await until('pipe output', async () => (await h.exec(['cat', out])).stdout.includes('Subject: forward-pipe'));
     expect(h.readFile('/etc/postfix/main.cf')).toMatch(/^allow_mail_to_commands = alias, forward, include$/m);

@@ -32,7 +32,9 @@ async function until(what: string, f: () => boolean, ms = 30_000): Promise<void>
 async function rudeClient(address: string): Promise<string> {
   const socket = net.connect(25, address);
   let said = '';
-  socket.on('data', (d) => { said += d.toString('latin1'); });
+  socket.on('data', (d) => {
+    said += d.toString('latin1');
+  });
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +47,12 @@ async function rudeClient(address: string): Promise<string> {
       await pause(500);
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise((r) => { timer = setTimeout(r, 15_000); })]);
+    await Promise.race([
+      closed,
+      new Promise((r) => {
+        timer = setTimeout(r, 15_000);
+      }),
+    ]);
     clearTimeout(timer);
     return said.replace(/\r/g, '');
   } finally {
@@ -73,18 +80,25 @@ afterAll(async () => {
 describe('postscreen on port 25', () => {
   it('runs postscreen on port 25 with smtpd behind it', async () => {
     const m = (await h.exec(['postconf', '-M', 'smtp/inet', 'smtpd/pass', 'dnsblog/unix', 'tlsproxy/unix'])).stdout.replace(/[ \t]+/g, ' ');
-    expect(m.trim().split('\n').sort()).toEqual(['dnsblog unix - - n - 0 dnsblog', 'smtp inet n - n - 1 postscreen', 'smtpd pass - - n - - smtpd', 'tlsproxy unix - - n - 0 tlsproxy']);
+    expect(m.trim().split('\n').sort()).toEqual([
+      'dnsblog unix - - n - 0 dnsblog',
+      'smtp inet n - n - 1 postscreen',
+      'smtpd pass - - n - - smtpd',
+      'tlsproxy unix - - n - 0 tlsproxy',
+    ]);
   });
 
   it('refuses a client that talks before the greeting, and logs PREGREET', async () => {
     const said = await rudeClient(h.address);
     expect(said).toMatch(/^550 5\.5\.1 Protocol error/m);
     expect(said).not.toMatch(/^250 2\.1\.5/m);
-    await until('PREGREET log line', () => /postscreen\[\d+\]: PREGREET \d+ after [\d.]+ from \[[\d.]+\]:\d+: EHLO rude\.example/.test(fs.readFileSync(h.mailLogPath, 'utf8')));
+    await until('PREGREET log line', () =>
+      /postscreen\[\d+\]: PREGREET \d+ after [\d.]+ from \[[\d.]+\]:\d+: EHLO rude\.example/.test(fs.readFileSync(h.mailLogPath, 'utf8')),
+    );
     expect(mboxMessagesWith(h.mailboxPath('root'), 'rude.example')).toEqual([]);
   });
 
-  it('accepts and delivers a polite client\'s mail', async () => {
+  it("accepts and delivers a polite client's mail", async () => {
     const tag = `polite-${Date.now()}`;
     expect(await sendMail(h.address, 'someone@example.org', `root@${h.hostname}`, tag)).toMatch(/^250 /);
     await until('delivery', () => mboxMessagesWith(h.mailboxPath('root'), tag).length === 1);

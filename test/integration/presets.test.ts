@@ -25,7 +25,23 @@ let sub: LabHost;
 const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
 async function swaks(h: LabHost, port: number, args: string[]): Promise<string> {
-  const r = await run('swaks', ['--server', `${h.address}:${port}`, '--local-interface', OUTSIDE, '--helo', 'client.outside.test', '--from', 'someone@outside.test', '--timeout', '20', ...args], 60_000);
+  const r = await run(
+    'swaks',
+    [
+      '--server',
+      `${h.address}:${port}`,
+      '--local-interface',
+      OUTSIDE,
+      '--helo',
+      'client.outside.test',
+      '--from',
+      'someone@outside.test',
+      '--timeout',
+      '20',
+      ...args,
+    ],
+    60_000,
+  );
   return r.stdout + r.stderr;
 }
 
@@ -44,7 +60,9 @@ beforeAll(async () => {
   const stackDir = synthStack((stack) => {
     Presets.inboundMx(stack, 'mx', { connection: labConnection(mx), domains: ['mx-domain.lab.test'] });
     const s = Presets.submission(stack, 'sub', { connection: labConnection(sub), sasl: { type: SaslType.CYRUS, path: 'smtpd' } });
-    new TlsPolicy(s, 'tls', { certificates: [{ certFile: '/etc/ssl/certs/ssl-cert-snakeoil.pem', keyFile: '/etc/ssl/private/ssl-cert-snakeoil.key' }] });
+    new TlsPolicy(s, 'tls', {
+      certificates: [{ certFile: '/etc/ssl/certs/ssl-cert-snakeoil.pem', keyFile: '/etc/ssl/private/ssl-cert-snakeoil.key' }],
+    });
   });
   for (const report of await applyStack(stackDir)) if (report.error) throw new Error(`apply failed: ${report.error}`);
 }, 200_000);
@@ -63,7 +81,9 @@ describe('Presets.inboundMx', () => {
   });
 
   it('relay probe: a client outside mynetworks is refused (reject_unauth_destination)', async () => {
-    expect(await swaks(mx, 25, ['--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(/<\*\* +554 5\.7\.1 <victim@foreign\.example>: Relay access denied/);
+    expect(await swaks(mx, 25, ['--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
+      /<\*\* +554 5\.7\.1 <victim@foreign\.example>: Relay access denied/,
+    );
   });
 
   it('offers no submission service', async () => {
@@ -75,30 +95,75 @@ describe('Presets.inboundMx', () => {
 describe('Presets.submission', () => {
   it('587: an authenticated user submits after STARTTLS; the client headers are gone from the delivered mail', async () => {
     const tag = `sub-${Date.now()}`;
-    const t = await swaks(sub, 587, ['-tls', '--auth', 'PLAIN', '--auth-user', USER, '--auth-password', PASSWORD, '--to', `root@${sub.hostname}`,
-      '--header', `Subject: ${tag}`, '--header', 'X-Mailer: leaky-client 1.0']);
+    const t = await swaks(sub, 587, [
+      '-tls',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      USER,
+      '--auth-password',
+      PASSWORD,
+      '--to',
+      `root@${sub.hostname}`,
+      '--header',
+      `Subject: ${tag}`,
+      '--header',
+      'X-Mailer: leaky-client 1.0',
+    ]);
     expect(t).toMatch(/<~ +235 2\.7\.0 Authentication successful/);
     expect(t).toMatch(/<~ +250 2\.0\.0 Ok: queued/);
     await until('the message in the mailbox', () => read(sub.mailboxPath('root')).includes(tag));
-    const message = read(sub.mailboxPath('root')).split(/^From /m).find((m) => m.includes(tag))!;
+    const message = read(sub.mailboxPath('root'))
+      .split(/^From /m)
+      .find((m) => m.includes(tag))!;
     expect(message).toContain(`Subject: ${tag}`);
     expect(message).not.toMatch(/^X-Mailer:/m);
   });
 
   it('465: AUTH works over implicit TLS', async () => {
-    const t = await swaks(sub, 465, ['--tls-on-connect', '--auth', 'LOGIN', '--auth-user', USER, '--auth-password', PASSWORD, '--to', `root@${sub.hostname}`, '--quit-after', 'RCPT']);
+    const t = await swaks(sub, 465, [
+      '--tls-on-connect',
+      '--auth',
+      'LOGIN',
+      '--auth-user',
+      USER,
+      '--auth-password',
+      PASSWORD,
+      '--to',
+      `root@${sub.hostname}`,
+      '--quit-after',
+      'RCPT',
+    ]);
     expect(t).toMatch(/<~ +235 2\.7\.0 Authentication successful/);
     expect(t).toMatch(/<~ +250 2\.1\.5 Ok/);
   });
 
   it('relay probe: without AUTH, 587 and 465 refuse to relay, and so does 25', async () => {
-    expect(await swaks(sub, 587, ['-tls', '--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(/<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/);
-    expect(await swaks(sub, 465, ['--tls-on-connect', '--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(/<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/);
-    expect(await swaks(sub, 25, ['--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(/<\*\* +454 4\.7\.1 <victim@foreign\.example>: Relay access denied/);
+    expect(await swaks(sub, 587, ['-tls', '--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
+      /<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/,
+    );
+    expect(await swaks(sub, 465, ['--tls-on-connect', '--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
+      /<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/,
+    );
+    expect(await swaks(sub, 25, ['--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
+      /<\*\* +454 4\.7\.1 <victim@foreign\.example>: Relay access denied/,
+    );
   });
 
-  it('control: with AUTH the relay check passes (the lab\'s error transport then refuses the foreign domain)', async () => {
-    const t = await swaks(sub, 587, ['-tls', '--auth', 'PLAIN', '--auth-user', USER, '--auth-password', PASSWORD, '--to', 'victim@foreign.example', '--quit-after', 'RCPT']);
+  it("control: with AUTH the relay check passes (the lab's error transport then refuses the foreign domain)", async () => {
+    const t = await swaks(sub, 587, [
+      '-tls',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      USER,
+      '--auth-password',
+      PASSWORD,
+      '--to',
+      'victim@foreign.example',
+      '--quit-after',
+      'RCPT',
+    ]);
     expect(t).toMatch(/550 5\.1\.1 <victim@foreign\.example>: Recipient address rejected: lab host sends nowhere/);
     expect(t).not.toMatch(/Access denied/);
   });

@@ -8,7 +8,13 @@ import { Command } from 'commander';
 import { registerQueueCommand } from '../../bin/commands/queue';
 import { Lab, LabHost, startLab } from '../lab';
 import {
-  parsePostqueueJson, PostfixNotRunningError, QueueActionReport, queueAction, QueueMessage, runPostsuper, SshQueueExecutor,
+  parsePostqueueJson,
+  PostfixNotRunningError,
+  QueueActionReport,
+  queueAction,
+  QueueMessage,
+  runPostsuper,
+  SshQueueExecutor,
 } from '../../lib/ops/queue';
 
 jest.setTimeout(180_000);
@@ -97,12 +103,22 @@ describe('queue delete by recipient, over SSH', () => {
     expect(report.done.sort()).toEqual(dry.selected.map((m) => m.queue_id).sort());
 
     const after = await hostQueue();
-    expect(recipientsOf(after)).toEqual(['HILL@domain.tld', 'bill@domain.tld', 'carol@other.example', 'dave@domain.tld,erin@domain.tld', 'hill@domain.tld.example', 'xhill@domain.tld']);
+    expect(recipientsOf(after)).toEqual([
+      'HILL@domain.tld',
+      'bill@domain.tld',
+      'carol@other.example',
+      'dave@domain.tld,erin@domain.tld',
+      'hill@domain.tld.example',
+      'xhill@domain.tld',
+    ]);
     expect(after.every((m) => m.queue_name === 'deferred')).toBe(true);
   });
 
   it('reports a message with other recipients too (postsuper deletes whole messages)', async () => {
-    await enqueue([['alice@example.org', ['hill@domain.tld', 'carol@other.example']], ['alice@example.org', ['carol@other.example']]]);
+    await enqueue([
+      ['alice@example.org', ['hill@domain.tld', 'carol@other.example']],
+      ['alice@example.org', ['carol@other.example']],
+    ]);
     const report = await queueAction(ssh, 'delete', { recipient: 'hill@domain.tld' });
     expect(report.count).toBe(1);
     expect(report.shared).toEqual(report.done);
@@ -153,7 +169,12 @@ describe('hold, release, requeue, over SSH', () => {
 
   it('works as a non-root user through sudo -n', async () => {
     await enqueue([['alice@example.org', ['sudo@domain.tld']]]);
-    const viaSudo = await SshQueueExecutor.connect({ host: host.address, user: host.sudoUser, privateKeyPath: host.privateKeyPath, knownHostsPath: host.knownHostsPath });
+    const viaSudo = await SshQueueExecutor.connect({
+      host: host.address,
+      user: host.sudoUser,
+      privateKeyPath: host.privateKeyPath,
+      knownHostsPath: host.knownHostsPath,
+    });
     try {
       const r = await queueAction(viaSudo, 'hold', { recipient: 'sudo@domain.tld' });
       expect(r.count).toBe(1);
@@ -171,7 +192,17 @@ describe('the CLI', () => {
     const out: string[] = [];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
     try {
-      await program.parseAsync(['node', 'cdktf-postfix', ...args, '--host', host.address, '--identity', host.privateKeyPath, '--known-hosts', host.knownHostsPath]);
+      await program.parseAsync([
+        'node',
+        'cdktf-postfix',
+        ...args,
+        '--host',
+        host.address,
+        '--identity',
+        host.privateKeyPath,
+        '--known-hosts',
+        host.knownHostsPath,
+      ]);
     } finally {
       spy.mockRestore();
     }
@@ -179,7 +210,10 @@ describe('the CLI', () => {
   }
 
   it('queue list prints a table; queue delete --json reports what postsuper did', async () => {
-    await enqueue([['alice@example.org', ['hill@domain.tld']], ['alice@example.org', ['bill@domain.tld']]]);
+    await enqueue([
+      ['alice@example.org', ['hill@domain.tld']],
+      ['alice@example.org', ['bill@domain.tld']],
+    ]);
     const table = await cli('queue', 'list', '--queue', 'deferred');
     expect(table.split('\n')[0]).toMatch(/^ID\s+QUEUE\s+AGE\s+SIZE\s+SENDER\s+RECIPIENTS$/);
     expect(table).toMatch(/deferred .* alice@example\.org\s+hill@domain\.tld\n/);
@@ -201,8 +235,11 @@ describe('the local executor, run inside the lab host', () => {
   const CLI = path.resolve(__dirname, '../../dist/bin/cdktf-postfix.js');
   const local = (...args: string[]) => host.exec([process.execPath, CLI, 'queue', ...args]);
 
-  it('lists the host\'s queue as JSON and dry-runs a delete through postqueue/postsuper on the same machine', async () => {
-    await enqueue([['alice@example.org', ['local@domain.tld']], ['alice@example.org', ['other@domain.tld']]]);
+  it("lists the host's queue as JSON and dry-runs a delete through postqueue/postsuper on the same machine", async () => {
+    await enqueue([
+      ['alice@example.org', ['local@domain.tld']],
+      ['alice@example.org', ['other@domain.tld']],
+    ]);
     const listed = await local('list', '--json');
     expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
@@ -240,11 +277,17 @@ describe('the local executor, run inside the lab host', () => {
       const r = await local('list');
       expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
       expect(r.stderr).toMatch(/^cdktf-postfix: local: Postfix is not running/);
-      expect(r.stderr).toMatch(/Fix: start it there \(`postfix start`, or `systemctl start postfix`\), or point --host at a mail host whose Postfix runs/);
+      expect(r.stderr).toMatch(
+        /Fix: start it there \(`postfix start`, or `systemctl start postfix`\), or point --host at a mail host whose Postfix runs/,
+      );
       expect(r.stderr).not.toMatch(/malformed showq|Mail system is down/);
 
-      await expect(queueAction(ssh, 'delete', { recipient: 'stopped@domain.tld' }, { dryRun: true })).rejects.toThrow(PostfixNotRunningError);
-      await expect(queueAction(ssh, 'delete', { recipient: 'stopped@domain.tld' })).rejects.toThrow(`${host.address}: Postfix is not running`);
+      await expect(queueAction(ssh, 'delete', { recipient: 'stopped@domain.tld' }, { dryRun: true })).rejects.toThrow(
+        PostfixNotRunningError,
+      );
+      await expect(queueAction(ssh, 'delete', { recipient: 'stopped@domain.tld' })).rejects.toThrow(
+        `${host.address}: Postfix is not running`,
+      );
     } finally {
       expect((await host.exec(['postfix', 'start'])).code).toBe(0);
     }

@@ -35,8 +35,27 @@ function synthMailHost(messageSizeLimit: string): string {
 
 /** swaks from `source` asking the host to relay to a domain it does not serve; the transcript. */
 async function askToRelay(port: number, source: string, tls: string[] = []): Promise<string> {
-  const r = await run('swaks', ['--server', `${h.address}:${port}`, '--local-interface', source, '--helo', 'client.outside.test',
-    '--from', 'someone@outside.test', '--to', 'victim@foreign.example', '--quit-after', 'RCPT', '--timeout', '20', ...tls], 60_000);
+  const r = await run(
+    'swaks',
+    [
+      '--server',
+      `${h.address}:${port}`,
+      '--local-interface',
+      source,
+      '--helo',
+      'client.outside.test',
+      '--from',
+      'someone@outside.test',
+      '--to',
+      'victim@foreign.example',
+      '--quit-after',
+      'RCPT',
+      '--timeout',
+      '20',
+      ...tls,
+    ],
+    60_000,
+  );
   return r.stdout + r.stderr;
 }
 
@@ -58,22 +77,29 @@ describe('after examples/mail-host, a client outside mynetworks cannot relay', (
     expect((await h.exec(['postconf', '-h', 'mynetworks'])).stdout.trim()).toBe('127.0.0.1/32');
   });
 
-  it('port 25: Relay access denied (Debian\'s defer_unauth_destination: 454)', async () => {
+  it("port 25: Relay access denied (Debian's defer_unauth_destination: 454)", async () => {
     expect(await askToRelay(25, OUTSIDE)).toMatch(/<\*\* +454 4\.7\.1 <victim@foreign\.example>: Relay access denied/);
   });
 
   // The presets end smtpd_relay_restrictions with a plain `reject` (permit_mynetworks,
   // permit_sasl_authenticated,reject), whose text is "Access denied" (postconf(5) reject).
   it('587 (Submission.starttls), after STARTTLS: 554 5.7.1 ... Access denied', async () => {
-    expect(await askToRelay(587, OUTSIDE, ['-tls'])).toMatch(/<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/);
+    expect(await askToRelay(587, OUTSIDE, ['-tls'])).toMatch(
+      /<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/,
+    );
   });
 
   it('465 (Submissions.implicitTls): 554 5.7.1 ... Access denied', async () => {
-    expect(await askToRelay(465, OUTSIDE, ['--tls-on-connect'])).toMatch(/<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/);
+    expect(await askToRelay(465, OUTSIDE, ['--tls-on-connect'])).toMatch(
+      /<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/,
+    );
   });
 
-  it('control: from inside mynetworks (127.0.0.1) the relay check passes (the lab\'s error transport then refuses)', async () => {
-    for (const [port, tls] of [[25, []], [587, ['-tls']]] as const) {
+  it("control: from inside mynetworks (127.0.0.1) the relay check passes (the lab's error transport then refuses)", async () => {
+    for (const [port, tls] of [
+      [25, []],
+      [587, ['-tls']],
+    ] as const) {
       const t = await askToRelay(port, '127.0.0.1', [...tls]);
       expect(t).toMatch(/ 550 5\.1\.1 <victim@foreign\.example>: Recipient address rejected: lab host sends nowhere/);
       expect(t).not.toMatch(/Access denied/);
@@ -81,14 +107,16 @@ describe('after examples/mail-host, a client outside mynetworks cannot relay', (
   });
 });
 
-describe('the runner checks the host\'s effective values before the swap', () => {
+describe("the runner checks the host's effective values before the swap", () => {
   it('a hand edit that opens port 25 makes the next apply fail with nothing changed', async () => {
     const edit = await h.exec(['postconf', '-e', 'smtpd_relay_restrictions = permit, reject_unauth_destination']);
     expect(edit.code).toBe(0);
     try {
       const [report] = await applyStack(synthMailHost('26000000'));
       expect(report.result).toBe('failed');
-      expect(report.error).toMatch(/refused before any change on the host: .*service smtp\/inet smtpd_relay_restrictions = "permit, reject_unauth_destination": an unauthenticated client outside mynetworks could relay/);
+      expect(report.error).toMatch(
+        /refused before any change on the host: .*service smtp\/inet smtpd_relay_restrictions = "permit, reject_unauth_destination": an unauthenticated client outside mynetworks could relay/,
+      );
       expect(report.changed).toEqual([]);
       expect((await h.exec(['postconf', '-h', 'message_size_limit'])).stdout.trim()).toBe('25000000');
     } finally {

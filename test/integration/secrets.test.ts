@@ -38,7 +38,10 @@ function synth(outdir: string, settings: Record<string, string> = {}): string {
   const stack = new TerraformStack(app, 'mail');
   const stackDir = join(outdir, 'stacks', 'mail');
   new LocalBackend(stack, { path: join(stackDir, 'terraform.tfstate') });
-  const host = new PostfixHost(stack, 'mx', { connection: { host: h.address, privateKeyPath: sshKey, knownHostsPath: h.knownHostsPath }, settings });
+  const host = new PostfixHost(stack, 'mx', {
+    connection: { host: h.address, privateKeyPath: sshKey, knownHostsPath: h.knownHostsPath },
+    settings,
+  });
   host.addService(Submission.starttls());
   const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
   new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
@@ -46,7 +49,8 @@ function synth(outdir: string, settings: Record<string, string> = {}): string {
   return stackDir;
 }
 
-const env = (extra: Record<string, string> = {}) => terraformEnv({ TF_VAR_tls_key: keyPem, CDKTF_POSTFIX_KEY_PASSPHRASE: PASSPHRASE, ...extra });
+const env = (extra: Record<string, string> = {}) =>
+  terraformEnv({ TF_VAR_tls_key: keyPem, CDKTF_POSTFIX_KEY_PASSPHRASE: PASSPHRASE, ...extra });
 
 /** The runner as Terraform starts it, but with its own stdout/stderr captured (Terraform hides them when the config holds a sensitive value). */
 function runRunner(stackDir: string, report: string): { code: number | null; stdout: string; stderr: string } {
@@ -56,15 +60,36 @@ function runRunner(stackDir: string, report: string): { code: number | null; std
   const keyVar = Object.values(bundle.files).find((f) => f.fromEnv)!.fromEnv!;
   const r = spawnSync('node', [join(stackDir, runner), 'apply', join(stackDir, bundlePath)], {
     encoding: 'utf8',
-    env: env({ ...connectionToEnv({ host: h.address, privateKeyPath: sshKey, knownHostsPath: h.knownHostsPath }), [keyVar]: keyPem, CDKTF_POSTFIX_REPORT: report }),
+    env: env({
+      ...connectionToEnv({ host: h.address, privateKeyPath: sshKey, knownHostsPath: h.knownHostsPath }),
+      [keyVar]: keyPem,
+      CDKTF_POSTFIX_REPORT: report,
+    }),
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'secrets-proof-'));
-  const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=host1.lab.test',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+  const g = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=host1.lab.test',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (g.status !== 0) throw new Error(g.stderr);
   keyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
   certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
@@ -91,7 +116,9 @@ it('the markers are real: the SSH key needs the passphrase, and the TLS key reac
   artifacts.set('terraform plan', plan.stdout + plan.stderr);
   const apply = expectOk(await terraform(stackDir, ['apply', '-auto-approve', '-input=false', '-no-color'], env()));
   artifacts.set('terraform apply (success)', apply.stdout + apply.stderr);
-  const served = (await h.exec(['sh', '-c', 'cat "$(postconf -h smtpd_tls_chain_files smtpd_tls_key_file | tr " ," "\\n\\n" | grep -m1 .)"'])).stdout;
+  const served = (
+    await h.exec(['sh', '-c', 'cat "$(postconf -h smtpd_tls_chain_files smtpd_tls_key_file | tr " ," "\\n\\n" | grep -m1 .)"'])
+  ).stdout;
   expect(served).toContain(markers[0]);
 
   const ok = runRunner(stackDir, join(dir, 'report-ok.json'));
@@ -123,6 +150,8 @@ it('the markers are real: the SSH key needs the passphrase, and the TLS key reac
 
 it('no marker appears in synth output, state, plan, apply output, runner output, reports, diff or the mail log', () => {
   expect(artifacts.size).toBeGreaterThan(8);
-  const leaks = [...artifacts].flatMap(([name, text]) => markers.filter((m) => text.includes(m)).map((m) => `${name}: ${m === PASSPHRASE ? 'passphrase' : 'key line'}`));
+  const leaks = [...artifacts].flatMap(([name, text]) =>
+    markers.filter((m) => text.includes(m)).map((m) => `${name}: ${m === PASSPHRASE ? 'passphrase' : 'key line'}`),
+  );
   expect(leaks).toEqual([]);
 });

@@ -36,10 +36,18 @@ const artifacts = new Map<string, string>();
 /** The smarthost: Cyrus SASL (sasldb), AUTH required to send through it, STARTTLS with the snakeoil pair. */
 async function configureSmarthost(h: LabHost): Promise<void> {
   await addSaslUser(h, SASL_USER, PASSWORD);
-  const r = await h.exec(['postconf', '-e', 'smtpd_sasl_auth_enable=yes', 'smtpd_sasl_type=cyrus',
-    'smtpd_tls_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem', 'smtpd_tls_key_file=/etc/ssl/private/ssl-cert-snakeoil.key',
-    'smtpd_tls_security_level=may', 'smtpd_tls_auth_only=yes',
-    'mynetworks=127.0.0.1/32', 'smtpd_relay_restrictions=permit_sasl_authenticated, reject']);
+  const r = await h.exec([
+    'postconf',
+    '-e',
+    'smtpd_sasl_auth_enable=yes',
+    'smtpd_sasl_type=cyrus',
+    'smtpd_tls_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem',
+    'smtpd_tls_key_file=/etc/ssl/private/ssl-cert-snakeoil.key',
+    'smtpd_tls_security_level=may',
+    'smtpd_tls_auth_only=yes',
+    'mynetworks=127.0.0.1/32',
+    'smtpd_relay_restrictions=permit_sasl_authenticated, reject',
+  ]);
   if (r.code !== 0) throw new Error(r.stderr);
   await h.exec(['postfix', 'reload']);
 }
@@ -48,8 +56,13 @@ function synthSatellite(): string {
   const app = new App({ outdir });
   const stack = new SatelliteStack(app, 'satellite', {
     env: {
-      MAIL_HOST: sat.address, MAIL_SSH_KEY: sat.privateKeyPath, MAIL_KNOWN_HOSTS: sat.knownHostsPath, MAIL_HOSTNAME: sat.hostname,
-      MAIL_SMARTHOST: `[${smart.address}]:25`, MAIL_SASL_USER: SASL_USER, MAIL_ROOT_ALIAS: `root@${smart.hostname}`,
+      MAIL_HOST: sat.address,
+      MAIL_SSH_KEY: sat.privateKeyPath,
+      MAIL_KNOWN_HOSTS: sat.knownHostsPath,
+      MAIL_HOSTNAME: sat.hostname,
+      MAIL_SMARTHOST: `[${smart.address}]:25`,
+      MAIL_SASL_USER: SASL_USER,
+      MAIL_ROOT_ALIAS: `root@${smart.hostname}`,
     },
   });
   const stackDir = join(outdir, 'stacks', 'satellite');
@@ -92,12 +105,33 @@ afterAll(async () => {
 
 describe('the smarthost requires AUTH', () => {
   it('an unauthenticated client is refused', async () => {
-    const r = await run('swaks', ['--server', `${smart.address}:25`, '--local-interface', OUTSIDE, '--from', 'a@outside.test', '--to', `root@${smart.hostname}`, '--quit-after', 'RCPT', '--timeout', '20'], 60_000);
+    const r = await run(
+      'swaks',
+      [
+        '--server',
+        `${smart.address}:25`,
+        '--local-interface',
+        OUTSIDE,
+        '--from',
+        'a@outside.test',
+        '--to',
+        `root@${smart.hostname}`,
+        '--quit-after',
+        'RCPT',
+        '--timeout',
+        '20',
+      ],
+      60_000,
+    );
     expect(r.stdout + r.stderr).toMatch(/<\*\* +554 5\.7\.1 .*Access denied/);
   });
 
   it('offers PLAIN and LOGIN after STARTTLS', async () => {
-    const r = await run('swaks', ['--server', `${smart.address}:25`, '--local-interface', OUTSIDE, '-tls', '--quit-after', 'AUTH', '--timeout', '20'], 60_000);
+    const r = await run(
+      'swaks',
+      ['--server', `${smart.address}:25`, '--local-interface', OUTSIDE, '-tls', '--quit-after', 'AUTH', '--timeout', '20'],
+      60_000,
+    );
     expect(r.stdout).toMatch(/250-AUTH PLAIN LOGIN/);
   });
 });
@@ -113,8 +147,24 @@ describe('examples/satellite applied to host1', () => {
   });
 
   it('runs the null-client settings', async () => {
-    const r = await sat.exec(['postconf', '-h', 'relayhost', 'smtp_sasl_auth_enable', 'smtp_tls_security_level', 'mydestination', 'local_transport', 'mynetworks']);
-    expect(r.stdout.split('\n').slice(0, 6)).toEqual([`[${smart.address}]:25`, 'yes', 'encrypt', '', 'error:local delivery is disabled on this satellite', '127.0.0.1/32 [::1]/128']);
+    const r = await sat.exec([
+      'postconf',
+      '-h',
+      'relayhost',
+      'smtp_sasl_auth_enable',
+      'smtp_tls_security_level',
+      'mydestination',
+      'local_transport',
+      'mynetworks',
+    ]);
+    expect(r.stdout.split('\n').slice(0, 6)).toEqual([
+      `[${smart.address}]:25`,
+      'yes',
+      'encrypt',
+      '',
+      'error:local delivery is disabled on this satellite',
+      '127.0.0.1/32 [::1]/128',
+    ]);
   });
 
   it('mail submitted on host1 is relayed by host2 after AUTH as the user, over TLS, and delivered there', async () => {
@@ -123,10 +173,16 @@ describe('examples/satellite applied to host1', () => {
     expect(s.code).toBe(0);
     await until('host2 mailbox', () => read(smart.mailboxPath('root')).includes(tag));
     // smtpd_sasl_local_domain names the realm the user was created in: smtpd logs user@realm.
-    const queueId = new RegExp(`(\\w+): client=\\S+, sasl_method=(PLAIN|LOGIN), sasl_username=${SASL_USER}@${esc(smart.hostname)}\n`).exec(read(smart.mailLogPath));
+    const queueId = new RegExp(`(\\w+): client=\\S+, sasl_method=(PLAIN|LOGIN), sasl_username=${SASL_USER}@${esc(smart.hostname)}\n`).exec(
+      read(smart.mailLogPath),
+    );
     expect(queueId).not.toBeNull();
-    expect(read(smart.mailLogPath)).toMatch(new RegExp(`${queueId![1]}: to=<root@${esc(smart.hostname)}>, relay=local, .*status=sent \\(delivered to mailbox\\)`));
-    expect(read(sat.mailLogPath)).toMatch(new RegExp(`to=<root@${esc(smart.hostname)}>, relay=${esc(smart.address)}\\[${esc(smart.address)}\\]:25, .*status=sent`));
+    expect(read(smart.mailLogPath)).toMatch(
+      new RegExp(`${queueId![1]}: to=<root@${esc(smart.hostname)}>, relay=local, .*status=sent \\(delivered to mailbox\\)`),
+    );
+    expect(read(sat.mailLogPath)).toMatch(
+      new RegExp(`to=<root@${esc(smart.hostname)}>, relay=${esc(smart.address)}\\[${esc(smart.address)}\\]:25, .*status=sent`),
+    );
     // smtpd's session summary: STARTTLS came before AUTH (smtpd_tls_auth_only would refuse AUTH otherwise).
     expect(read(smart.mailLogPath)).toMatch(/disconnect from \S+ ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1/);
   });
@@ -137,14 +193,35 @@ describe('examples/satellite applied to host1', () => {
     expect(s.code).toBe(0);
     await until('host2 mailbox (root alias)', () => read(smart.mailboxPath('root')).includes(tag));
     // virtual(5) rewrote the recipient on host1 (orig_to keeps what was asked for); the sender stays.
-    expect(read(sat.mailLogPath)).toMatch(new RegExp(`to=<root@${esc(smart.hostname)}>, orig_to=<root(@${esc(sat.hostname)})?>, relay=${esc(smart.address)}\\[`));
-    const message = read(smart.mailboxPath('root')).split(/^From /m).find((m) => m.includes(tag))!;
+    expect(read(sat.mailLogPath)).toMatch(
+      new RegExp(`to=<root@${esc(smart.hostname)}>, orig_to=<root(@${esc(sat.hostname)})?>, relay=${esc(smart.address)}\\[`),
+    );
+    const message = read(smart.mailboxPath('root'))
+      .split(/^From /m)
+      .find((m) => m.includes(tag))!;
     expect(message).toMatch(new RegExp(`^Return-Path: <cron@${esc(sat.hostname)}>`, 'm'));
   });
 
   it('relay probe: a client outside mynetworks asking host1 to relay is refused; loopback is not', async () => {
     const ask = async (source: string) => {
-      const r = await run('swaks', ['--server', `${sat.address}:25`, '--local-interface', source, '--from', 'a@outside.test', '--to', 'victim@foreign.example', '--quit-after', 'RCPT', '--timeout', '20'], 60_000);
+      const r = await run(
+        'swaks',
+        [
+          '--server',
+          `${sat.address}:25`,
+          '--local-interface',
+          source,
+          '--from',
+          'a@outside.test',
+          '--to',
+          'victim@foreign.example',
+          '--quit-after',
+          'RCPT',
+          '--timeout',
+          '20',
+        ],
+        60_000,
+      );
       return r.stdout + r.stderr;
     };
     expect(await ask(OUTSIDE)).toMatch(/<\*\* +554 5\.7\.1 <victim@foreign\.example>: (Recipient address rejected: )?Access denied/);
@@ -153,7 +230,7 @@ describe('examples/satellite applied to host1', () => {
 });
 
 describe('the SASL password never leaks', () => {
-  it('appears in no synth output, bundle, state, plan or apply output, nor host1\'s mail log', () => {
+  it("appears in no synth output, bundle, state, plan or apply output, nor host1's mail log", () => {
     artifacts.set('host1 mail log', read(sat.mailLogPath));
     for (const f of filesContaining(outdir, '')) artifacts.set(f, readFileSync(f, 'latin1'));
     expect([...artifacts.keys()].some((k) => k.endsWith('terraform.tfstate'))).toBe(true);

@@ -26,7 +26,12 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const hostPub = (h: LabHost) => readFileSync(join(h.root, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+const hostPub = (h: LabHost) =>
+  readFileSync(join(h.root, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8')
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ');
 /** 127.0.0.N as an IPv4-mapped IPv6 literal (::ffff:7f00:N), so a real IPv6 literal reaches a lab host. */
 const mapped = (h: LabHost) => `::ffff:7f00:${Number(h.address.split('.')[3]).toString(16)}`;
 function knownHosts(name: string, lines: string[], hash = false): string {
@@ -36,10 +41,16 @@ function knownHosts(name: string, lines: string[], hash = false): string {
   return file;
 }
 async function open(h: LabHost, spec: Partial<ConnectionSpec>, progress?: (l: string) => void): Promise<SshSession> {
-  return SshSession.connect(resolveConnection({ host: h.address, privateKeyPath: h.privateKeyPath, waitTimeoutSeconds: 0, ...spec }, {}, '/nonexistent'), { progress });
+  return SshSession.connect(
+    resolveConnection({ host: h.address, privateKeyPath: h.privateKeyPath, waitTimeoutSeconds: 0, ...spec }, {}, '/nonexistent'),
+    { progress },
+  );
 }
 async function refusal(p: Promise<SshSession>): Promise<SshError> {
-  const s = await p.then((x) => x, (e: SshError) => e);
+  const s = await p.then(
+    (x) => x,
+    (e: SshError) => e,
+  );
   if (s instanceof SshSession) {
     s.close();
     throw new Error('connected, expected a refusal');
@@ -83,18 +94,25 @@ function signHostKey(h: LabHost, ca: string, name: string, ...args: string[]): s
 }
 
 describe('IPv6 literals', () => {
-  test.each([['plain', false], ['hashed', true]])('%s known_hosts lines match a bare IPv6 literal on port 22 and [v6]:port on another', async (_kind, hash) => {
-    const h = lab.hosts[0];
-    if (hash) await extraSshd(h, 2229);
-    const file = knownHosts(`v6-${_kind}`, [`${mapped(h)} ${hostPub(h)}`, `[${mapped(h)}]:2229 ${hostPub(h)}`], hash);
-    const s22 = await open(h, { host: mapped(h), knownHostsPath: file });
-    expect((await s22.exec('hostname')).stdout.trim()).toBe(h.hostname);
-    s22.close();
-    if (!hash) return;
-    const s2229 = await open(h, { host: mapped(h), port: 2229, knownHostsPath: file });
-    expect((await s2229.exec('hostname')).stdout.trim()).toBe(h.hostname);
-    s2229.close();
-  }, 60000);
+  test.each([
+    ['plain', false],
+    ['hashed', true],
+  ])(
+    '%s known_hosts lines match a bare IPv6 literal on port 22 and [v6]:port on another',
+    async (_kind, hash) => {
+      const h = lab.hosts[0];
+      if (hash) await extraSshd(h, 2229);
+      const file = knownHosts(`v6-${_kind}`, [`${mapped(h)} ${hostPub(h)}`, `[${mapped(h)}]:2229 ${hostPub(h)}`], hash);
+      const s22 = await open(h, { host: mapped(h), knownHostsPath: file });
+      expect((await s22.exec('hostname')).stdout.trim()).toBe(h.hostname);
+      s22.close();
+      if (!hash) return;
+      const s2229 = await open(h, { host: mapped(h), port: 2229, knownHostsPath: file });
+      expect((await s2229.exec('hostname')).stdout.trim()).toBe(h.hostname);
+      s2229.close();
+    },
+    60000,
+  );
 });
 
 describe('@cert-authority host certificates', () => {
@@ -119,7 +137,13 @@ describe('@cert-authority host certificates', () => {
 
   test('a deploy through the runner trusts it the same way', async () => {
     const h = lab.hosts[0];
-    const stack = synthStack((st) => new PostfixHost(st, 'mx', { connection: { host: h.address, port: 2222, privateKeyPath: h.privateKeyPath, knownHostsPath: caOnly }, settings: { smtpd_banner: '$myhostname ESMTP via host certificate' } }));
+    const stack = synthStack(
+      (st) =>
+        new PostfixHost(st, 'mx', {
+          connection: { host: h.address, port: 2222, privateKeyPath: h.privateKeyPath, knownHostsPath: caOnly },
+          settings: { smtpd_banner: '$myhostname ESMTP via host certificate' },
+        }),
+    );
     const [r] = await applyStack(stack);
     expect(r.error).toBeUndefined();
     expect(r.result).toBe('applied');
@@ -135,12 +159,16 @@ describe('@cert-authority host certificates', () => {
   test.each([
     [2223, /certificate "other" is for 127\.0\.0\.99, not for 127\.0\.0\.\d+/],
     [2224, /certificate "expired" expired at 2020-01-02/],
-  ])('port %s: refused with a clear error', async (port, message) => {
-    const e = await refusal(open(lab.hosts[0], { port, knownHostsPath: caOnly }));
-    expect(e.kind).toBe('hostkey');
-    expect(e.message).toMatch(message);
-    expect(e.message).toMatch(/Refusing to connect. Fix: on the CA: ssh-keygen -s CA_KEY/);
-  }, 30000);
+  ])(
+    'port %s: refused with a clear error',
+    async (port, message) => {
+      const e = await refusal(open(lab.hosts[0], { port, knownHostsPath: caOnly }));
+      expect(e.kind).toBe('hostkey');
+      expect(e.message).toMatch(message);
+      expect(e.message).toMatch(/Refusing to connect. Fix: on the CA: ssh-keygen -s CA_KEY/);
+    },
+    30000,
+  );
 
   test('a CA marked @revoked is refused', async () => {
     const caLine = readFileSync(`${ca}.pub`, 'utf8').trim();
@@ -161,7 +189,18 @@ describe('pins', () => {
 
   test('connection.hostKey given as a value: the runner trusts exactly that key, with no known_hosts file', async () => {
     const h = lab.hosts[1];
-    const stack = synthStack((st) => new PostfixHost(st, 'mx', { connection: { host: h.address, privateKeyPath: h.privateKeyPath, knownHostsPath: join(dir, 'absent'), hostKey: `${hostPub(h)} root@${h.hostname}` }, settings: { smtpd_banner: '$myhostname ESMTP via pinned key' } }));
+    const stack = synthStack(
+      (st) =>
+        new PostfixHost(st, 'mx', {
+          connection: {
+            host: h.address,
+            privateKeyPath: h.privateKeyPath,
+            knownHostsPath: join(dir, 'absent'),
+            hostKey: `${hostPub(h)} root@${h.hostname}`,
+          },
+          settings: { smtpd_banner: '$myhostname ESMTP via pinned key' },
+        }),
+    );
     const [r] = await applyStack(stack);
     expect(r.error).toBeUndefined();
     expect(r.result).toBe('applied');
@@ -183,10 +222,22 @@ describe('timeouts', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as AddressInfo).port;
     const started = Date.now();
-    const e = await refusal(SshSession.connect(resolveConnection({ host: '127.0.0.1', port, privateKeyPath: lab.privateKeyPath, connectTimeoutSeconds: 2, waitTimeoutSeconds: 0 }, {}, '/nonexistent')));
+    const e = await refusal(
+      SshSession.connect(
+        resolveConnection(
+          { host: '127.0.0.1', port, privateKeyPath: lab.privateKeyPath, connectTimeoutSeconds: 2, waitTimeoutSeconds: 0 },
+          {},
+          '/nonexistent',
+        ),
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(6000);
     expect(e.kind).toBe('timeout');
-    expect(e.message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}: no SSH session within 2 s: timed out in the SSH handshake \\(the port accepts TCP, but no SSH server answers\\)\\. Fix: .*connection\\.connectTimeoutSeconds \\(CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT\\)`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `^127\\.0\\.0\\.1:${port}: no SSH session within 2 s: timed out in the SSH handshake \\(the port accepts TCP, but no SSH server answers\\)\\. Fix: .*connection\\.connectTimeoutSeconds \\(CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT\\)`,
+      ),
+    );
   }, 30000);
 
   test('a command that runs past the command timeout ends our side at once with a clear error', async () => {
@@ -194,7 +245,11 @@ describe('timeouts', () => {
     const s = await open(h, { knownHostsPath: h.knownHostsPath, commandTimeoutSeconds: 1 });
     try {
       const started = Date.now();
-      await expect(s.exec('sleep 29.7')).rejects.toThrow(new RegExp(`^${h.address.replace(/\./g, '\\.')}: command "sleep 29.7" did not finish within 1 s \\(command timeout\\); the channel was closed and a KILL signal sent .*Fix: .*commandTimeoutSeconds \\(CDKTF_POSTFIX_SSH_COMMAND_TIMEOUT\\)`));
+      await expect(s.exec('sleep 29.7')).rejects.toThrow(
+        new RegExp(
+          `^${h.address.replace(/\./g, '\\.')}: command "sleep 29.7" did not finish within 1 s \\(command timeout\\); the channel was closed and a KILL signal sent .*Fix: .*commandTimeoutSeconds \\(CDKTF_POSTFIX_SSH_COMMAND_TIMEOUT\\)`,
+        ),
+      );
       expect(Date.now() - started).toBeLessThan(5000);
       // Whether the host's process ends depends on sshd honouring the channel's signal request: seen
       // both ways on lab hosts (OpenSSH 9.2), so only our side's promise is asserted here.
@@ -218,14 +273,22 @@ describe('timeouts', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const port = (proxy.address() as AddressInfo).port;
     const file = knownHosts('proxied', [`[127.0.0.1]:${port} ${hostPub(h)}`]);
-    const s = await SshSession.connect(resolveConnection({ host: '127.0.0.1', port, privateKeyPath: h.privateKeyPath, knownHostsPath: file, keepaliveSeconds: 1, waitTimeoutSeconds: 0 }, {}, '/nonexistent'));
+    const s = await SshSession.connect(
+      resolveConnection(
+        { host: '127.0.0.1', port, privateKeyPath: h.privateKeyPath, knownHostsPath: file, keepaliveSeconds: 1, waitTimeoutSeconds: 0 },
+        {},
+        '/nonexistent',
+      ),
+    );
     let started$: () => void = () => undefined;
     const begun = new Promise<void>((r) => (started$ = r));
     const running = s.exec('echo started; sleep 60', undefined, (line) => line === 'started' && started$());
     await begun;
     frozen = true;
     const started = Date.now();
-    await expect(running).rejects.toThrow(/^127\.0\.0\.1:\d+: the host stopped answering \(3 keepalives 1 s apart went unanswered\)\. Fix: .*connection\.keepaliveSeconds/);
+    await expect(running).rejects.toThrow(
+      /^127\.0\.0\.1:\d+: the host stopped answering \(3 keepalives 1 s apart went unanswered\)\. Fix: .*connection\.keepaliveSeconds/,
+    );
     expect(Date.now() - started).toBeLessThan(10000);
     s.close();
     await new Promise((r) => proxy.close(r));
@@ -244,7 +307,9 @@ describe('wait-for-SSH', () => {
     expect((await s.exec('hostname')).stdout.trim()).toBe(h.hostname);
     s.close();
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    expect(lines[0]).toMatch(new RegExp(`^waiting for ssh on ${h.address.replace(/\./g, '\\.')}:2225 \\(connection refused\\), 0 s of 60 s$`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^waiting for ssh on ${h.address.replace(/\./g, '\\.')}:2225 \\(connection refused\\), 0 s of 60 s$`),
+    );
   }, 60000);
 
   test('a host that never comes up fails with the last error after the limit', async () => {
@@ -259,7 +324,9 @@ describe('wait-for-SSH', () => {
     const h = lab.hosts[1];
     const lines: string[] = [];
     const started = Date.now();
-    const e = await refusal(open(h, { hostKeyFingerprint: lab.hosts[0].hostKeyFingerprint, waitTimeoutSeconds: 300 }, (l) => lines.push(l)));
+    const e = await refusal(
+      open(h, { hostKeyFingerprint: lab.hosts[0].hostKeyFingerprint, waitTimeoutSeconds: 300 }, (l) => lines.push(l)),
+    );
     expect(e.kind).toBe('hostkey');
     expect(lines).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5000);

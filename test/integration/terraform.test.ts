@@ -10,7 +10,17 @@ import { join } from 'path';
 import { App, LocalBackend } from 'cdktf';
 import { Lab, LabHost, startLab } from '../lab';
 import { MailHostStack } from '../../examples/mail-host/main';
-import { cdktf, expectOk, filesContaining, REPO_ROOT, mailHostProject, smtpGreeting, stripAnsi, terraform, terraformEnv } from '../helpers/terraform';
+import {
+  cdktf,
+  expectOk,
+  filesContaining,
+  REPO_ROOT,
+  mailHostProject,
+  smtpGreeting,
+  stripAnsi,
+  terraform,
+  terraformEnv,
+} from '../helpers/terraform';
 
 jest.setTimeout(300_000);
 
@@ -77,7 +87,9 @@ async function expectRestored(h: LabHost, before: HostSnapshot): Promise<void> {
  * built-in throwaway ed25519 key it uses to probe crypto support, and its PEM parsers).
  */
 function expectNoPrivateKey(h: LabHost, ...dirsOrFiles: string[]): void {
-  const keyBody = readFileSync(h.privateKeyPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+  const keyBody = readFileSync(h.privateKeyPath, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'));
   expect(keyBody.length).toBeGreaterThan(0);
   const runnerSha = sha256(readFileSync(join(REPO_ROOT, 'dist', 'runner', 'cdktf-postfix-runner.js')));
   for (const p of dirsOrFiles) {

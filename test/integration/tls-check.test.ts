@@ -14,23 +14,53 @@ import { checkTls, formatTlsCheck } from '../../lib/probe/tls-check';
 const dir = mkdtempSync(join(tmpdir(), 'tls-check-'));
 const keyPath = join(dir, 'key.pem');
 const certPath = join(dir, 'cert.pem');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath,
-  '-out', certPath, '-days', '30', '-subj', '/CN=mx-test.example'], { stdio: 'ignore' });
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '30',
+    '-subj',
+    '/CN=mx-test.example',
+  ],
+  { stdio: 'ignore' },
+);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
 async function startSServer(extra: string[]): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   // SECLEVEL=0 on the server so that TLS 1.0/1.1 are really possible unless -no_tls1/-no_tls1_1 say otherwise.
-  const child = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', certPath, '-key', keyPath,
-    '-cipher', 'DEFAULT@SECLEVEL=0', '-quiet', ...extra], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(
+    'openssl',
+    ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', certPath, '-key', keyPath, '-cipher', 'DEFAULT@SECLEVEL=0', '-quiet', ...extra],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
   for (let i = 0; i < 50; i++) {
     const open = await new Promise<boolean>((resolve) => {
-      const s = new Socket().once('connect', () => { s.destroy(); resolve(true); }).once('error', () => resolve(false));
+      const s = new Socket()
+        .once('connect', () => {
+          s.destroy();
+          resolve(true);
+        })
+        .once('error', () => resolve(false));
       s.connect(port, '127.0.0.1');
     });
     if (open) return { port, child };
@@ -65,12 +95,16 @@ function startStarttlsServer(minVersion: 'TLSv1' | 'TLSv1.2'): Promise<{ port: n
     };
     socket.on('data', onData);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })),
+  );
 }
 
 describe('checkTls against openssl s_server (implicit TLS)', () => {
   const children: ChildProcess[] = [];
-  afterAll(() => { for (const c of children) c.kill(); });
+  afterAll(() => {
+    for (const c of children) c.kill();
+  });
 
   it('passes a server that refuses TLS 1.0 and 1.1, and reports the session', async () => {
     const { port, child } = await startSServer(['-no_tls1', '-no_tls1_1']);
@@ -102,7 +136,9 @@ describe('checkTls against openssl s_server (implicit TLS)', () => {
     expect(r.connected).toBe(true);
     expect(r.probes.find((p) => p.protocol === 'TLSv1')?.outcome).toBe('accepted');
     expect(r.probes.find((p) => p.protocol === 'TLSv1.1')?.outcome).toBe('accepted');
-    expect(r.violations).toEqual(expect.arrayContaining([expect.stringMatching(/TLSv1 is accepted/), expect.stringMatching(/TLSv1.1 is accepted/)]));
+    expect(r.violations).toEqual(
+      expect.arrayContaining([expect.stringMatching(/TLSv1 is accepted/), expect.stringMatching(/TLSv1.1 is accepted/)]),
+    );
     expect(r.ok).toBe(false);
   });
 
@@ -124,7 +160,9 @@ describe('checkTls against openssl s_server (implicit TLS)', () => {
 
 describe('checkTls with STARTTLS', () => {
   const servers: Server[] = [];
-  afterAll(() => { for (const s of servers) s.close(); });
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
 
   it('negotiates after EHLO/STARTTLS and probes the same way', async () => {
     const modern = await startStarttlsServer('TLSv1.2');
@@ -145,22 +183,34 @@ describe('checkTls with STARTTLS', () => {
 function startPlainSmtp(greeting: string | undefined, ehlo?: string): Promise<{ port: number; server: Server }> {
   const server = createServer((socket) => {
     socket.on('error', () => undefined);
-    if (greeting === undefined) { socket.destroy(); return; }
+    if (greeting === undefined) {
+      socket.destroy();
+      return;
+    }
     socket.write(greeting);
     socket.on('data', (d) => {
       if (/^EHLO/i.test(d.toString()) && ehlo) socket.write(ehlo);
       else socket.end('221 bye\r\n');
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })),
+  );
 }
 
 describe('checkTls when SMTP goes wrong before TLS', () => {
   const servers: Server[] = [];
-  afterAll(() => { for (const s of servers) s.close(); });
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
 
   it.each([
-    ['no STARTTLS in the EHLO reply', '220-mx ESMTP\r\n220 mx\r\n', '250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n', /did not offer STARTTLS/],
+    [
+      'no STARTTLS in the EHLO reply',
+      '220-mx ESMTP\r\n220 mx\r\n',
+      '250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n',
+      /did not offer STARTTLS/,
+    ],
     ['a 554 greeting', '554 5.7.1 no service\r\n', undefined, /greeting: the server answered "554 5.7.1 no service"/],
     ['a hang-up before the greeting', undefined, undefined, /closed the connection during the SMTP dialogue/],
   ])('%s: no TLS session, and the reason', async (_what, greeting, ehlo, reason) => {
@@ -188,7 +238,10 @@ describe('cdktf-postfix tls-check command', () => {
       const program = new Command().exitOverride();
       registerTlsCheckCommand(program);
       let out = '';
-      const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { out += String(chunk); return true; });
+      const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        out += String(chunk);
+        return true;
+      });
       try {
         await program.parseAsync(['node', 'cdktf-postfix', 'tls-check', `127.0.0.1:${port}`, '--json']);
       } finally {

@@ -24,7 +24,9 @@ import { sendMail } from '../helpers/smtp-client';
 jest.setTimeout(240_000);
 
 const PORTS: { port: number; mode: TlsCheckMode }[] = [
-  { port: 25, mode: 'starttls' }, { port: 587, mode: 'starttls' }, { port: 465, mode: 'implicit' },
+  { port: 25, mode: 'starttls' },
+  { port: 587, mode: 'starttls' },
+  { port: 465, mode: 'implicit' },
 ];
 
 let lab: Lab;
@@ -35,7 +37,6 @@ let fingerprint: string;
 let reports: HostReport[];
 const checks = new Map<number, TlsCheckResult>();
 
-
 /** One handshake limited to TLS 1.2 with the given cipher list; the facts it reports. */
 async function handshakeTls12(port: number, mode: TlsCheckMode, ciphers?: string) {
   return tlsHandshake({ host: h.address, port, mode }, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ...(ciphers ? { ciphers } : {}) });
@@ -43,8 +44,27 @@ async function handshakeTls12(port: number, mode: TlsCheckMode, ciphers?: string
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tls-proof-'));
-  const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3', '-subj', '/CN=host1.lab.test',
-    '-addext', 'subjectAltName=DNS:host1.lab.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+  const g = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3',
+      '-subj',
+      '/CN=host1.lab.test',
+      '-addext',
+      'subjectAltName=DNS:host1.lab.test',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (g.status !== 0) throw new Error(g.stderr);
   certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
   const keyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
@@ -69,7 +89,8 @@ beforeAll(async () => {
   expect(readFileSync(join(stackDir, bundles[0]), 'utf8')).not.toContain('PRIVATE KEY');
   reports = await applyStack(stackDir);
   // One probe per port from outside, after the apply; the probes run one after another (anvil).
-  for (const { port, mode } of PORTS) checks.set(port, await checkTls({ host: h.address, port, mode }, { minProtocol: 'TLSv1.2' }, { verifyHostname: false }));
+  for (const { port, mode } of PORTS)
+    checks.set(port, await checkTls({ host: h.address, port, mode }, { minProtocol: 'TLSv1.2' }, { verifyHostname: false }));
 }, 240_000);
 
 afterAll(async () => {
@@ -84,8 +105,13 @@ describe('apply with the default profile and tlsCheckAfterApply', () => {
     const r = reports[0];
     expect(r.error).toBeUndefined();
     expect(r.result).toBe('applied');
-    expect(r.tlsChecks?.map((c) => [c.target.port, c.target.mode, c.ok])).toEqual(expect.arrayContaining([
-      [25, 'starttls', true], [587, 'starttls', true], [465, 'implicit', true]]));
+    expect(r.tlsChecks?.map((c) => [c.target.port, c.target.mode, c.ok])).toEqual(
+      expect.arrayContaining([
+        [25, 'starttls', true],
+        [587, 'starttls', true],
+        [465, 'implicit', true],
+      ]),
+    );
     expect(r.tlsChecks).toHaveLength(3);
   });
 });
@@ -151,7 +177,10 @@ describe('plaintext', () => {
       const end = Date.now() + 15_000;
       for (;;) {
         const m = /^(?:\d{3}-[^\n]*\n)*\d{3} [^\n]*\n/.exec(buf);
-        if (m) { buf = buf.slice(m[0].length); return m[0].replace(/\r/g, '').trimEnd(); }
+        if (m) {
+          buf = buf.slice(m[0].length);
+          return m[0].replace(/\r/g, '').trimEnd();
+        }
         if (Date.now() > end) throw new Error(`no SMTP reply to ${line} (got ${JSON.stringify(buf)})`);
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -69,7 +69,14 @@ test('a reload is acknowledged on a host with no mail log at all, and the new se
   expect((await h.exec(['postfix', 'reload'])).code).toBe(0);
   await new Promise((r) => setTimeout(r, 1000));
   await h.exec(['rm', '-f', '/var/log/mail.log']);
-  const noLog = async () => (await h.exec(['sh', '-c', 'test ! -e /dev/log && test -z "$(postconf -h maillog_file)" && ! find /var/log /var/spool/postfix -name "mail.log*" | grep -q .'])).code === 0;
+  const noLog = async () =>
+    (
+      await h.exec([
+        'sh',
+        '-c',
+        'test ! -e /dev/log && test -z "$(postconf -h maillog_file)" && ! find /var/log /var/spool/postfix -name "mail.log*" | grep -q .',
+      ])
+    ).code === 0;
   expect(await noLog()).toBe(true);
 
   for (const banner of ['quiet one', 'quiet two']) {
@@ -91,11 +98,20 @@ test('a reload is acknowledged on a host with no mail log at all, and the new se
 
 test('a symbolic link at a target path is refused, and one at a staging path is never written through', async () => {
   const h = lab.hosts[0];
-  const withFile = (path: string, content: string) => synthStack((s) => {
-    const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
-    host.state.addFile({ path, content }, 'test');
-  });
-  expect((await h.exec(['sh', '-c', 'echo original > /etc/postfix/victim && ln -s /etc/postfix/victim /etc/postfix/linked && ln -s /etc/postfix/victim /etc/postfix/staged.cdktf-new'])).code).toBe(0);
+  const withFile = (path: string, content: string) =>
+    synthStack((s) => {
+      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
+      host.state.addFile({ path, content }, 'test');
+    });
+  expect(
+    (
+      await h.exec([
+        'sh',
+        '-c',
+        'echo original > /etc/postfix/victim && ln -s /etc/postfix/victim /etc/postfix/linked && ln -s /etc/postfix/victim /etc/postfix/staged.cdktf-new',
+      ])
+    ).code,
+  ).toBe(0);
 
   const [refused] = await applyStack(withFile('/etc/postfix/linked', 'a REJECT\n'));
   expect(refused.result).toBe('failed');
@@ -123,10 +139,12 @@ test('files go only under the config directory and declared roots: a declared ro
     expect(r.error).toBeUndefined();
     expect(r.result).toBe('applied');
     expect((await h.exec(['cat', '/mnt/certs/extra.pem'])).stdout).toBe('not a secret\n');
-    expect(() => synthStack((s) => {
-      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
-      host.state.addFile({ path: '/mnt/certs/extra.pem', content: 'x\n' }, 'test');
-    })).toThrow(/file \/mnt\/certs\/extra\.pem.*outside the directories this host may write to \(\/etc\/postfix\).*fileRoots/s);
+    expect(() =>
+      synthStack((s) => {
+        const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
+        host.state.addFile({ path: '/mnt/certs/extra.pem', content: 'x\n' }, 'test');
+      }),
+    ).toThrow(/file \/mnt\/certs\/extra\.pem.*outside the directories this host may write to \(\/etc\/postfix\).*fileRoots/s);
   } finally {
     await h.exec(['umount', '/mnt']);
   }

@@ -46,12 +46,14 @@ test('a value postfix(1) refuses fails validation with its words, nothing change
   expect(await smtpGreeting(h.address)).toBe(`220 ${h.hostname} ESMTP checked`);
 });
 
-test('maillog_file without the postlog service fails validation (check-fatal\'s rule), nothing changed', async () => {
+test("maillog_file without the postlog service fails validation (check-fatal's rule), nothing changed", async () => {
   const h = lab.hosts[0];
   const before = files(h);
   const [r] = await applyStack(stack(h, { smtpd_banner: '$myhostname ESMTP checked' }, ['postlog/unix-dgram']));
   expect(r.result).toBe('failed');
-  expect(r.error).toMatch(/postfix check failed on the new configuration.*maillog_file is set and master.cf has no postlog unix-dgram service/);
+  expect(r.error).toMatch(
+    /postfix check failed on the new configuration.*maillog_file is set and master.cf has no postlog unix-dgram service/,
+  );
   expect(files(h)).toEqual(before);
   expect(await smtpGreeting(h.address)).toBe(`220 ${h.hostname} ESMTP checked`);
 });

@@ -1,22 +1,22 @@
 /** Address reservations: /tmp/cdktf-postfix-lab/.addresses/127.0.0.N (O_EXCL), guarded by a lock dir. */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { Owner, loAddresses, ownerAlive, portFree, readJson, selfOwner, sleep } from "./process";
-import { DEFAULT_FIRST_ADDRESS, LAB_BASE_DIR, LAST_ADDRESS, RESERVATIONS_DIR } from "./types";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Owner, loAddresses, ownerAlive, portFree, readJson, selfOwner, sleep } from './process';
+import { DEFAULT_FIRST_ADDRESS, LAB_BASE_DIR, LAST_ADDRESS, RESERVATIONS_DIR } from './types';
 
 interface Reservation extends Owner {
   lab: string;
 }
 
 async function withAllocLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(LAB_BASE_DIR, ".alloc.lock");
+  const lock = path.join(LAB_BASE_DIR, '.alloc.lock');
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       fs.mkdirSync(lock);
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       try {
         if (Date.now() - fs.statSync(lock).mtimeMs > 15_000) fs.rmSync(lock, { recursive: true, force: true });
       } catch {
@@ -60,15 +60,16 @@ export async function reserveAddresses(lab: string, count: number, first: number
       }
       if (chosen.length < count) {
         // None free at all is almost always one listener on every address holding 22 or 25.
-        const hint = chosen.length === 0
-          ? ". Something listens on port 25 or 22 of every address (this machine's own Postfix or sshd?): see `ss -ltnp 'sport = :25 or sport = :22'`, "
-            + 'stop it (postfix stop), or make it listen on specific addresses (inet_interfaces, ListenAddress)'
-          : '';
+        const hint =
+          chosen.length === 0
+            ? ". Something listens on port 25 or 22 of every address (this machine's own Postfix or sshd?): see `ss -ltnp 'sport = :25 or sport = :22'`, " +
+              'stop it (postfix stop), or make it listen on specific addresses (inet_interfaces, ListenAddress)'
+            : '';
         throw new Error(`lab: only ${chosen.length} free loopback addresses, ${count} wanted${hint}`);
       }
     }
     const me: Reservation = { lab, ...selfOwner() };
-    for (const n of chosen) fs.writeFileSync(path.join(RESERVATIONS_DIR, `127.0.0.${n}`), JSON.stringify(me), { flag: "wx" });
+    for (const n of chosen) fs.writeFileSync(path.join(RESERVATIONS_DIR, `127.0.0.${n}`), JSON.stringify(me), { flag: 'wx' });
     return chosen;
   });
 }

@@ -1,11 +1,11 @@
 /** The lab's public shapes and fixed places (addresses, directories, the sudo user). */
-import * as path from "node:path";
+import * as path from 'node:path';
 
-export const LAB_BASE_DIR = "/tmp/cdktf-postfix-lab";
-export const RESERVATIONS_DIR = path.join(LAB_BASE_DIR, ".addresses");
+export const LAB_BASE_DIR = '/tmp/cdktf-postfix-lab';
+export const RESERVATIONS_DIR = path.join(LAB_BASE_DIR, '.addresses');
 export const DEFAULT_FIRST_ADDRESS = 20;
 export const LAST_ADDRESS = 254;
-export const LAB_SUDO_USER = "mailops";
+export const LAB_SUDO_USER = 'mailops';
 
 export interface StartLabOptions {
   /** Number of hosts (1..200). */
@@ -35,7 +35,7 @@ export interface LabHost {
   readonly address: string;
   readonly sshPort: 22;
   readonly smtpPort: 25;
-  readonly user: "root";
+  readonly user: 'root';
   /** Set when the lab was started with nonRootUser: a user with passwordless sudo inside the host. */
   readonly sudoUser?: string;
   /** The lab's client private key (ed25519, no passphrase), authorized for root on every host. */
@@ -83,19 +83,19 @@ export interface Lab {
  * A lab whose hosts are not running yet (prepareLab): addresses reserved, host keys generated,
  * known_hosts written. The hosts' exec/readFile work only after start().
  */
-export interface PreparedLab extends Omit<Lab, "startMs"> {
+export interface PreparedLab extends Omit<Lab, 'startMs'> {
   /** Brings every host up and waits until each answers SMTP 220 and the SSH banner. Once only; later calls return the same lab. */
   start(opts?: { readyTimeoutMs?: number }): Promise<Lab>;
 }
 
 /** Directories of a host, relative to its root, and where they appear inside the host. */
 export const BINDS: ReadonlyArray<readonly [string, string]> = [
-  ["etc-postfix", "/etc/postfix"],
-  ["spool", "/var/spool/postfix"],
-  ["lib", "/var/lib/postfix"],
-  ["mail", "/var/mail"],
-  ["log", "/var/log"],
-  ["run", "/run"],
-  ["sudoers.d", "/etc/sudoers.d"],
-  ["hosts", "/etc/hosts"],
+  ['etc-postfix', '/etc/postfix'],
+  ['spool', '/var/spool/postfix'],
+  ['lib', '/var/lib/postfix'],
+  ['mail', '/var/mail'],
+  ['log', '/var/log'],
+  ['run', '/run'],
+  ['sudoers.d', '/etc/sudoers.d'],
+  ['hosts', '/etc/hosts'],
 ];

@@ -38,7 +38,9 @@ describe('issue 15 bad input', () => {
 
   test('a relayhost without brackets where MX lookup is not wanted', () => {
     const { stack, host } = hostIn();
-    const e = caught(() => new SmartHostRelay(host, 'relay', { relayhost: 'smtp.example.net:587', username: 'u', password: password(stack) }));
+    const e = caught(
+      () => new SmartHostRelay(host, 'relay', { relayhost: 'smtp.example.net:587', username: 'u', password: password(stack) }),
+    );
     expectFacts(e, 'test/mx/relay', 'relayhost', 'smtp.example.net:587', /write \[smtp\.example\.net\]:587 .*mxLookup: true/);
   });
 
@@ -55,11 +57,25 @@ describe('issue 15 bad input', () => {
   });
 
   test.each([
-    ['inboundMx, mynetworks opened to everyone', () => Presets.inboundMx(new TerraformStack(Testing.app(), 'test'), 'mx', { connection, settings: { mynetworks: '0.0.0.0/0' } }), 'mynetworks', '0.0.0.0/0'],
-    ['satellite, relay restrictions that permit', () => {
-      const stack = new TerraformStack(Testing.app(), 'test');
-      return Presets.satellite(stack, 'mx', { connection, smarthost: { relayhost: '[s.example]:587', username: 'u', password: password(stack) }, settings: { smtpd_relay_restrictions: 'permit, reject' } });
-    }, /smtpd_relay_restrictions|service smtp\/inet/, undefined],
+    [
+      'inboundMx, mynetworks opened to everyone',
+      () => Presets.inboundMx(new TerraformStack(Testing.app(), 'test'), 'mx', { connection, settings: { mynetworks: '0.0.0.0/0' } }),
+      'mynetworks',
+      '0.0.0.0/0',
+    ],
+    [
+      'satellite, relay restrictions that permit',
+      () => {
+        const stack = new TerraformStack(Testing.app(), 'test');
+        return Presets.satellite(stack, 'mx', {
+          connection,
+          smarthost: { relayhost: '[s.example]:587', username: 'u', password: password(stack) },
+          settings: { smtpd_relay_restrictions: 'permit, reject' },
+        });
+      },
+      /smtpd_relay_restrictions|service smtp\/inet/,
+      undefined,
+    ],
   ])('a preset overridden into an open relay: %s', (_, make, field, value) => {
     const host = make();
     const e = caught(() => host.bundle);
@@ -72,7 +88,10 @@ describe('issue 15 bad input', () => {
 
   test('aliases on a host that delivers nothing locally (a satellite): use a virtual alias instead', () => {
     const stack = new TerraformStack(Testing.app(), 'test');
-    const host = Presets.satellite(stack, 'mx', { connection, smarthost: { relayhost: '[s.example]:587', username: 'u', password: password(stack) } });
+    const host = Presets.satellite(stack, 'mx', {
+      connection,
+      smarthost: { relayhost: '[s.example]:587', username: 'u', password: password(stack) },
+    });
     new Aliases(host, 'aliases', { operator: 'ops@example.org' });
     const e = caught(() => host.bundle);
     expectFacts(e, 'test/mx', 'aliases', '/etc/aliases', /LookupTable\.virtualAlias/);

@@ -28,7 +28,9 @@ const pair = generateDkimKeyPair();
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dns-records-'));
-  execSync(`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mx1.example.org -days 1 -keyout ${dir}/key.pem -out ${dir}/cert.pem 2>/dev/null`);
+  execSync(
+    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mx1.example.org -days 1 -keyout ${dir}/key.pem -out ${dir}/cert.pem 2>/dev/null`,
+  );
   certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
   writeFileSync(join(dir, 'dkim.pub'), pair.publicKeyPem);
   writeFileSync(join(dir, 'virtual'), 'sales@example.org root@mx1.example.org\n');
@@ -39,10 +41,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
-    MAIL_HOST: '192.0.2.10', MAIL_SSH_KEY: '/keys/id', MAIL_KNOWN_HOSTS: '/keys/kh', MAIL_DOMAIN: 'example.org', MAIL_HOSTNAME: 'mx1.example.org',
-    MAIL_DKIM_SELECTOR: '2026a', MAIL_DKIM_PUBLIC_KEY_FILE: join(dir, 'dkim.pub'), MAIL_DMARC_POLICY: 'reject', MAIL_DMARC_RUA: 'mailto:dmarc@example.org',
-    MAIL_SPF_IP4: '192.0.2.10', MAIL_TLSA_CERT_FILE: join(dir, 'cert.pem'), MAIL_MTA_STS_MODE: 'enforce', MAIL_TLSRPT_RUA: 'mailto:tlsrpt@example.org',
-    MAIL_DNS_SERVER: '192.0.2.53', MAIL_DNS_KEY_NAME: 'mail-stack',
+    MAIL_HOST: '192.0.2.10',
+    MAIL_SSH_KEY: '/keys/id',
+    MAIL_KNOWN_HOSTS: '/keys/kh',
+    MAIL_DOMAIN: 'example.org',
+    MAIL_HOSTNAME: 'mx1.example.org',
+    MAIL_DKIM_SELECTOR: '2026a',
+    MAIL_DKIM_PUBLIC_KEY_FILE: join(dir, 'dkim.pub'),
+    MAIL_DMARC_POLICY: 'reject',
+    MAIL_DMARC_RUA: 'mailto:dmarc@example.org',
+    MAIL_SPF_IP4: '192.0.2.10',
+    MAIL_TLSA_CERT_FILE: join(dir, 'cert.pem'),
+    MAIL_MTA_STS_MODE: 'enforce',
+    MAIL_TLSRPT_RUA: 'mailto:tlsrpt@example.org',
+    MAIL_DNS_SERVER: '192.0.2.53',
+    MAIL_DNS_KEY_NAME: 'mail-stack',
     ...extra,
   };
 }
@@ -54,7 +67,9 @@ function synth(e: NodeJS.ProcessEnv): { stack: DnsRecordsStack; tf: Synthesized;
 }
 
 function openSslSpkiSha256(pem: string): string {
-  return execSync('openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum', { input: pem, encoding: 'utf8' }).split(' ')[0];
+  return execSync('openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum', { input: pem, encoding: 'utf8' }).split(
+    ' ',
+  )[0];
 }
 
 describe('examples/dns-records', () => {
@@ -75,16 +90,27 @@ describe('examples/dns-records', () => {
     expect(`v=DKIM1; k=rsa; p=${p}`.length).toBeGreaterThan(255);
   });
 
-  test('TLSA: no provider-dns resource; its output holds openssl\'s SPKI SHA-256 of the certificate', () => {
+  test("TLSA: no provider-dns resource; its output holds openssl's SPKI SHA-256 of the certificate", () => {
     const { stack, tf } = synth(env());
     expect(stack.unpublished).toEqual(['tlsa-0']);
-    expect(tf.output.mx_dns_tlsa_0.value).toEqual({ name: '_25._tcp.mx1.example.org', type: 'TLSA', ttl: 3600, value: `3 1 1 ${openSslSpkiSha256(certPem)}` });
+    expect(tf.output.mx_dns_tlsa_0.value).toEqual({
+      name: '_25._tcp.mx1.example.org',
+      type: 'TLSA',
+      ttl: 3600,
+      value: `3 1 1 ${openSslSpkiSha256(certPem)}`,
+    });
     expect(String(tf.output.mx_dns_zone.value)).toContain(`_25._tcp.mx1.example.org. 3600 IN TLSA 3 1 1 ${openSslSpkiSha256(certPem)}\n`);
   });
 
   test('the provider signs updates with TSIG; the secret and the DKIM private key are sensitive variables, never text', () => {
     const { tf } = synth(env());
-    expect(tf.provider.dns).toEqual([{ update: [{ server: '192.0.2.53', key_name: 'mail-stack.', key_algorithm: 'hmac-sha256', key_secret: `\${var.${DNS_KEY_SECRET_VARIABLE}}` }] }]);
+    expect(tf.provider.dns).toEqual([
+      {
+        update: [
+          { server: '192.0.2.53', key_name: 'mail-stack.', key_algorithm: 'hmac-sha256', key_secret: `\${var.${DNS_KEY_SECRET_VARIABLE}}` },
+        ],
+      },
+    ]);
     expect(tf.variable[DNS_KEY_SECRET_VARIABLE]).toMatchObject({ sensitive: true });
     expect(tf.variable[DKIM_PRIVATE_KEY_VARIABLE]).toMatchObject({ sensitive: true });
   });
@@ -93,7 +119,9 @@ describe('examples/dns-records', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'dns-records-app-'));
     try {
       const app = new App({ outdir });
-      const stack = new DnsRecordsStack(app, 'dns-records', { env: env({ MAIL_VIRTUAL_FILE: join(dir, 'virtual'), MAIL_TRANSPORT_FILE: join(dir, 'transport') }) });
+      const stack = new DnsRecordsStack(app, 'dns-records', {
+        env: env({ MAIL_VIRTUAL_FILE: join(dir, 'virtual'), MAIL_TRANSPORT_FILE: join(dir, 'transport') }),
+      });
       app.synth();
       const written = readFileSync(join(outdir, 'stacks', 'dns-records', 'cdk.tf.json'), 'utf8');
       expect(Object.keys(JSON.parse(written).resource)).toEqual(expect.arrayContaining(['dns_mx_record_set', 'dns_txt_record_set']));
@@ -107,7 +135,9 @@ describe('examples/dns-records', () => {
 
   test('a zone that does not hold the records is refused, naming the variable and the fix', () => {
     const e = caught(() => synth(env({ MAIL_DNS_ZONE: 'other.example' })));
-    expect(e.message).toMatch(/^dns-records: MAIL_DNS_ZONE = "other\.example": does not contain the record example\.org\. Fix: give the zone that holds example\.org/);
+    expect(e.message).toMatch(
+      /^dns-records: MAIL_DNS_ZONE = "other\.example": does not contain the record example\.org\. Fix: give the zone that holds example\.org/,
+    );
   });
 
   test('a subdomain zone holds only its names: a host in a parent zone is refused too', () => {
@@ -115,6 +145,8 @@ describe('examples/dns-records', () => {
   });
 
   test('an unreadable key or certificate file is refused naming the variable', () => {
-    expect(caught(() => synth(env({ MAIL_TLSA_CERT_FILE: join(dir, 'missing.pem') }))).message).toMatch(/MAIL_TLSA_CERT_FILE = ".*missing\.pem": cannot be read \(ENOENT\)/);
+    expect(caught(() => synth(env({ MAIL_TLSA_CERT_FILE: join(dir, 'missing.pem') }))).message).toMatch(
+      /MAIL_TLSA_CERT_FILE = ".*missing\.pem": cannot be read \(ENOENT\)/,
+    );
   });
 });

@@ -35,7 +35,9 @@ describe.each(['cdktf', 'cdktn'] as const)('the %s flavour', (flavour) => {
     const host = new pkg.PostfixHost(stack, 'mx1', { connection, settings: { myhostname: 'mx1.example.org' } });
     app.synth();
     const stackDir = join(outdir, 'stacks', 'mail');
-    const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { resource: Record<string, Record<string, { provisioner: { 'local-exec': { command: string; interpreter: string[] } }[] }>> };
+    const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as {
+      resource: Record<string, Record<string, { provisioner: { 'local-exec': { command: string; interpreter: string[] } }[] }>>;
+    };
     const [resource] = Object.values(json.resource.terraform_data);
     expect(resource.provisioner[0]['local-exec'].command).toBe(host.bundlePath);
     expect(existsSync(join(stackDir, resource.provisioner[0]['local-exec'].interpreter[1]))).toBe(true);
@@ -47,7 +49,9 @@ describe.each(['cdktf', 'cdktn'] as const)('the %s flavour', (flavour) => {
 test('cdktn: null_resource is refused with the field, the reason and the fix (provider-null is cdktf-only)', () => {
   const { pkg, cdk } = builtFor.cdktn;
   const stack = new cdk.TerraformStack(new cdk.App({ outdir: synthOutdir() }), 'mail');
-  expect(() => new pkg.PostfixHost(stack, 'mx1', { connection, resourceType: HostResourceType.NULL_RESOURCE })).toThrow(/resourceType = "null_resource": needs @cdktf\/provider-null, which is built for cdktf and has no cdktn edition.*terraform_data/);
+  expect(() => new pkg.PostfixHost(stack, 'mx1', { connection, resourceType: HostResourceType.NULL_RESOURCE })).toThrow(
+    /resourceType = "null_resource": needs @cdktf\/provider-null, which is built for cdktf and has no cdktn edition.*terraform_data/,
+  );
 });
 
 describe('null_resource beside a null provider the user declares', () => {
@@ -78,8 +82,12 @@ test('TlsLint.addTo(app) before any stack exists still lints hosts of stacks cre
   const app = cdktf.Testing.app();
   TlsLint.addTo(app);
   const stack = new cdktf.TerraformStack(app, 'late');
-  const host = new PostfixHost(stack, 'mx1', { connection, settings: { smtpd_use_tls: 'yes', smtpd_tls_cert_file: '/etc/ssl/certs/mx1.pem' } });
-  const obsolete = () => host.node.metadata.filter((m) => m.type === '@cdktf/warn' && String(m.data).includes('[tls-obsolete-parameter] smtpd_use_tls'));
+  const host = new PostfixHost(stack, 'mx1', {
+    connection,
+    settings: { smtpd_use_tls: 'yes', smtpd_tls_cert_file: '/etc/ssl/certs/mx1.pem' },
+  });
+  const obsolete = () =>
+    host.node.metadata.filter((m) => m.type === '@cdktf/warn' && String(m.data).includes('[tls-obsolete-parameter] smtpd_use_tls'));
   cdktf.Testing.synth(stack);
   expect(obsolete()).toHaveLength(1);
   // Visited once per host, however many syntheses.

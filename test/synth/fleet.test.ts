@@ -12,7 +12,10 @@ import { FleetStack, FLEET_ROLES } from '../../examples/fleet/main';
 import { FleetTlsStack } from '../../examples/fleet/tls';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- synthesized Terraform JSON, walked by key
-interface Synth { json: Json; bundles: Record<string, string> }
+interface Synth {
+  json: Json;
+  bundles: Record<string, string>;
+}
 
 function synth(make: (app: App) => void, stackName: string): Synth {
   const outdir = mkdtempSync(join(tmpdir(), 'fleet-synth-'));
@@ -32,23 +35,40 @@ function applyResource(json: Json, host: string): Json {
 const names = FLEET_ROLES.map((r) => r.name);
 
 describe('examples/fleet', () => {
-  const { json, bundles } = synth((app) => new FleetStack(app, 'fleet', { env: { FLEET_DOMAIN: 'example.net', FLEET_SSH_WAIT: '120' } }), 'fleet');
+  const { json, bundles } = synth(
+    (app) => new FleetStack(app, 'fleet', { env: { FLEET_DOMAIN: 'example.net', FLEET_SSH_WAIT: '120' } }),
+    'fleet',
+  );
 
-  test('each host connects to its machine\'s address with its host key pinned, both read from the machine resource', () => {
+  test("each host connects to its machine's address with its host key pinned, both read from the machine resource", () => {
     for (const name of names) {
       const env = applyResource(json, name).provisioner[0]['local-exec'].environment;
       expect(env.CDKTF_POSTFIX_HOST).toBe(`\${terraform_data.${name}_vm.output["address"]}`);
       expect(env.CDKTF_POSTFIX_HOST_PUBLIC_KEY).toBe(`\${terraform_data.${name}_vm.output["host_key"]}`);
       expect(env.CDKTF_POSTFIX_SSH_WAIT).toBe('120');
-      expect(json.resource.terraform_data[`${name}_vm`].input).toEqual({ address: `\${var.${name}_address}`, host_key: `\${var.${name}_host_key}` });
+      expect(json.resource.terraform_data[`${name}_vm`].input).toEqual({
+        address: `\${var.${name}_address}`,
+        host_key: `\${var.${name}_host_key}`,
+      });
     }
   });
 
-  test('outputs: each host\'s endpoints (the address a reference), the MX hosts\' records with the host as MX target', () => {
+  test("outputs: each host's endpoints (the address a reference), the MX hosts' records with the host as MX target", () => {
     expect(json.output.mx1_smtp_endpoints.value).toEqual([
-      { kind: 'smtp', address: '${terraform_data.mx1_vm.output["address"]}', hostname: 'mx1.example.net', port: 25, tls: 'starttls', service: 'smtp/inet' },
+      {
+        kind: 'smtp',
+        address: '${terraform_data.mx1_vm.output["address"]}',
+        hostname: 'mx1.example.net',
+        port: 25,
+        tls: 'starttls',
+        service: 'smtp/inet',
+      },
     ]);
-    expect(json.output.submit_smtp_endpoints.value.map((e: Json) => `${e.kind}:${e.port}:${e.tls}`)).toEqual(['smtp:25:starttls', 'submissions:465:implicit', 'submission:587:starttls-required']);
+    expect(json.output.submit_smtp_endpoints.value.map((e: Json) => `${e.kind}:${e.port}:${e.tls}`)).toEqual([
+      'smtp:25:starttls',
+      'submissions:465:implicit',
+      'submission:587:starttls-required',
+    ]);
     expect(json.output.mx1_dns_mx.value).toEqual({ name: 'example.net', type: 'MX', ttl: 3600, value: '10 mx1.example.net.' });
     expect(json.output.mx2_dns_mx.value.value).toBe('20 mx2.example.net.');
     expect(json.output.mx2_dns_spf).toBeUndefined();
@@ -64,13 +84,17 @@ describe('examples/fleet/tls.ts (hashicorp/tls keys and certificates)', () => {
     for (const name of names) {
       expect(json.resource.tls_private_key[`${name}_ssh_host_key`].algorithm).toBe('ED25519');
       const r = applyResource(json, name);
-      expect(r.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_HOST_PUBLIC_KEY).toBe(`\${tls_private_key.${name}_ssh_host_key.public_key_openssh}`);
+      expect(r.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_HOST_PUBLIC_KEY).toBe(
+        `\${tls_private_key.${name}_ssh_host_key.public_key_openssh}`,
+      );
       expect(r.depends_on).toEqual([`terraform_data.${name}_vm`]);
-      expect(json.resource.terraform_data[`${name}_vm`].input.ssh_host_ed25519_key).toBe(`\${tls_private_key.${name}_ssh_host_key.private_key_openssh}`);
+      expect(json.resource.terraform_data[`${name}_vm`].input.ssh_host_ed25519_key).toBe(
+        `\${tls_private_key.${name}_ssh_host_key.private_key_openssh}`,
+      );
     }
   });
 
-  test('the TLS key and self-signed certificate reach the host through the runner\'s environment, by hash in the triggers', () => {
+  test("the TLS key and self-signed certificate reach the host through the runner's environment, by hash in the triggers", () => {
     for (const name of names) {
       const cert = json.resource.tls_self_signed_cert[`${name}_tls_cert`];
       expect(cert.private_key_pem).toBe(`\${tls_private_key.${name}_tls_key.private_key_pem}`);

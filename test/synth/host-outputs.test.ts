@@ -29,7 +29,14 @@ describe('PostfixHost SMTP endpoints', () => {
     const expected = [
       { kind: 'smtp', address: '192.0.2.10', hostname: 'mx1.example.org', port: 25, tls: 'starttls', service: 'smtp/inet' },
       { kind: 'submissions', address: '192.0.2.10', hostname: 'mx1.example.org', port: 465, tls: 'implicit', service: 'submissions/inet' },
-      { kind: 'submission', address: '192.0.2.10', hostname: 'mx1.example.org', port: 587, tls: 'starttls-required', service: 'submission/inet' },
+      {
+        kind: 'submission',
+        address: '192.0.2.10',
+        hostname: 'mx1.example.org',
+        port: 587,
+        tls: 'starttls-required',
+        service: 'submission/inet',
+      },
     ];
     expect(host.smtpEndpoints).toEqual(expected);
     expect(host.smtpEndpoints[0].tls).toBe(SmtpTlsMode.STARTTLS);
@@ -43,9 +50,18 @@ describe('PostfixHost SMTP endpoints', () => {
     const a = new PostfixHost(new Construct(stack, 'east'), 'mx', { connection: { ...connection, host: '192.0.2.12' } });
     const b = new PostfixHost(new Construct(stack, 'west'), 'mx', { connection: { ...connection, host: '192.0.2.13' } });
     const out = outputs(stack);
-    const names = Object.keys(out).filter((n) => n.endsWith('_smtp_endpoints')).sort();
+    const names = Object.keys(out)
+      .filter((n) => n.endsWith('_smtp_endpoints'))
+      .sort();
     expect(names).toHaveLength(4);
-    expect(names).toEqual(expect.arrayContaining(['mx1_smtp_endpoints', 'mx2_smtp_endpoints', `${a.outputPrefix}_smtp_endpoints`, `${b.outputPrefix}_smtp_endpoints`]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'mx1_smtp_endpoints',
+        'mx2_smtp_endpoints',
+        `${a.outputPrefix}_smtp_endpoints`,
+        `${b.outputPrefix}_smtp_endpoints`,
+      ]),
+    );
     expect(a.outputPrefix).not.toBe(b.outputPrefix);
     expect((out[`${b.outputPrefix}_smtp_endpoints`].value as { address: string }[])[0].address).toBe('192.0.2.13');
     expect(synthErrors(stack)).toBe('');
@@ -55,10 +71,16 @@ describe('PostfixHost SMTP endpoints', () => {
     const stack = newStack();
     const vm = new DataResource(stack, 'vm', { input: { address: '198.51.100.7' } });
     const host = new PostfixHost(stack, 'mx1', { connection: { ...connection, host: vm.output.lookup('address') } });
-    new PostfixHost(stack, 'mx2', { connection: { ...connection, host: 'mx2-alias' }, smtpAddress: 'mx2.example.org', outputPrefix: 'edge' });
+    new PostfixHost(stack, 'mx2', {
+      connection: { ...connection, host: 'mx2-alias' },
+      smtpAddress: 'mx2.example.org',
+      outputPrefix: 'edge',
+    });
     expect(host.smtpEndpoints[0].address).toBe(host.smtpAddress);
     const out = outputs(stack);
-    expect(out.mx1_smtp_endpoints.value).toEqual([{ kind: 'smtp', address: '${terraform_data.vm.output["address"]}', port: 25, tls: 'host', service: 'smtp/inet' }]);
+    expect(out.mx1_smtp_endpoints.value).toEqual([
+      { kind: 'smtp', address: '${terraform_data.vm.output["address"]}', port: 25, tls: 'host', service: 'smtp/inet' },
+    ]);
     expect((out.edge_smtp_endpoints.value as { address: string }[])[0].address).toBe('mx2.example.org');
     expect(synthErrors(stack)).toBe('');
   });
@@ -72,19 +94,23 @@ describe('PostfixHost SMTP endpoints', () => {
   });
 
   test('an outputPrefix that is no Terraform name is refused, naming the field and the fix', () => {
-    expect(() => new PostfixHost(newStack(), 'mx1', { connection, outputPrefix: '1 mx' })).toThrow(/mx1.*outputPrefix.*"1 mx".*not a Terraform output name prefix.*start with a letter/s);
+    expect(() => new PostfixHost(newStack(), 'mx1', { connection, outputPrefix: '1 mx' })).toThrow(
+      /mx1.*outputPrefix.*"1 mx".*not a Terraform output name prefix.*start with a letter/s,
+    );
   });
 
   test('two hosts given the same outputPrefix fail synthesis, naming both', () => {
     const stack = newStack();
     new PostfixHost(stack, 'mx1', { connection, outputPrefix: 'mx' });
     new PostfixHost(stack, 'mx2', { connection, outputPrefix: 'mx' });
-    expect(synthErrors(stack)).toMatch(/test\/mx1.*outputPrefix.*"mx_smtp_endpoints".*test\/mx2\/smtp_endpoints also writes.*give each host/s);
+    expect(synthErrors(stack)).toMatch(
+      /test\/mx1.*outputPrefix.*"mx_smtp_endpoints".*test\/mx2\/smtp_endpoints also writes.*give each host/s,
+    );
   });
 });
 
 describe('MailDnsRecords inside a host', () => {
-  test('the MX target defaults to the host\'s myhostname', () => {
+  test("the MX target defaults to the host's myhostname", () => {
     const stack = newStack();
     const host = new PostfixHost(stack, 'mx1', { connection, settings: { myhostname: 'mx1.example.org' } });
     const dns = new MailDnsRecords(host, 'dns', { domain: 'example.org', outputPrefix: 'mx1_dns' });
@@ -95,7 +121,9 @@ describe('MailDnsRecords inside a host', () => {
   test('without mxHost and without a host name to take it from, the error says what to give', () => {
     const stack = newStack();
     const host = new PostfixHost(stack, 'mx1', { connection });
-    expect(() => new MailDnsRecords(host, 'dns', { domain: 'example.org' })).toThrow(/test\/mx1\/dns.*MailDnsRecords\.mxHost.*sets no literal myhostname.*give mxHost/s);
+    expect(() => new MailDnsRecords(host, 'dns', { domain: 'example.org' })).toThrow(
+      /test\/mx1\/dns.*MailDnsRecords\.mxHost.*sets no literal myhostname.*give mxHost/s,
+    );
     expect(() => new MailDnsRecords(stack, 'dns', { domain: 'example.org' })).toThrow(/not inside a PostfixHost/);
   });
 

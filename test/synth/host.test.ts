@@ -1,7 +1,16 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { App, DataResource, TerraformStack, TerraformVariable, Testing } from 'cdktf';
-import { HostResourceType, MasterService, PostfixHost, PostfixHostProps, SaslType, ServiceType, Submission, Submissions } from '../../index';
+import {
+  HostResourceType,
+  MasterService,
+  PostfixHost,
+  PostfixHostProps,
+  SaslType,
+  ServiceType,
+  Submission,
+  Submissions,
+} from '../../index';
 import { Bundle } from '../../lib/model/bundle';
 import { synthStack } from '../helpers/deploy';
 
@@ -10,11 +19,21 @@ const connection = { host: '192.0.2.10', privateKeyPath: '/keys/id_ed25519', kno
 function hostIn(props: Partial<PostfixHostProps> = {}) {
   const app = Testing.app();
   const stack = new TerraformStack(app, 'test');
-  const host = new PostfixHost(stack, 'mx1', { connection, settings: { myhostname: 'mx1.example.org', message_size_limit: 25_000_000 }, ...props });
+  const host = new PostfixHost(stack, 'mx1', {
+    connection,
+    settings: { myhostname: 'mx1.example.org', message_size_limit: 25_000_000 },
+    ...props,
+  });
   return { app, stack, host };
 }
 
-type Resource = { triggers_replace?: Record<string, string>; triggers?: Record<string, string>; input?: Record<string, string>; depends_on?: string[]; provisioner: { 'local-exec': { interpreter: string[]; command: string; environment: Record<string, string>; when?: string } }[] };
+type Resource = {
+  triggers_replace?: Record<string, string>;
+  triggers?: Record<string, string>;
+  input?: Record<string, string>;
+  depends_on?: string[];
+  provisioner: { 'local-exec': { interpreter: string[]; command: string; environment: Record<string, string>; when?: string } }[];
+};
 
 function resources(stack: TerraformStack, type = 'terraform_data'): Resource[] {
   const json = JSON.parse(Testing.synth(stack)) as { resource: Record<string, Record<string, Resource>> };
@@ -68,9 +87,25 @@ describe('PostfixHost synth', () => {
   });
 
   test('snapshot of a full host', () => {
-    const { stack, host } = hostIn({ settings: { myhostname: 'mx1.example.org', mydestination: ['$myhostname', 'localhost'], smtpd_banner: '$myhostname ESMTP', message_size_limit: '25MB', disable_vrfy_command: true }, removeSettings: ['smtpd_use_tls'] });
+    const { stack, host } = hostIn({
+      settings: {
+        myhostname: 'mx1.example.org',
+        mydestination: ['$myhostname', 'localhost'],
+        smtpd_banner: '$myhostname ESMTP',
+        message_size_limit: '25MB',
+        disable_vrfy_command: true,
+      },
+      removeSettings: ['smtpd_use_tls'],
+    });
     host.addService(Submission.starttls({ sasl: { type: SaslType.DOVECOT, path: 'private/auth' } }));
-    new MasterService(host, 'relay', { name: '127.0.0.1:10025', type: ServiceType.INET, private: false, chroot: false, command: 'smtpd', options: { content_filter: '' } });
+    new MasterService(host, 'relay', {
+      name: '127.0.0.1:10025',
+      type: ServiceType.INET,
+      private: false,
+      chroot: false,
+      command: 'smtpd',
+      options: { content_filter: '' },
+    });
     // The runner's asset directory changes with every engine change; everything else must stay put.
     const text = Testing.synth(stack).replace(/CdktfPostfixRunner\/[0-9A-F]+\//g, 'CdktfPostfixRunner/<hash>/');
     expect(text).toMatchSnapshot();
@@ -83,7 +118,14 @@ describe('PostfixHost synth', () => {
   });
 
   test('sizes with units become bytes, booleans yes/no, lists comma-joined', () => {
-    const { stack } = hostIn({ settings: { message_size_limit: '25MB', mailbox_size_limit: '1GiB', disable_vrfy_command: true, mynetworks: ['127.0.0.0/8', '[::1]/128'] } });
+    const { stack } = hostIn({
+      settings: {
+        message_size_limit: '25MB',
+        mailbox_size_limit: '1GiB',
+        disable_vrfy_command: true,
+        mynetworks: ['127.0.0.0/8', '[::1]/128'],
+      },
+    });
     const main = resources(stack)[0].triggers_replace!.main_cf;
     expect(main).toContain('message_size_limit = 25000000\n');
     expect(main).toContain('mailbox_size_limit = 1073741824\n');
@@ -94,8 +136,15 @@ describe('PostfixHost synth', () => {
   test('null_resource on request, with the null provider and self.triggers in the destroy step', () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'test');
-    new PostfixHost(stack, 'mx1', { connection, settings: { myhostname: 'mx1.example.org' }, resourceType: HostResourceType.NULL_RESOURCE });
-    const json = JSON.parse(Testing.synth(stack)) as { provider?: Record<string, unknown>; resource: Record<string, Record<string, Resource>> };
+    new PostfixHost(stack, 'mx1', {
+      connection,
+      settings: { myhostname: 'mx1.example.org' },
+      resourceType: HostResourceType.NULL_RESOURCE,
+    });
+    const json = JSON.parse(Testing.synth(stack)) as {
+      provider?: Record<string, unknown>;
+      resource: Record<string, Record<string, Resource>>;
+    };
     expect(json.provider).toHaveProperty('null');
     const [r] = Object.values(json.resource.null_resource);
     expect(r.triggers!.main_cf).toBe('myhostname = mx1.example.org\n');
@@ -109,7 +158,10 @@ describe('PostfixHost synth', () => {
     const vm = new DataResource(stack, 'vm', { input: { address: '198.51.100.7' } });
     const keyPath = new TerraformVariable(stack, 'key_path', { type: 'string' });
     const other = new DataResource(stack, 'dns', {});
-    new PostfixHost(stack, 'mx1', { connection: { host: vm.output.toString(), privateKeyPath: keyPath.stringValue, hostKeyFingerprint: keyPath.stringValue }, dependsOn: [other] });
+    new PostfixHost(stack, 'mx1', {
+      connection: { host: vm.output.toString(), privateKeyPath: keyPath.stringValue, hostKeyFingerprint: keyPath.stringValue },
+      dependsOn: [other],
+    });
     const json = JSON.parse(Testing.synth(stack)) as { resource: Record<string, Record<string, Resource>> };
     const r = json.resource.terraform_data.mx1_apply_C784C2D6 ?? Object.values(json.resource.terraform_data).find((x) => x.provisioner);
     expect(r.provisioner[0]['local-exec'].environment.CDKTF_POSTFIX_HOST).toBe('${terraform_data.vm.output}');
@@ -159,15 +211,21 @@ describe('PostfixHost validation at synth time', () => {
 
   test('two constructs setting one parameter differently is refused', () => {
     const { host } = hostIn();
-    expect(() => host.applySettings({ myhostname: 'other.example.org' }, 'test/other')).toThrow(/myhostname.*test\/other sets it, but test\/mx1 already set it/);
+    expect(() => host.applySettings({ myhostname: 'other.example.org' }, 'test/other')).toThrow(
+      /myhostname.*test\/other sets it, but test\/mx1 already set it/,
+    );
   });
 
   test('setting and removing one parameter is refused', () => {
-    expect(() => hostIn({ settings: { smtpd_use_tls: true }, removeSettings: ['smtpd_use_tls'] })).toThrow(/either set the parameter or remove it/);
+    expect(() => hostIn({ settings: { smtpd_use_tls: true }, removeSettings: ['smtpd_use_tls'] })).toThrow(
+      /either set the parameter or remove it/,
+    );
   });
 
   test('a bad size fails with the field and the fix', () => {
-    expect(() => hostIn({ settings: { message_size_limit: '25 parsecs' } })).toThrow(/settings\.message_size_limit = "25 parsecs".*Fix: give a whole number of bytes/);
+    expect(() => hostIn({ settings: { message_size_limit: '25 parsecs' } })).toThrow(
+      /settings\.message_size_limit = "25 parsecs".*Fix: give a whole number of bytes/,
+    );
   });
 
   test('connection: bad port, user, fingerprint and host are refused at synth time', () => {
@@ -182,18 +240,28 @@ describe('PostfixHost validation at synth time', () => {
     const { stack, host } = hostIn();
     const svc = new MasterService(host, 'svc', { name: 'relay', type: ServiceType.UNIX, command: 'smtp' });
     expect(PostfixHost.of(svc)).toBe(host);
-    expect(() => new MasterService(stack, 'stray', { name: 'x', type: ServiceType.UNIX, command: 'smtp' })).toThrow(/not inside a PostfixHost/);
+    expect(() => new MasterService(stack, 'stray', { name: 'x', type: ServiceType.UNIX, command: 'smtp' })).toThrow(
+      /not inside a PostfixHost/,
+    );
   });
 
   test('no private key material reaches the synthesized output', () => {
     const stackDir = synthStack((stack) => {
       const key = new TerraformVariable(stack, 'private_key_pem', { type: 'string', sensitive: true });
       const host = new PostfixHost(stack, 'mx', { connection, settings: { myhostname: 'mx.example.org' } });
-      host.state.addFile({ path: '/etc/postfix/key.pem', fromEnv: { name: 'CDKTF_POSTFIX_FILE_0', value: key.stringValue }, mode: '0600', secret: true }, 'test');
+      host.state.addFile(
+        { path: '/etc/postfix/key.pem', fromEnv: { name: 'CDKTF_POSTFIX_FILE_0', value: key.stringValue }, mode: '0600', secret: true },
+        'test',
+      );
     });
     const bundle = readFileSync(join(stackDir, 'assets/CdktfPostfixBundles/hosts/mx/bundle.json'), 'utf8');
     expect(bundle).not.toContain('private_key_pem');
-    expect(JSON.parse(bundle).files['/etc/postfix/key.pem']).toEqual({ fromEnv: 'CDKTF_POSTFIX_FILE_0', group: 'root', mode: '0600', owner: 'root' });
+    expect(JSON.parse(bundle).files['/etc/postfix/key.pem']).toEqual({
+      fromEnv: 'CDKTF_POSTFIX_FILE_0',
+      group: 'root',
+      mode: '0600',
+      owner: 'root',
+    });
     const tf = readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8');
     // Terraform hashes the value; only the hash reaches the plan and the state.
     expect(tf).toContain('"file:/etc/postfix/key.pem": "sha256:${sha256(var.private_key_pem)}"');
@@ -205,7 +273,9 @@ describe('PostfixHost validation at synth time', () => {
 void App;
 
 test('Postfix ${name} expansions reach Terraform as text, not as template expressions', () => {
-  const { stack } = hostIn({ settings: { smtp_tls_session_cache_database: 'btree:${data_directory}/smtp_scache', smtpd_banner: '$myhostname %{x}' } });
+  const { stack } = hostIn({
+    settings: { smtp_tls_session_cache_database: 'btree:${data_directory}/smtp_scache', smtpd_banner: '$myhostname %{x}' },
+  });
   const main = resources(stack)[0].triggers_replace!.main_cf;
   expect(main).toContain('smtp_tls_session_cache_database = btree:$${data_directory}/smtp_scache\n');
   expect(main).toContain('smtpd_banner = $myhostname %%{x}\n');

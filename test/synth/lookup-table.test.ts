@@ -22,11 +22,15 @@ describe('LookupTable construct', () => {
     expect(v.reference).toBe('hash:/etc/postfix/virtual');
     const b = host.bundle.bundle;
     expect(b.mainCf.set).toMatchObject({
-      virtual_alias_maps: 'hash:/etc/postfix/virtual', transport_maps: 'hash:/etc/postfix/transport',
-      recipient_bcc_maps: 'inline:{ ceo@example.org=archive@example.org }', alias_maps: 'hash:/etc/aliases',
+      virtual_alias_maps: 'hash:/etc/postfix/virtual',
+      transport_maps: 'hash:/etc/postfix/transport',
+      recipient_bcc_maps: 'inline:{ ceo@example.org=archive@example.org }',
+      alias_maps: 'hash:/etc/aliases',
     });
     expect(b.files['/etc/aliases'].postalias).toBe('hash');
-    expect(() => LookupTable.transport(host, 'bad', { entries: [{ key: 'x.test', value: 'smtp' }] })).toThrow(/^test\/mx\/bad: entries\["x.test"\] value = "smtp": a transport\(5\) result needs a ":"/);
+    expect(() => LookupTable.transport(host, 'bad', { entries: [{ key: 'x.test', value: 'smtp' }] })).toThrow(
+      /^test\/mx\/bad: entries\["x.test"\] value = "smtp": a transport\(5\) result needs a ":"/,
+    );
   });
 
   it('a 1,000,000-entry virtual alias file: bounded memory, only its hash in triggers, shipped beside the bundle', () => {

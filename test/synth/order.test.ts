@@ -9,7 +9,17 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, TerraformStack } from 'cdktf';
-import { AccessTable, DeliverySource, DhParameters, Forwarding, HeaderChecks, PostfixHost, ServiceType, Submissions, TlsPolicy } from '../../index';
+import {
+  AccessTable,
+  DeliverySource,
+  DhParameters,
+  Forwarding,
+  HeaderChecks,
+  PostfixHost,
+  ServiceType,
+  Submissions,
+  TlsPolicy,
+} from '../../index';
 import { HostBuilder } from '../../lib/host';
 import { planHeaderChecks } from '../../lib/host/header-checks';
 import { PRIVACY_RULES } from '../../lib/model/header-checks';
@@ -27,13 +37,28 @@ type Piece = (host: PostfixHost) => void;
 
 const PIECES: Record<string, Piece> = {
   settings: (h) => h.applySettings(settings),
-  services: (h) => { h.addService(plainSubmission); h.addService(Submissions.implicitTls()); },
-  tls: (h) => { new TlsPolicy(h, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] }); },
-  dh: (h) => { new DhParameters(h, 'dh', { bits: 3072 }); },
-  senders: (h) => { new AccessTable(h, 'blocklist', { entries: { 'spam@bad.example': 'REJECT' } }).restrictSenders(); },
-  recipients: (h) => { new AccessTable(h, 'vip', { entries: { 'ceo@example.org': 'OK' } }).restrictRecipients(); },
-  headers: (h) => { new HeaderChecks(h, 'clean', HeaderChecks.privacy()).onSubmission(); },
-  forwarding: (h) => { new Forwarding(h, 'fwd', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD] }); },
+  services: (h) => {
+    h.addService(plainSubmission);
+    h.addService(Submissions.implicitTls());
+  },
+  tls: (h) => {
+    new TlsPolicy(h, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
+  },
+  dh: (h) => {
+    new DhParameters(h, 'dh', { bits: 3072 });
+  },
+  senders: (h) => {
+    new AccessTable(h, 'blocklist', { entries: { 'spam@bad.example': 'REJECT' } }).restrictSenders();
+  },
+  recipients: (h) => {
+    new AccessTable(h, 'vip', { entries: { 'ceo@example.org': 'OK' } }).restrictRecipients();
+  },
+  headers: (h) => {
+    new HeaderChecks(h, 'clean', HeaderChecks.privacy()).onSubmission();
+  },
+  forwarding: (h) => {
+    new Forwarding(h, 'fwd', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD] });
+  },
 };
 const NAMES = Object.keys(PIECES);
 
@@ -43,12 +68,17 @@ function synthIn(order: readonly string[]): { bundle: string; triggers: string }
   try {
     const app = new App({ outdir });
     const stack = new TerraformStack(app, 'order');
-    const host = new PostfixHost(stack, 'mx', { connection: { host: '192.0.2.10', privateKeyPath: '/k', knownHostsPath: '/kh' }, tlsCheckAfterApply: {} });
+    const host = new PostfixHost(stack, 'mx', {
+      connection: { host: '192.0.2.10', privateKeyPath: '/k', knownHostsPath: '/kh' },
+      tlsCheckAfterApply: {},
+    });
     for (const name of order) PIECES[name](host);
     app.synth();
     const stackDir = join(outdir, 'stacks', 'order');
     const [bundlePath] = (readdirSync(stackDir, { recursive: true }) as string[]).filter((f) => f.endsWith('bundle.json'));
-    const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { resource: { terraform_data: Record<string, { triggers_replace?: unknown }> } };
+    const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as {
+      resource: { terraform_data: Record<string, { triggers_replace?: unknown }> };
+    };
     const triggers = Object.values(json.resource.terraform_data).map((r) => r.triggers_replace);
     return { bundle: readFileSync(join(stackDir, bundlePath), 'utf8'), triggers: JSON.stringify(triggers) };
   } finally {
@@ -62,7 +92,13 @@ function orders(): string[][] {
   for (let i = 1; i < NAMES.length; i++) out.push([...NAMES.slice(i), ...NAMES.slice(0, i)]);
   let seed = 7;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  for (let n = 0; n < 6; n++) out.push([...NAMES].map((x) => [random(), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x));
+  for (let n = 0; n < 6; n++)
+    out.push(
+      [...NAMES]
+        .map((x) => [random(), x] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, x]) => x),
+    );
   return out;
 }
 
@@ -71,9 +107,13 @@ describe('construct order', () => {
 
   it('composes each piece with the others', () => {
     const b = JSON.parse(reference.bundle);
-    expect(b.masterCf.set['127.0.0.1:587/inet']).toBe('127.0.0.1:587 inet - - - - - smtpd -o cleanup_service_name=msa_cleanup -o smtpd_tls_security_level=encrypt');
+    expect(b.masterCf.set['127.0.0.1:587/inet']).toBe(
+      '127.0.0.1:587 inet - - - - - smtpd -o cleanup_service_name=msa_cleanup -o smtpd_tls_security_level=encrypt',
+    );
     expect(b.masterCf.set['submissions/inet']).toContain('-o cleanup_service_name=msa_cleanup');
-    expect(b.mainCf.set.smtpd_recipient_restrictions).toBe('permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/vip');
+    expect(b.mainCf.set.smtpd_recipient_restrictions).toBe(
+      'permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/vip',
+    );
     expect(b.mainCf.set.smtpd_sender_restrictions).toBe('check_sender_access hash:/etc/postfix/blocklist');
     expect(b.mainCf.set.smtpd_tls_dh1024_param_file).toBe('/etc/postfix/dh3072.pem');
     expect(b.tlsChecks.map((c: { port: number }) => c.port)).toEqual([25, 465, 587]);

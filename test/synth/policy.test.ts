@@ -19,10 +19,16 @@ function newHost(settings: Record<string, string | number> = {}) {
 describe('AccessTable', () => {
   it('writes the table, requires its type and places a sender check', () => {
     const { host } = newHost();
-    const blocked = new AccessTable(host, 'blacklist', { entries: { 'spam@bad.example': 'REJECT spam not welcome', 'evil.example': Access.reject() } });
+    const blocked = new AccessTable(host, 'blacklist', {
+      entries: { 'spam@bad.example': 'REJECT spam not welcome', 'evil.example': Access.reject() },
+    });
     blocked.restrictSenders();
     const b = host.bundle.bundle;
-    expect(b.files['/etc/postfix/blacklist']).toMatchObject({ content: 'spam@bad.example\tREJECT spam not welcome\nevil.example\tREJECT\n', postmap: 'hash', mode: '0644' });
+    expect(b.files['/etc/postfix/blacklist']).toMatchObject({
+      content: 'spam@bad.example\tREJECT spam not welcome\nevil.example\tREJECT\n',
+      postmap: 'hash',
+      mode: '0644',
+    });
     expect(b.mainCf.set.smtpd_sender_restrictions).toBe('check_sender_access hash:/etc/postfix/blacklist');
     expect(b.mainCf.set.smtpd_relay_restrictions).toBeUndefined();
     expect(b.tableTypes).toEqual(['hash']);
@@ -42,17 +48,28 @@ describe('AccessTable', () => {
   });
 
   it('recipient checks: after reject_unauth_destination; an OK table ahead of it with empty relay restrictions is refused', () => {
-    const { host } = newHost({ smtpd_relay_restrictions: '', smtpd_recipient_restrictions: 'permit_mynetworks, reject_unauth_destination' });
+    const { host } = newHost({
+      smtpd_relay_restrictions: '',
+      smtpd_recipient_restrictions: 'permit_mynetworks, reject_unauth_destination',
+    });
     new AccessTable(host, 'rcpt', { entries: { 'vip@example.org': 'OK' } }).restrictRecipients();
-    expect(host.state.getParameter('smtpd_recipient_restrictions')).toBe('permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/rcpt');
+    expect(host.state.getParameter('smtpd_recipient_restrictions')).toBe(
+      'permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/rcpt',
+    );
     const t2 = new AccessTable(host, 'rcpt2', { entries: { 'vip@example.org': 'OK' } });
-    expect(() => t2.restrictRecipients({ placement: Placement.FIRST })).toThrow(/mx\/rcpt2: smtpd_recipient_restrictions = "check_recipient_access hash:\/etc\/postfix\/rcpt2": .*open relay/);
+    expect(() => t2.restrictRecipients({ placement: Placement.FIRST })).toThrow(
+      /mx\/rcpt2: smtpd_recipient_restrictions = "check_recipient_access hash:\/etc\/postfix\/rcpt2": .*open relay/,
+    );
   });
 
   it('client tables refuse address keys; sender tables refuse cidr', () => {
     const { host } = newHost();
-    expect(() => new AccessTable(host, 'cl', { entries: { 'a@b.example': 'REJECT' } }).restrictClients()).toThrow(/address keys would never match/);
-    expect(() => new AccessTable(host, 'cidr', { type: AccessTableType.CIDR, entries: { '192.0.2.0/24': 'REJECT' } }).restrictSenders()).toThrow(/cidr table matches IP addresses/);
+    expect(() => new AccessTable(host, 'cl', { entries: { 'a@b.example': 'REJECT' } }).restrictClients()).toThrow(
+      /address keys would never match/,
+    );
+    expect(() =>
+      new AccessTable(host, 'cidr', { type: AccessTableType.CIDR, entries: { '192.0.2.0/24': 'REJECT' } }).restrictSenders(),
+    ).toThrow(/cidr table matches IP addresses/);
     new AccessTable(host, 'net', { type: AccessTableType.CIDR, entries: { '192.0.2.0/24': 'REJECT' } }).restrictClients();
     expect(host.state.getParameter('smtpd_client_restrictions')).toBe('check_client_access cidr:/etc/postfix/net');
   });
@@ -60,10 +77,14 @@ describe('AccessTable', () => {
   it('bad input names the field and value', () => {
     const { host } = newHost();
     expect(() => new AccessTable(host, '../etc/passwd', { entries: { a: 'OK' } })).toThrow(/table name = "\.\.\/etc\/passwd"/);
-    expect(() => new AccessTable(host, 't1', { entries: { 'spam @bad.example': 'REJECT' } })).toThrow(/entries\["spam @bad.example"\] = "spam @bad.example": the key contains whitespace/);
+    expect(() => new AccessTable(host, 't1', { entries: { 'spam @bad.example': 'REJECT' } })).toThrow(
+      /entries\["spam @bad.example"\] = "spam @bad.example": the key contains whitespace/,
+    );
     expect(() => new AccessTable(host, 't2', { entries: { 'a@b.example': 'BLOCK' } })).toThrow(/action = "BLOCK": unknown access action/);
     expect(() => new AccessTable(host, 't3', { type: AccessTableType.REGEXP, entries: { '^spam': 'REJECT' } })).toThrow(/delimiter/);
-    expect(() => new AccessTable(host, 't4', { type: AccessTableType.PCRE, entries: { '/(spam/': 'REJECT' } })).toThrow(/missing closing parenthesis/);
+    expect(() => new AccessTable(host, 't4', { type: AccessTableType.PCRE, entries: { '/(spam/': 'REJECT' } })).toThrow(
+      /missing closing parenthesis/,
+    );
     expect(() => new AccessTable(host, 't5', { type: 'sqlite' as never, entries: { a: 'OK' } })).toThrow(/type = "sqlite"/);
     new AccessTable(host, 'same', { entries: { 'a@b.example': 'OK' } });
     expect(() => new AccessTable(host, 'same', { entries: { 'a@b.example': 'OK' } })).toThrow(/same/);
@@ -103,8 +124,12 @@ describe('HeaderChecks', () => {
     host.addService(Submissions.implicitTls());
     new HeaderChecks(host, 'clean', HeaderChecks.privacy()).onSubmission();
     const b = host.bundle.bundle;
-    expect(b.files['/etc/postfix/clean'].content).toBe('/^Received:.*with ESMTPSA/\tIGNORE\n/^X-Originating-IP:/\tIGNORE\n/^X-Mailer:/\tIGNORE\n/^User-Agent:/\tIGNORE\n');
-    expect(b.masterCf.set['msa_cleanup/unix']).toBe('msa_cleanup unix n - n - 0 cleanup -o header_checks=regexp:/etc/postfix/clean -o mime_header_checks=regexp:/etc/postfix/clean -o nested_header_checks=');
+    expect(b.files['/etc/postfix/clean'].content).toBe(
+      '/^Received:.*with ESMTPSA/\tIGNORE\n/^X-Originating-IP:/\tIGNORE\n/^X-Mailer:/\tIGNORE\n/^User-Agent:/\tIGNORE\n',
+    );
+    expect(b.masterCf.set['msa_cleanup/unix']).toBe(
+      'msa_cleanup unix n - n - 0 cleanup -o header_checks=regexp:/etc/postfix/clean -o mime_header_checks=regexp:/etc/postfix/clean -o nested_header_checks=',
+    );
     expect(b.masterCf.set['submission/inet']).toContain('-o cleanup_service_name=msa_cleanup');
     expect(b.masterCf.set['submissions/inet']).toContain('-o cleanup_service_name=msa_cleanup');
     expect(b.mainCf.set.header_checks).toBeUndefined();
@@ -136,14 +161,22 @@ describe('HeaderChecks', () => {
     const { host } = newHost();
     host.addService(Submission.starttls());
     new HeaderChecks(host, 'a', HeaderChecks.privacy()).onSubmission();
-    expect(() => new HeaderChecks(host, 'b', { rules: [{ pattern: '/^X-Foo:/', action: 'IGNORE' }] }).onSubmission({ services: [] as never })).toThrow(/no submission service|already defined/);
-    expect(() => new HeaderChecks(host, 'c', { rules: [{ pattern: '/^X-Foo:/', action: 'IGNORE' }] }).onSubmission({ services: ['submission/inet'] })).toThrow(/service msa_cleanup\/unix.*already defined/);
+    expect(() =>
+      new HeaderChecks(host, 'b', { rules: [{ pattern: '/^X-Foo:/', action: 'IGNORE' }] }).onSubmission({ services: [] as never }),
+    ).toThrow(/no submission service|already defined/);
+    expect(() =>
+      new HeaderChecks(host, 'c', { rules: [{ pattern: '/^X-Foo:/', action: 'IGNORE' }] }).onSubmission({ services: ['submission/inet'] }),
+    ).toThrow(/service msa_cleanup\/unix.*already defined/);
   });
 
   it('bad rules name the field and value', () => {
     const { host } = newHost();
-    expect(() => new HeaderChecks(host, 'x', { rules: [{ pattern: 'X-Mailer:', action: 'IGNORE' }] })).toThrow(/rules\[0\]\.pattern = "X-Mailer:"/);
-    expect(() => new HeaderChecks(host, 'y', { rules: [{ pattern: '/^X-Mailer:/', action: 'REMOVE' }] })).toThrow(/rules\[0\]\.action = "REMOVE": unknown header_checks action/);
+    expect(() => new HeaderChecks(host, 'x', { rules: [{ pattern: 'X-Mailer:', action: 'IGNORE' }] })).toThrow(
+      /rules\[0\]\.pattern = "X-Mailer:"/,
+    );
+    expect(() => new HeaderChecks(host, 'y', { rules: [{ pattern: '/^X-Mailer:/', action: 'REMOVE' }] })).toThrow(
+      /rules\[0\]\.action = "REMOVE": unknown header_checks action/,
+    );
     expect(() => new HeaderChecks(host, 'z', { rules: [{ pattern: '/^X-(Mailer:/', action: 'IGNORE' }] })).toThrow(/unmatched \(/);
   });
 });
@@ -151,7 +184,10 @@ describe('HeaderChecks', () => {
 describe('Forwarding and sizes', () => {
   it('sets allow_mail_to_commands/files', () => {
     const { host } = newHost();
-    new Forwarding(host, 'fwd', { commands: [DeliverySource.ALIAS, DeliverySource.FORWARD, DeliverySource.INCLUDE], files: [DeliverySource.ALIAS] });
+    new Forwarding(host, 'fwd', {
+      commands: [DeliverySource.ALIAS, DeliverySource.FORWARD, DeliverySource.INCLUDE],
+      files: [DeliverySource.ALIAS],
+    });
     expect(host.bundle.bundle.mainCf.set.allow_mail_to_commands).toBe('alias, forward, include');
     expect(host.bundle.bundle.mainCf.set.allow_mail_to_files).toBe('alias');
     expect(() => new Forwarding(host, 'f2', { commands: ['pipe' as never] })).toThrow(/commands = "pipe"/);

@@ -6,7 +6,10 @@ import { PostfixHost, Postscreen, PostscreenProps } from '../../index';
 const connection = { host: '192.0.2.10', privateKeyPath: '/keys/id_ed25519', knownHostsPath: '/keys/known_hosts' };
 
 function hostWith(props: PostscreenProps) {
-  const host = new PostfixHost(new TerraformStack(Testing.app(), 'test'), 'mx1', { connection, settings: { myhostname: 'mx1.example.org' } });
+  const host = new PostfixHost(new TerraformStack(Testing.app(), 'test'), 'mx1', {
+    connection,
+    settings: { myhostname: 'mx1.example.org' },
+  });
   new Postscreen(host, 'screen', props);
   return host;
 }
@@ -25,7 +28,11 @@ test('master.cf: postscreen on smtp/inet, smtpd/pass, dnsblog and tlsproxy; preg
 test('DNSBL sites with filters and weights, threshold and action', () => {
   const host = hostWith({
     greetWait: '3s',
-    dnsblSites: [{ domain: 'zen.spamhaus.org', filter: '127.0.0.[2..11]', weight: 3 }, { domain: 'bl.spamcop.net' }, { domain: 'list.dnswl.org', filter: '127.0.[0..255].[1..3]', weight: -5 }],
+    dnsblSites: [
+      { domain: 'zen.spamhaus.org', filter: '127.0.0.[2..11]', weight: 3 },
+      { domain: 'bl.spamcop.net' },
+      { domain: 'list.dnswl.org', filter: '127.0.[0..255].[1..3]', weight: -5 },
+    ],
     dnsblThreshold: 3,
   });
   expect(host.builder.toBundle().bundle.mainCf.set).toMatchObject({
@@ -40,9 +47,18 @@ test.each([
   [{ greetWait: 'soon' }, 'Postscreen.greetWait = "soon": is not a positive Postfix time value'],
   [{ greetAction: 'reject' }, 'Postscreen.greetAction = "reject": is not a postscreen action'],
   [{ dnsblSites: [{ domain: 'zen spamhaus' }] }, 'Postscreen.dnsblSites[0].domain = "zen spamhaus": is not a fully qualified domain name'],
-  [{ dnsblSites: [{ domain: 'zen.spamhaus.org', weight: 0 }] }, 'Postscreen.dnsblSites[0].weight = "0": is not a whole number from -100 to 100 other than 0'],
-  [{ dnsblSites: [{ domain: 'zen.spamhaus.org', filter: '127.0.0' }] }, 'Postscreen.dnsblSites[0].filter = "127.0.0": is not a DNSBL reply pattern'],
-  [{ dnsblSites: [{ domain: 'zen.spamhaus.org', weight: 2 }], dnsblThreshold: 3 }, 'Postscreen.dnsblThreshold = "3": is not a whole number from 1 to 2'],
+  [
+    { dnsblSites: [{ domain: 'zen.spamhaus.org', weight: 0 }] },
+    'Postscreen.dnsblSites[0].weight = "0": is not a whole number from -100 to 100 other than 0',
+  ],
+  [
+    { dnsblSites: [{ domain: 'zen.spamhaus.org', filter: '127.0.0' }] },
+    'Postscreen.dnsblSites[0].filter = "127.0.0": is not a DNSBL reply pattern',
+  ],
+  [
+    { dnsblSites: [{ domain: 'zen.spamhaus.org', weight: 2 }], dnsblThreshold: 3 },
+    'Postscreen.dnsblThreshold = "3": is not a whole number from 1 to 2',
+  ],
   [{ dnsblThreshold: 2 }, 'Postscreen.dnsblThreshold = "2": is set without any dnsblSites'],
   [{ dnsblSites: [{ domain: 'zen.spamhaus.org' }], dnsblAction: 'block' }, 'Postscreen.dnsblAction = "block": is not a postscreen action'],
 ])('refuses bad input #%#', (props, message) => {
@@ -50,6 +66,9 @@ test.each([
 });
 
 test('a second smtp/inet service conflicts, naming both sources', () => {
-  const host = new PostfixHost(new TerraformStack(Testing.app(), 'test'), 'mx1', { connection, services: [{ name: 'smtp', type: ServiceType.INET, private: false, command: 'smtpd' }] });
+  const host = new PostfixHost(new TerraformStack(Testing.app(), 'test'), 'mx1', {
+    connection,
+    services: [{ name: 'smtp', type: ServiceType.INET, private: false, command: 'smtpd' }],
+  });
   expect(() => new Postscreen(host, 'screen')).toThrow(/service smtp\/inet.*test\/mx1\/screen adds it/);
 });

@@ -19,15 +19,21 @@ describe('relay safety at synth', () => {
   it('a submission -o override that relays for anyone fails synth, naming host, service, parameter and value', () => {
     const host = newHost();
     host.addService(Submission.starttls({ options: { smtpd_relay_restrictions: 'permit_mynetworks,permit' } }));
-    expect(() => validateHostState(host.state.snapshot())).toThrow(/^test\/mx: service submission\/inet smtpd_relay_restrictions = "permit_mynetworks,permit": an unauthenticated client outside mynetworks could relay.*Fix: end smtpd_relay_restrictions with reject_unauth_destination/);
+    expect(() => validateHostState(host.state.snapshot())).toThrow(
+      /^test\/mx: service submission\/inet smtpd_relay_restrictions = "permit_mynetworks,permit": an unauthenticated client outside mynetworks could relay.*Fix: end smtpd_relay_restrictions with reject_unauth_destination/,
+    );
   });
 
   it('port 25 is checked even when the stack does not define it', () => {
-    expect(() => validateHostState(newHost({ smtpd_relay_restrictions: 'permit, reject_unauth_destination' }).state.snapshot())).toThrow(/service smtp\/inet smtpd_relay_restrictions/);
+    expect(() => validateHostState(newHost({ smtpd_relay_restrictions: 'permit, reject_unauth_destination' }).state.snapshot())).toThrow(
+      /service smtp\/inet smtpd_relay_restrictions/,
+    );
   });
 
   it('mynetworks = 0.0.0.0/0 and 10.0.0.0/33 fail synth', () => {
-    expect(() => validateHostState(newHost({ mynetworks: '0.0.0.0/0' }).state.snapshot())).toThrow(/mynetworks = "0\.0\.0\.0\/0": "0\.0\.0\.0\/0" covers all of all IPv4 addresses/);
+    expect(() => validateHostState(newHost({ mynetworks: '0.0.0.0/0' }).state.snapshot())).toThrow(
+      /mynetworks = "0\.0\.0\.0\/0": "0\.0\.0\.0\/0" covers all of all IPv4 addresses/,
+    );
     expect(() => validateHostState(newHost({ mynetworks: '10.0.0.0/33' }).state.snapshot())).toThrow(/prefix length \/33/);
   });
 
@@ -36,7 +42,10 @@ describe('relay safety at synth', () => {
     const safe = newHost(relay);
     new AccessTable(safe, 'rcpt', { entries: { 'a@b.example': 'REJECT' } }).restrictRecipients();
     expect(() => validateHostState(safe.state.snapshot())).not.toThrow();
-    const open = newHost({ ...relay, smtpd_recipient_restrictions: 'check_recipient_access hash:/etc/postfix/hand, permit_mynetworks, reject_unauth_destination' });
+    const open = newHost({
+      ...relay,
+      smtpd_recipient_restrictions: 'check_recipient_access hash:/etc/postfix/hand, permit_mynetworks, reject_unauth_destination',
+    });
     expect(() => validateHostState(open.state.snapshot())).toThrow(/hash:\/etc\/postfix\/hand can answer OK/);
   });
 });

@@ -19,8 +19,27 @@ import { PostfixConfigError } from '../../lib/model/errors';
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-composition-'));
 function pair(name: string): { key: string; cert: string } {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`),
-    '-out', join(dir, `${name}.crt`), '-days', '2', '-subj', `/CN=${name}.example.org`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, `${name}.key`),
+      '-out',
+      join(dir, `${name}.crt`),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}.example.org`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
 }
 const a = pair('a');
@@ -42,7 +61,9 @@ function synthApp(build: (app: App) => void): { outdir: string; error?: Error } 
 
 /** Files synthesis left in outdir (cdktf's App creates empty directories up front). */
 function writtenFiles(outdir: string): string[] {
-  return (readdirSync(outdir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+  return readdirSync(outdir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => d.name);
 }
 
 function stackJson(outdir: string, stack: string): Json {
@@ -78,9 +99,13 @@ describe('examples/tls-composition', () => {
     expect(bundle.files['/etc/postfix/tls/mx.pem']).toMatchObject({ mode: '0600', fromEnv: secret?.[0] });
     expect(bundle.files['/etc/postfix/tls/mx.pem'].content).toBeUndefined();
     expect(bundleText(outdir, 'tls-composition')).not.toContain('var.tls_private_key_pem');
-    expect(bundle.tlsChecks).toEqual(expect.arrayContaining([
-      expect.objectContaining({ port: 25, mode: 'starttls' }), expect.objectContaining({ port: 587, mode: 'starttls' }),
-      expect.objectContaining({ port: 465, mode: 'implicit' })]));
+    expect(bundle.tlsChecks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ port: 25, mode: 'starttls' }),
+        expect.objectContaining({ port: 587, mode: 'starttls' }),
+        expect.objectContaining({ port: 465, mode: 'implicit' }),
+      ]),
+    );
   });
 
   it('a private key written as literal PEM text is refused before anything is written: it would land in cdk.tf.json', () => {
@@ -95,7 +120,13 @@ describe('examples/tls-composition', () => {
 
   it('a literal certificate with the key from a token is fine: only the certificate is checked', () => {
     const { outdir, error } = synthApp((app) => {
-      new TlsCompositionStack(app, 'tls-composition', { env, certificate: (scope) => ({ privateKeyPem: new TerraformVariable(scope, 'key', { type: 'string', sensitive: true }).stringValue, certificatePem: a.cert }) });
+      new TlsCompositionStack(app, 'tls-composition', {
+        env,
+        certificate: (scope) => ({
+          privateKeyPem: new TerraformVariable(scope, 'key', { type: 'string', sensitive: true }).stringValue,
+          certificatePem: a.cert,
+        }),
+      });
     });
     expect(error).toBeUndefined();
     expect(bundleText(outdir, 'tls-composition')).not.toContain('CERTIFICATE');
@@ -110,27 +141,66 @@ describe('bad input: a clear synth error, nothing written', () => {
   const dh = (props: DhParametersProps) => (stack: TerraformStack) => new DhParameters(host(stack), 'dh', props);
 
   it.each<[string, (stack: TerraformStack) => void, { where: string; field: string; value: string; problem: RegExp }]>([
-    ['a key file path given as the certificate', tls({ certificates: [{ keyFile: '/etc/ssl/private/mx1.key', certFile: '/etc/ssl/private/mx1.key' }] }),
-      { where: 'mail/mx1/tls', field: 'certificates[0].certFile', value: '/etc/ssl/private/mx1.key', problem: /private key file/ }],
-    ['a key file path given as a chain file', tls({ chainFiles: ['/etc/ssl/private/mx1.key'] }),
-      { where: 'mail/mx1/tls', field: 'chainFiles[0]', value: '/etc/ssl/private/mx1.key', problem: /private key file/ }],
-    ['mismatched key and certificate content', tls({ certificates: [{ privateKeyPem: b.key, certificatePem: a.cert }] }),
-      { where: 'mail/mx1/tls', field: 'certificates[0].privateKeyPem', value: '-----BEGIN PRIVATE KEY-----', problem: /does not belong to the certificate for CN=a\.example\.org/ }],
-    ['key and certificate swapped', tls({ certificates: [{ privateKeyPem: a.cert, certificatePem: a.key }] }),
-      { where: 'mail/mx1/tls', field: 'certificates[0].certificatePem', value: '-----BEGIN PRIVATE KEY-----', problem: /PRIVATE KEY, not a certificate/ }],
+    [
+      'a key file path given as the certificate',
+      tls({ certificates: [{ keyFile: '/etc/ssl/private/mx1.key', certFile: '/etc/ssl/private/mx1.key' }] }),
+      { where: 'mail/mx1/tls', field: 'certificates[0].certFile', value: '/etc/ssl/private/mx1.key', problem: /private key file/ },
+    ],
+    [
+      'a key file path given as a chain file',
+      tls({ chainFiles: ['/etc/ssl/private/mx1.key'] }),
+      { where: 'mail/mx1/tls', field: 'chainFiles[0]', value: '/etc/ssl/private/mx1.key', problem: /private key file/ },
+    ],
+    [
+      'mismatched key and certificate content',
+      tls({ certificates: [{ privateKeyPem: b.key, certificatePem: a.cert }] }),
+      {
+        where: 'mail/mx1/tls',
+        field: 'certificates[0].privateKeyPem',
+        value: '-----BEGIN PRIVATE KEY-----',
+        problem: /does not belong to the certificate for CN=a\.example\.org/,
+      },
+    ],
+    [
+      'key and certificate swapped',
+      tls({ certificates: [{ privateKeyPem: a.cert, certificatePem: a.key }] }),
+      {
+        where: 'mail/mx1/tls',
+        field: 'certificates[0].certificatePem',
+        value: '-----BEGIN PRIVATE KEY-----',
+        problem: /PRIVATE KEY, not a certificate/,
+      },
+    ],
     ['DH bits under 2048', dh({ bits: 1024 }), { where: 'mail/mx1/dh', field: 'bits', value: '1024', problem: /Logjam/ }],
-    ['an unknown profile name', tls({ profile: 'intermediat' as never }), { where: 'mail/mx1/tls', field: 'profile', value: 'intermediat', problem: /not a known TLS profile/ }],
-    ['protocols with ; separators', tls({ parameters: { smtpd_tls_protocols: 'TLSv1.2;TLSv1.3' } }),
-      { where: 'mail/mx1/tls', field: 'smtpd_tls_protocols', value: 'TLSv1.2;TLSv1.3', problem: /not valid Postfix 3.7 protocol syntax/ }],
-    ['protocols as ">= TLSv1.2" (the space makes it TLS 1.2 only)', tls({ parameters: { smtpd_tls_mandatory_protocols: '>= TLSv1.2' } }),
-      { where: 'mail/mx1/tls', field: 'smtpd_tls_mandatory_protocols', value: '>= TLSv1.2', problem: /space after >=/ }],
-    ['protocols as ">TLSv1.2"', tls({ parameters: { smtp_tls_protocols: '>TLSv1.2' } }),
-      { where: 'mail/mx1/tls', field: 'smtp_tls_protocols', value: '>TLSv1.2', problem: /not valid Postfix 3.7 protocol syntax/ }],
+    [
+      'an unknown profile name',
+      tls({ profile: 'intermediat' as never }),
+      { where: 'mail/mx1/tls', field: 'profile', value: 'intermediat', problem: /not a known TLS profile/ },
+    ],
+    [
+      'protocols with ; separators',
+      tls({ parameters: { smtpd_tls_protocols: 'TLSv1.2;TLSv1.3' } }),
+      { where: 'mail/mx1/tls', field: 'smtpd_tls_protocols', value: 'TLSv1.2;TLSv1.3', problem: /not valid Postfix 3.7 protocol syntax/ },
+    ],
+    [
+      'protocols as ">= TLSv1.2" (the space makes it TLS 1.2 only)',
+      tls({ parameters: { smtpd_tls_mandatory_protocols: '>= TLSv1.2' } }),
+      { where: 'mail/mx1/tls', field: 'smtpd_tls_mandatory_protocols', value: '>= TLSv1.2', problem: /space after >=/ },
+    ],
+    [
+      'protocols as ">TLSv1.2"',
+      tls({ parameters: { smtp_tls_protocols: '>TLSv1.2' } }),
+      { where: 'mail/mx1/tls', field: 'smtp_tls_protocols', value: '>TLSv1.2', problem: /not valid Postfix 3.7 protocol syntax/ },
+    ],
   ])('%s', (_name, build, expected) => {
     const { outdir, error } = synthApp((app) => build(new TerraformStack(app, 'mail')));
     expect(error).toBeInstanceOf(PostfixConfigError);
     const e = error as PostfixConfigError;
-    expect({ where: e.where, field: e.field, value: e.value }).toEqual({ where: expected.where, field: expected.field, value: expected.value });
+    expect({ where: e.where, field: e.field, value: e.value }).toEqual({
+      where: expected.where,
+      field: expected.field,
+      value: expected.value,
+    });
     expect(e.problem).toMatch(expected.problem);
     expect(e.fix.length).toBeGreaterThan(10);
     expect(e.message).toContain(expected.field);
@@ -149,7 +219,9 @@ describe('bad input: a clear synth error, nothing written', () => {
       new TlsPolicy(h, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
       TlsLint.addTo(app);
     });
-    expect(error?.message).toMatch(/\[tls-dh-file-x942\] smtpd_tls_dh1024_param_file = "\/etc\/postfix\/dh.pem".*Postfix 3.7 logs "error decoding DH parameters".*Fix: generate PKCS#3 parameters/);
+    expect(error?.message).toMatch(
+      /\[tls-dh-file-x942\] smtpd_tls_dh1024_param_file = "\/etc\/postfix\/dh.pem".*Postfix 3.7 logs "error decoding DH parameters".*Fix: generate PKCS#3 parameters/,
+    );
     // Lint errors fail synthesis after the host's assets are written, but before cdk.tf.json: no
     // Terraform configuration, so there is nothing to plan or deploy.
     expect(writtenFiles(outdir)).not.toContain('cdk.tf.json');

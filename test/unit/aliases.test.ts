@@ -12,9 +12,15 @@ const bad = (props: AliasesProps) => caught(() => host().addAliases(props, 'mail
 describe('Aliases', () => {
   it('an operator address becomes root, plus postmaster per RFC 5321; built with postalias', () => {
     const b = host();
-    b.addAliases({ operator: 'ops@example.org', entries: [{ name: 'Info', destinations: ['alice', 'bob@example.org'] }] }, 'mail/mx/aliases');
+    b.addAliases(
+      { operator: 'ops@example.org', entries: [{ name: 'Info', destinations: ['alice', 'bob@example.org'] }] },
+      'mail/mx/aliases',
+    );
     const { bundle } = b.toBundle();
-    expect(bundle.files['/etc/aliases']).toMatchObject({ content: 'info: alice, bob@example.org\nroot: ops@example.org\npostmaster: root\n', postalias: 'hash' });
+    expect(bundle.files['/etc/aliases']).toMatchObject({
+      content: 'info: alice, bob@example.org\nroot: ops@example.org\npostmaster: root\n',
+      postalias: 'hash',
+    });
     expect(bundle.files['/etc/aliases'].postmap).toBeUndefined();
     expect(bundle.mainCf.set.alias_maps).toBe('hash:/etc/aliases');
     expect(bundle.mainCf.set.alias_database).toBe('hash:/etc/aliases');
@@ -22,7 +28,11 @@ describe('Aliases', () => {
 
   it('a declared file is appended to alias_maps the settings give; a given postmaster is kept', () => {
     const b = host().applySettings({ alias_maps: 'hash:/etc/aliases' });
-    b.addAliases({ path: '/etc/postfix/aliases', type: 'lmdb', entries: [{ name: 'postmaster', destinations: ['hostmaster@example.org'] }] });
+    b.addAliases({
+      path: '/etc/postfix/aliases',
+      type: 'lmdb',
+      entries: [{ name: 'postmaster', destinations: ['hostmaster@example.org'] }],
+    });
     const { bundle } = b.toBundle();
     expect(bundle.mainCf.set.alias_maps).toBe('hash:/etc/aliases, lmdb:/etc/postfix/aliases');
     expect(bundle.files['/etc/postfix/aliases'].content).toBe('postmaster: hostmaster@example.org\n');
@@ -30,8 +40,15 @@ describe('Aliases', () => {
 
   it('commands, files and includes only when opted in; commands with blanks are quoted', () => {
     const b = host();
-    b.addAliases({ entries: [{ name: 'tickets', destinations: ['|/usr/bin/ticket --queue x', '/var/log/tickets.mbox', ':include:/etc/postfix/list'] }], allowCommands: true, allowFiles: true, allowIncludes: true });
-    expect(b.toBundle().bundle.files['/etc/aliases'].content).toBe('tickets: "|/usr/bin/ticket --queue x", /var/log/tickets.mbox, :include:/etc/postfix/list\npostmaster: root\n');
+    b.addAliases({
+      entries: [{ name: 'tickets', destinations: ['|/usr/bin/ticket --queue x', '/var/log/tickets.mbox', ':include:/etc/postfix/list'] }],
+      allowCommands: true,
+      allowFiles: true,
+      allowIncludes: true,
+    });
+    expect(b.toBundle().bundle.files['/etc/aliases'].content).toBe(
+      'tickets: "|/usr/bin/ticket --queue x", /var/log/tickets.mbox, :include:/etc/postfix/list\npostmaster: root\n',
+    );
   });
 
   it('refuses a command destination without allowCommands', () => {
@@ -49,10 +66,18 @@ describe('Aliases', () => {
     expect(bad({ allowCommands: true, entries: [{ name: 'x', destinations: ['|echo "a"'] }] }).problem).toMatch(/double quote/);
   });
   it('refuses names with @, : or spaces', () => {
-    for (const name of ['info@example.org', 'a:b', 'a b', '#x', '']) expect(bad({ entries: [{ name, destinations: ['root'] }] }).field).toBe('entries[0] name');
+    for (const name of ['info@example.org', 'a:b', 'a b', '#x', ''])
+      expect(bad({ entries: [{ name, destinations: ['root'] }] }).field).toBe('entries[0] name');
   });
   it('refuses a name given twice (case-insensitive)', () => {
-    expect(bad({ entries: [{ name: 'Info', destinations: ['a'] }, { name: 'info', destinations: ['b'] }] }).problem).toMatch(/twice/);
+    expect(
+      bad({
+        entries: [
+          { name: 'Info', destinations: ['a'] },
+          { name: 'info', destinations: ['b'] },
+        ],
+      }).problem,
+    ).toMatch(/twice/);
   });
   it('refuses an alias without destinations, and a bad address', () => {
     expect(bad({ entries: [{ name: 'x', destinations: [] }] }).problem).toMatch(/no destinations/);

@@ -11,11 +11,25 @@ import { readStackHosts, selectHosts } from '../../lib/apply/stack';
 import { Bundle, BUNDLE_FORMAT } from '../../lib/model/bundle';
 
 const bundle: Bundle = {
-  format: BUNDLE_FORMAT, host: 'mail/mx', configDirectory: '/etc/postfix',
+  format: BUNDLE_FORMAT,
+  host: 'mail/mx',
+  configDirectory: '/etc/postfix',
   mainCf: { set: { myhostname: 'mx.example.org', smtpd_banner: '$myhostname ESMTP' }, remove: ['smtpd_use_tls'] },
   masterCf: { set: { 'submission/inet': 'submission inet n - - - - smtpd -o syslog_name=postfix/submission' }, remove: [] },
-  files: { '/etc/postfix/blacklist': { mode: '0644', owner: 'root', group: 'root', sha256: 'a'.repeat(64), size: 3, content: 'x\n', postmap: 'hash' } },
-  tableTypes: ['hash'], installPackages: [], hooks: [],
+  files: {
+    '/etc/postfix/blacklist': {
+      mode: '0644',
+      owner: 'root',
+      group: 'root',
+      sha256: 'a'.repeat(64),
+      size: 3,
+      content: 'x\n',
+      postmap: 'hash',
+    },
+  },
+  tableTypes: ['hash'],
+  installPackages: [],
+  hooks: [],
 };
 
 test('a streamed member from disk unpacks byte for byte', async () => {
@@ -24,13 +38,24 @@ test('a streamed member from disk unpacks byte for byte', async () => {
   writeFileSync(big, Buffer.alloc(3_000_001, 65));
   const out = join(dir, 'out');
   mkdirSync(out);
-  execFileSync('tar', ['-xf', '-', '-C', out], { input: await collect(tarStream([{ name: 'payload/big', data: { path: big, size: 3_000_001 } }, { name: 'END', data: Buffer.from('ok\n') }])) });
+  execFileSync('tar', ['-xf', '-', '-C', out], {
+    input: await collect(
+      tarStream([
+        { name: 'payload/big', data: { path: big, size: 3_000_001 } },
+        { name: 'END', data: Buffer.from('ok\n') },
+      ]),
+    ),
+  });
   expect(readFileSync(join(out, 'payload/big')).equals(readFileSync(big))).toBe(true);
 });
 
 test('the tar stream unpacks with GNU tar, payload directories included', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tar-'));
-  const archive = tarArchive([{ name: 'a', data: Buffer.from('one\n') }, { name: 'payload/abc', data: Buffer.alloc(1000, 7) }, { name: 'END', data: Buffer.from('ok\n') }]);
+  const archive = tarArchive([
+    { name: 'a', data: Buffer.from('one\n') },
+    { name: 'payload/abc', data: Buffer.alloc(1000, 7) },
+    { name: 'END', data: Buffer.from('ok\n') },
+  ]);
   execFileSync('tar', ['-xf', '-', '-C', dir], { input: archive });
   expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('one\n');
   expect(readFileSync(join(dir, 'payload/abc'))).toEqual(Buffer.alloc(1000, 7));
@@ -45,14 +70,28 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 test('the staged plan is data, one record a line, and refuses values that could start another record', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stage-'));
-  const stage = await collect(buildStage({ action: 'apply', bundle, bundleSha256: 'f'.repeat(64), bundleDir: dir, envContents: new Map(), payloads: new Set(['a'.repeat(64)]) }, (p) => bundle.files[p].sha256!));
+  const stage = await collect(
+    buildStage(
+      {
+        action: 'apply',
+        bundle,
+        bundleSha256: 'f'.repeat(64),
+        bundleDir: dir,
+        envContents: new Map(),
+        payloads: new Set(['a'.repeat(64)]),
+      },
+      (p) => bundle.files[p].sha256!,
+    ),
+  );
   execFileSync('tar', ['-xf', '-', '-C', dir], { input: stage });
   expect(readFileSync(join(dir, 'main.set'), 'utf8')).toBe('myhostname=mx.example.org\nsmtpd_banner=$myhostname ESMTP\n');
   expect(readFileSync(join(dir, 'main.remove'), 'utf8')).toBe('smtpd_use_tls\n');
   expect(readFileSync(join(dir, 'files.list'), 'utf8')).toBe(`/etc/postfix/blacklist\t0644\troot\troot\t${'a'.repeat(64)}\thash\tno\n`);
   expect(readFileSync(join(dir, `payload/${'a'.repeat(64)}`), 'utf8')).toBe('x\n');
   const evil = { ...bundle, mainCf: { set: { smtpd_banner: 'x\nrelay_domains=*' }, remove: [] } };
-  expect(() => buildStage({ action: 'apply', bundle: evil, bundleSha256: '', bundleDir: dir, envContents: new Map() }, () => '')).toThrow(/smtpd_banner.*newline/);
+  expect(() => buildStage({ action: 'apply', bundle: evil, bundleSha256: '', bundleDir: dir, envContents: new Map() }, () => '')).toThrow(
+    /smtpd_banner.*newline/,
+  );
 });
 
 test('the remote command is a constant: no bundle, host or user text can reach a shell', () => {
@@ -62,24 +101,59 @@ test('the remote command is a constant: no bundle, host or user text can reach a
 
 test('events from the remote transaction become a report', () => {
   const parsed = parseEvents('step\tlock\t3\nchanged\tmain\tsmtpd_banner\nran\tpostfix reload\nneed\tabc\nerror\tboom\nresult\tfailed\n');
-  expect(parsed).toEqual({ result: 'failed', needs: ['abc'], changed: [{ kind: 'main', name: 'smtpd_banner' }], ran: ['postfix reload'], steps: { lock: 3 }, hostCpuMs: {}, errors: ['boom'] });
+  expect(parsed).toEqual({
+    result: 'failed',
+    needs: ['abc'],
+    changed: [{ kind: 'main', name: 'smtpd_banner' }],
+    ran: ['postfix reload'],
+    steps: { lock: 3 },
+    hostCpuMs: {},
+    errors: ['boom'],
+  });
 });
 
 test('diff expectations: set, remove, and revert what is no longer managed', () => {
-  const live = parseStatus([
-    '@@section\tmain', 'delay_warning_time = 4h', 'myhostname = old.example.org', 'smtpd_use_tls = yes',
-    '@@section\tmaster', 'smtp      inet  n  -  y  -  -  smtpd', 'old inet n - - - - smtpd',
-    '@@section\tmain.orig', 'delay_warning_time\tunset\t', 'myhostname\tset\told.example.org',
-    '@@section\tmaster.orig', 'old/inet\tunset\t',
-    '@@section\tfiles.orig', '@@section\tapplied_sha256', 'x', 'result\tstatus',
-  ].join('\n'));
+  const live = parseStatus(
+    [
+      '@@section\tmain',
+      'delay_warning_time = 4h',
+      'myhostname = old.example.org',
+      'smtpd_use_tls = yes',
+      '@@section\tmaster',
+      'smtp      inet  n  -  y  -  -  smtpd',
+      'old inet n - - - - smtpd',
+      '@@section\tmain.orig',
+      'delay_warning_time\tunset\t',
+      'myhostname\tset\told.example.org',
+      '@@section\tmaster.orig',
+      'old/inet\tunset\t',
+      '@@section\tfiles.orig',
+      '@@section\tapplied_sha256',
+      'x',
+      'result\tstatus',
+    ].join('\n'),
+  );
   expect(expectedMain(live, bundle)).toEqual(['myhostname = mx.example.org', 'smtpd_banner = $myhostname ESMTP']);
-  expect(expectedMaster(live, bundle)).toEqual(['smtp inet n - y - - smtpd', 'submission inet n - - - - smtpd -o syslog_name=postfix/submission']);
+  expect(expectedMaster(live, bundle)).toEqual([
+    'smtp inet n - y - - smtpd',
+    'submission inet n - - - - smtpd -o syslog_name=postfix/submission',
+  ]);
 });
 
 test('stack reading: hosts, targets, and connection values only Terraform knows are refused with the fix', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stack-'));
-  const resource = (host: string) => ({ '//': { metadata: { path: `mail/${host}/apply` } }, provisioner: [{ 'local-exec': { interpreter: ['node', 'assets/CdktfPostfixRunner/X/cdktf-postfix-runner.js', 'apply'], command: `assets/cdktf-postfix/${host}/bundle.json`, environment: { CDKTF_POSTFIX_HOST: host === 'mx2' ? '${terraform_data.vm.output}' : '192.0.2.1' } } }] });
+  const resource = (host: string) => ({
+    '//': { metadata: { path: `mail/${host}/apply` } },
+    provisioner: [
+      {
+        'local-exec': {
+          interpreter: ['node', 'assets/CdktfPostfixRunner/X/cdktf-postfix-runner.js', 'apply'],
+          command: `assets/cdktf-postfix/${host}/bundle.json`,
+          environment: { CDKTF_POSTFIX_HOST: host === 'mx2' ? '${terraform_data.vm.output}' : '192.0.2.1' },
+        },
+      },
+    ],
+  });
   writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: resource('mx1') } } }));
   const hosts = readStackHosts(dir);
   expect(hosts).toHaveLength(1);
@@ -89,14 +163,20 @@ test('stack reading: hosts, targets, and connection values only Terraform knows 
   writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx2_apply: resource('mx2') } } }));
   expect(() => readStackHosts(dir)).toThrow(/CDKTF_POSTFIX_HOST.*known only when Terraform applies.*cdktf deploy/);
   // --target: only the named host must be resolvable; another host's token does not block it.
-  writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: resource('mx1'), mx2_apply: resource('mx2') } } }));
+  writeFileSync(
+    join(dir, 'cdk.tf.json'),
+    JSON.stringify({ resource: { terraform_data: { mx1_apply: resource('mx1'), mx2_apply: resource('mx2') } } }),
+  );
   expect(readStackHosts(dir, 'mx1').map((h) => [h.path, h.connection.host])).toEqual([['mail/mx1', '192.0.2.1']]);
   expect(() => readStackHosts(dir, 'mx2')).toThrow(/terraform_data\.mx2_apply.*CDKTF_POSTFIX_HOST.*known only when Terraform applies/);
   expect(() => readStackHosts(dir)).toThrow(/mx2_apply.*known only when Terraform applies/);
   expect(() => readStackHosts(dir, 'mx9')).toThrow(/--target = "mx9".*use one of: mx1, mx2/);
   // ${var.NAME} takes TF_VAR_NAME, as Terraform would: how a sensitive key reaches the CLI.
   const withVar = resource('mx1');
-  withVar.provisioner[0]['local-exec'].environment = { CDKTF_POSTFIX_HOST: '192.0.2.1', CDKTF_POSTFIX_TLS_X: '${var.tls_key}\nCERT' } as never;
+  withVar.provisioner[0]['local-exec'].environment = {
+    CDKTF_POSTFIX_HOST: '192.0.2.1',
+    CDKTF_POSTFIX_TLS_X: '${var.tls_key}\nCERT',
+  } as never;
   writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: withVar } } }));
   expect(() => readStackHosts(dir)).toThrow(/CDKTF_POSTFIX_TLS_X.*TF_VAR_<name>/);
   process.env.TF_VAR_tls_key = 'KEY';

@@ -22,7 +22,12 @@ function bundleFile(name: string, format: unknown): string {
 }
 
 function refusal(fn: () => unknown): PostfixConfigError {
-  try { fn(); } catch (e) { if (e instanceof PostfixConfigError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PostfixConfigError) return e;
+    throw e;
+  }
   throw new Error('expected a PostfixConfigError');
 }
 
@@ -40,13 +45,21 @@ describe('bundle schema version', () => {
     const file = bundleFile('newer', 'cdktf-postfix/2');
     const e = refusal(() => loadBundle(file));
     expect([e.where, e.field, e.value]).toEqual([file, 'format', 'cdktf-postfix/2']);
-    expect(e.problem).toBe('the bundle was written by a newer cdktf-postfix with schema cdktf-postfix/2, but the installed runner reads schema cdktf-postfix/1');
-    expect(e.fix).toMatch(/re-synthesize the stack with the installed cdktf-postfix.*or install the cdktf-postfix version that wrote the bundle/);
+    expect(e.problem).toBe(
+      'the bundle was written by a newer cdktf-postfix with schema cdktf-postfix/2, but the installed runner reads schema cdktf-postfix/1',
+    );
+    expect(e.fix).toMatch(
+      /re-synthesize the stack with the installed cdktf-postfix.*or install the cdktf-postfix version that wrote the bundle/,
+    );
   });
 
   it('refuses an older schema and anything that is not a cdktf-postfix schema', () => {
-    expect(refusal(() => checkBundleFormat('b.json', 'cdktf-postfix/0')).message).toMatch(/an older cdktf-postfix with schema cdktf-postfix\/0, but the installed runner reads schema cdktf-postfix\/1/);
-    expect(refusal(() => loadBundle(bundleFile('missing', undefined))).message).toMatch(/format: not a cdktf-postfix bundle schema; this runner reads cdktf-postfix\/1/);
+    expect(refusal(() => checkBundleFormat('b.json', 'cdktf-postfix/0')).message).toMatch(
+      /an older cdktf-postfix with schema cdktf-postfix\/0, but the installed runner reads schema cdktf-postfix\/1/,
+    );
+    expect(refusal(() => loadBundle(bundleFile('missing', undefined))).message).toMatch(
+      /format: not a cdktf-postfix bundle schema; this runner reads cdktf-postfix\/1/,
+    );
     expect(refusal(() => checkBundleFormat('b.json', 'other-tool/1')).value).toBe('other-tool/1');
     expect(refusal(() => checkBundleFormat('b.json', 1)).message).toMatch(/b\.json: format = "1": not a cdktf-postfix bundle schema/);
   });
@@ -59,7 +72,9 @@ describe('the bundled runner', () => {
     const env = { ...process.env, CDKTF_POSTFIX_HOST: '127.0.0.1', CDKTF_POSTFIX_PORT: '1' };
     const r = spawnSync(process.execPath, [runner, 'apply', bundleFile('runner-newer', 'cdktf-postfix/2')], { env, encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/format = "cdktf-postfix\/2": the bundle was written by a newer cdktf-postfix with schema cdktf-postfix\/2, but the installed runner reads schema cdktf-postfix\/1\. Fix: re-synthesize/);
+    expect(r.stderr).toMatch(
+      /format = "cdktf-postfix\/2": the bundle was written by a newer cdktf-postfix with schema cdktf-postfix\/2, but the installed runner reads schema cdktf-postfix\/1\. Fix: re-synthesize/,
+    );
     expect(r.stdout).toBe('');
   });
 });

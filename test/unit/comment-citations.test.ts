@@ -19,10 +19,13 @@ function sources(dir: string): string[] {
 test('no comment in lib/, bin/ or constructs/ cites a web page', () => {
   const offenders: string[] = [];
   for (const file of ['lib', 'bin', 'constructs'].flatMap((d) => sources(join(ROOT, d)))) {
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      const comment = /^\s*(\/\/|\/?\*|#)/.test(line) || /\s\/\/\s/.test(line);
-      if (comment && /https?:\/\//.test(line) && !/RFC \d+|§\d/.test(line)) offenders.push(`${file.slice(ROOT.length + 1)}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const comment = /^\s*(\/\/|\/?\*|#)/.test(line) || /\s\/\/\s/.test(line);
+        if (comment && /https?:\/\//.test(line) && !/RFC \d+|§\d/.test(line))
+          offenders.push(`${file.slice(ROOT.length + 1)}:${i + 1}: ${line.trim()}`);
+      });
   }
   expect(offenders).toEqual([]);
 });

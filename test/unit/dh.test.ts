@@ -1,17 +1,38 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
-import { chmodSync, closeSync, constants, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PostfixConfigError } from '../../lib/model/errors';
 import { dhParameterBits, validateDhBits, validateDhPath, validateGeneration } from '../../lib/model/dh';
 import {
-  DH_ROTATE_EXIT, dhRotationArgv, renderDhCron, renderDhRotationScript, renderDhSystemdService, renderDhSystemdTimer,
+  DH_ROTATE_EXIT,
+  dhRotationArgv,
+  renderDhCron,
+  renderDhRotationScript,
+  renderDhSystemdService,
+  renderDhSystemdTimer,
 } from '../../lib/render/dh-rotation';
 
 const dir = mkdtempSync(join(tmpdir(), 'dh-test-'));
 
 function errorOf(fn: () => unknown): PostfixConfigError {
-  try { fn(); } catch (e) { if (e instanceof PostfixConfigError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PostfixConfigError) return e;
+    throw e;
+  }
   throw new Error('expected a PostfixConfigError');
 }
 
@@ -37,7 +58,9 @@ describe('DH validation', () => {
   it('reads the prime size from PEM', () => {
     const pem1024 = execFileSync('openssl', ['dhparam', '1024'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     expect(dhParameterBits(pem1024)).toBe(1024);
-    const ffdhe = execFileSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe3072'], { encoding: 'utf8' });
+    const ffdhe = execFileSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe3072'], {
+      encoding: 'utf8',
+    });
     expect(dhParameterBits(ffdhe)).toBe(3072);
     expect(() => dhParameterBits('-----BEGIN CERTIFICATE-----')).toThrow(PostfixConfigError);
   });
@@ -49,9 +72,13 @@ describe('rendered schedules', () => {
   it('argv, systemd units and cron entry run the same command', () => {
     expect(dhRotationArgv(target)).toEqual(['/bin/sh', '/usr/local/sbin/cdktf-postfix-dh-rotate', '/etc/postfix/dh2048.pem', '2048']);
     expect(dhRotationArgv({ ...target, configDirectory: '/srv/pf' })).toContain('-c');
-    expect(renderDhSystemdService(target)).toContain('ExecStart=/bin/sh /usr/local/sbin/cdktf-postfix-dh-rotate /etc/postfix/dh2048.pem 2048');
+    expect(renderDhSystemdService(target)).toContain(
+      'ExecStart=/bin/sh /usr/local/sbin/cdktf-postfix-dh-rotate /etc/postfix/dh2048.pem 2048',
+    );
     expect(renderDhSystemdTimer('cdktf-postfix-dh')).toMatch(/OnCalendar=weekly[\s\S]*Persistent=true[\s\S]*WantedBy=timers.target/);
-    expect(renderDhCron(target, '@weekly')).toContain('@weekly root /bin/sh /usr/local/sbin/cdktf-postfix-dh-rotate /etc/postfix/dh2048.pem 2048');
+    expect(renderDhCron(target, '@weekly')).toContain(
+      '@weekly root /bin/sh /usr/local/sbin/cdktf-postfix-dh-rotate /etc/postfix/dh2048.pem 2048',
+    );
     expect(() => renderDhCron(target, '* * * * * ; rm -rf /')).toThrow(PostfixConfigError);
     expect(() => renderDhSystemdTimer('x', 'weekly\nExecStart=/bin/evil')).toThrow(PostfixConfigError);
   });
@@ -189,7 +216,11 @@ describe('rotation script, run for real with a stand-in postfix command', () => 
       expect(readdirSync(killed)).toEqual(['dh.pem']);
     } finally {
       // Lets the orphaned cp finish: a non-blocking open succeeds only while it waits as a reader.
-      try { closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)); } catch { /* no reader left */ }
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        /* no reader left */
+      }
     }
   });
 });

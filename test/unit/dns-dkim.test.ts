@@ -13,11 +13,14 @@ import { dkimPublicKeyData, dkimRecord, generateDkimKeyPair, zoneLine } from '..
 
 const PYTHON = '/usr/bin/python3';
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'dns-dkim-')); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dns-dkim-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const rsa = generateDkimKeyPair();
-const MESSAGE = 'From: Alice <alice@example.org>\r\nTo: bob@example.net\r\nSubject: DKIM proof\r\n' +
+const MESSAGE =
+  'From: Alice <alice@example.org>\r\nTo: bob@example.net\r\nSubject: DKIM proof\r\n' +
   'Date: Wed, 02 Dec 2026 04:00:00 +0000\r\nMessage-ID: <proof-1@example.org>\r\n\r\nHello, signed world.\r\n';
 
 /** python3-dkim: optionally sign, then verify with DNS answered from `records` only (no network). */
@@ -92,20 +95,31 @@ describe('DKIM TXT record', () => {
 
   test('python3-dkim verifies an rsa-sha256 signature made with our key against our record', () => {
     const { record } = dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: rsa.publicKeyPem });
-    const job = { message: MESSAGE, records: { [record.name]: record.value }, sign: { selector: 'mail', domain: 'example.org', key: rsa.privateKeyPem, algorithm: 'rsa-sha256' } };
+    const job = {
+      message: MESSAGE,
+      records: { [record.name]: record.value },
+      sign: { selector: 'mail', domain: 'example.org', key: rsa.privateKeyPem, algorithm: 'rsa-sha256' },
+    };
     expect(pythonVerify(job)).toEqual({ verified: true, asked: ['mail._domainkey.example.org'] });
   });
 
-  test('the same signature fails against another key\'s record (the check can fail)', () => {
+  test("the same signature fails against another key's record (the check can fail)", () => {
     const other = dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: generateDkimKeyPair().publicKeyPem }).record;
-    const job = { message: MESSAGE, records: { [other.name]: other.value }, sign: { selector: 'mail', domain: 'example.org', key: rsa.privateKeyPem, algorithm: 'rsa-sha256' } };
+    const job = {
+      message: MESSAGE,
+      records: { [other.name]: other.value },
+      sign: { selector: 'mail', domain: 'example.org', key: rsa.privateKeyPem, algorithm: 'rsa-sha256' },
+    };
     expect(pythonVerify(job).verified).toBe(false);
   });
 
   test('OpenDKIM signs with our generated key file and python3-dkim verifies it against our record', () => {
     const keyFile = join(dir, 'mail.private');
     writeFileSync(keyFile, rsa.privateKeyPem, { mode: 0o600 });
-    const signed = execFileSync('opendkim-testmsg', ['-C', '-d', 'example.org', '-s', 'mail', '-k', keyFile], { input: MESSAGE, encoding: 'utf8' });
+    const signed = execFileSync('opendkim-testmsg', ['-C', '-d', 'example.org', '-s', 'mail', '-k', keyFile], {
+      input: MESSAGE,
+      encoding: 'utf8',
+    });
     expect(signed).toMatch(/^DKIM-Signature: v=1; a=rsa-sha\d+; c=relaxed\/simple; d=example\.org; s=mail;/);
     const { record } = dkimRecord({ domain: 'example.org', selector: 'mail', privateKeyPem: rsa.privateKeyPem });
     expect(pythonVerify({ message: signed, records: { [record.name]: record.value } }).verified).toBe(true);
@@ -119,7 +133,11 @@ describe('DKIM TXT record', () => {
     expect(Buffer.from(record.value.split('p=')[1], 'base64')).toHaveLength(32);
     expect(warnings.join()).toMatch(/RFC 8463/);
     const seed = Buffer.from(String(raw.d), 'base64url').toString('base64'); // dkimpy takes the raw seed
-    const job = { message: MESSAGE, records: { [record.name]: record.value }, sign: { selector: 'ed', domain: 'example.org', key: seed, algorithm: 'ed25519-sha256' } };
+    const job = {
+      message: MESSAGE,
+      records: { [record.name]: record.value },
+      sign: { selector: 'ed', domain: 'example.org', key: seed, algorithm: 'ed25519-sha256' },
+    };
     expect(pythonVerify(job).verified).toBe(true);
   });
 
@@ -138,14 +156,18 @@ describe('DKIM TXT record', () => {
 describe('DKIM validation', () => {
   const key = { domain: 'example.org', publicKeyPem: rsa.publicKeyPem };
   test('a selector with a dot is refused with the fix', () => {
-    expect(() => dkimRecord({ ...key, selector: 'my.selector' })).toThrow(/dkim\.selector = "my\.selector": contains a dot.*Fix: .*"my-selector"/);
+    expect(() => dkimRecord({ ...key, selector: 'my.selector' })).toThrow(
+      /dkim\.selector = "my\.selector": contains a dot.*Fix: .*"my-selector"/,
+    );
   });
   test('a selector that is no DNS label is refused', () => {
     expect(() => dkimRecord({ ...key, selector: 'bad_sel' })).toThrow(/dkim\.selector = "bad_sel": is not a DNS label/);
     expect(() => dkimRecord({ ...key, selector: '' })).toThrow(/dkim\.selector/);
   });
   test('a bad domain is refused', () => {
-    expect(() => dkimRecord({ ...key, selector: 'mail', domain: 'example' })).toThrow(/dkim\.domain = "example": is not a fully qualified domain name/);
+    expect(() => dkimRecord({ ...key, selector: 'mail', domain: 'example' })).toThrow(
+      /dkim\.domain = "example": is not a fully qualified domain name/,
+    );
   });
   test('no key source, or two, is refused', () => {
     expect(() => dkimRecord({ domain: 'example.org', selector: 'mail' })).toThrow(/needs exactly one key source, got 0/);
@@ -154,26 +176,44 @@ describe('DKIM validation', () => {
   test('garbage PEM is refused without echoing it', () => {
     const secret = '-----BEGIN PRIVATE KEY-----\nTOPSECRETBYTES\n-----END PRIVATE KEY-----\n';
     let message = '';
-    try { dkimRecord({ domain: 'example.org', selector: 'mail', privateKeyPem: secret }); } catch (e) { message = (e as Error).message; }
+    try {
+      dkimRecord({ domain: 'example.org', selector: 'mail', privateKeyPem: secret });
+    } catch (e) {
+      message = (e as Error).message;
+    }
     expect(message).toMatch(/dkim\.privateKeyPem = "-----BEGIN PRIVATE KEY-----": is not a PEM public or private key/);
     expect(message).not.toContain('TOPSECRET');
   });
   test('RSA keys under 1024 bits are refused, 1024 warned about (RFC 8301)', () => {
     const tiny = generateKeyPairSync('rsa', { modulusLength: 768 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: tiny })).toThrow(/"768-bit RSA key": is too short.*RFC 8301/);
+    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: tiny })).toThrow(
+      /"768-bit RSA key": is too short.*RFC 8301/,
+    );
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect(dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: small }).warnings.join()).toMatch(/1024-bit RSA key is weak/);
+    expect(dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: small }).warnings.join()).toMatch(
+      /1024-bit RSA key is weak/,
+    );
   });
   test('non-DKIM key types are refused', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: ec })).toThrow(/holds a ec key, which DKIM does not define/);
+    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyPem: ec })).toThrow(
+      /holds a ec key, which DKIM does not define/,
+    );
   });
   test('publicKeyData needs keyType and base64, ed25519 needs 32 bytes', () => {
-    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyData: 'AAAA' })).toThrow(/dkim\.keyType: must say which key/);
-    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyData: 'not base64!', keyType: 'rsa' })).toThrow(/dkim\.publicKeyData = "not base64!": is not base64/);
-    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyData: 'AAAA', keyType: 'ed25519' })).toThrow(/not a raw 32-byte ed25519 key/);
+    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyData: 'AAAA' })).toThrow(
+      /dkim\.keyType: must say which key/,
+    );
+    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyData: 'not base64!', keyType: 'rsa' })).toThrow(
+      /dkim\.publicKeyData = "not base64!": is not base64/,
+    );
+    expect(() => dkimRecord({ domain: 'example.org', selector: 'mail', publicKeyData: 'AAAA', keyType: 'ed25519' })).toThrow(
+      /not a raw 32-byte ed25519 key/,
+    );
   });
   test('keyType contradicting the PEM is refused', () => {
-    expect(() => dkimRecord({ ...key, selector: 'mail', keyType: 'ed25519' })).toThrow(/dkim\.keyType = "ed25519": does not match the rsa key/);
+    expect(() => dkimRecord({ ...key, selector: 'mail', keyType: 'ed25519' })).toThrow(
+      /dkim\.keyType = "ed25519": does not match the rsa key/,
+    );
   });
 });

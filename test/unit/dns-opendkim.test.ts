@@ -8,15 +8,28 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  generateDkimKeyPair, keyTableLine, openDkimKeyPath, openDkimSocketSpec, postfixMilterAddress, renderKeyTable, renderOpenDkimConf,
-  renderSigningTable, renderTrustedHosts, signingTableLine,
+  generateDkimKeyPair,
+  keyTableLine,
+  openDkimKeyPath,
+  openDkimSocketSpec,
+  postfixMilterAddress,
+  renderKeyTable,
+  renderOpenDkimConf,
+  renderSigningTable,
+  renderTrustedHosts,
+  signingTableLine,
 } from '../../lib/model/dns';
 
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'dns-opendkim-')); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dns-opendkim-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const keys = [{ domain: 'example.org', selector: 'mail' }, { domain: 'example.net', selector: '2026a' }];
+const keys = [
+  { domain: 'example.org', selector: 'mail' },
+  { domain: 'example.net', selector: '2026a' },
+];
 
 /** Write the four files and a key per selector under `dir`, then ask opendkim -n about them. */
 function opendkimCheck(conf: string, keyTable: string): { status: number | null; stderr: string } {
@@ -41,21 +54,34 @@ describe('OpenDKIM renderers', () => {
   });
 
   test('exact opendkim.conf for a UNIX socket', () => {
-    expect(renderOpenDkimConf({ socket: { local: '/run/opendkim/opendkim.sock' } })).toBe([
-      '# Managed by cdktf-postfix; see opendkim.conf(5).',
-      'Syslog              yes', 'SyslogSuccess       yes', 'UMask               007', 'UserID              opendkim',
-      'PidFile             /run/opendkim/opendkim.pid', 'Socket              local:/run/opendkim/opendkim.sock',
-      'Mode                sv', 'Canonicalization    relaxed/simple', 'OversignHeaders     From',
-      'KeyTable            file:/etc/opendkim/KeyTable', 'SigningTable        refile:/etc/opendkim/SigningTable',
-      'InternalHosts       refile:/etc/opendkim/TrustedHosts', 'ExternalIgnoreList  refile:/etc/opendkim/TrustedHosts',
-      'TrustAnchorFile     /usr/share/dns/root.key', '',
-    ].join('\n'));
+    expect(renderOpenDkimConf({ socket: { local: '/run/opendkim/opendkim.sock' } })).toBe(
+      [
+        '# Managed by cdktf-postfix; see opendkim.conf(5).',
+        'Syslog              yes',
+        'SyslogSuccess       yes',
+        'UMask               007',
+        'UserID              opendkim',
+        'PidFile             /run/opendkim/opendkim.pid',
+        'Socket              local:/run/opendkim/opendkim.sock',
+        'Mode                sv',
+        'Canonicalization    relaxed/simple',
+        'OversignHeaders     From',
+        'KeyTable            file:/etc/opendkim/KeyTable',
+        'SigningTable        refile:/etc/opendkim/SigningTable',
+        'InternalHosts       refile:/etc/opendkim/TrustedHosts',
+        'ExternalIgnoreList  refile:/etc/opendkim/TrustedHosts',
+        'TrustAnchorFile     /usr/share/dns/root.key',
+        '',
+      ].join('\n'),
+    );
   });
 
   test('socket forms for OpenDKIM and for Postfix smtpd_milters', () => {
     expect(openDkimSocketSpec({ inet: 8891 })).toBe('inet:8891@localhost');
     expect(postfixMilterAddress({ inet: 8891 })).toBe('inet:localhost:8891');
-    expect(openDkimSocketSpec({ local: '/var/spool/postfix/opendkim/opendkim.sock' })).toBe('local:/var/spool/postfix/opendkim/opendkim.sock');
+    expect(openDkimSocketSpec({ local: '/var/spool/postfix/opendkim/opendkim.sock' })).toBe(
+      'local:/var/spool/postfix/opendkim/opendkim.sock',
+    );
     expect(postfixMilterAddress({ local: '/opendkim/opendkim.sock' })).toBe('unix:/opendkim/opendkim.sock');
   });
 
@@ -75,22 +101,32 @@ describe('OpenDKIM renderers', () => {
 
 describe('OpenDKIM validation', () => {
   test('a selector with a dot is refused', () => {
-    expect(() => keyTableLine({ domain: 'example.org', selector: 'my.selector' })).toThrow(/dkim\.selector = "my\.selector": contains a dot/);
+    expect(() => keyTableLine({ domain: 'example.org', selector: 'my.selector' })).toThrow(
+      /dkim\.selector = "my\.selector": contains a dot/,
+    );
   });
   test('a bad domain is refused', () => {
     expect(() => signingTableLine({ domain: 'example', selector: 'mail' })).toThrow(/opendkim\.domain = "example"/);
   });
   test('two selectors for one domain in the SigningTable are refused', () => {
-    expect(() => renderSigningTable([{ domain: 'example.org', selector: 'a' }, { domain: 'example.org', selector: 'b' }]))
-      .toThrow(/opendkim\.keys = "b@example\.org": names a second selector/);
+    expect(() =>
+      renderSigningTable([
+        { domain: 'example.org', selector: 'a' },
+        { domain: 'example.org', selector: 'b' },
+      ]),
+    ).toThrow(/opendkim\.keys = "b@example\.org": names a second selector/);
   });
   test('bad paths, ports, modes, canonicalization and peers are refused', () => {
-    expect(() => openDkimKeyPath({ domain: 'example.org', selector: 'mail' }, 'keys')).toThrow(/opendkim\.keyDir = "keys": is not an absolute path/);
+    expect(() => openDkimKeyPath({ domain: 'example.org', selector: 'mail' }, 'keys')).toThrow(
+      /opendkim\.keyDir = "keys": is not an absolute path/,
+    );
     expect(() => openDkimSocketSpec({ local: '/run/../x.sock' })).toThrow(/opendkim\.socket\.local/);
     expect(() => openDkimSocketSpec({ inet: 70000 })).toThrow(/opendkim\.socket\.inet = "70000"/);
     expect(() => renderOpenDkimConf({ mode: 'x' as never })).toThrow(/opendkim\.mode = "x": is not an OpenDKIM mode/);
     expect(() => renderOpenDkimConf({ canonicalization: 'loose/simple' as never })).toThrow(/opendkim\.canonicalization = "loose\/simple"/);
-    expect(() => renderTrustedHosts(['192.0.2.0/40'])).toThrow(/opendkim\.trustedHosts\[0\] = "192\.0\.2\.0\/40": is not an IP address, CIDR network or host name/);
+    expect(() => renderTrustedHosts(['192.0.2.0/40'])).toThrow(
+      /opendkim\.trustedHosts\[0\] = "192\.0\.2\.0\/40": is not an IP address, CIDR network or host name/,
+    );
     expect(() => renderTrustedHosts(['not a host'])).toThrow(/opendkim\.trustedHosts\[0\] = "not a host"/);
   });
 });

@@ -1,21 +1,47 @@
 /** Exact text of MX, SPF, DMARC, MTA-STS and TLSRPT records, TXT chunking, and each validation. */
 import {
-  dmarcRecord, dmarcReportAuthorization, mtaSts, mtaStsPatternMatches, mxRecord, spfRecord, splitTxt, tlsRptRecord, txtRecord, zoneLine, zoneText,
+  dmarcRecord,
+  dmarcReportAuthorization,
+  mtaSts,
+  mtaStsPatternMatches,
+  mxRecord,
+  spfRecord,
+  splitTxt,
+  tlsRptRecord,
+  txtRecord,
+  zoneLine,
+  zoneText,
 } from '../../lib/model/dns';
 import { createHash } from 'node:crypto';
 
 describe('MX', () => {
   test('exact text with default preference and TTL', () => {
     const { record } = mxRecord({ domain: 'Example.org.', host: 'mx1.example.org' });
-    expect(record).toEqual({ type: 'MX', purpose: 'mx', name: 'example.org', ttl: 3600, preference: 10, exchange: 'mx1.example.org', value: '10 mx1.example.org.', deferred: false });
+    expect(record).toEqual({
+      type: 'MX',
+      purpose: 'mx',
+      name: 'example.org',
+      ttl: 3600,
+      preference: 10,
+      exchange: 'mx1.example.org',
+      value: '10 mx1.example.org.',
+      deferred: false,
+    });
     expect(zoneLine(record)).toBe('example.org. 3600 IN MX 10 mx1.example.org.');
   });
   test('a deferred host passes through', () => {
-    expect(mxRecord({ domain: 'example.org', host: '${TfToken[TOKEN.1]}', preference: 20 }).record).toMatchObject({ value: '20 ${TfToken[TOKEN.1]}.', deferred: true });
+    expect(mxRecord({ domain: 'example.org', host: '${TfToken[TOKEN.1]}', preference: 20 }).record).toMatchObject({
+      value: '20 ${TfToken[TOKEN.1]}.',
+      deferred: true,
+    });
   });
   test('bad preference, host, TTL are refused', () => {
-    expect(() => mxRecord({ domain: 'example.org', host: 'mx1.example.org', preference: 70000 })).toThrow(/mx\.preference = "70000": is not a whole number from 0 to 65535/);
-    expect(() => mxRecord({ domain: 'example.org', host: 'mx_1.example.org' })).toThrow(/mx\.host = "mx_1\.example\.org": is not a fully qualified domain name.*Fix:/);
+    expect(() => mxRecord({ domain: 'example.org', host: 'mx1.example.org', preference: 70000 })).toThrow(
+      /mx\.preference = "70000": is not a whole number from 0 to 65535/,
+    );
+    expect(() => mxRecord({ domain: 'example.org', host: 'mx_1.example.org' })).toThrow(
+      /mx\.host = "mx_1\.example\.org": is not a fully qualified domain name.*Fix:/,
+    );
     expect(() => mxRecord({ domain: 'example.org', host: 'mx1.example.org', ttl: -1 })).toThrow(/mx\.ttl = "-1": .*RFC 2181/);
     expect(() => mxRecord({ domain: 'a'.repeat(64) + '.org', host: 'mx1.example.org' })).toThrow(/mx\.domain/);
   });
@@ -23,7 +49,12 @@ describe('MX', () => {
 
 describe('SPF', () => {
   test('exact text from mechanisms in fixed order, with the lookup count', () => {
-    const { record, warnings } = spfRecord({ domain: 'example.org', a: ['mx1.example.org'], ip4: ['192.0.2.10', '198.51.100.0/24'], ip6: ['2001:db8::25'] });
+    const { record, warnings } = spfRecord({
+      domain: 'example.org',
+      a: ['mx1.example.org'],
+      ip4: ['192.0.2.10', '198.51.100.0/24'],
+      ip6: ['2001:db8::25'],
+    });
     expect(record.name).toBe('example.org');
     expect(record.value).toBe('v=spf1 mx a:mx1.example.org ip4:192.0.2.10 ip4:198.51.100.0/24 ip6:2001:db8::25 -all');
     expect(record.chunks).toEqual([record.value]);
@@ -31,7 +62,13 @@ describe('SPF', () => {
     expect(warnings).toEqual([]);
   });
   test('mx off, ~all, includes and raw mechanisms (cidr, macros) are accepted', () => {
-    const { record, warnings } = spfRecord({ domain: 'example.org', mx: false, include: ['_spf.provider.example'], mechanisms: ['a/24//64', '?exists:%{i}._spf.example.org', '-mx:other.example'], all: '~all' });
+    const { record, warnings } = spfRecord({
+      domain: 'example.org',
+      mx: false,
+      include: ['_spf.provider.example'],
+      mechanisms: ['a/24//64', '?exists:%{i}._spf.example.org', '-mx:other.example'],
+      all: '~all',
+    });
     expect(record.value).toBe('v=spf1 include:_spf.provider.example a/24//64 ?exists:%{i}._spf.example.org -mx:other.example ~all');
     expect(record.dnsLookups).toBe(4);
     expect(warnings).toEqual([expect.stringMatching(/include:_spf\.provider\.example" adds the lookups/)]);
@@ -39,7 +76,9 @@ describe('SPF', () => {
   test('exactly 10 lookups pass, 11 are refused (RFC 7208 §4.6.4)', () => {
     const hosts = (n: number) => Array.from({ length: n }, (_, i) => `h${i}.example.org`);
     expect(spfRecord({ domain: 'example.org', a: hosts(9) }).record.dnsLookups).toBe(10);
-    expect(() => spfRecord({ domain: 'example.org', a: hosts(10) })).toThrow(/spf\.mechanisms = .*needs 11 DNS lookups.*RFC 7208 §4\.6\.4.*Fix: replace a:, mx and include:/);
+    expect(() => spfRecord({ domain: 'example.org', a: hosts(10) })).toThrow(
+      /spf\.mechanisms = .*needs 11 DNS lookups.*RFC 7208 §4\.6\.4.*Fix: replace a:, mx and include:/,
+    );
   });
   test('ptr is accepted with a warning (RFC 7208 §5.5)', () => {
     expect(spfRecord({ domain: 'example.org', mechanisms: ['ptr'] }).warnings.join()).toMatch(/SHOULD NOT/);
@@ -86,12 +125,22 @@ describe('SPF', () => {
 describe('DMARC', () => {
   test('exact text with every tag', () => {
     const { record, warnings } = dmarcRecord({
-      domain: 'example.org', p: 'reject', sp: 'quarantine', adkim: 's', aspf: 'r', pct: 50, fo: ['1', 'd'], ri: 86400,
-      rua: ['mailto:dmarc@example.org', 'mailto:agg@reports.example.org!10m'], ruf: ['mailto:forensic@example.org'],
+      domain: 'example.org',
+      p: 'reject',
+      sp: 'quarantine',
+      adkim: 's',
+      aspf: 'r',
+      pct: 50,
+      fo: ['1', 'd'],
+      ri: 86400,
+      rua: ['mailto:dmarc@example.org', 'mailto:agg@reports.example.org!10m'],
+      ruf: ['mailto:forensic@example.org'],
     });
     expect(record.name).toBe('_dmarc.example.org');
-    expect(record.value).toBe('v=DMARC1; p=reject; sp=quarantine; adkim=s; aspf=r; pct=50; fo=1:d; ri=86400; ' +
-      'rua=mailto:dmarc@example.org,mailto:agg@reports.example.org!10m; ruf=mailto:forensic@example.org');
+    expect(record.value).toBe(
+      'v=DMARC1; p=reject; sp=quarantine; adkim=s; aspf=r; pct=50; fo=1:d; ri=86400; ' +
+        'rua=mailto:dmarc@example.org,mailto:agg@reports.example.org!10m; ruf=mailto:forensic@example.org',
+    );
     expect(warnings).toEqual([]);
   });
   test('minimal record, and the warning for p=none without reports', () => {
@@ -143,8 +192,12 @@ describe('MTA-STS', () => {
     expect(mtaSts({ domain: 'example.org', mode: 'none', mx: [], id: '20260101T01' }).record.value).toBe('v=STSv1; id=20260101T01');
   });
   test('a deferred mx needs an explicit id', () => {
-    expect(() => mtaSts({ domain: 'example.org', mode: 'enforce', mx: ['${TfToken[TOKEN.2]}'] })).toThrow(/mtaSts\.id: cannot be derived.*Fix: give an id yourself/);
-    expect(mtaSts({ domain: 'example.org', mode: 'enforce', mx: ['${TfToken[TOKEN.2]}'], id: 'v1' }).policy).toContain('mx: ${TfToken[TOKEN.2]}\n');
+    expect(() => mtaSts({ domain: 'example.org', mode: 'enforce', mx: ['${TfToken[TOKEN.2]}'] })).toThrow(
+      /mtaSts\.id: cannot be derived.*Fix: give an id yourself/,
+    );
+    expect(mtaSts({ domain: 'example.org', mode: 'enforce', mx: ['${TfToken[TOKEN.2]}'], id: 'v1' }).policy).toContain(
+      'mx: ${TfToken[TOKEN.2]}\n',
+    );
   });
   test('wildcard patterns match exactly one leftmost label (RFC 8461 §4.1)', () => {
     expect(mtaStsPatternMatches('*.example.org', 'mx1.example.org')).toBe(true);
@@ -167,11 +220,15 @@ describe('MTA-STS', () => {
 describe('TLSRPT', () => {
   test('exact text with mailto and https', () => {
     const { record } = tlsRptRecord({ domain: 'example.org', rua: ['mailto:tls@example.org', 'https://reports.example.org/tlsrpt'] });
-    expect(zoneLine(record)).toBe('_smtp._tls.example.org. 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.org,https://reports.example.org/tlsrpt"');
+    expect(zoneLine(record)).toBe(
+      '_smtp._tls.example.org. 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.org,https://reports.example.org/tlsrpt"',
+    );
   });
   test('refuses an empty list and a bad URI', () => {
     expect(() => tlsRptRecord({ domain: 'example.org', rua: [] })).toThrow(/tlsRpt\.rua = "": is empty/);
-    expect(() => tlsRptRecord({ domain: 'example.org', rua: ['ftp://x.example.org'] })).toThrow(/tlsRpt\.rua\[0\] = "ftp:\/\/x\.example\.org": is not a report URI/);
+    expect(() => tlsRptRecord({ domain: 'example.org', rua: ['ftp://x.example.org'] })).toThrow(
+      /tlsRpt\.rua\[0\] = "ftp:\/\/x\.example\.org": is not a report URI/,
+    );
     expect(() => tlsRptRecord({ domain: 'example.org', rua: ['mailto:tls@example.org!10m'] })).toThrow(/tlsRpt\.rua\[0\]/);
   });
 });

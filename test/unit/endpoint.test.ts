@@ -41,7 +41,11 @@ describe('endpoint parsing: the forms', () => {
   });
 
   it('formatEndpoint writes what parseEndpoint reads back', () => {
-    for (const [host, port] of [['mx1.example.org', 25], ['192.0.2.1', 587], ['2001:db8::1', 465]] as const) {
+    for (const [host, port] of [
+      ['mx1.example.org', 25],
+      ['192.0.2.1', 587],
+      ['2001:db8::1', 465],
+    ] as const) {
       expect(parseEndpoint(formatEndpoint(host, port), at)).toEqual({ host, port });
     }
     expect(formatEndpoint('2001:db8::1', 465)).toBe('[2001:db8::1]:465');

@@ -3,8 +3,15 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  ApplyError, applyErrorOf, CdktfPostfixError, ConfigurationError, exitCodeOf, PostfixConfigError,
-  PostfixNotRunningError, SshError, UsageError,
+  ApplyError,
+  applyErrorOf,
+  CdktfPostfixError,
+  ConfigurationError,
+  exitCodeOf,
+  PostfixConfigError,
+  PostfixNotRunningError,
+  SshError,
+  UsageError,
 } from '../../index';
 import { HostReport } from '../../lib/apply/apply';
 import { failedStep, withCause } from '../../lib/apply/report';
@@ -28,7 +35,13 @@ describe('the hierarchy', () => {
       expect(e).toBeInstanceOf(Error);
       expect(e).toBeInstanceOf(CdktfPostfixError);
     }
-    expect([config, usage, apply, ssh, down].map((e) => e.name)).toEqual(['ConfigurationError', 'UsageError', 'ApplyError', 'SshError', 'PostfixNotRunningError']);
+    expect([config, usage, apply, ssh, down].map((e) => e.name)).toEqual([
+      'ConfigurationError',
+      'UsageError',
+      'ApplyError',
+      'SshError',
+      'PostfixNotRunningError',
+    ]);
     expect(usage).not.toBeInstanceOf(ConfigurationError);
     expect(apply).not.toBeInstanceOf(UsageError);
     expect(config).not.toBeInstanceOf(ApplyError);
@@ -46,7 +59,7 @@ describe('the hierarchy', () => {
     expect(config.at('mail/other').message).toMatch(/^mail\/other: message_size_limit/);
   });
 
-  test('an ApplyError names host, step and the host\'s own words', () => {
+  test("an ApplyError names host, step and the host's own words", () => {
     expect(apply.message).toBe('mail/mx: validate failed: postfix check failed: fatal: bad queue_directory');
     expect([apply.host, apply.step, apply.detail]).toEqual(['mail/mx', 'validate', 'postfix check failed: fatal: bad queue_directory']);
   });
@@ -67,7 +80,15 @@ describe('cause chains', () => {
     }
     expect((caught as Error).message).toMatch(/^mail\/mx: message_size_limit = "lots"/);
     expect((caught as Error).cause).toBeInstanceOf(ConfigurationError);
-    const usage = (() => { try { return asUsageError(() => { throw caught; }); } catch (e) { return e; } })() as UsageError;
+    const usage = (() => {
+      try {
+        return asUsageError(() => {
+          throw caught;
+        });
+      } catch (e) {
+        return e;
+      }
+    })() as UsageError;
     expect(usage).toBeInstanceOf(UsageError);
     expect(usage.cause).toBe(caught);
     expect(usage.message).toBe((caught as Error).message);
@@ -77,7 +98,11 @@ describe('cause chains', () => {
 
   test('asUsageError lets other errors through unchanged', () => {
     const other = new Error('boom');
-    expect(() => asUsageError(() => { throw other; })).toThrow(other);
+    expect(() =>
+      asUsageError(() => {
+        throw other;
+      }),
+    ).toThrow(other);
   });
 
   test('a missing or unreadable file names the path and the fix, with the system error as cause', () => {
@@ -95,7 +120,7 @@ describe('cause chains', () => {
     expect(() => checkReadableFile(path, 'log file', 'name a log')).toThrow(/log file .*no such file.*Fix: name a log/);
   });
 
-  test('a CLI flag mistake is a UsageError whose cause is the library\'s ConfigurationError', () => {
+  test("a CLI flag mistake is a UsageError whose cause is the library's ConfigurationError", () => {
     let e: unknown;
     try {
       connectionFromOptions({ host: 'mx1:0' });
@@ -110,12 +135,25 @@ describe('cause chains', () => {
 
 describe('a failed report as an ApplyError', () => {
   const report = (over: Partial<HostReport>): HostReport => ({
-    host: 'mail/mx', target: 'root@127.0.0.20', action: 'apply', result: 'failed', changed: [], ran: [], steps: {}, durationMs: 1, connectMs: 1, ...over,
+    host: 'mail/mx',
+    target: 'root@127.0.0.20',
+    action: 'apply',
+    result: 'failed',
+    changed: [],
+    ran: [],
+    steps: {},
+    durationMs: 1,
+    connectMs: 1,
+    ...over,
   });
 
   test('the step is the first the transaction did not finish', () => {
     expect(failedStep(report({ steps: { lock: 1, plan: 2, backup: 3 }, error: 'postfix check failed' }))).toBe('validate');
-    expect(failedStep(report({ steps: { lock: 1, plan: 2, backup: 3, validate: 4, files: 5, swap: 6, reload: 7 }, error: 'TLS check of port 25 failed' }))).toBe('after-check');
+    expect(
+      failedStep(
+        report({ steps: { lock: 1, plan: 2, backup: 3, validate: 4, files: 5, swap: 6, reload: 7 }, error: 'TLS check of port 25 failed' }),
+      ),
+    ).toBe('after-check');
     expect(failedStep(report({ error: 'refused before any change on the host: open relay' }))).toBe('relay-preflight');
   });
 

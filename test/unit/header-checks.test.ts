@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parsePattern, PRIVACY_RULES, regexProblem, renderRegexTable, validateHeaderAction, validateHeaderRules } from '../../lib/model/header-checks';
+import {
+  parsePattern,
+  PRIVACY_RULES,
+  regexProblem,
+  renderRegexTable,
+  validateHeaderAction,
+  validateHeaderRules,
+} from '../../lib/model/header-checks';
 import { PostfixConfigError } from '../../lib/model/errors';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hc-test-'));
@@ -28,10 +35,43 @@ function ourVerdict(type: 'regexp' | 'pcre', line: string): string | undefined {
 }
 
 const PATTERNS = [
-  '/^X-Mailer:/', '/^Received:.*with ESMTPSA/', '/^User-Agent:/i', '/a)/', '/()/', '/a{/', '/a{2,1}/', '/a{1,2}/', '/a{,3}/',
-  '/[[:foo:]]/', '/[[:alpha:]]/', '/[a/', '/a|*b/', '/(*a)/', '/a**/', '/a\\/', '/[]a]/', '/[^]a]/', '/^/', '//', '/a/ix',
-  '/a/q', '!/a/', '/^*a/', '/(^*a)/', '/x{2}{3}/', '/a*?/', '/a+*/', '/(?:a)/', '/\\(/', '/a\\/b/', '%a/b%', '/[a-z]+@example\\.org$/',
-  '/(a|b/', '/a|b)/', '/^Subject:.*(viagra|casino)/', 'X-Mailer',
+  '/^X-Mailer:/',
+  '/^Received:.*with ESMTPSA/',
+  '/^User-Agent:/i',
+  '/a)/',
+  '/()/',
+  '/a{/',
+  '/a{2,1}/',
+  '/a{1,2}/',
+  '/a{,3}/',
+  '/[[:foo:]]/',
+  '/[[:alpha:]]/',
+  '/[a/',
+  '/a|*b/',
+  '/(*a)/',
+  '/a**/',
+  '/a\\/',
+  '/[]a]/',
+  '/[^]a]/',
+  '/^/',
+  '//',
+  '/a/ix',
+  '/a/q',
+  '!/a/',
+  '/^*a/',
+  '/(^*a)/',
+  '/x{2}{3}/',
+  '/a*?/',
+  '/a+*/',
+  '/(?:a)/',
+  '/\\(/',
+  '/a\\/b/',
+  '%a/b%',
+  '/[a-z]+@example\\.org$/',
+  '/(a|b/',
+  '/a|b)/',
+  '/^Subject:.*(viagra|casino)/',
+  'X-Mailer',
 ];
 
 describe('regex patterns agree with postmap', () => {
@@ -56,7 +96,23 @@ describe('regexProblem', () => {
 });
 
 describe('header actions', () => {
-  it.each(['IGNORE', 'REJECT', 'REJECT no spam', 'WARN', 'HOLD why', 'DISCARD', 'DUNNO', 'INFO x', 'PASS', 'STRIP x', 'REPLACE X-Foo: bar', 'PREPEND X-Seen: yes', 'REDIRECT a@b.example', 'BCC a@b.example', 'FILTER smtp:[127.0.0.1]:10025'])('accepts %s', (a) => {
+  it.each([
+    'IGNORE',
+    'REJECT',
+    'REJECT no spam',
+    'WARN',
+    'HOLD why',
+    'DISCARD',
+    'DUNNO',
+    'INFO x',
+    'PASS',
+    'STRIP x',
+    'REPLACE X-Foo: bar',
+    'PREPEND X-Seen: yes',
+    'REDIRECT a@b.example',
+    'BCC a@b.example',
+    'FILTER smtp:[127.0.0.1]:10025',
+  ])('accepts %s', (a) => {
     expect(validateHeaderAction('h', 'action', a)).toBe(a);
   });
   it.each([
@@ -72,17 +128,28 @@ describe('header actions', () => {
     expect(() => validateHeaderAction('mx/clean', 'rules[0].action', a)).toThrow(msg);
   });
   it('errors name the field and value', () => {
-    expect(() => validateHeaderAction('mx/clean', 'rules[0].action', 'DROP')).toThrow('mx/clean: rules[0].action = "DROP": unknown header_checks action');
+    expect(() => validateHeaderAction('mx/clean', 'rules[0].action', 'DROP')).toThrow(
+      'mx/clean: rules[0].action = "DROP": unknown header_checks action',
+    );
   });
 });
 
 describe('rules', () => {
   it('refuses patterns without delimiters, with a bad flag, whitespace, and duplicates', () => {
-    expect(() => validateHeaderRules('h', 'rules', 'regexp', [{ pattern: '/a/ s', action: 'IGNORE' }])).toThrow(/whitespace after the closing delimiter/);
-    expect(() => validateHeaderRules('h', 'rules', 'regexp', [{ pattern: '^X-Mailer:', action: 'IGNORE' }])).toThrow(/rules\[0\]\.pattern = "\^X-Mailer:": .*delimiter/);
+    expect(() => validateHeaderRules('h', 'rules', 'regexp', [{ pattern: '/a/ s', action: 'IGNORE' }])).toThrow(
+      /whitespace after the closing delimiter/,
+    );
+    expect(() => validateHeaderRules('h', 'rules', 'regexp', [{ pattern: '^X-Mailer:', action: 'IGNORE' }])).toThrow(
+      /rules\[0\]\.pattern = "\^X-Mailer:": .*delimiter/,
+    );
     expect(() => validateHeaderRules('h', 'rules', 'regexp', [{ pattern: '/a/s', action: 'IGNORE' }])).toThrow(/unknown regexp flag "s"/);
     expect(() => validateHeaderRules('h', 'rules', 'pcre', [{ pattern: '/a/s', action: 'IGNORE' }])).not.toThrow();
-    expect(() => validateHeaderRules('h', 'rules', 'regexp', [{ pattern: '/a/', action: 'IGNORE' }, { pattern: '/a/', action: 'WARN' }])).toThrow(/rules\[1\]\.pattern.*duplicate of rule 0/);
+    expect(() =>
+      validateHeaderRules('h', 'rules', 'regexp', [
+        { pattern: '/a/', action: 'IGNORE' },
+        { pattern: '/a/', action: 'WARN' },
+      ]),
+    ).toThrow(/rules\[1\]\.pattern.*duplicate of rule 0/);
     expect(() => validateHeaderRules('h', 'rules', 'regexp', [])).toThrow(/no rules/);
   });
 
@@ -110,7 +177,8 @@ describe('rules', () => {
     expect(r.stderr).toBe('');
     // postmap prints each matching (logical, folded) header followed by TAB and the action.
     expect(r.stdout.match(/\tIGNORE$/gm)).toHaveLength(5);
-    for (const h of ['X-Originating-IP:', 'X-Mailer: Thunderbird', 'User-Agent:', 'x-mailer:', 'Received: from laptop.local']) expect(r.stdout).toContain(h);
+    for (const h of ['X-Originating-IP:', 'X-Mailer: Thunderbird', 'User-Agent:', 'x-mailer:', 'Received: from laptop.local'])
+      expect(r.stdout).toContain(h);
     for (const h of ['relay.example.net', 'Subject:', 'From:']) expect(r.stdout).not.toContain(h);
   });
 });

@@ -41,8 +41,15 @@ test('@cert-authority trusts the certified key of a host it covers, and nothing 
   const { key, cert } = hostCert('h2', edCa, '-h', '-n', 'mx1.example.org');
   expect(verifyHostKey(policy, key, cert)).toEqual({ ok: true });
   const other = hostCert('h2b', edCa, '-h', '-n', 'mx1.example.org');
-  expect(verifyHostKey(policy, other.key, cert)).toMatchObject({ ok: false, reason: 'certificate', message: expect.stringMatching(/not the certified key/) });
-  expect(verifyHostKey(policy, key, undefined)).toMatchObject({ ok: false, message: expect.stringMatching(/presented no host certificate.*Fix: on the CA: ssh-keygen -s/) });
+  expect(verifyHostKey(policy, other.key, cert)).toMatchObject({
+    ok: false,
+    reason: 'certificate',
+    message: expect.stringMatching(/not the certified key/),
+  });
+  expect(verifyHostKey(policy, key, undefined)).toMatchObject({
+    ok: false,
+    message: expect.stringMatching(/presented no host certificate.*Fix: on the CA: ssh-keygen -s/),
+  });
   expect(verifyHostKey({ ...policy, host: 'mx1.other.org' }, key, cert)).toMatchObject({ ok: false, reason: 'unknown' });
 });
 
@@ -62,17 +69,31 @@ test.each([
 test('a certificate from a CA that no line lists, or with a tampered signature, is refused', () => {
   const stranger = ca('ca-stranger');
   const { key, cert } = hostCert('h3', stranger, '-h', '-n', 'mx1.example.org');
-  expect(verifyHostKey(policy, key, cert)).toMatchObject({ ok: false, message: expect.stringMatching(/which no @cert-authority line for it lists/) });
+  expect(verifyHostKey(policy, key, cert)).toMatchObject({
+    ok: false,
+    message: expect.stringMatching(/which no @cert-authority line for it lists/),
+  });
   const good = hostCert('h4', edCa, '-h', '-n', 'mx1.example.org');
-  const forged = { ...good.cert, principals: ['mx1.example.org'], signedData: Buffer.concat([good.cert.signedData.subarray(0, -1), Buffer.from([good.cert.signedData.at(-1)! ^ 1])]) };
-  expect(verifyHostKey(policy, good.key, forged)).toMatchObject({ ok: false, message: expect.stringMatching(/CA signature that does not verify/) });
+  const forged = {
+    ...good.cert,
+    principals: ['mx1.example.org'],
+    signedData: Buffer.concat([good.cert.signedData.subarray(0, -1), Buffer.from([good.cert.signedData.at(-1)! ^ 1])]),
+  };
+  expect(verifyHostKey(policy, good.key, forged)).toMatchObject({
+    ok: false,
+    message: expect.stringMatching(/CA signature that does not verify/),
+  });
 });
 
 test('a CA marked @revoked is refused even though a @cert-authority line lists it', () => {
   const revokedKh = join(dir, 'known_hosts_revoked_ca');
   writeFileSync(revokedKh, `@cert-authority *.example.org ${pubLine(`${edCa}.pub`)}\n@revoked * ${pubLine(`${edCa}.pub`)}\n`);
   const { key, cert } = hostCert('h5', edCa, '-h', '-n', 'mx1.example.org');
-  expect(verifyHostKey({ ...policy, knownHostsPath: revokedKh }, key, cert)).toMatchObject({ ok: false, reason: 'revoked', message: expect.stringMatching(/the CA that signed the host certificate/) });
+  expect(verifyHostKey({ ...policy, knownHostsPath: revokedKh }, key, cert)).toMatchObject({
+    ok: false,
+    reason: 'revoked',
+    message: expect.stringMatching(/the CA that signed the host certificate/),
+  });
 });
 
 test.each([['rsa'], ['ecdsa']])('%s CAs verify too', (type) => {

@@ -65,16 +65,25 @@ describe('verifyHostKey', () => {
   });
 
   test('a revoked key is refused', () => {
-    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, knownHostsPath: kh }, evil.blob)).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, knownHostsPath: kh }, evil.blob)).toMatchObject({
+      ok: false,
+      reason: 'revoked',
+    });
   });
 
   test('a pinned fingerprint replaces known_hosts', () => {
     expect(verifyHostKey({ host: 'x', port: 22, fingerprint: good.fingerprint }, good.blob)).toEqual({ ok: true });
-    expect(verifyHostKey({ host: 'x', port: 22, fingerprint: good.fingerprint }, evil.blob)).toMatchObject({ ok: false, reason: 'changed' });
+    expect(verifyHostKey({ host: 'x', port: 22, fingerprint: good.fingerprint }, evil.blob)).toMatchObject({
+      ok: false,
+      reason: 'changed',
+    });
   });
 
   test('an unreadable known_hosts file refuses, never trusts', () => {
-    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, knownHostsPath: join(dir, 'missing') }, good.blob)).toMatchObject({ ok: false, reason: 'unknown' });
+    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, knownHostsPath: join(dir, 'missing') }, good.blob)).toMatchObject({
+      ok: false,
+      reason: 'unknown',
+    });
   });
 });
 
@@ -85,12 +94,18 @@ describe('IPv6 literals', () => {
   writeFileSync(hashed, `[2001:db8::1]:2222 ${good.line}\n2001:db8::1 ${good.line}\n`);
   execFileSync('ssh-keygen', ['-H', '-f', hashed], { stdio: 'ignore' });
 
-  test.each([['plain', v6], ['hashed', hashed]])('%s entries match [v6]:port and bare v6 for port 22', (_kind, file) => {
+  test.each([
+    ['plain', v6],
+    ['hashed', hashed],
+  ])('%s entries match [v6]:port and bare v6 for port 22', (_kind, file) => {
     expect(readFileSync(file, 'utf8')).toMatch(_kind === 'hashed' ? /^\|1\|/ : /^\[2001/);
     expect(verifyHostKey({ host: '2001:db8::1', port: 2222, knownHostsPath: file }, good.blob)).toEqual({ ok: true });
     expect(verifyHostKey({ host: '2001:db8::1', port: 22, knownHostsPath: file }, good.blob)).toEqual({ ok: true });
     expect(verifyHostKey({ host: '[2001:db8::1]', port: 22, knownHostsPath: file }, good.blob)).toEqual({ ok: true });
-    expect(verifyHostKey({ host: '2001:db8::1', port: 2200, knownHostsPath: file }, good.blob)).toMatchObject({ ok: false, reason: 'unknown' });
+    expect(verifyHostKey({ host: '2001:db8::1', port: 2200, knownHostsPath: file }, good.blob)).toMatchObject({
+      ok: false,
+      reason: 'unknown',
+    });
   });
 });
 
@@ -99,21 +114,37 @@ describe('pins and @revoked', () => {
   writeFileSync(kh, `@revoked mx1.example.org ${evil.line}\n`);
 
   test('@revoked wins over a pinned fingerprint and a pinned public key', () => {
-    const byFingerprint = verifyHostKey({ host: 'mx1.example.org', port: 22, fingerprint: evil.fingerprint, knownHostsPath: kh }, evil.blob);
+    const byFingerprint = verifyHostKey(
+      { host: 'mx1.example.org', port: 22, fingerprint: evil.fingerprint, knownHostsPath: kh },
+      evil.blob,
+    );
     expect(byFingerprint).toMatchObject({ ok: false, reason: 'revoked' });
     if (!byFingerprint.ok) expect(byFingerprint.message).toMatch(/@revoked in .*known_hosts_revoked line 1.*pins included/);
-    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, hostKey: evil.line, knownHostsPath: kh }, evil.blob)).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, hostKey: evil.line, knownHostsPath: kh }, evil.blob)).toMatchObject({
+      ok: false,
+      reason: 'revoked',
+    });
   });
 
   test('with a pin, the pin decides: a key not listed in known_hosts is trusted, an absent file is fine', () => {
-    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, fingerprint: good.fingerprint, knownHostsPath: kh }, good.blob)).toEqual({ ok: true });
-    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, hostKey: `${good.line} root@mx1`, knownHostsPath: join(dir, 'absent') }, good.blob)).toEqual({ ok: true });
+    expect(verifyHostKey({ host: 'mx1.example.org', port: 22, fingerprint: good.fingerprint, knownHostsPath: kh }, good.blob)).toEqual({
+      ok: true,
+    });
+    expect(
+      verifyHostKey(
+        { host: 'mx1.example.org', port: 22, hostKey: `${good.line} root@mx1`, knownHostsPath: join(dir, 'absent') },
+        good.blob,
+      ),
+    ).toEqual({ ok: true });
   });
 
   test('a pinned public key refuses any other key; every pin given must match', () => {
     const v = verifyHostKey({ host: 'mx1.example.org', port: 22, hostKey: good.line }, evil.blob);
     expect(v).toMatchObject({ ok: false, reason: 'changed' });
     if (!v.ok) expect(v.message).toContain(`pinned connection.hostKey is ${good.fingerprint}`);
-    expect(verifyHostKey({ host: 'x', port: 22, hostKey: good.line, fingerprint: evil.fingerprint }, good.blob)).toMatchObject({ ok: false, reason: 'changed' });
+    expect(verifyHostKey({ host: 'x', port: 22, hostKey: good.line, fingerprint: evil.fingerprint }, good.blob)).toMatchObject({
+      ok: false,
+      reason: 'changed',
+    });
   });
 });

@@ -7,28 +7,43 @@ import { buildStage } from '../../lib/apply/stage';
 import { Bundle, BUNDLE_FORMAT } from '../../lib/model/bundle';
 
 const bundle: Bundle = {
-  format: BUNDLE_FORMAT, host: 'mail/mx', configDirectory: '/etc/postfix',
+  format: BUNDLE_FORMAT,
+  host: 'mail/mx',
+  configDirectory: '/etc/postfix',
   mainCf: { set: { smtpd_tls_chain_files: '/etc/postfix/tls/server.pem' }, remove: [] },
   masterCf: { set: {}, remove: [] },
   files: { '/etc/postfix/tls/server.pem': { mode: '0600', owner: 'root', group: 'root', fromEnv: 'CDKTF_POSTFIX_TLS_0' } },
-  tableTypes: [], installPackages: [], hooks: [{ kind: 'dhparam-generate', path: '/etc/postfix/dh.pem', bits: 2048 }],
+  tableTypes: [],
+  installPackages: [],
+  hooks: [{ kind: 'dhparam-generate', path: '/etc/postfix/dh.pem', bits: 2048 }],
 };
 
 test('a destroy stages no files, hooks or edits, and never asks for a fromEnv file content', async () => {
   const nothing = desiredNothing(bundle);
-  expect(nothing).toMatchObject({ host: 'mail/mx', configDirectory: '/etc/postfix', files: {}, hooks: [], mainCf: { set: {}, remove: [] } });
-  const asked: string[] = [];
-  const stage = buildStage({ action: 'destroy', bundle: nothing, bundleSha256: 'b'.repeat(64), bundleDir: '/nonexistent', envContents: new Map() }, (p) => {
-    asked.push(p);
-    return 'x';
+  expect(nothing).toMatchObject({
+    host: 'mail/mx',
+    configDirectory: '/etc/postfix',
+    files: {},
+    hooks: [],
+    mainCf: { set: {}, remove: [] },
   });
+  const asked: string[] = [];
+  const stage = buildStage(
+    { action: 'destroy', bundle: nothing, bundleSha256: 'b'.repeat(64), bundleDir: '/nonexistent', envContents: new Map() },
+    (p) => {
+      asked.push(p);
+      return 'x';
+    },
+  );
   stage.resume();
   await new Promise((resolve) => stage.on('end', resolve));
   expect(asked).toEqual([]);
   // The full bundle would need the key: the error the defect showed.
-  expect(() => buildStage({ action: 'apply', bundle, bundleSha256: 'b', bundleDir: '/nonexistent', envContents: new Map() }, () => {
-    throw new Error('its content comes from environment variable CDKTF_POSTFIX_TLS_0, which is not set');
-  })).toThrow(/CDKTF_POSTFIX_TLS_0/);
+  expect(() =>
+    buildStage({ action: 'apply', bundle, bundleSha256: 'b', bundleDir: '/nonexistent', envContents: new Map() }, () => {
+      throw new Error('its content comes from environment variable CDKTF_POSTFIX_TLS_0, which is not set');
+    }),
+  ).toThrow(/CDKTF_POSTFIX_TLS_0/);
 });
 
 test('the recorded hash: the bundle hash alone without fromEnv files, extended by their contents otherwise', () => {

@@ -9,7 +9,12 @@ describe('logs report command', () => {
   it('turns flags into library options', () => {
     const now = new Date(Date.UTC(2026, 10, 29, 12));
     expect(logsReportOptions({ since: '24h', until: '2026-11-29T12:00:00Z', toDomain: 'domain.tld', year: 2025, top: 3 }, now)).toEqual({
-      since: new Date(Date.UTC(2026, 10, 28, 12)), until: now, toDomain: 'domain.tld', year: 2025, top: 3, now,
+      since: new Date(Date.UTC(2026, 10, 28, 12)),
+      until: now,
+      toDomain: 'domain.tld',
+      year: 2025,
+      top: 3,
+      now,
     });
     expect(() => logsReportOptions({ since: 'soon' }, now)).toThrow(/--since/);
   });
@@ -38,7 +43,9 @@ describe('logs report connection flags', () => {
     const program = new Command().exitOverride();
     registerLogsCommand(program);
     const report = program.commands.find((c) => c.name() === 'logs')!.commands.find((c) => c.name() === 'report')!;
-    expect(report.options.map((o) => o.long)).toEqual(expect.arrayContaining(['--host', '--user', '--identity', '--known-hosts', '--host-key', '--stack', '--target']));
+    expect(report.options.map((o) => o.long)).toEqual(
+      expect.arrayContaining(['--host', '--user', '--identity', '--known-hosts', '--host-key', '--stack', '--target']),
+    );
     await expect(analyzeRemoteLogs({ host: '192.0.2.1' }, ['-'])).rejects.toThrow(/stdin cannot be combined with a connection/);
   });
 

@@ -44,7 +44,7 @@ function makeLog(seed: number, messages: number, form: 'iso' | 'syslog' | 'mixed
     return `${MON[d.getMonth()]} ${d.getDate() < 10 ? ' ' : ''}${d.getDate()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
   };
   const out: string[] = [];
-  const emit = (prog: string, msg: string) => out.push(`${stamp()} mx postfix/${prog}[${100 + out.length % 50}]: ${msg}`);
+  const emit = (prog: string, msg: string) => out.push(`${stamp()} mx postfix/${prog}[${100 + (out.length % 50)}]: ${msg}`);
   const pending: Array<{ q: string; rcpt: string; from: string; size: number; due: number; tries: number }> = [];
   let qn = 0xa0000;
   for (let i = 0; i < messages; i++) {
@@ -53,18 +53,27 @@ function makeLog(seed: number, messages: number, form: 'iso' | 'syslog' | 'mixed
       emit('qmgr', `${m.q}: from=<${m.from}>, size=${m.size}, nrcpt=1 (queue active)`);
       if (m.tries < 3 && r() < 0.5) {
         m.tries++;
-        emit('smtp', `${m.q}: to=<${m.rcpt}>, relay=none, delay=${m.tries * 60}, dsn=4.4.1, status=deferred (connect to mx.far.example[192.0.2.7]:25: Connection timed out)`);
+        emit(
+          'smtp',
+          `${m.q}: to=<${m.rcpt}>, relay=none, delay=${m.tries * 60}, dsn=4.4.1, status=deferred (connect to mx.far.example[192.0.2.7]:25: Connection timed out)`,
+        );
         m.due = i + 5 + Math.floor(r() * 40);
         pending.push(m);
         pending.sort((a, b) => a.due - b.due);
       } else {
-        emit('smtp', `${m.q}: to=<${m.rcpt}>, relay=mx.far.example[192.0.2.7]:25, delay=${m.tries * 60 + 0.25}, dsn=2.0.0, status=sent (250 ok)`);
+        emit(
+          'smtp',
+          `${m.q}: to=<${m.rcpt}>, relay=mx.far.example[192.0.2.7]:25, delay=${m.tries * 60 + 0.25}, dsn=2.0.0, status=sent (250 ok)`,
+        );
         emit('qmgr', `${m.q}: removed`);
       }
     }
     const k = r();
     if (k < 0.05) {
-      emit('smtpd', `NOQUEUE: reject: RCPT from c${i % 7}.client.example[198.51.100.${i % 200}]: 554 5.7.1 <x@far${i % 5}.example>: Relay access denied; from=<s@spam.example> to=<x@far${i % 5}.example> proto=ESMTP helo=<h>`);
+      emit(
+        'smtpd',
+        `NOQUEUE: reject: RCPT from c${i % 7}.client.example[198.51.100.${i % 200}]: 554 5.7.1 <x@far${i % 5}.example>: Relay access denied; from=<s@spam.example> to=<x@far${i % 5}.example> proto=ESMTP helo=<h>`,
+      );
       continue;
     }
     if (k < 0.06) {
@@ -76,7 +85,7 @@ function makeLog(seed: number, messages: number, form: 'iso' | 'syslog' | 'mixed
       continue;
     }
     // every 97th message reuses the previous queue ID (after its removal or while it is queued)
-    const q = i % 97 === 0 && i > 0 ? (qn).toString(16).toUpperCase() : (qn += 3).toString(16).toUpperCase();
+    const q = i % 97 === 0 && i > 0 ? qn.toString(16).toUpperCase() : (qn += 3).toString(16).toUpperCase();
     const from = r() < 0.1 ? '' : `s${Math.floor(r() * 30)}@Dom${Math.floor(r() * 6)}.Example`;
     const size = 100 + Math.floor(r() * 5000);
     if (r() < 0.15) emit('pickup', `${q}: uid=1000 from=<${from || 'root'}>`);
@@ -86,7 +95,10 @@ function makeLog(seed: number, messages: number, form: 'iso' | 'syslog' | 'mixed
     const o = r();
     const rcpt = `u${Math.floor(r() * 40)}@d${Math.floor(r() * 5)}.example`;
     if (o < 0.15) {
-      emit('smtp', `${q}: to=<${rcpt}>, relay=none, delay=1, dsn=4.4.1, status=deferred (connect to mx.far.example[192.0.2.7]:25: Connection refused)`);
+      emit(
+        'smtp',
+        `${q}: to=<${rcpt}>, relay=none, delay=1, dsn=4.4.1, status=deferred (connect to mx.far.example[192.0.2.7]:25: Connection refused)`,
+      );
       pending.push({ q, rcpt, from, size, due: i + 10 + Math.floor(r() * 60), tries: 1 });
       pending.sort((a, b) => a.due - b.due);
       continue;
@@ -111,7 +123,11 @@ async function both(files: string[], options: LogReportOptions, workers: number,
 }
 
 describe('parallel reading (split, settle, merge) equals sequential reading', () => {
-  const forms: Array<['iso' | 'syslog' | 'mixed', number]> = [['iso', 1], ['syslog', 2], ['mixed', 3]];
+  const forms: Array<['iso' | 'syslog' | 'mixed', number]> = [
+    ['iso', 1],
+    ['syslog', 2],
+    ['mixed', 3],
+  ];
   for (const [form, seed] of forms) {
     it(`on a ${form} log cut into 2..7 pieces`, async () => {
       // starts in late December: year-less stamps cross New Year

@@ -12,7 +12,16 @@ function pf(line: string, parser = new LineParser({ now: NOW })): PostfixLogLine
 describe('timestamps', () => {
   it('reads traditional syslog stamps (space- and zero-padded day, fraction)', () => {
     const a = pf('Nov  9 18:24:39 mx1 postfix/smtpd[123]: connect from x[192.0.2.1]');
-    expect(a.timestamp).toMatchObject({ year: 2026, month: 11, day: 9, hour: 18, minute: 24, second: 39, offsetMinutes: null, yearInferred: true });
+    expect(a.timestamp).toMatchObject({
+      year: 2026,
+      month: 11,
+      day: 9,
+      hour: 18,
+      minute: 24,
+      second: 39,
+      offsetMinutes: null,
+      yearInferred: true,
+    });
     const b = pf('Nov 09 18:24:39 mx1 postfix/smtpd[123]: connect from x');
     expect(b.timestamp.day).toBe(9);
     const c = pf('Nov 29 18:24:39.123456 mx1 postfix/smtpd[123]: x');
@@ -91,11 +100,16 @@ describe('timestamps', () => {
 describe('syslog names', () => {
   it('splits multi-part names and multi-instance names', () => {
     expect(pf('Nov 29 18:24:39 mx1 postfix/submission/smtpd[123]: x')).toMatchObject({
-      syslogName: 'postfix/submission/smtpd', instance: 'postfix', program: 'smtpd', pid: 123,
+      syslogName: 'postfix/submission/smtpd',
+      instance: 'postfix',
+      program: 'smtpd',
+      pid: 123,
     });
     expect(pf('Nov 29 18:24:39 mx1 postfix-out/smtp[9]: x')).toMatchObject({ instance: 'postfix-out', program: 'smtp' });
     expect(pf('Nov 29 18:24:39 mx1 postfix/amavis/smtpd[9]: x')).toMatchObject({ program: 'smtpd' });
-    expect(pf('Nov 29 18:24:39 mx1 postfix/postfix-script[9]: starting the Postfix mail system')).toMatchObject({ program: 'postfix-script' });
+    expect(pf('Nov 29 18:24:39 mx1 postfix/postfix-script[9]: starting the Postfix mail system')).toMatchObject({
+      program: 'postfix-script',
+    });
     expect(pf('Nov 29 18:24:39 mx1 postfix/smtpd: no pid')).toMatchObject({ program: 'smtpd', pid: null, message: 'no pid' });
   });
 
@@ -130,7 +144,11 @@ describe('LineSplitter', () => {
     s.write('y'.repeat(1 << 20)); // 1 MiB without a newline
     s.write('z\nshort\n' + 'w'.repeat(250) + '\n');
     s.end();
-    expect(got).toEqual([[100, true], [5, false], [100, true]]);
+    expect(got).toEqual([
+      [100, true],
+      [5, false],
+      [100, true],
+    ]);
   });
 });
 
@@ -148,8 +166,20 @@ describe('timestamp reuse across lines', () => {
       '2026-11-29T18:24:45.3+01:00 mx postfix/smtpd[1]: h',
       'Nov 29 18:24:6x mx postfix/smtpd[1]: i',
     ];
-    const got = lines.map((l) => parser.parse(l)).map((p) => (p.kind === 'postfix' ? [p.timestamp.minute, p.timestamp.second, p.timestamp.offsetMinutes] : p.kind));
-    expect(got).toEqual([[24, 39, null], [24, 39, 0], [24, 41, null], [24, 45, 0], [24, 41, null], [24, 59, null], [25, 0, null], [24, 45, 60], 'garbage']);
+    const got = lines
+      .map((l) => parser.parse(l))
+      .map((p) => (p.kind === 'postfix' ? [p.timestamp.minute, p.timestamp.second, p.timestamp.offsetMinutes] : p.kind));
+    expect(got).toEqual([
+      [24, 39, null],
+      [24, 39, 0],
+      [24, 41, null],
+      [24, 45, 0],
+      [24, 41, null],
+      [24, 59, null],
+      [25, 0, null],
+      [24, 45, 60],
+      'garbage',
+    ]);
   });
 });
 
@@ -165,9 +195,26 @@ describe("gimmeDomain's bracketed-address fast path", () => {
       const r = /^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$/.exec(domain);
       return r ? `${r[2]}.${r[3]}`.toLowerCase() : domain;
     };
-    for (const c of ['[203.0.113.67]:40000', '[1.2.3.4]', 'unknown[10.0.0.1]', 'unknown[10.0.0.1]:25', '[1.2.3.4567]', '[1.2.3]',
-      '[1.2.3.4', 'unknownx[1.2.3.4]', '[2001:db8::1]:25', 'unknown[2001:db8::5]', 'mail.x.example.com[1.2.3.4]', '[1.2.3.4]junk',
-      '[01.002.3.4]', '[]', '[', 'unknown[', 'unknown[1.2.3.4]x', '[1.2.3.4.5]']) {
+    for (const c of [
+      '[203.0.113.67]:40000',
+      '[1.2.3.4]',
+      'unknown[10.0.0.1]',
+      'unknown[10.0.0.1]:25',
+      '[1.2.3.4567]',
+      '[1.2.3]',
+      '[1.2.3.4',
+      'unknownx[1.2.3.4]',
+      '[2001:db8::1]:25',
+      'unknown[2001:db8::5]',
+      'mail.x.example.com[1.2.3.4]',
+      '[1.2.3.4]junk',
+      '[01.002.3.4]',
+      '[]',
+      '[',
+      'unknown[',
+      'unknown[1.2.3.4]x',
+      '[1.2.3.4.5]',
+    ]) {
       expect(gimmeDomain(c)).toBe(ref(c));
     }
   });

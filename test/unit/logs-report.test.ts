@@ -5,7 +5,14 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import * as zlib from 'zlib';
 import {
-  LogReport, analyzeLogs, formatReport, orderLogFiles, parseLogFiles, parseLogStream, parseTimeOption, reportToJson,
+  LogReport,
+  analyzeLogs,
+  formatReport,
+  orderLogFiles,
+  parseLogFiles,
+  parseLogStream,
+  parseTimeOption,
+  reportToJson,
   runLogsReport,
 } from '../../lib/ops/logs';
 
@@ -32,9 +39,24 @@ describe('report on the hand-made fixture', () => {
 
   it('has pflogsumm-style grand totals', () => {
     expect(r.grandTotals).toEqual({
-      received: 6, delivered: 6, forwarded: 1, deferred: 1, deferrals: 2, bounced: 1, rejected: 3, rejectedPercent: 30,
-      rejectWarnings: 1, held: 1, discarded: 1, discardedPercent: 10, bytesReceived: 3800, bytesDelivered: 6700,
-      senders: 4, sendingHostsDomains: 4, recipients: 5, recipientHostsDomains: 3,
+      received: 6,
+      delivered: 6,
+      forwarded: 1,
+      deferred: 1,
+      deferrals: 2,
+      bounced: 1,
+      rejected: 3,
+      rejectedPercent: 30,
+      rejectWarnings: 1,
+      held: 1,
+      discarded: 1,
+      discardedPercent: 10,
+      bytesReceived: 3800,
+      bytesDelivered: 6700,
+      senders: 4,
+      sendingHostsDomains: 4,
+      recipients: 5,
+      recipientHostsDomains: 3,
     });
     expect(r.events).toMatchObject({ expired: 1, removed: 4, postsuperDeleted: 3, warnings: 1, fatals: 1 });
   });
@@ -55,13 +77,22 @@ describe('report on the hand-made fixture', () => {
   });
 
   it('answers "sent mails per recipient" from status=sent lines', () => {
-    expect(r.sentPerRecipient.slice(0, 2)).toEqual([{ key: 'hill@domain.tld', count: 2 }, { key: 'Hill@domain.tld', count: 1 }]);
+    expect(r.sentPerRecipient.slice(0, 2)).toEqual([
+      { key: 'hill@domain.tld', count: 2 },
+      { key: 'Hill@domain.tld', count: 1 },
+    ]);
     expect(r.sentPerRecipient.find((s) => s.key === 'hill@domain.tld.example')?.count).toBe(1);
   });
 
   it('groups bounce, deferral and reject detail by reason', () => {
-    expect(r.deferralDetail).toEqual([{ key: 'smtp', count: 2, items: [{ key: 'mx.domain.tld[203.0.113.6]:25: Connection timed out', count: 2 }] }]);
-    expect(r.bounceDetail[0]).toEqual({ key: 'mx.far.example[203.0.113.7]:25', count: 1, items: [{ key: 'User unknown (in reply to RCPT TO command)', count: 1 }] });
+    expect(r.deferralDetail).toEqual([
+      { key: 'smtp', count: 2, items: [{ key: 'mx.domain.tld[203.0.113.6]:25: Connection timed out', count: 2 }] },
+    ]);
+    expect(r.bounceDetail[0]).toEqual({
+      key: 'mx.far.example[203.0.113.7]:25',
+      count: 1,
+      items: [{ key: 'User unknown (in reply to RCPT TO command)', count: 1 }],
+    });
     const rcpt = r.rejectDetail.find((t) => t.key === 'RCPT');
     expect(rcpt?.items?.map((i) => i.key)).toEqual(['Relay access denied', 'blocked using zen.spamhaus.org']);
     expect(r.holdDetail[0].items?.[0]).toEqual({ key: 'header', count: 1, items: [{ key: 'Subject: invoice', count: 1 }] });
@@ -72,14 +103,19 @@ describe('report on the hand-made fixture', () => {
     expect(r.unparsed.nonPostfix.count).toBe(2);
     expect(r.unparsed.unrecognisedPostfix.count).toBe(1);
     expect(r.unparsed.unrecognisedPostfix.samples[0]).toContain('frobnicated');
-    expect(r.instances).toEqual([{ key: 'postfix', count: 46 }, { key: 'postfix-out', count: 1 }]);
+    expect(r.instances).toEqual([
+      { key: 'postfix', count: 46 },
+      { key: 'postfix-out', count: 1 },
+    ]);
   });
 
   it("knows smtp(8)'s line folding notice (smtp_line_length_limit) as a message event", async () => {
-    const folded = await runLogsReport([Readable.from([
-      'Dec 02 10:24:52 host1 postfix/smtp[4614]: DE86123E45F: breaking line > 998 bytes with <CR><LF>SPACE\n',
-      'Dec 02 10:24:52 host1 postfix/smtp[4614]: DE86123E45F: frobnicated the queue\n',
-    ])]);
+    const folded = await runLogsReport([
+      Readable.from([
+        'Dec 02 10:24:52 host1 postfix/smtp[4614]: DE86123E45F: breaking line > 998 bytes with <CR><LF>SPACE\n',
+        'Dec 02 10:24:52 host1 postfix/smtp[4614]: DE86123E45F: frobnicated the queue\n',
+      ]),
+    ]);
     expect(folded.unparsed.unrecognisedPostfix.count).toBe(1);
     expect(folded.unparsed.unrecognisedPostfix.samples[0]).toContain('frobnicated');
   });
@@ -91,14 +127,39 @@ describe('report on the hand-made fixture', () => {
 
   it('renders text and stable JSON', () => {
     const text = formatReport(r);
-    for (const s of ['Grand Totals', 'Per-Day Traffic Summary', 'Mails to addresses at domain.tld', 'message bounce detail (by relay)', 'Senders by message count']) {
+    for (const s of [
+      'Grand Totals',
+      'Per-Day Traffic Summary',
+      'Mails to addresses at domain.tld',
+      'message bounce detail (by relay)',
+      'Senders by message count',
+    ]) {
       expect(text).toContain(s);
     }
     const json = reportToJson(r);
     expect(Object.keys(JSON.parse(json))).toEqual([
-      'grandTotals', 'events', 'perDay', 'perHour', 'senders', 'recipients', 'senderDomains', 'recipientDomains',
-      'sentPerRecipient', 'toDomain', 'deferralDetail', 'bounceDetail', 'rejectDetail', 'rejectWarningDetail',
-      'holdDetail', 'discardDetail', 'warningDetail', 'fatalDetail', 'panicDetail', 'instances', 'input', 'unparsed',
+      'grandTotals',
+      'events',
+      'perDay',
+      'perHour',
+      'senders',
+      'recipients',
+      'senderDomains',
+      'recipientDomains',
+      'sentPerRecipient',
+      'toDomain',
+      'deferralDetail',
+      'bounceDetail',
+      'rejectDetail',
+      'rejectWarningDetail',
+      'holdDetail',
+      'discardDetail',
+      'warningDetail',
+      'fatalDetail',
+      'panicDetail',
+      'instances',
+      'input',
+      'unparsed',
     ]);
     expect(json).toBe(reportToJson(JSON.parse(json)));
   });
@@ -106,7 +167,11 @@ describe('report on the hand-made fixture', () => {
 
 describe('grand totals against the real pflogsumm', () => {
   it('match /usr/sbin/pflogsumm on the fixture (multi-instance lines left out: pflogsumm skips them)', async () => {
-    const text = fs.readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => !l.includes(' postfix-out/')).join('\n');
+    const text = fs
+      .readFileSync(FIXTURE, 'utf8')
+      .split('\n')
+      .filter((l) => !l.includes(' postfix-out/'))
+      .join('\n');
     const file = write('pflogsumm-input.log', text);
     const pf = spawnSync('pflogsumm', [file], { encoding: 'utf8' });
     expect(pf.error).toBeUndefined();
@@ -118,16 +183,38 @@ describe('grand totals against the real pflogsumm', () => {
     };
     const g = (await analyzeLogs([file], { now: NOW })).grandTotals;
     expect({
-      received: g.received, delivered: g.delivered, forwarded: g.forwarded, deferred: g.deferred, bounced: g.bounced,
-      rejected: g.rejected, rejectWarnings: g.rejectWarnings, held: g.held, discarded: g.discarded,
-      bytesReceived: g.bytesReceived, bytesDelivered: g.bytesDelivered, senders: g.senders,
-      sendingHostsDomains: g.sendingHostsDomains, recipients: g.recipients, recipientHostsDomains: g.recipientHostsDomains,
-      rejectedPercent: g.rejectedPercent, deferrals: g.deferrals,
+      received: g.received,
+      delivered: g.delivered,
+      forwarded: g.forwarded,
+      deferred: g.deferred,
+      bounced: g.bounced,
+      rejected: g.rejected,
+      rejectWarnings: g.rejectWarnings,
+      held: g.held,
+      discarded: g.discarded,
+      bytesReceived: g.bytesReceived,
+      bytesDelivered: g.bytesDelivered,
+      senders: g.senders,
+      sendingHostsDomains: g.sendingHostsDomains,
+      recipients: g.recipients,
+      recipientHostsDomains: g.recipientHostsDomains,
+      rejectedPercent: g.rejectedPercent,
+      deferrals: g.deferrals,
     }).toEqual({
-      received: num('received'), delivered: num('delivered'), forwarded: num('forwarded'), deferred: num('deferred'),
-      bounced: num('bounced'), rejected: num('rejected'), rejectWarnings: num('reject warnings'), held: num('held'),
-      discarded: num('discarded'), bytesReceived: num('bytes received'), bytesDelivered: num('bytes delivered'),
-      senders: num('senders'), sendingHostsDomains: num('sending hosts/domains'), recipients: num('recipients'),
+      received: num('received'),
+      delivered: num('delivered'),
+      forwarded: num('forwarded'),
+      deferred: num('deferred'),
+      bounced: num('bounced'),
+      rejected: num('rejected'),
+      rejectWarnings: num('reject warnings'),
+      held: num('held'),
+      discarded: num('discarded'),
+      bytesReceived: num('bytes received'),
+      bytesDelivered: num('bytes delivered'),
+      senders: num('senders'),
+      sendingHostsDomains: num('sending hosts/domains'),
+      recipients: num('recipients'),
       recipientHostsDomains: num('recipient hosts/domains'),
       rejectedPercent: Number(/rejected \((\d+)%\)/.exec(pf.stdout)?.[1]),
       deferrals: Number(/\((\d+)\s+deferrals\)/.exec(pf.stdout)?.[1]),
@@ -137,20 +224,23 @@ describe('grand totals against the real pflogsumm', () => {
 
 describe('inputs', () => {
   // one log rotated into three files; a message spans the .1 / current boundary
-  const part2 = [
-    'Dec 30 10:00:00 mx postfix/smtpd[1]: AAAAA00001: client=a.example.com[192.0.2.1]',
-    'Dec 30 10:00:01 mx postfix/qmgr[2]: AAAAA00001: from=<a@example.com>, size=100, nrcpt=1 (queue active)',
-    'Dec 30 10:00:02 mx postfix/local[3]: AAAAA00001: to=<u@domain.tld>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)',
-    'Dec 30 10:00:02 mx postfix/qmgr[2]: AAAAA00001: removed',
-  ].join('\n') + '\n';
-  const part1 = [
-    'Dec 31 23:59:00 mx postfix/smtpd[1]: BBBBB00002: client=b.example.org[192.0.2.2]',
-    'Dec 31 23:59:01 mx postfix/qmgr[2]: BBBBB00002: from=<b@example.org>, size=200, nrcpt=1 (queue active)',
-  ].join('\n') + '\n';
-  const part0 = [
-    'Jan  1 00:00:05 mx postfix/smtp[4]: BBBBB00002: to=<v@far.example>, relay=mx.far.example[192.0.2.9]:25, delay=64, delays=0/0/1/63, dsn=2.0.0, status=sent (250 ok)',
-    'Jan  1 00:00:05 mx postfix/qmgr[2]: BBBBB00002: removed',
-  ].join('\n') + '\n';
+  const part2 =
+    [
+      'Dec 30 10:00:00 mx postfix/smtpd[1]: AAAAA00001: client=a.example.com[192.0.2.1]',
+      'Dec 30 10:00:01 mx postfix/qmgr[2]: AAAAA00001: from=<a@example.com>, size=100, nrcpt=1 (queue active)',
+      'Dec 30 10:00:02 mx postfix/local[3]: AAAAA00001: to=<u@domain.tld>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)',
+      'Dec 30 10:00:02 mx postfix/qmgr[2]: AAAAA00001: removed',
+    ].join('\n') + '\n';
+  const part1 =
+    [
+      'Dec 31 23:59:00 mx postfix/smtpd[1]: BBBBB00002: client=b.example.org[192.0.2.2]',
+      'Dec 31 23:59:01 mx postfix/qmgr[2]: BBBBB00002: from=<b@example.org>, size=200, nrcpt=1 (queue active)',
+    ].join('\n') + '\n';
+  const part0 =
+    [
+      'Jan  1 00:00:05 mx postfix/smtp[4]: BBBBB00002: to=<v@far.example>, relay=mx.far.example[192.0.2.9]:25, delay=64, delays=0/0/1/63, dsn=2.0.0, status=sent (250 ok)',
+      'Jan  1 00:00:05 mx postfix/qmgr[2]: BBBBB00002: removed',
+    ].join('\n') + '\n';
 
   it('orders rotated files (plain and gzip, any names and order) chronologically across Dec -> Jan', async () => {
     const cur = write('mail.log', part0);
@@ -205,7 +295,10 @@ describe('inputs', () => {
   it('filters by --since/--until', async () => {
     const file = write('window.log', part2 + part1 + part0);
     const r = await analyzeLogs([file], {
-      year: 2025, now: NOW, since: parseTimeOption('2025-12-31'), until: parseTimeOption('2026-01-01T00:00:00'),
+      year: 2025,
+      now: NOW,
+      since: parseTimeOption('2025-12-31'),
+      until: parseTimeOption('2026-01-01T00:00:00'),
     });
     expect(r.grandTotals).toMatchObject({ received: 1, delivered: 0 });
     expect(r.input.outsideWindow).toBe(6);

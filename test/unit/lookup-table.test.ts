@@ -17,7 +17,11 @@ const bad = (parameter: string, key: string, value: string, type?: string) => ca
 describe('LookupTable wiring', () => {
   it('a hash table is a postmap file referenced from its parameter', () => {
     const b = host();
-    b.addLookupTable('virtual', { parameter: 'virtual_alias_maps', entries: [e('info@lab.test', 'alice, bob@example.org')] }, 'mail/mx/virtual');
+    b.addLookupTable(
+      'virtual',
+      { parameter: 'virtual_alias_maps', entries: [e('info@lab.test', 'alice, bob@example.org')] },
+      'mail/mx/virtual',
+    );
     const { bundle } = b.toBundle();
     expect(bundle.mainCf.set.virtual_alias_maps).toBe('hash:/etc/postfix/virtual');
     expect(bundle.files['/etc/postfix/virtual']).toMatchObject({ content: 'info@lab.test\talice, bob@example.org\n', postmap: 'hash' });
@@ -40,19 +44,31 @@ describe('LookupTable wiring', () => {
 
   it('an inline table goes into main.cf, braces around values with commas', () => {
     const b = host();
-    const info = b.addLookupTable('v', { parameter: 'virtual_alias_maps', type: 'inline', entries: [e('a@x.test', 'b'), e('c@x.test', 'd, e')] }, 'mail/mx/v');
+    const info = b.addLookupTable(
+      'v',
+      { parameter: 'virtual_alias_maps', type: 'inline', entries: [e('a@x.test', 'b'), e('c@x.test', 'd, e')] },
+      'mail/mx/v',
+    );
     expect(info.path).toBeUndefined();
     expect(b.toBundle().bundle.mainCf.set.virtual_alias_maps).toBe('inline:{ a@x.test=b, { c@x.test = d, e } }');
     expect(Object.keys(b.toBundle().bundle.files)).toEqual([]);
   });
 
   it('regexp, pcre, cidr and texthash tables are read directly (no postmap)', () => {
-    for (const [type, key] of [['regexp', '/^(.*)@old\\.test$/'], ['pcre', '/^(.*)@old\\.test$/'], ['texthash', 'x@old.test']]) {
+    for (const [type, key] of [
+      ['regexp', '/^(.*)@old\\.test$/'],
+      ['pcre', '/^(.*)@old\\.test$/'],
+      ['texthash', 'x@old.test'],
+    ]) {
       const info = add('recipient_canonical_maps', [e(key, '$1@new.test'.replace('$1', type === 'texthash' ? 'x' : '$1'))], type);
       expect(info.reference).toBe(`${type}:/etc/postfix/t`);
     }
     const b = host();
-    b.addLookupTable('nets', { parameter: 'sender_dependent_relayhost_maps', entries: [e('@x.test', '[relay.x.test]:587')], type: 'lmdb', installPackage: true }, 'mail/mx/nets');
+    b.addLookupTable(
+      'nets',
+      { parameter: 'sender_dependent_relayhost_maps', entries: [e('@x.test', '[relay.x.test]:587')], type: 'lmdb', installPackage: true },
+      'mail/mx/nets',
+    );
     const { bundle } = b.toBundle();
     expect(bundle.files['/etc/postfix/nets'].postmap).toBe('lmdb');
     expect(bundle.installPackages).toEqual(['postfix-lmdb']);
@@ -69,7 +85,9 @@ describe('LookupTable wiring', () => {
     fs.writeFileSync(file, 'example.org smtp:[mx.example.org]:25\nEXAMPLE.org relay:\n');
     expect(caught(() => host().addLookupTable('transport', { parameter: 'transport_maps', fromFile: file })).field).toBe('fromFile line 2');
     fs.writeFileSync(file, 'example.org smtp [mx]\n');
-    expect(caught(() => host().addLookupTable('transport', { parameter: 'transport_maps', fromFile: file })).field).toBe('fromFile line 1 value');
+    expect(caught(() => host().addLookupTable('transport', { parameter: 'transport_maps', fromFile: file })).field).toBe(
+      'fromFile line 1 value',
+    );
     fs.writeFileSync(file, 'example.org\n');
     expect(caught(() => host().addLookupTable('transport', { parameter: 'transport_maps', fromFile: file })).problem).toMatch(/no value/);
   });
@@ -90,10 +108,14 @@ describe('LookupTable validation (one test per check)', () => {
     expect(caught(() => host().addLookupTable('t', { parameter: 'transport_maps' })).problem).toMatch(/neither/);
     expect(caught(() => host().addLookupTable('t', { parameter: 'transport_maps', entries: [], fromFile: '/x' })).problem).toMatch(/both/);
     expect(caught(() => host().addLookupTable('t', { parameter: 'transport_maps', entries: [] })).problem).toMatch(/no entries/);
-    expect(caught(() => host().addLookupTable('t', { parameter: 'transport_maps', type: 'inline', fromFile: '/x' })).problem).toMatch(/inline/);
+    expect(caught(() => host().addLookupTable('t', { parameter: 'transport_maps', type: 'inline', fromFile: '/x' })).problem).toMatch(
+      /inline/,
+    );
   });
   it('a table name that would leave the config directory', () => {
-    expect(caught(() => host().addLookupTable('../x', { parameter: 'transport_maps', entries: [e('x.test', 'relay:')] })).field).toBe('table name');
+    expect(caught(() => host().addLookupTable('../x', { parameter: 'transport_maps', entries: [e('x.test', 'relay:')] })).field).toBe(
+      'table name',
+    );
   });
   it('keys with whitespace, a leading #, or a duplicate (case-insensitive)', () => {
     expect(bad('virtual_alias_maps', 'a b@x.test', 'c').problem).toMatch(/whitespace/);
@@ -119,7 +141,15 @@ describe('LookupTable validation (one test per check)', () => {
     expect(bad('virtual_alias_maps', 'a@x.test', 'c}', 'inline').problem).toMatch(/not a mail address|inline/);
   });
   it('transport(5) values', () => {
-    expect(add('transport_maps', [e('a.test', 'smtp:[mx.a.test]:587'), e('b.test', 'error:5.0.0 no such domain'), e('c.test', 'discard:'), e('d.test', ':[10.0.0.1]'), e('e.test', 'relay:')]).size).toBe(5);
+    expect(
+      add('transport_maps', [
+        e('a.test', 'smtp:[mx.a.test]:587'),
+        e('b.test', 'error:5.0.0 no such domain'),
+        e('c.test', 'discard:'),
+        e('d.test', ':[10.0.0.1]'),
+        e('e.test', 'relay:'),
+      ]).size,
+    ).toBe(5);
     expect(bad('transport_maps', 'a.test', 'smtp').problem).toMatch(/needs a ":"/);
     expect(bad('transport_maps', 'a.test', 'sm tp:x').problem).toMatch(/service name/);
     expect(bad('transport_maps', 'a.test', 'smtp:[mx.a.test]:99999').problem).toMatch(/port 99999/);

@@ -23,16 +23,40 @@ describe('renderServiceLine', () => {
   });
 
   it('puts -o overrides before args, because daemons stop reading options at the first plain argument', () => {
-    expect(renderServiceLine({ name: 'x', type: 'unix', command: 'smtpd', args: ['-v'], options: { syslog_name: 'x' } })).toBe('x unix - - - - - smtpd -o syslog_name=x -v');
+    expect(renderServiceLine({ name: 'x', type: 'unix', command: 'smtpd', args: ['-v'], options: { syslog_name: 'x' } })).toBe(
+      'x unix - - - - - smtpd -o syslog_name=x -v',
+    );
   });
 
   it('renders wakeup with ? when wakeupIfUsed, maxproc, and args', () => {
-    expect(renderServiceLine({ name: 'pickup', type: 'unix', private: false, wakeup: 60, wakeupIfUsed: false, maxproc: 1, command: 'pickup' })).toBe('pickup unix n - - 60 1 pickup');
-    expect(renderServiceLine({ name: 'qmgr', type: 'unix', private: false, chroot: false, wakeup: 300, wakeupIfUsed: true, maxproc: 1, command: 'qmgr' })).toBe('qmgr unix n - n 300? 1 qmgr');
-    expect(renderServiceLine({ name: 'maildrop', type: 'unix', unpriv: false, chroot: false, command: 'pipe', args: ['flags=DRXhu', 'user=vmail', 'argv=/usr/bin/maildrop', '-d', '${recipient}'] })).toBe(
-      'maildrop unix - n n - - pipe flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}',
+    expect(
+      renderServiceLine({ name: 'pickup', type: 'unix', private: false, wakeup: 60, wakeupIfUsed: false, maxproc: 1, command: 'pickup' }),
+    ).toBe('pickup unix n - - 60 1 pickup');
+    expect(
+      renderServiceLine({
+        name: 'qmgr',
+        type: 'unix',
+        private: false,
+        chroot: false,
+        wakeup: 300,
+        wakeupIfUsed: true,
+        maxproc: 1,
+        command: 'qmgr',
+      }),
+    ).toBe('qmgr unix n - n 300? 1 qmgr');
+    expect(
+      renderServiceLine({
+        name: 'maildrop',
+        type: 'unix',
+        unpriv: false,
+        chroot: false,
+        command: 'pipe',
+        args: ['flags=DRXhu', 'user=vmail', 'argv=/usr/bin/maildrop', '-d', '${recipient}'],
+      }),
+    ).toBe('maildrop unix - n n - - pipe flags=DRXhu user=vmail argv=/usr/bin/maildrop -d ${recipient}');
+    expect(renderServiceLine({ name: 'x', type: 'unix', command: 'smtpd', options: { relayhost: '' } })).toBe(
+      'x unix - - - - - smtpd -o relayhost=',
     );
-    expect(renderServiceLine({ name: 'x', type: 'unix', command: 'smtpd', options: { relayhost: '' } })).toBe('x unix - - - - - smtpd -o relayhost=');
   });
 });
 
@@ -42,7 +66,9 @@ describe('validateService', () => {
     for (const name of ['smtp', '25', '127.0.0.1:10025', '[::1]:10025', 'localhost:submission', '::1:smtp', '[2001:db8::1]:25']) {
       expect(() => validateService('mx1', { name, type: 'inet', command: 'smtpd' })).not.toThrow();
     }
-    expect(() => validateService('mx1', { name: 'scalemail-backend', type: 'unix', command: 'pipe', args: ['flags=R', 'argv=/x', '${nexthop}'] })).not.toThrow();
+    expect(() =>
+      validateService('mx1', { name: 'scalemail-backend', type: 'unix', command: 'pipe', args: ['flags=R', 'argv=/x', '${nexthop}'] }),
+    ).not.toThrow();
     expect(() => validateService('mx1', { name: 'postlog', type: 'unix-dgram', maxproc: 1, command: 'postlogd' })).not.toThrow();
   });
 
@@ -122,7 +148,10 @@ describe('validateService', () => {
   });
 
   it('accepts user-defined -o names from the allow-list and $references to them', () => {
-    const spec = { ...submission, options: { smtpd_client_restrictions: '$mua_client_restrictions', mua_client_restrictions: 'permit_sasl_authenticated, reject' } };
+    const spec = {
+      ...submission,
+      options: { smtpd_client_restrictions: '$mua_client_restrictions', mua_client_restrictions: 'permit_sasl_authenticated, reject' },
+    };
     expect(() => validateService('mx1', spec, { userDefined: ['mua_client_restrictions'] })).not.toThrow();
     expect(() => validateService('mx1', spec)).toThrow(/mua_client_restrictions/);
   });
@@ -152,9 +181,28 @@ describe('validateServices', () => {
   });
 
   it('allows one name with two types, and per-transport -o names of the listed services', () => {
-    const dovecot: MasterServiceSpec = { name: 'dovecot', type: 'unix', unpriv: false, chroot: false, command: 'pipe', args: ['flags=DRhu', 'argv=/usr/lib/dovecot/deliver'] };
-    const relay: MasterServiceSpec = { name: 'relay2', type: 'unix', command: 'smtp', options: { dovecot_destination_recipient_limit: '1' } };
-    expect(() => validateServices('mx1', [{ name: 'smtp', type: 'inet', command: 'smtpd' }, { name: 'smtp', type: 'unix', command: 'smtp' }, dovecot, relay])).not.toThrow();
+    const dovecot: MasterServiceSpec = {
+      name: 'dovecot',
+      type: 'unix',
+      unpriv: false,
+      chroot: false,
+      command: 'pipe',
+      args: ['flags=DRhu', 'argv=/usr/lib/dovecot/deliver'],
+    };
+    const relay: MasterServiceSpec = {
+      name: 'relay2',
+      type: 'unix',
+      command: 'smtp',
+      options: { dovecot_destination_recipient_limit: '1' },
+    };
+    expect(() =>
+      validateServices('mx1', [
+        { name: 'smtp', type: 'inet', command: 'smtpd' },
+        { name: 'smtp', type: 'unix', command: 'smtp' },
+        dovecot,
+        relay,
+      ]),
+    ).not.toThrow();
     expect(() => validateServices('mx1', [relay])).toThrow(/dovecot_destination_recipient_limit/);
   });
 });

@@ -28,34 +28,53 @@ function plan(kind: 'main' | 'master', input: PlanInput): string[][] {
     writeFileSync(path, typeof lines === 'string' ? lines : lines.map((l) => l + '\n').join(''));
     return path;
   };
-  const out = execFileSync('awk', ['-v', `SET=${kind === 'main' ? 'e' : 'm'}`, '-f', PLAN_AWK,
-    file('current', input.current), file('orig', input.originals ?? []), file('set', input.desired ?? []), file('remove', input.removals ?? [])], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+  const out = execFileSync(
+    'awk',
+    [
+      '-v',
+      `SET=${kind === 'main' ? 'e' : 'm'}`,
+      '-f',
+      PLAN_AWK,
+      file('current', input.current),
+      file('orig', input.originals ?? []),
+      file('set', input.desired ?? []),
+      file('remove', input.removals ?? []),
+    ],
+    { encoding: 'utf8' },
+  );
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'));
 }
 
 /** `postconf -n` output as Postfix 3.7 prints it (sorted names, "name =" for an empty value). */
-const POSTCONF_N = [
-  'alias_maps = hash:/etc/postfix/aliases',
-  'inet_interfaces = all',
-  'myhostname = mx1.example.org',
-  'relayhost =',
-  'smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)',
-  'smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination',
-  // A value that itself contains " = " (the name ends at the first one).
-  'header_checks_note = a = b',
-].join('\n') + '\n';
+const POSTCONF_N =
+  [
+    'alias_maps = hash:/etc/postfix/aliases',
+    'inet_interfaces = all',
+    'myhostname = mx1.example.org',
+    'relayhost =',
+    'smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)',
+    'smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination',
+    // A value that itself contains " = " (the name ends at the first one).
+    'header_checks_note = a = b',
+  ].join('\n') + '\n';
 
 /** `postconf -M` output: one entry a line, columns padded with blanks. */
-const POSTCONF_M = [
-  'smtp       inet  n       -       y       -       -       smtpd',
-  'pickup     unix  n       -       y       60      1       pickup',
-  'submission inet  n       -       y       -       -       smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt',
-  'smtp       unix  -       -       y       -       -       smtp',
-].join('\n') + '\n';
+const POSTCONF_M =
+  [
+    'smtp       inet  n       -       y       -       -       smtpd',
+    'pickup     unix  n       -       y       60      1       pickup',
+    'submission inet  n       -       y       -       -       smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt',
+    'smtp       unix  -       -       y       -       -       smtp',
+  ].join('\n') + '\n';
 
 describe('plan.awk, main.cf', () => {
   test('a value equal to the current one plans nothing but records the original', () => {
-    expect(plan('main', { current: POSTCONF_N, desired: ['myhostname=mx1.example.org'] })).toEqual([['o', 'myhostname', 'set', 'mx1.example.org']]);
+    expect(plan('main', { current: POSTCONF_N, desired: ['myhostname=mx1.example.org'] })).toEqual([
+      ['o', 'myhostname', 'set', 'mx1.example.org'],
+    ]);
   });
 
   test('a changed value plans one set line and records what the host had', () => {
@@ -75,7 +94,9 @@ describe('plan.awk, main.cf', () => {
   });
 
   test('values compare whole, including one that contains " = "', () => {
-    expect(plan('main', { current: POSTCONF_N, desired: ['header_checks_note=a = b'] })).toEqual([['o', 'header_checks_note', 'set', 'a = b']]);
+    expect(plan('main', { current: POSTCONF_N, desired: ['header_checks_note=a = b'] })).toEqual([
+      ['o', 'header_checks_note', 'set', 'a = b'],
+    ]);
     expect(plan('main', { current: POSTCONF_N, desired: ['header_checks_note=a = c'] })).toContainEqual(['e', 'header_checks_note=a = c']);
   });
 
@@ -91,7 +112,9 @@ describe('plan.awk, main.cf', () => {
     const originals = ['smtpd_banner\tset\t$myhostname ESMTP $mail_name (Debian/GNU)'];
     const current = POSTCONF_N.replace('$mail_name (Debian/GNU)', 'managed');
     expect(plan('main', { current, originals, desired: ['smtpd_banner=$myhostname ESMTP managed'] })).toEqual([]);
-    expect(plan('main', { current, originals, desired: ['smtpd_banner=$myhostname ESMTP two'] })).toEqual([['e', 'smtpd_banner=$myhostname ESMTP two']]);
+    expect(plan('main', { current, originals, desired: ['smtpd_banner=$myhostname ESMTP two'] })).toEqual([
+      ['e', 'smtpd_banner=$myhostname ESMTP two'],
+    ]);
   });
 
   test('a name dropped from code returns to its original value and leaves the record', () => {
@@ -99,16 +122,21 @@ describe('plan.awk, main.cf', () => {
     const current = POSTCONF_N.replace('$mail_name (Debian/GNU)', 'managed') + 'delay_warning_time = 4h\n';
     const lines = plan('main', { current, originals });
     expect(lines).toHaveLength(4);
-    expect(lines).toEqual(expect.arrayContaining([
-      ['e', 'smtpd_banner=$myhostname ESMTP $mail_name (Debian/GNU)'],
-      ['d', 'smtpd_banner'],
-      ['x', 'delay_warning_time'],
-      ['d', 'delay_warning_time'],
-    ]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        ['e', 'smtpd_banner=$myhostname ESMTP $mail_name (Debian/GNU)'],
+        ['d', 'smtpd_banner'],
+        ['x', 'delay_warning_time'],
+        ['d', 'delay_warning_time'],
+      ]),
+    );
   });
 
   test('a dropped name already back at its original only leaves the record', () => {
-    expect(plan('main', { current: POSTCONF_N, originals: ['inet_interfaces\tset\tall', 'mynetworks\tunset\t'] }).sort()).toEqual([['d', 'inet_interfaces'], ['d', 'mynetworks']]);
+    expect(plan('main', { current: POSTCONF_N, originals: ['inet_interfaces\tset\tall', 'mynetworks\tunset\t'] }).sort()).toEqual([
+      ['d', 'inet_interfaces'],
+      ['d', 'mynetworks'],
+    ]);
   });
 
   test('an original value with tabs and equals signs comes back whole', () => {
@@ -119,22 +147,45 @@ describe('plan.awk, main.cf', () => {
 
 describe('plan.awk, master.cf', () => {
   test('an entry equal up to column padding plans nothing', () => {
-    const lines = plan('master', { current: POSTCONF_M, desired: ['submission/inet=submission inet n - y - - smtpd  -o syslog_name=postfix/submission   -o smtpd_tls_security_level=encrypt'] });
-    expect(lines).toEqual([['o', 'submission/inet', 'set', 'submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt']]);
+    const lines = plan('master', {
+      current: POSTCONF_M,
+      desired: ['submission/inet=submission inet n - y - - smtpd  -o syslog_name=postfix/submission   -o smtpd_tls_security_level=encrypt'],
+    });
+    expect(lines).toEqual([
+      [
+        'o',
+        'submission/inet',
+        'set',
+        'submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt',
+      ],
+    ]);
   });
 
   test('services are keyed by name and type: smtp/inet and smtp/unix are different entries', () => {
     const lines = plan('master', { current: POSTCONF_M, desired: ['smtp/unix=smtp unix - - n - - smtp'] });
-    expect(lines).toEqual([['o', 'smtp/unix', 'set', 'smtp unix - - y - - smtp'], ['m', 'smtp/unix=smtp unix - - n - - smtp']]);
+    expect(lines).toEqual([
+      ['o', 'smtp/unix', 'set', 'smtp unix - - y - - smtp'],
+      ['m', 'smtp/unix=smtp unix - - n - - smtp'],
+    ]);
   });
 
   test('a changed -o override plans the whole entry, normalized', () => {
-    const lines = plan('master', { current: POSTCONF_M, desired: ['submission/inet=submission  inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=may'] });
-    expect(lines).toContainEqual(['m', 'submission/inet=submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=may']);
+    const lines = plan('master', {
+      current: POSTCONF_M,
+      desired: ['submission/inet=submission  inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=may'],
+    });
+    expect(lines).toContainEqual([
+      'm',
+      'submission/inet=submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=may',
+    ]);
   });
 
   test('a new service is recorded as unset and added; a removed one is deleted', () => {
-    const lines = plan('master', { current: POSTCONF_M, desired: ['submissions/inet=submissions inet n - y - - smtpd -o smtpd_tls_wrappermode=yes'], removals: ['pickup/unix'] });
+    const lines = plan('master', {
+      current: POSTCONF_M,
+      desired: ['submissions/inet=submissions inet n - y - - smtpd -o smtpd_tls_wrappermode=yes'],
+      removals: ['pickup/unix'],
+    });
     expect(lines).toEqual([
       ['o', 'submissions/inet', 'unset', ''],
       ['m', 'submissions/inet=submissions inet n - y - - smtpd -o smtpd_tls_wrappermode=yes'],
@@ -145,7 +196,10 @@ describe('plan.awk, master.cf', () => {
 
   test('a service added by code and then dropped is deleted again', () => {
     const current = POSTCONF_M + 'submissions inet n - y - - smtpd -o smtpd_tls_wrappermode=yes\n';
-    expect(plan('master', { current, originals: ['submissions/inet\tunset\t'] }).sort()).toEqual([['d', 'submissions/inet'], ['x', 'submissions/inet']]);
+    expect(plan('master', { current, originals: ['submissions/inet\tunset\t'] }).sort()).toEqual([
+      ['d', 'submissions/inet'],
+      ['x', 'submissions/inet'],
+    ]);
   });
 
   test('empty input plans nothing', () => {

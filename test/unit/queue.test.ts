@@ -4,8 +4,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  actionApplies, addressKey, CommandResult, isEmptySelector, parseAge, parsePostqueueJson, parsePostsuperOutput,
-  QueueCommand, QueueExecutor, QueueMessage, queueAction, QUEUE_COMMANDS, selectMessages, sharedMessages, sortMessages,
+  actionApplies,
+  addressKey,
+  CommandResult,
+  isEmptySelector,
+  parseAge,
+  parsePostqueueJson,
+  parsePostsuperOutput,
+  QueueCommand,
+  QueueExecutor,
+  QueueMessage,
+  queueAction,
+  QUEUE_COMMANDS,
+  selectMessages,
+  sharedMessages,
+  sortMessages,
 } from '../../lib/ops/queue';
 import { addConnectionOptions, connectionFromOptions } from '../../bin/connection-flags';
 import { formatAge, formatTable, registerQueueCommand } from '../../bin/commands/queue';
@@ -14,20 +27,26 @@ const NOW = 1_800_000_000;
 
 function line(id: string, queue: string, ageSeconds: number, sender: string, recipients: string[]): string {
   return JSON.stringify({
-    queue_name: queue, queue_id: id, arrival_time: NOW - ageSeconds, message_size: 400, forced_expire: false, sender,
+    queue_name: queue,
+    queue_id: id,
+    arrival_time: NOW - ageSeconds,
+    message_size: 400,
+    forced_expire: false,
+    sender,
     recipients: recipients.map((address) => ({ address, delay_reason: 'deferred transport' })),
   });
 }
 
 // Shaped exactly like Postfix 3.7's `postqueue -j` (one object a line, trailing newline).
-const QUEUE = [
-  line('A1B2C3D4E5', 'deferred', 7200 + 5, 'alice@example.org', ['hill@domain.tld']),
-  line('B1B2C3D4E5', 'deferred', 60, 'alice@example.org', ['bill@domain.tld']),
-  line('C1B2C3D4E5', 'deferred', 3 * 86400, 'Alice@Example.ORG', ['hill@domain.tld.example']),
-  line('D1B2C3D4E5', 'hold', 30, '', ['HILL@domain.tld']),
-  line('E1B2C3D4E5', 'active', 10, 'bob@example.net', ['hill@DOMAIN.TLD', 'carol@other.example']),
-  line('F1B2C3D4E5', 'incoming', 1, 'bob@example.net', ['xhill@domain.tld']),
-].join('\n') + '\n';
+const QUEUE =
+  [
+    line('A1B2C3D4E5', 'deferred', 7200 + 5, 'alice@example.org', ['hill@domain.tld']),
+    line('B1B2C3D4E5', 'deferred', 60, 'alice@example.org', ['bill@domain.tld']),
+    line('C1B2C3D4E5', 'deferred', 3 * 86400, 'Alice@Example.ORG', ['hill@domain.tld.example']),
+    line('D1B2C3D4E5', 'hold', 30, '', ['HILL@domain.tld']),
+    line('E1B2C3D4E5', 'active', 10, 'bob@example.net', ['hill@DOMAIN.TLD', 'carol@other.example']),
+    line('F1B2C3D4E5', 'incoming', 1, 'bob@example.net', ['xhill@domain.tld']),
+  ].join('\n') + '\n';
 
 const ids = (ms: QueueMessage[]) => ms.map((m) => m.queue_id).sort();
 
@@ -36,15 +55,22 @@ describe('parsePostqueueJson', () => {
     const ms = parsePostqueueJson(QUEUE);
     expect(ms).toHaveLength(6);
     expect(ms[0]).toEqual({
-      queue_name: 'deferred', queue_id: 'A1B2C3D4E5', arrival_time: NOW - 7205, message_size: 400, forced_expire: false,
-      sender: 'alice@example.org', recipients: [{ address: 'hill@domain.tld', delay_reason: 'deferred transport' }],
+      queue_name: 'deferred',
+      queue_id: 'A1B2C3D4E5',
+      arrival_time: NOW - 7205,
+      message_size: 400,
+      forced_expire: false,
+      sender: 'alice@example.org',
+      recipients: [{ address: 'hill@domain.tld', delay_reason: 'deferred transport' }],
     });
     expect(ms[3].sender).toBe('');
   });
 
   it('accepts an empty queue and recipients without a delay reason', () => {
     expect(parsePostqueueJson('')).toEqual([]);
-    const [m] = parsePostqueueJson('{"queue_name": "maildrop", "queue_id": "88E6F20C2E4", "arrival_time": 1795979514, "message_size": 77, "forced_expire": false, "sender": "root", "recipients": [{"address": "x@y.example"}]}\n');
+    const [m] = parsePostqueueJson(
+      '{"queue_name": "maildrop", "queue_id": "88E6F20C2E4", "arrival_time": 1795979514, "message_size": 77, "forced_expire": false, "sender": "root", "recipients": [{"address": "x@y.example"}]}\n',
+    );
     expect(m.recipients).toEqual([{ address: 'x@y.example' }]);
   });
 
@@ -124,7 +150,15 @@ describe('other selectors', () => {
 });
 
 describe('parseAge', () => {
-  it.each([['30s', 30], ['15m', 900], ['2h', 7200], ['3d', 259200], ['1w', 604800], ['1d12h', 129600], ['2H', 7200]])('%s = %i s', (t, s) => {
+  it.each([
+    ['30s', 30],
+    ['15m', 900],
+    ['2h', 7200],
+    ['3d', 259200],
+    ['1w', 604800],
+    ['1d12h', 129600],
+    ['2H', 7200],
+  ])('%s = %i s', (t, s) => {
     expect(parseAge(t)).toBe(s);
   });
   it.each(['', '2', 'h', '2x', '-1h', '1.5h', '2 h'])('refuses %j', (t) => {
@@ -134,8 +168,15 @@ describe('parseAge', () => {
 
 describe('parsePostsuperOutput', () => {
   it('reads per-message lines, the summary and warnings', () => {
-    const r = parsePostsuperOutput('postsuper: A1B2C3D4E5: removed\npostsuper: B1B2C3D4E5: removed\npostsuper: warning: invalid mail queue id: x!\npostsuper: Deleted: 2 messages\n');
-    expect(r).toEqual({ done: ['A1B2C3D4E5', 'B1B2C3D4E5'], count: 2, summary: 'Deleted: 2 messages', warnings: ['warning: invalid mail queue id: x!'] });
+    const r = parsePostsuperOutput(
+      'postsuper: A1B2C3D4E5: removed\npostsuper: B1B2C3D4E5: removed\npostsuper: warning: invalid mail queue id: x!\npostsuper: Deleted: 2 messages\n',
+    );
+    expect(r).toEqual({
+      done: ['A1B2C3D4E5', 'B1B2C3D4E5'],
+      count: 2,
+      summary: 'Deleted: 2 messages',
+      warnings: ['warning: invalid mail queue id: x!'],
+    });
     expect(parsePostsuperOutput('postsuper: A1B2C3D4E5: placed on hold\npostsuper: Placed on hold: 1 message\n').count).toBe(1);
     expect(parsePostsuperOutput('postsuper: Released from hold: 0 messages\n')).toMatchObject({ done: [], count: 0 });
     expect(parsePostsuperOutput('postsuper: A1B2C3D4E5: requeued\n')).toMatchObject({ done: ['A1B2C3D4E5'], count: 1 });
@@ -146,13 +187,20 @@ describe('parsePostsuperOutput', () => {
 class FakeExecutor implements QueueExecutor {
   readonly where = 'fake';
   readonly calls: { command: QueueCommand; stdin?: string }[] = [];
-  constructor(private readonly queue: string, private readonly gone: string[] = []) {}
+  constructor(
+    private readonly queue: string,
+    private readonly gone: string[] = [],
+  ) {}
   async run(command: QueueCommand, stdin?: string): Promise<CommandResult> {
     this.calls.push({ command, stdin });
     if (command === 'list') return { code: 0, stdout: this.queue, stderr: '' };
     if (command === 'clock') return { code: 0, stdout: `${NOW}\n`, stderr: '' };
     const done = (stdin ?? '').split('\n').filter((id) => id && !this.gone.includes(id));
-    return { code: 0, stdout: '', stderr: done.map((id) => `postsuper: ${id}: removed\n`).join('') + `postsuper: Deleted: ${done.length} messages\n` };
+    return {
+      code: 0,
+      stdout: '',
+      stderr: done.map((id) => `postsuper: ${id}: removed\n`).join('') + `postsuper: Deleted: ${done.length} messages\n`,
+    };
   }
   close(): void {}
 }
@@ -196,19 +244,31 @@ describe('connection flags', () => {
 
   it('maps flags to a ConnectionSpec; none means this machine', () => {
     expect(connectionFromOptions({})).toBeUndefined();
-    expect(connectionFromOptions({ host: 'mx1:2200', user: 'deploy', identity: '/k', knownHosts: '/kh' })).toEqual({ host: 'mx1', port: 2200, user: 'deploy', privateKeyPath: '/k', knownHostsPath: '/kh' });
+    expect(connectionFromOptions({ host: 'mx1:2200', user: 'deploy', identity: '/k', knownHosts: '/kh' })).toEqual({
+      host: 'mx1',
+      port: 2200,
+      user: 'deploy',
+      privateKeyPath: '/k',
+      knownHostsPath: '/kh',
+    });
   });
 
   it('refuses flags that make no sense together', () => {
     expect(() => connectionFromOptions({ user: 'root' })).toThrow(/--user.*no host/);
     expect(() => connectionFromOptions({ host: 'a', stack: 'b' })).toThrow(/cannot be combined/);
     expect(() => connectionFromOptions({ target: 'mx1' })).toThrow(/needs --stack/);
-    expect(() => connectionFromOptions({ host: 'a', hostKey: 'MD5:xx' })).toThrow(/--host-key = "MD5:xx": is neither a SHA256 fingerprint nor an OpenSSH public key line/);
-    expect(() => connectionFromOptions({ host: 'a', hostKey: 'SHA256:short' })).toThrow(/--host-key = "SHA256:short": not a SHA256 host key fingerprint/);
-    expect(() => connectionFromOptions({ host: 'a', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5' })).toThrow(/--host-key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5": .*truncated/);
+    expect(() => connectionFromOptions({ host: 'a', hostKey: 'MD5:xx' })).toThrow(
+      /--host-key = "MD5:xx": is neither a SHA256 fingerprint nor an OpenSSH public key line/,
+    );
+    expect(() => connectionFromOptions({ host: 'a', hostKey: 'SHA256:short' })).toThrow(
+      /--host-key = "SHA256:short": not a SHA256 host key fingerprint/,
+    );
+    expect(() => connectionFromOptions({ host: 'a', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5' })).toThrow(
+      /--host-key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5": .*truncated/,
+    );
   });
 
-  it('--host-key takes a fingerprint or an OpenSSH public key line; with --stack it replaces both of the stack\'s pins', () => {
+  it("--host-key takes a fingerprint or an OpenSSH public key line; with --stack it replaces both of the stack's pins", () => {
     const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]);
     const line = `ssh-ed25519 ${blob.toString('base64')} root@mx1`;
     const fingerprint = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
@@ -217,11 +277,27 @@ describe('connection flags', () => {
     expect(() => connectionFromOptions({ hostKey: line })).toThrow(/--host-key.*no host to connect to/);
     const dir = mkdtempSync(join(tmpdir(), 'queue-pin-'));
     try {
-      writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: {
-        '//': { metadata: { path: 'mail/mx1/apply' } },
-        provisioner: [{ 'local-exec': { interpreter: ['node', 'assets/cdktf-postfix-runner.js'], command: 'assets/mx1.json',
-          environment: { CDKTF_POSTFIX_HOST: '192.0.2.1', CDKTF_POSTFIX_HOST_KEY: fingerprint } } }],
-      } } } }));
+      writeFileSync(
+        join(dir, 'cdk.tf.json'),
+        JSON.stringify({
+          resource: {
+            terraform_data: {
+              mx1_apply: {
+                '//': { metadata: { path: 'mail/mx1/apply' } },
+                provisioner: [
+                  {
+                    'local-exec': {
+                      interpreter: ['node', 'assets/cdktf-postfix-runner.js'],
+                      command: 'assets/mx1.json',
+                      environment: { CDKTF_POSTFIX_HOST: '192.0.2.1', CDKTF_POSTFIX_HOST_KEY: fingerprint },
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        }),
+      );
       expect(connectionFromOptions({ stack: dir })).toEqual({ host: '192.0.2.1', hostKeyFingerprint: fingerprint });
       expect(connectionFromOptions({ stack: dir, hostKey: line })).toEqual({ host: '192.0.2.1', hostKey: line });
     } finally {
@@ -234,11 +310,25 @@ describe('connection flags', () => {
     try {
       const host = (name: string, address: string) => ({
         '//': { metadata: { path: `mail/${name}/apply` } },
-        provisioner: [{ 'local-exec': { interpreter: ['node', 'assets/cdktf-postfix-runner.js'], command: `assets/${name}.json`, environment: { CDKTF_POSTFIX_HOST: address, CDKTF_POSTFIX_PORT: '2222', CDKTF_POSTFIX_USER: 'deploy' } } }],
+        provisioner: [
+          {
+            'local-exec': {
+              interpreter: ['node', 'assets/cdktf-postfix-runner.js'],
+              command: `assets/${name}.json`,
+              environment: { CDKTF_POSTFIX_HOST: address, CDKTF_POSTFIX_PORT: '2222', CDKTF_POSTFIX_USER: 'deploy' },
+            },
+          },
+        ],
       });
-      writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { terraform_data: { mx1_apply: host('mx1', '192.0.2.1'), mx2_apply: host('mx2', '192.0.2.2') } } }));
+      writeFileSync(
+        join(dir, 'cdk.tf.json'),
+        JSON.stringify({ resource: { terraform_data: { mx1_apply: host('mx1', '192.0.2.1'), mx2_apply: host('mx2', '192.0.2.2') } } }),
+      );
       expect(connectionFromOptions({ stack: dir, target: 'mx2' })).toEqual({ host: '192.0.2.2', port: '2222', user: 'deploy' });
-      expect(connectionFromOptions({ stack: dir, target: 'mx1', identity: '/k' })).toMatchObject({ host: '192.0.2.1', privateKeyPath: '/k' });
+      expect(connectionFromOptions({ stack: dir, target: 'mx1', identity: '/k' })).toMatchObject({
+        host: '192.0.2.1',
+        privateKeyPath: '/k',
+      });
       expect(() => connectionFromOptions({ stack: dir })).toThrow(/has 2 hosts.*--target mx1/);
       expect(() => connectionFromOptions({ stack: dir, target: 'mx9' })).toThrow(/no host in the stack/);
     } finally {
@@ -269,7 +359,12 @@ describe('queue command', () => {
   });
 
   it('formats ages and a table', () => {
-    expect([formatAge(5), formatAge(125), formatAge(3 * 3600 + 300), formatAge(2 * 86400 + 4 * 3600)]).toEqual(['5s', '2m', '3h05m', '2d4h']);
+    expect([formatAge(5), formatAge(125), formatAge(3 * 3600 + 300), formatAge(2 * 86400 + 4 * 3600)]).toEqual([
+      '5s',
+      '2m',
+      '3h05m',
+      '2d4h',
+    ]);
     const t = formatTable(parsePostqueueJson(QUEUE).slice(3, 5), NOW);
     expect(t.split('\n')[0]).toMatch(/^ID\s+QUEUE\s+AGE\s+SIZE\s+SENDER\s+RECIPIENTS$/);
     expect(t).toContain('<>');

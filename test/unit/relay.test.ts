@@ -38,47 +38,75 @@ describe('open relays are refused, naming host, service, parameter, effective va
   });
 
   it('an -o override that opens submission', () => {
-    const svc = { key: 'submission/inet', options: { ...Submission.starttls().options, smtpd_relay_restrictions: 'permit_mynetworks,permit' } };
+    const svc = {
+      key: 'submission/inet',
+      options: { ...Submission.starttls().options, smtpd_relay_restrictions: 'permit_mynetworks,permit' },
+    };
     const e = only({}, [SMTP, svc]);
     expect(e.field).toBe('service submission/inet smtpd_relay_restrictions');
     expect(e.message).toMatch(/from its -o smtpd_relay_restrictions/);
   });
 
-  it('-o name=$other is resolved against main.cf and the service\'s own -o', () => {
+  it("-o name=$other is resolved against main.cf and the service's own -o", () => {
     const main = { mua_relay: 'permit_sasl_authenticated, permit' };
-    expect(only(main, [{ key: 'submission/inet', options: { smtpd_relay_restrictions: '$mua_relay' } }]).value).toBe('permit_sasl_authenticated, permit');
-    expect(problems({ mua_relay: 'permit' }, [{ key: 'submission/inet', options: { mua_relay: 'reject', smtpd_relay_restrictions: '${mua_relay}' } }])).toEqual([]);
+    expect(only(main, [{ key: 'submission/inet', options: { smtpd_relay_restrictions: '$mua_relay' } }]).value).toBe(
+      'permit_sasl_authenticated, permit',
+    );
+    expect(
+      problems({ mua_relay: 'permit' }, [
+        { key: 'submission/inet', options: { mua_relay: 'reject', smtpd_relay_restrictions: '${mua_relay}' } },
+      ]),
+    ).toEqual([]);
   });
 
   it('an unresolvable $reference is not proof of safety', () => {
-    expect(only({}, [{ key: 'submission/inet', options: { smtpd_relay_restrictions: '$nowhere' } }]).message).toMatch(/\$nowhere has no value/);
+    expect(only({}, [{ key: 'submission/inet', options: { smtpd_relay_restrictions: '$nowhere' } }]).message).toMatch(
+      /\$nowhere has no value/,
+    );
   });
 
   it('a table that may answer OK ahead of the relay check, with empty relay restrictions', () => {
-    const main = { smtpd_relay_restrictions: '', smtpd_recipient_restrictions: 'check_recipient_access hash:/etc/postfix/rcpt, reject_unauth_destination' };
+    const main = {
+      smtpd_relay_restrictions: '',
+      smtpd_recipient_restrictions: 'check_recipient_access hash:/etc/postfix/rcpt, reject_unauth_destination',
+    };
     expect(only(main).message).toMatch(/hash:\/etc\/postfix\/rcpt can answer OK/);
     const rejecting = { tableActions: () => ['REJECT no', '550 5.1.1 no such user', 'DUNNO'] };
     expect(problems(main, [SMTP], rejecting)).toEqual([]);
     expect(only(main, [SMTP], { tableActions: () => ['REJECT', 'OK'] }).message).toMatch(/answers OK/);
-    expect(only(main, [SMTP], { tableActions: () => ['permit_auth_destination, permit'] }).message).toMatch(/entry "permit_auth_destination, permit"/);
+    expect(only(main, [SMTP], { tableActions: () => ['permit_auth_destination, permit'] }).message).toMatch(
+      /entry "permit_auth_destination, permit"/,
+    );
   });
 
   it('inline and static tables are read from the value', () => {
-    expect(only({ smtpd_relay_restrictions: 'check_client_access inline:{ 192.0.2.1=OK }, reject_unauth_destination' }).message).toMatch(/answers OK/);
-    expect(problems({ smtpd_relay_restrictions: 'check_client_access inline:{ { 192.0.2.1 = REJECT go away } }, reject_unauth_destination' })).toEqual([]);
+    expect(only({ smtpd_relay_restrictions: 'check_client_access inline:{ 192.0.2.1=OK }, reject_unauth_destination' }).message).toMatch(
+      /answers OK/,
+    );
+    expect(
+      problems({ smtpd_relay_restrictions: 'check_client_access inline:{ { 192.0.2.1 = REJECT go away } }, reject_unauth_destination' }),
+    ).toEqual([]);
     expect(only({ smtpd_relay_restrictions: 'check_client_access static:OK, reject_unauth_destination' }).message).toMatch(/answers OK/);
   });
 
   it('permits that outsiders can trigger, policy servers and unknown words', () => {
     expect(only({ smtpd_relay_restrictions: 'permit_mx_backup, reject_unauth_destination' }).message).toMatch(/MX record/);
-    expect(only({ smtpd_relay_restrictions: 'check_policy_service inet:127.0.0.1:10040, reject_unauth_destination' }).message).toMatch(/policy server/);
-    expect(only({ smtpd_relay_restrictions: 'permit_dnswl_client list.dnswl.org, reject_unauth_destination' }).message).toMatch(/allowlist/);
-    expect(only({ smtpd_relay_restrictions: 'permit_mynetwork, reject_unauth_destination' }).message).toMatch(/"permit_mynetwork" is not a restriction/);
+    expect(only({ smtpd_relay_restrictions: 'check_policy_service inet:127.0.0.1:10040, reject_unauth_destination' }).message).toMatch(
+      /policy server/,
+    );
+    expect(only({ smtpd_relay_restrictions: 'permit_dnswl_client list.dnswl.org, reject_unauth_destination' }).message).toMatch(
+      /allowlist/,
+    );
+    expect(only({ smtpd_relay_restrictions: 'permit_mynetwork, reject_unauth_destination' }).message).toMatch(
+      /"permit_mynetwork" is not a restriction/,
+    );
   });
 
   it('warn_if_reject turns the relay check into a log line', () => {
     expect(problems({ smtpd_relay_restrictions: 'warn_if_reject reject_unauth_destination, reject_unauth_destination' })).toEqual([]);
-    expect(only({ smtpd_relay_restrictions: 'permit_mynetworks, warn_if_reject reject_unauth_destination' }).message).toMatch(/no restriction refuses it/);
+    expect(only({ smtpd_relay_restrictions: 'permit_mynetworks, warn_if_reject reject_unauth_destination' }).message).toMatch(
+      /no restriction refuses it/,
+    );
   });
 
   it('restriction classes are followed', () => {
@@ -112,19 +140,23 @@ describe('safe shapes pass', () => {
     expect(relayProblemsFromPostconf({ where: 'debian', postconfN: debianN, postconfM: debianM })).toEqual([]);
   });
 
-  it('Debian\'s commented submission block, uncommented (with undefined $mua_* references)', () => {
+  it("Debian's commented submission block, uncommented (with undefined $mua_* references)", () => {
     const master = `${debianM}submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes -o smtpd_client_restrictions=$mua_client_restrictions -o smtpd_relay_restrictions= -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n`;
     expect(relayProblemsFromPostconf({ where: 'debian', postconfN: debianN, postconfM: master })).toEqual([]);
   });
 
   it('Submission.starttls() and Submissions.implicitTls(), with and without SASL, under either compatibility level', () => {
-    const services = [Submission.starttls(), Submissions.implicitTls(), Submission.starttls({ name: '2587', sasl: {} })].map((s) => ({ key: `${s.name}/${s.type}`, options: s.options ?? {} }));
+    const services = [Submission.starttls(), Submissions.implicitTls(), Submission.starttls({ name: '2587', sasl: {} })].map((s) => ({
+      key: `${s.name}/${s.type}`,
+      options: s.options ?? {},
+    }));
     expect(findRelayProblems({ where: 'h', main: {}, services, assumeCompatibilityLevels: ['0', '3.6'] })).toEqual([]);
     expect(findRelayProblems({ where: 'h', main: {}, services: [SMTP, ...services], assumeCompatibilityLevels: ['3.6'] })).toEqual([]);
   });
 
-  it('Postfix\'s FILTER_README re-injection service', () => {
-    const line = 'localhost:10025 inet n - n - 10 smtpd -o content_filter= -o smtpd_delay_reject=no -o smtpd_client_restrictions=permit_mynetworks,reject -o smtpd_relay_restrictions= -o smtpd_recipient_restrictions=permit_mynetworks,reject -o mynetworks=127.0.0.0/8';
+  it("Postfix's FILTER_README re-injection service", () => {
+    const line =
+      'localhost:10025 inet n - n - 10 smtpd -o content_filter= -o smtpd_delay_reject=no -o smtpd_client_restrictions=permit_mynetworks,reject -o smtpd_relay_restrictions= -o smtpd_recipient_restrictions=permit_mynetworks,reject -o mynetworks=127.0.0.0/8';
     expect(relayProblemsFromPostconf({ where: 'h', postconfN: debianN, postconfM: `${debianM}${line}\n` })).toEqual([]);
   });
 });
@@ -147,12 +179,18 @@ describe('on the host: postconf text, -P overrides and hand edits', () => {
     const n = `${debianN}smtpd_relay_restrictions = check_client_access hash:/etc/postfix/clients, reject_unauth_destination\n`;
     expect(relayProblemsFromPostconf({ where: 'h', postconfN: n, postconfM: debianM })).toHaveLength(1);
     const tableSources = new Map([['/etc/postfix/clients', '# blocked\n192.0.2.1 REJECT\n']]);
-    expect(relayProblemsFromPostconf({ where: 'h', postconfN: n, postconfM: debianM, tableSource: (p) => tableSources.get(p) })).toEqual([]);
+    expect(relayProblemsFromPostconf({ where: 'h', postconfN: n, postconfM: debianM, tableSource: (p) => tableSources.get(p) })).toEqual(
+      [],
+    );
   });
 
   it('parses master.cf lines, long -o form included', () => {
-    expect(parseMasterLine('submission inet n - y - - smtpd -o syslog_name=x -o { smtpd_relay_restrictions = permit_mynetworks, reject }')).toEqual({
-      key: 'submission/inet', command: 'smtpd', options: { syslog_name: 'x', smtpd_relay_restrictions: 'permit_mynetworks, reject' },
+    expect(
+      parseMasterLine('submission inet n - y - - smtpd -o syslog_name=x -o { smtpd_relay_restrictions = permit_mynetworks, reject }'),
+    ).toEqual({
+      key: 'submission/inet',
+      command: 'smtpd',
+      options: { syslog_name: 'x', smtpd_relay_restrictions: 'permit_mynetworks, reject' },
     });
   });
 
@@ -195,14 +233,28 @@ describe('mynetworks', () => {
     expect(bad('[2001:db8::1]/32').fix).toBe('did you mean [2001:db8::]/32?');
   });
 
-  it.each(['127.0.0.0/8', '[::1]/128', '[::ffff:127.0.0.0]/104', '127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128', '192.0.2.7', 'localhost', 'mail.example.org',
-    'cidr:/etc/postfix/networks', 'hash:/etc/postfix/network_table', '/etc/postfix/networks', '$other', '!0.0.0.0/0', '10.0.0.0/8, 172.16.0.0/12, [fd00:1234::]/32',
+  it.each([
+    '127.0.0.0/8',
+    '[::1]/128',
+    '[::ffff:127.0.0.0]/104',
+    '127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128',
+    '192.0.2.7',
+    'localhost',
+    'mail.example.org',
+    'cidr:/etc/postfix/networks',
+    'hash:/etc/postfix/network_table',
+    '/etc/postfix/networks',
+    '$other',
+    '!0.0.0.0/0',
+    '10.0.0.0/8, 172.16.0.0/12, [fd00:1234::]/32',
   ])('accepts %s', (value) => {
     expect(() => checkMynetworks('h', 'mynetworks', value)).not.toThrow();
   });
 
   it('refuses a bad -o mynetworks on a service, and a bad main.cf one', () => {
-    const found = problems({ mynetworks: '0.0.0.0/0' }, [{ key: 'relay/inet', options: { mynetworks: '10.0.0.0/33', smtpd_relay_restrictions: 'reject' } }]);
+    const found = problems({ mynetworks: '0.0.0.0/0' }, [
+      { key: 'relay/inet', options: { mynetworks: '10.0.0.0/33', smtpd_relay_restrictions: 'reject' } },
+    ]);
     expect(found.map((e) => e.field)).toEqual(['mynetworks', 'service relay/inet -o mynetworks']);
     expect(() => checkRelaySafety({ where: 'h', main: { mynetworks: '10.0.0.1/8' }, services: [] })).toThrow(/did you mean 10\.0\.0\.0\/8/);
   });
@@ -210,7 +262,7 @@ describe('mynetworks', () => {
 
 describe('$name expansion (postconf(5))', () => {
   const lookup = (m: Record<string, string>) => (n: string) => m[n];
-  it('expands the forms Postfix\'s defaults use', () => {
+  it("expands the forms Postfix's defaults use", () => {
     const relayDefault = '${{$compatibility_level} <level {1} ? {} : {permit_mynetworks, defer_unauth_destination}}';
     expect(expand(relayDefault, lookup({ compatibility_level: '0' }))).toBe('');
     expect(expand(relayDefault, lookup({ compatibility_level: '3.6' }))).toBe('permit_mynetworks, defer_unauth_destination');

@@ -28,7 +28,10 @@ afterAll(() => {
 /** Postfix commands stall ~2 s when main.cf is younger than 2 s; date the files back. */
 function writeConfig(mainCf: string, masterCf: string): void {
   const past = new Date(Date.now() - 10_000);
-  for (const [file, text] of [['main.cf', mainCf], ['master.cf', masterCf]]) {
+  for (const [file, text] of [
+    ['main.cf', mainCf],
+    ['master.cf', masterCf],
+  ]) {
     fs.writeFileSync(path.join(dir, file), text);
     fs.utimesSync(path.join(dir, file), past, past);
   }
@@ -52,7 +55,9 @@ function parseAssignments(text: string): Record<string, string> {
 const word = fc.stringMatching(/^[a-z][a-z0-9_.-]{0,11}$/);
 const pathWord = fc.stringMatching(/^[a-z][a-z0-9_-]{0,9}$/);
 const tableRef = fc.oneof(
-  fc.tuple(fc.constantFrom('hash', 'lmdb', 'cdb', 'regexp', 'pcre', 'cidr', 'texthash', 'btree'), pathWord).map(([t, n]) => `${t}:/etc/postfix/${n}`),
+  fc
+    .tuple(fc.constantFrom('hash', 'lmdb', 'cdb', 'regexp', 'pcre', 'cidr', 'texthash', 'btree'), pathWord)
+    .map(([t, n]) => `${t}:/etc/postfix/${n}`),
   fc.tuple(word, word).map(([k, v]) => `inline:{ ${k}=${v} }`),
   fc.constant('proxy:unix:passwd.byname'),
 );
@@ -65,7 +70,9 @@ const valueOfKind: Record<ParameterKind, fc.Arbitrary<string>> = {
   list: fc.array(word, { maxLength: 4 }).map(formatParameterValue),
   lookup: fc.array(tableRef, { maxLength: 3 }).map(formatParameterValue),
   text: fc.oneof(
-    fc.array(fc.oneof(word, fc.constant('$myhostname'), fc.constant('${mydomain}'), fc.constant('a#b')), { maxLength: 4 }).map((ws) => ws.join(' ')),
+    fc
+      .array(fc.oneof(word, fc.constant('$myhostname'), fc.constant('${mydomain}'), fc.constant('a#b')), { maxLength: 4 })
+      .map((ws) => ws.join(' ')),
     fc.constant(''),
   ),
 };
@@ -126,7 +133,17 @@ describe('main.cf round trip through postconf -n', () => {
   });
 });
 
-const optionName = fc.constantFrom('syslog_name', 'smtpd_tls_security_level', 'smtpd_client_restrictions', 'smtpd_sasl_auth_enable', 'milter_macro_daemon_name', 'cleanup_service_name', 'smtpd_recipient_limit', 'smtpd_timeout', 'header_checks');
+const optionName = fc.constantFrom(
+  'syslog_name',
+  'smtpd_tls_security_level',
+  'smtpd_client_restrictions',
+  'smtpd_sasl_auth_enable',
+  'milter_macro_daemon_name',
+  'cleanup_service_name',
+  'smtpd_recipient_limit',
+  'smtpd_timeout',
+  'header_checks',
+);
 const option = optionName.chain((name) => valueFor(name).map((v) => [name, v] as const));
 
 const flag = fc.option(fc.boolean(), { nil: undefined });
@@ -135,7 +152,10 @@ const service: fc.Arbitrary<MasterServiceSpec> = fc
   .record({
     type: fc.constantFrom('unix' as const, 'inet' as const, 'unix-dgram' as const, 'fifo' as const, 'pass' as const),
     unixName: word,
-    inetName: fc.oneof(fc.integer({ min: 1, max: 65535 }).map(String), fc.constantFrom('submission', 'smtps', '127.0.0.1:10025', '[::1]:10026', '::1:smtp')),
+    inetName: fc.oneof(
+      fc.integer({ min: 1, max: 65535 }).map(String),
+      fc.constantFrom('submission', 'smtps', '127.0.0.1:10025', '[::1]:10026', '::1:smtp'),
+    ),
     private: flag,
     unpriv: flag,
     chroot: flag,
@@ -143,7 +163,10 @@ const service: fc.Arbitrary<MasterServiceSpec> = fc
     wakeupIfUsed: fc.boolean(),
     maxproc: count,
     command: fc.constantFrom('smtpd', 'cleanup', 'pipe', 'smtp', 'qmgr'),
-    args: fc.array(fc.stringMatching(/^[a-z][a-z0-9=/_.${}-]{0,12}$/).filter((a) => !a.startsWith('{') && !/[{}]/.test(a.replace(/\$\{[a-z]+\}/g, ''))), { maxLength: 3 }),
+    args: fc.array(
+      fc.stringMatching(/^[a-z][a-z0-9=/_.${}-]{0,12}$/).filter((a) => !a.startsWith('{') && !/[{}]/.test(a.replace(/\$\{[a-z]+\}/g, ''))),
+      { maxLength: 3 },
+    ),
     options: fc.uniqueArray(option, { selector: ([n]) => n, maxLength: 4 }),
   })
   .map((r) => ({
@@ -233,7 +256,9 @@ describe('checkKind never rejects what Postfix accepts', () => {
   it.each(probes)('%s (%s)', async (name, kind) => {
     expect(lookupParameter(name)?.kind).toBe(kind);
     const values = [...new Set(fc.sample(candidates, { numRuns: 40, seed: 20240304 }))];
-    const verdicts = await Promise.all(values.map(async (value) => ({ value, postfix: await postfixAccepts(name, value), ours: checkKind(kind, value) === undefined })));
+    const verdicts = await Promise.all(
+      values.map(async (value) => ({ value, postfix: await postfixAccepts(name, value), ours: checkKind(kind, value) === undefined })),
+    );
     // Deliberate difference: Postfix parses a negative byte count with sscanf("%ld") and does not
     // stop; a negative size limit is never meant, so checkKind refuses it.
     const deliberate = (value: string) => kind === 'size' && value.startsWith('-');

@@ -4,9 +4,14 @@ import { hookScriptsFor } from '../../lib/apply/hook-scripts';
 import { hookGeneration } from '../../lib/apply/stage';
 import { Bundle, BundleHook } from '../../lib/model/bundle';
 
-const restart: BundleHook = { kind: 'service-restart', path: '/etc/opendkim.conf', generation: '1', watch: ['/etc/opendkim.conf', '/etc/opendkim/KeyTable'] };
+const restart: BundleHook = {
+  kind: 'service-restart',
+  path: '/etc/opendkim.conf',
+  generation: '1',
+  watch: ['/etc/opendkim.conf', '/etc/opendkim/KeyTable'],
+};
 
-test('a watched file\'s content changes the generation; the same content keeps it', () => {
+test("a watched file's content changes the generation; the same content keeps it", () => {
   const shas = (conf: string) => (p: string) => (p === '/etc/opendkim.conf' ? conf : 'b'.repeat(64));
   const a = hookGeneration(restart, shas('a'.repeat(64)));
   expect(a).toMatch(/^1\.[0-9a-f]{16}$/);
@@ -15,8 +20,10 @@ test('a watched file\'s content changes the generation; the same content keeps i
   expect(hookGeneration({ kind: 'dkim-keygen', path: '/k', generation: '2' }, () => 'x')).toBe('2');
 });
 
-test('only the scripts the bundle\'s hooks need are shipped, and each is valid sh', () => {
-  const bundle = { hooks: [restart, { kind: 'dkim-keygen', path: '/etc/opendkim/keys/example.org/mail.private', bits: 2048 }] } as unknown as Bundle;
+test("only the scripts the bundle's hooks need are shipped, and each is valid sh", () => {
+  const bundle = {
+    hooks: [restart, { kind: 'dkim-keygen', path: '/etc/opendkim/keys/example.org/mail.private', bits: 2048 }],
+  } as unknown as Bundle;
   const scripts = hookScriptsFor(bundle);
   expect(Object.keys(scripts).sort()).toEqual(['hook-dkim-keygen.sh', 'hook-service-restart.sh']);
   for (const text of Object.values(scripts)) expect(spawnSync('sh', ['-n'], { input: text }).status).toBe(0);

@@ -14,22 +14,43 @@ const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH
 
 describe('names in the bundle never reach postconf as options', () => {
   const bundle: Bundle = {
-    format: BUNDLE_FORMAT, host: 'mail/mx', configDirectory: '/etc/postfix',
+    format: BUNDLE_FORMAT,
+    host: 'mail/mx',
+    configDirectory: '/etc/postfix',
     mainCf: { set: { myhostname: 'mx.example.org' }, remove: [] },
-    masterCf: { set: { 'submission/inet': 'submission inet n - - - - smtpd', '127.0.0.1:2525/inet': '127.0.0.1:2525 inet n - - - - smtpd', '[::1]:26/inet': '[::1]:26 inet n - - - - smtpd' }, remove: ['msa_cleanup/unix'] },
-    files: {}, tableTypes: [], installPackages: [], hooks: [],
+    masterCf: {
+      set: {
+        'submission/inet': 'submission inet n - - - - smtpd',
+        '127.0.0.1:2525/inet': '127.0.0.1:2525 inet n - - - - smtpd',
+        '[::1]:26/inet': '[::1]:26 inet n - - - - smtpd',
+      },
+      remove: ['msa_cleanup/unix'],
+    },
+    files: {},
+    tableTypes: [],
+    installPackages: [],
+    hooks: [],
   };
-  const stage = (b: Bundle) => buildStage({ action: 'apply', bundle: b, bundleSha256: '', bundleDir: '/tmp', envContents: new Map() }, () => '');
+  const stage = (b: Bundle) =>
+    buildStage({ action: 'apply', bundle: b, bundleSha256: '', bundleDir: '/tmp', envContents: new Map() }, () => '');
 
   test('valid parameter and service names pass', () => {
     expect(() => stage(bundle)).not.toThrow();
   });
 
   test.each([
-    ['mainCf.set', { ...bundle, mainCf: { set: { '-c/tmp/evil': 'x' }, remove: [] } }, /mainCf.set = "-c\/tmp\/evil": is not a valid Postfix name.*Fix: use a main.cf parameter name/],
+    [
+      'mainCf.set',
+      { ...bundle, mainCf: { set: { '-c/tmp/evil': 'x' }, remove: [] } },
+      /mainCf.set = "-c\/tmp\/evil": is not a valid Postfix name.*Fix: use a main.cf parameter name/,
+    ],
     ['mainCf.remove', { ...bundle, mainCf: { set: {}, remove: ['-n'] } }, /mainCf.remove = "-n"/],
-    ['mainCf.set with $', { ...bundle, mainCf: { set: { 'a$b': 'x' }, remove: [] } }, /mainCf.set = "a\$b"/],
-    ['masterCf.set', { ...bundle, masterCf: { set: { '-o/inet': 'x' }, remove: [] } }, /masterCf.set = "-o\/inet".*regenerate it with cdktf synth/],
+    ['mainCf.set with $', { ...bundle, mainCf: { set: { a$b: 'x' }, remove: [] } }, /mainCf.set = "a\$b"/],
+    [
+      'masterCf.set',
+      { ...bundle, masterCf: { set: { '-o/inet': 'x' }, remove: [] } },
+      /masterCf.set = "-o\/inet".*regenerate it with cdktf synth/,
+    ],
     ['masterCf.remove', { ...bundle, masterCf: { set: {}, remove: ['-MX'] } }, /masterCf.remove = "-MX"/],
     ['masterCf type', { ...bundle, masterCf: { set: { 'smtp/tcp': 'x' }, remove: [] } }, /masterCf.set = "smtp\/tcp"/],
   ])('a hand-edited %s is refused', (_field, b, message) => {
@@ -68,22 +89,50 @@ describe('connection.hostKey and the time limits', () => {
     expect(() => parseOpenSshPublicKey('', 'connection.hostKey', `ssh-dss ${'A'.repeat(400)}`)).toThrow(/"ssh-dss AAAA[A]*\.\.\."/);
   });
 
-  test.each([['connectTimeoutSeconds', 0], ['commandTimeoutSeconds', -1], ['waitTimeoutSeconds', 1.5], ['keepaliveSeconds', 'soon']])('synth refuses %s = %s', (field, value) => {
+  test.each([
+    ['connectTimeoutSeconds', 0],
+    ['commandTimeoutSeconds', -1],
+    ['waitTimeoutSeconds', 1.5],
+    ['keepaliveSeconds', 'soon'],
+  ])('synth refuses %s = %s', (field, value) => {
     const stack = new TerraformStack(new App({ outdir: '/tmp/unused' }), 's');
-    expect(() => new PostfixHost(stack, 'mx', { connection: { host: 'mx1', [field]: value } })).toThrow(new RegExp(`connection.${field} = "${value}": not a number of seconds. Fix: use a whole number`));
+    expect(() => new PostfixHost(stack, 'mx', { connection: { host: 'mx1', [field]: value } })).toThrow(
+      new RegExp(`connection.${field} = "${value}": not a number of seconds. Fix: use a whole number`),
+    );
   });
 
   test('hostKey and the time limits travel to the runner as environment variables; bad values from the environment are refused', () => {
     const env = connectionToEnv({ host: 'mx1', hostKey: ED25519, waitTimeoutSeconds: 30, connectTimeoutSeconds: 5 });
-    expect(env).toMatchObject({ CDKTF_POSTFIX_HOST_PUBLIC_KEY: ED25519, CDKTF_POSTFIX_SSH_WAIT: '30', CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT: '5' });
+    expect(env).toMatchObject({
+      CDKTF_POSTFIX_HOST_PUBLIC_KEY: ED25519,
+      CDKTF_POSTFIX_SSH_WAIT: '30',
+      CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT: '5',
+    });
     const resolved = resolveConnection(connectionFromEnv(env), {}, '/nonexistent');
-    expect(resolved).toMatchObject({ hostKey: ED25519, waitTimeoutMs: 30000, connectTimeoutMs: 5000, commandTimeoutMs: 1800000, keepaliveMs: 15000 });
-    expect(() => resolveConnection(connectionFromEnv({ CDKTF_POSTFIX_HOST: 'mx1', CDKTF_POSTFIX_SSH_WAIT: 'forever' }), {}, '/nonexistent')).toThrow(/CDKTF_POSTFIX_SSH_WAIT.*"forever": not a number of seconds/);
+    expect(resolved).toMatchObject({
+      hostKey: ED25519,
+      waitTimeoutMs: 30000,
+      connectTimeoutMs: 5000,
+      commandTimeoutMs: 1800000,
+      keepaliveMs: 15000,
+    });
+    expect(() =>
+      resolveConnection(connectionFromEnv({ CDKTF_POSTFIX_HOST: 'mx1', CDKTF_POSTFIX_SSH_WAIT: 'forever' }), {}, '/nonexistent'),
+    ).toThrow(/CDKTF_POSTFIX_SSH_WAIT.*"forever": not a number of seconds/);
   });
 
   test('IPv6 literals: the known_hosts name keeps every colon; the label brackets it only with a port', () => {
-    expect(resolveConnection({ host: '2001:db8::1' }, {}, '/nonexistent')).toMatchObject({ name: '2001:db8::1', hostName: '2001:db8::1', label: '2001:db8::1', port: 22 });
-    expect(resolveConnection({ host: '[2001:db8::1]', port: 2222 }, {}, '/nonexistent')).toMatchObject({ name: '2001:db8::1', hostName: '2001:db8::1', label: '[2001:db8::1]:2222' });
+    expect(resolveConnection({ host: '2001:db8::1' }, {}, '/nonexistent')).toMatchObject({
+      name: '2001:db8::1',
+      hostName: '2001:db8::1',
+      label: '2001:db8::1',
+      port: 22,
+    });
+    expect(resolveConnection({ host: '[2001:db8::1]', port: 2222 }, {}, '/nonexistent')).toMatchObject({
+      name: '2001:db8::1',
+      hostName: '2001:db8::1',
+      label: '[2001:db8::1]:2222',
+    });
   });
 });
 
@@ -97,10 +146,16 @@ describe('wait-for-SSH', () => {
     const lines: string[] = [];
     let n = 0;
     const slept: number[] = [];
-    const result = await withSshWait(target, async () => {
-      if (++n < 3) throw new Error('refused');
-      return 'up';
-    }, () => 'connection refused', (l) => lines.push(l), async (ms) => void slept.push(ms));
+    const result = await withSshWait(
+      target,
+      async () => {
+        if (++n < 3) throw new Error('refused');
+        return 'up';
+      },
+      () => 'connection refused',
+      (l) => lines.push(l),
+      async (ms) => void slept.push(ms),
+    );
     expect(result).toBe('up');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^waiting for ssh on 127.0.0.99:22 \(connection refused\), \d+ s of 30 s$/);
@@ -109,18 +164,34 @@ describe('wait-for-SSH', () => {
 
   test('a non-retryable error (a host key refusal) fails at once', async () => {
     let n = 0;
-    await expect(withSshWait(target, async () => {
-      n++;
-      throw new Error('host key refused');
-    }, () => undefined, () => undefined, async () => undefined)).rejects.toThrow('host key refused');
+    await expect(
+      withSshWait(
+        target,
+        async () => {
+          n++;
+          throw new Error('host key refused');
+        },
+        () => undefined,
+        () => undefined,
+        async () => undefined,
+      ),
+    ).rejects.toThrow('host key refused');
     expect(n).toBe(1);
   });
 
   test('gives up after the limit with the last error', async () => {
     let n = 0;
-    await expect(withSshWait({ ...target, waitTimeoutMs: 1500 }, async () => {
-      throw new Error(`refused #${++n}`);
-    }, () => 'connection refused', () => undefined, (ms) => new Promise((r) => setTimeout(r, ms)))).rejects.toThrow(/refused #3 \(gave up after 3 attempts.*raise connection.waitTimeoutSeconds or CDKTF_POSTFIX_SSH_WAIT/);
+    await expect(
+      withSshWait(
+        { ...target, waitTimeoutMs: 1500 },
+        async () => {
+          throw new Error(`refused #${++n}`);
+        },
+        () => 'connection refused',
+        () => undefined,
+        (ms) => new Promise((r) => setTimeout(r, ms)),
+      ),
+    ).rejects.toThrow(/refused #3 \(gave up after 3 attempts.*raise connection.waitTimeoutSeconds or CDKTF_POSTFIX_SSH_WAIT/);
   });
 });
 

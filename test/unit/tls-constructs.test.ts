@@ -13,7 +13,9 @@ import { PostfixConfigError } from '../../lib/model/errors';
 function setup() {
   const app = Testing.app();
   const stack = new TerraformStack(app, 'test');
-  const host = new PostfixHost(stack, 'mx1', { connection: { host: '192.0.2.10', privateKeyPath: '/keys/id', knownHostsPath: '/keys/kh' } });
+  const host = new PostfixHost(stack, 'mx1', {
+    connection: { host: '192.0.2.10', privateKeyPath: '/keys/id', knownHostsPath: '/keys/kh' },
+  });
   return { app, stack, host };
 }
 
@@ -22,13 +24,37 @@ function messages(host: PostfixHost, type: '@cdktf/warn' | '@cdktf/error'): stri
 }
 
 function errorOf(fn: () => unknown): PostfixConfigError {
-  try { fn(); } catch (e) { if (e instanceof PostfixConfigError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PostfixConfigError) return e;
+    throw e;
+  }
   throw new Error('expected a PostfixConfigError');
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-constructs-'));
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'),
-  '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=mx1.example.org'], { stdio: 'ignore' });
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    join(dir, 'k.pem'),
+    '-out',
+    join(dir, 'c.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=mx1.example.org',
+  ],
+  { stdio: 'ignore' },
+);
 const keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
 const certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
 
@@ -38,7 +64,11 @@ describe('TlsPolicy', () => {
     host.addService({ name: 'submission', type: ServiceType.INET, command: 'smtpd' });
     new TlsPolicy(host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
     const s = host.state.snapshot();
-    expect(s.parameters).toMatchObject({ smtpd_tls_security_level: 'may', smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem' });
+    expect(s.parameters).toMatchObject({
+      smtpd_tls_security_level: 'may',
+      smtpd_tls_protocols: '>=TLSv1.2',
+      smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem',
+    });
     expect(s.services[0].options).toEqual({ smtpd_tls_security_level: 'encrypt' });
   });
 
@@ -65,7 +95,9 @@ describe('TlsPolicy', () => {
     const { stack, host } = setup();
     const key = new TerraformVariable(stack, 'key', { type: 'string', sensitive: true });
     const cert = new TerraformVariable(stack, 'cert', { type: 'string' });
-    expect(() => new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: key.stringValue, certificatePem: cert.stringValue }] })).not.toThrow();
+    expect(
+      () => new TlsPolicy(host, 'tls', { certificates: [{ privateKeyPem: key.stringValue, certificatePem: cert.stringValue }] }),
+    ).not.toThrow();
   });
 
   it('bad input is a PostfixConfigError naming host path, field, value and fix', () => {
@@ -81,14 +113,30 @@ describe('TlsPolicy', () => {
   });
 
   it('a certificate struct gives exactly one kind of source (jsii has no unions), refused by field otherwise', () => {
-    const mixed = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem', keyFile: '/etc/ssl/private/a.key' }] }));
+    const mixed = errorOf(
+      () =>
+        new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem', keyFile: '/etc/ssl/private/a.key' }] }),
+    );
     expect([mixed.where, mixed.field, mixed.problem]).toEqual(['test/mx1/tls', 'certificates[0]', 'mixes kinds of certificate source']);
     expect(mixed.fix).toMatch(/exactly one of: chainFile; keyFile with certFile; privateKeyPem with certificatePem/);
     const empty = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ name: 'x' }] }));
     expect([empty.field, empty.problem]).toEqual(['certificates[0]', 'gives no certificate']);
-    const half = errorOf(() => new TlsPolicy(setup().host, 'tls', { certificates: [{ chainFile: '/etc/ssl/private/a.pem' }, { keyFile: '/etc/ssl/private/b.key' }] }));
-    expect([half.field, half.problem, half.fix]).toEqual(['certificates[1].certFile', 'keyFile is given without certFile', 'give certFile too']);
-    const s = (() => { const { host } = setup(); new TlsPolicy(host, 'tls', { certificates: [{ keyFile: '/etc/ssl/private/b.key', certFile: '/etc/ssl/certs/b.pem' }] }); return host.state.snapshot(); })();
+    const half = errorOf(
+      () =>
+        new TlsPolicy(setup().host, 'tls', {
+          certificates: [{ chainFile: '/etc/ssl/private/a.pem' }, { keyFile: '/etc/ssl/private/b.key' }],
+        }),
+    );
+    expect([half.field, half.problem, half.fix]).toEqual([
+      'certificates[1].certFile',
+      'keyFile is given without certFile',
+      'give certFile too',
+    ]);
+    const s = (() => {
+      const { host } = setup();
+      new TlsPolicy(host, 'tls', { certificates: [{ keyFile: '/etc/ssl/private/b.key', certFile: '/etc/ssl/certs/b.pem' }] });
+      return host.state.snapshot();
+    })();
     expect(s.parameters.smtpd_tls_chain_files).toBe('/etc/ssl/private/b.key, /etc/ssl/certs/b.pem');
   });
 });
@@ -104,12 +152,18 @@ describe('TlsLint aspect', () => {
 
   it('warns on dated settings, with the fix', () => {
     const { app, host } = setup();
-    host.applySettings({ smtpd_use_tls: 'yes', smtpd_tls_mandatory_protocols: 'SSLv3, TLSv1', smtpd_tls_cert_file: '/etc/ssl/certs/mx1.pem' });
+    host.applySettings({
+      smtpd_use_tls: 'yes',
+      smtpd_tls_mandatory_protocols: 'SSLv3, TLSv1',
+      smtpd_tls_cert_file: '/etc/ssl/certs/mx1.pem',
+    });
     TlsLint.addTo(app);
     app.synth();
     const text = messages(host, '@cdktf/warn').join('\n');
     expect(text).toMatch(/\[tls-obsolete-parameter\] smtpd_use_tls = "yes".*Fix: replace with smtpd_tls_security_level = may/);
-    expect(text).toMatch(/\[tls-legacy-protocols\] smtpd_tls_mandatory_protocols = "SSLv3, TLSv1".*Fix: set smtpd_tls_mandatory_protocols = >=TLSv1.2/);
+    expect(text).toMatch(
+      /\[tls-legacy-protocols\] smtpd_tls_mandatory_protocols = "SSLv3, TLSv1".*Fix: set smtpd_tls_mandatory_protocols = >=TLSv1.2/,
+    );
     expect(messages(host, '@cdktf/error')).toEqual([]);
   });
 
@@ -142,15 +196,19 @@ describe('DhParameters', () => {
     const s = host.state.snapshot();
     expect(s.parameters.smtpd_tls_dh1024_param_file).toBe('/etc/postfix/dh3072.pem');
     expect(s.hooks).toEqual([{ kind: 'dhparam-generate', path: '/etc/postfix/dh3072.pem', bits: 3072, generation: '2' }]);
-    expect(s.files.map((f) => [f.path, f.mode])).toEqual([['/etc/cron.d/cdktf-postfix-dh', '0644'], ['/usr/local/sbin/cdktf-postfix-dh-rotate', '0755']]);
+    expect(s.files.map((f) => [f.path, f.mode])).toEqual([
+      ['/etc/cron.d/cdktf-postfix-dh', '0644'],
+      ['/usr/local/sbin/cdktf-postfix-dh-rotate', '0755'],
+    ]);
     expect(TlsLint.findings(host)).toEqual([]);
   });
 
   it('systemd rotation renders a service and a timer', () => {
     const { host } = setup();
     new DhParameters(host, 'dh', { rotation: DhRotation.SYSTEMD });
-    expect(host.state.snapshot().files.map((f) => f.path)).toEqual(expect.arrayContaining([
-      '/etc/systemd/system/cdktf-postfix-dh.service', '/etc/systemd/system/cdktf-postfix-dh.timer']));
+    expect(host.state.snapshot().files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['/etc/systemd/system/cdktf-postfix-dh.service', '/etc/systemd/system/cdktf-postfix-dh.timer']),
+    );
   });
 
   it('refuses DH under 2048 bits, naming the field', () => {
@@ -164,7 +222,10 @@ describe('full synth', () => {
     const { app, stack, host } = setup();
     host.addService({ name: 'submission', type: ServiceType.INET, command: 'smtpd' });
     const key = new TerraformVariable(stack, 'tls_key', { type: 'string', sensitive: true });
-    new TlsPolicy(host, 'tls', { profile: TlsProfile.LEGACY_OLD_CLIENTS, certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }] });
+    new TlsPolicy(host, 'tls', {
+      profile: TlsProfile.LEGACY_OLD_CLIENTS,
+      certificates: [{ privateKeyPem: key.stringValue, certificatePem: certPem }],
+    });
     new DhParameters(host, 'dh');
     TlsLint.addTo(app, { ignore: ['tls-legacy-protocols'] });
     expect(() => app.synth()).not.toThrow();
@@ -175,4 +236,3 @@ describe('full synth', () => {
     expect(bundle.files['/etc/postfix/tls/server.pem'].content).toBeUndefined();
   });
 });
-

@@ -9,15 +9,24 @@ function parseMainCf(text: string): Record<string, string> {
   let last: string | undefined;
   for (const line of text.split('\n')) {
     if (/^\s*(#|$)/.test(line)) continue;
-    if (/^\s/.test(line) && last) { params[last] += ` ${line.trim()}`; continue; }
+    if (/^\s/.test(line) && last) {
+      params[last] += ` ${line.trim()}`;
+      continue;
+    }
     const m = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(line);
-    if (m) { last = m[1]; params[m[1]] = m[2].trim(); }
+    if (m) {
+      last = m[1];
+      params[m[1]] = m[2].trim();
+    }
   }
   return params;
 }
 
 const seed = parseMainCf(readFileSync(join(__dirname, '../fixtures/seed-tls-block.cf'), 'utf8'));
-const seedFiles = [{ path: '/etc/postfix/dh_1024.pem', dhBits: 1024 }, { path: '/etc/postfix/dh_512.pem', dhBits: 512 }];
+const seedFiles = [
+  { path: '/etc/postfix/dh_1024.pem', dhBits: 1024 },
+  { path: '/etc/postfix/dh_512.pem', dhBits: 512 },
+];
 const pairs = (fs: TlsFinding[]) => fs.map((f) => `${f.rule} ${f.parameter}`).sort();
 
 describe('lintTls on the seed page TLS block', () => {
@@ -62,12 +71,25 @@ describe('lintTls on the seed page TLS block', () => {
 
 describe('lintTls rules', () => {
   const cert = { smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem' };
-  const submission: MasterServiceSpec = { name: 'submission', type: 'inet', command: 'smtpd', options: { smtpd_tls_security_level: 'encrypt' } };
+  const submission: MasterServiceSpec = {
+    name: 'submission',
+    type: 'inet',
+    command: 'smtpd',
+    options: { smtpd_tls_security_level: 'encrypt' },
+  };
 
   it('legacy protocols in both syntaxes, in main.cf and in -o', () => {
-    const f = lintTls({ ...cert, smtpd_tls_security_level: 'may', smtpd_tls_protocols: '!SSLv2, !SSLv3', smtpd_tls_mandatory_protocols: '>=TLSv1.1',
-      smtp_tls_protocols: '>=TLSv1.2', smtp_tls_mandatory_protocols: '>=TLSv1.2' },
-    [{ ...submission, options: { ...submission.options, smtpd_tls_mandatory_protocols: '>=TLSv1' } }]);
+    const f = lintTls(
+      {
+        ...cert,
+        smtpd_tls_security_level: 'may',
+        smtpd_tls_protocols: '!SSLv2, !SSLv3',
+        smtpd_tls_mandatory_protocols: '>=TLSv1.1',
+        smtp_tls_protocols: '>=TLSv1.2',
+        smtp_tls_mandatory_protocols: '>=TLSv1.2',
+      },
+      [{ ...submission, options: { ...submission.options, smtpd_tls_mandatory_protocols: '>=TLSv1' } }],
+    );
     expect(pairs(f)).toEqual([
       'tls-legacy-protocols smtpd_tls_mandatory_protocols',
       'tls-legacy-protocols smtpd_tls_protocols',
@@ -85,24 +107,44 @@ describe('lintTls rules', () => {
   });
 
   it('encrypt in main.cf reaches port 25 unless smtp/inet overrides it', () => {
-    const params = { ...cert, smtpd_tls_security_level: 'encrypt', smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_mandatory_protocols: '>=TLSv1.2' };
+    const params = {
+      ...cert,
+      smtpd_tls_security_level: 'encrypt',
+      smtpd_tls_protocols: '>=TLSv1.2',
+      smtpd_tls_mandatory_protocols: '>=TLSv1.2',
+    };
     expect(pairs(lintTls(params, []))).toEqual(['tls-mandatory-on-port-25 smtpd_tls_security_level']);
     const smtp: MasterServiceSpec = { name: 'smtp', type: 'inet', command: 'smtpd', options: { smtpd_tls_security_level: 'may' } };
     expect(lintTls(params, [smtp])).toEqual([]);
     const enc: MasterServiceSpec = { name: 'smtp', type: 'inet', command: 'smtpd', options: { smtpd_tls_security_level: 'encrypt' } };
-    expect(pairs(lintTls({ ...params, smtpd_tls_security_level: 'may' }, [enc]))).toEqual(['tls-mandatory-on-port-25 smtp/inet -o smtpd_tls_security_level']);
+    expect(pairs(lintTls({ ...params, smtpd_tls_security_level: 'may' }, [enc]))).toEqual([
+      'tls-mandatory-on-port-25 smtp/inet -o smtpd_tls_security_level',
+    ]);
   });
 
   it('behind postscreen, the smtpd/pass override counts', () => {
-    const params = { ...cert, smtpd_tls_security_level: 'encrypt', smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_mandatory_protocols: '>=TLSv1.2' };
-    const services: MasterServiceSpec[] = [{ name: 'smtp', type: 'inet', command: 'postscreen' },
-      { name: 'smtpd', type: 'pass', command: 'smtpd', options: { smtpd_tls_security_level: 'may' } }];
+    const params = {
+      ...cert,
+      smtpd_tls_security_level: 'encrypt',
+      smtpd_tls_protocols: '>=TLSv1.2',
+      smtpd_tls_mandatory_protocols: '>=TLSv1.2',
+    };
+    const services: MasterServiceSpec[] = [
+      { name: 'smtp', type: 'inet', command: 'postscreen' },
+      { name: 'smtpd', type: 'pass', command: 'smtpd', options: { smtpd_tls_security_level: 'may' } },
+    ];
     expect(lintTls(params, services)).toEqual([]);
   });
 
   it('mandatory TLS without a certificate is an error', () => {
     const f = lintTls({ smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_mandatory_protocols: '>=TLSv1.2' }, [submission]);
-    expect(f).toEqual([expect.objectContaining({ rule: 'tls-mandatory-without-certificate', severity: 'error', parameter: 'submission/inet smtpd_tls_security_level' })]);
+    expect(f).toEqual([
+      expect.objectContaining({
+        rule: 'tls-mandatory-without-certificate',
+        severity: 'error',
+        parameter: 'submission/inet smtpd_tls_security_level',
+      }),
+    ]);
   });
 
   it('submission without encrypt', () => {

@@ -4,21 +4,53 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { PostfixConfigError } from '../../lib/model/errors';
 import {
-  assertProfileName, checkHostPath, checkKeyAndCertificate, INTERMEDIATE_CIPHERS, legacyProtocolsAllowed, parseProtocols,
-  planCertificates, profileParameters, serviceOverrides, validateTlsParameters,
+  assertProfileName,
+  checkHostPath,
+  checkKeyAndCertificate,
+  INTERMEDIATE_CIPHERS,
+  legacyProtocolsAllowed,
+  parseProtocols,
+  planCertificates,
+  profileParameters,
+  serviceOverrides,
+  validateTlsParameters,
 } from '../../lib/model/tls';
 import { lintTls } from '../../lib/model/tls-lint';
 
 function makeCert(dir: string, name: string): { key: string; cert: string } {
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}.example`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}.example`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }
 
 function errorOf(fn: () => unknown): PostfixConfigError {
-  try { fn(); } catch (e) { if (e instanceof PostfixConfigError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PostfixConfigError) return e;
+    throw e;
+  }
   throw new Error('expected a PostfixConfigError');
 }
 
@@ -64,11 +96,16 @@ describe('profiles', () => {
   it('intermediate follows guideline 6.0 with Postfix 3.6+ syntax', () => {
     const p = profileParameters('intermediate', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
     expect(p).toMatchObject({
-      smtpd_tls_security_level: 'may', smtp_tls_security_level: 'may',
-      smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_mandatory_protocols: '>=TLSv1.2',
-      smtp_tls_protocols: '>=TLSv1.2', smtp_tls_mandatory_protocols: '>=TLSv1.2',
-      smtpd_tls_mandatory_ciphers: 'medium', tls_medium_cipherlist: INTERMEDIATE_CIPHERS.join(':'),
-      tls_preempt_cipherlist: 'no', smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem',
+      smtpd_tls_security_level: 'may',
+      smtp_tls_security_level: 'may',
+      smtpd_tls_protocols: '>=TLSv1.2',
+      smtpd_tls_mandatory_protocols: '>=TLSv1.2',
+      smtp_tls_protocols: '>=TLSv1.2',
+      smtp_tls_mandatory_protocols: '>=TLSv1.2',
+      smtpd_tls_mandatory_ciphers: 'medium',
+      tls_medium_cipherlist: INTERMEDIATE_CIPHERS.join(':'),
+      tls_preempt_cipherlist: 'no',
+      smtpd_tls_chain_files: '/etc/ssl/private/mx1.pem',
       smtp_tls_session_cache_database: 'btree:${data_directory}/smtp_scache',
     });
     expect(p.tls_medium_cipherlist).not.toMatch(/(^|:)DHE-/);
@@ -98,9 +135,19 @@ describe('profiles', () => {
   });
 
   it('every profile parameter is known to Postfix 3.7 (postconf -d)', () => {
-    const known = new Set(execFileSync('postconf', ['-d'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' =')[0]));
+    const known = new Set(
+      execFileSync('postconf', ['-d'], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => l.split(' =')[0]),
+    );
     for (const name of ['intermediate', 'modern', 'legacyOldClients'] as const) {
-      const p = profileParameters(name, { chainFiles: ['/x.pem'], serverCAfile: '/a', clientCAfile: '/b', clientCApath: '/c', serverCApath: '/d' });
+      const p = profileParameters(name, {
+        chainFiles: ['/x.pem'],
+        serverCAfile: '/a',
+        clientCAfile: '/b',
+        clientCApath: '/c',
+        serverCApath: '/d',
+      });
       for (const k of Object.keys(p)) expect([k, known.has(k)]).toEqual([k, true]);
     }
   });
@@ -113,11 +160,13 @@ describe('profiles', () => {
   });
 
   it('submission gets encrypt; port 25 stays may', () => {
-    expect(serviceOverrides([
-      { name: 'smtp', type: 'inet', command: 'smtpd' },
-      { name: 'submission', type: 'inet', command: 'smtpd' },
-      { name: 'submissions', type: 'inet', command: 'smtpd', options: { smtpd_tls_wrappermode: 'yes' } },
-    ])).toEqual([{ key: 'submission/inet', name: 'smtpd_tls_security_level', value: 'encrypt' }]);
+    expect(
+      serviceOverrides([
+        { name: 'smtp', type: 'inet', command: 'smtpd' },
+        { name: 'submission', type: 'inet', command: 'smtpd' },
+        { name: 'submissions', type: 'inet', command: 'smtpd', options: { smtpd_tls_wrappermode: 'yes' } },
+      ]),
+    ).toEqual([{ key: 'submission/inet', name: 'smtpd_tls_security_level', value: 'encrypt' }]);
   });
 
   it('validates extra parameters', () => {
@@ -140,8 +189,9 @@ describe('certificates', () => {
   });
 
   it('paths: chain file, or key then cert', () => {
-    expect(planCertificates([{ chainFile: '/etc/ssl/private/mx1.pem' }, { keyFile: '/k.key', certFile: '/c.crt' }], '/etc/postfix').chainFiles)
-      .toEqual(['/etc/ssl/private/mx1.pem', '/k.key', '/c.crt']);
+    expect(
+      planCertificates([{ chainFile: '/etc/ssl/private/mx1.pem' }, { keyFile: '/k.key', certFile: '/c.crt' }], '/etc/postfix').chainFiles,
+    ).toEqual(['/etc/ssl/private/mx1.pem', '/k.key', '/c.crt']);
   });
 
   it('a key file given as a certificate is an error naming the field', () => {

@@ -25,7 +25,11 @@ describe('validateParameter: names', () => {
   });
 
   it('accepts user-defined names and per-transport names of defined services', () => {
-    expect(() => validateParameter('mx1', 'mua_client_restrictions', 'permit_sasl_authenticated, reject', { userDefined: ['mua_client_restrictions'] })).not.toThrow();
+    expect(() =>
+      validateParameter('mx1', 'mua_client_restrictions', 'permit_sasl_authenticated, reject', {
+        userDefined: ['mua_client_restrictions'],
+      }),
+    ).not.toThrow();
     expect(() => validateParameter('mx1', 'dovecot_destination_recipient_limit', '1', { serviceNames: ['dovecot'] })).not.toThrow();
     const err = caught(() => validateParameter('mx1', 'dovecot_destination_recipient_limit', 'x', { serviceNames: ['dovecot'] }));
     expect(err.problem).toMatch(/whole number/);
@@ -149,7 +153,9 @@ describe('validateParameter: fixed vocabularies', () => {
 describe('validateCrossField', () => {
   it('accepts the defaults and consistent settings', () => {
     expect(() => validateCrossField('mx1', {})).not.toThrow();
-    expect(() => validateCrossField('mx1', { message_size_limit: '25000000', mailbox_size_limit: '0', virtual_mailbox_limit: '25000000' })).not.toThrow();
+    expect(() =>
+      validateCrossField('mx1', { message_size_limit: '25000000', mailbox_size_limit: '0', virtual_mailbox_limit: '25000000' }),
+    ).not.toThrow();
     expect(() => validateCrossField('mx1', { message_size_limit: '$big', mailbox_size_limit: '1000' })).not.toThrow();
     expect(() => validateCrossField('mx1', { queue_minfree: '0', message_size_limit: '1' })).not.toThrow();
     expect(() => validateCrossField('mx1', { queue_minfree: '15000000', message_size_limit: '10000000' })).not.toThrow();
@@ -165,7 +171,9 @@ describe('validateCrossField', () => {
   });
 
   it('refuses a non-zero virtual_mailbox_limit below message_size_limit (virtual(8) stops)', () => {
-    const err = caught(() => validateCrossField('mx1', { message_size_limit: '60000000', mailbox_size_limit: '0', virtual_mailbox_limit: '50000000' }));
+    const err = caught(() =>
+      validateCrossField('mx1', { message_size_limit: '60000000', mailbox_size_limit: '0', virtual_mailbox_limit: '50000000' }),
+    );
     expect(err.field).toBe('virtual_mailbox_limit');
     expect(err.value).toBe('50000000');
     expect(err.problem).toMatch(/virtual\(8\)/);
@@ -181,7 +189,9 @@ describe('validateCrossField', () => {
   });
 
   it('refuses restriction lists without relay control (smtpd would refuse all mail)', () => {
-    const err = caught(() => validateCrossField('mx1', { smtpd_relay_restrictions: 'permit_mynetworks', smtpd_recipient_restrictions: '' }));
+    const err = caught(() =>
+      validateCrossField('mx1', { smtpd_relay_restrictions: 'permit_mynetworks', smtpd_recipient_restrictions: '' }),
+    );
     expect(err.field).toBe('smtpd_relay_restrictions');
     expect(err.value).toBe('permit_mynetworks');
     expect(err.problem).toMatch(/reject_unauth_destination/);
@@ -189,27 +199,61 @@ describe('validateCrossField', () => {
   });
 
   it('accepts relay control in either list, in a $reference, or hidden in a restriction class', () => {
-    expect(() => validateCrossField('mx1', { smtpd_relay_restrictions: '', smtpd_recipient_restrictions: 'permit_mynetworks, reject_unauth_destination' })).not.toThrow();
+    expect(() =>
+      validateCrossField('mx1', {
+        smtpd_relay_restrictions: '',
+        smtpd_recipient_restrictions: 'permit_mynetworks, reject_unauth_destination',
+      }),
+    ).not.toThrow();
     expect(() => validateCrossField('mx1', { smtpd_relay_restrictions: 'permit_mynetworks, defer_unauth_destination' })).not.toThrow();
     expect(() => validateCrossField('mx1', { smtpd_relay_restrictions: '$my_relay' })).not.toThrow();
     expect(() =>
-      validateCrossField('mx1', { smtpd_restriction_classes: 'relaycheck', relaycheck: 'reject_unauth_destination', smtpd_relay_restrictions: 'relaycheck' }),
+      validateCrossField('mx1', {
+        smtpd_restriction_classes: 'relaycheck',
+        relaycheck: 'reject_unauth_destination',
+        smtpd_relay_restrictions: 'relaycheck',
+      }),
     ).not.toThrow();
   });
 });
 
 describe('inet_interfaces against inet_protocols', () => {
   test('an IPv6 interface with ipv4 only is refused, naming both and the fix', () => {
-    expect(() => validateCrossField('mail/mx', { inet_protocols: 'ipv4', inet_interfaces: '127.0.0.1, [::1]', smtpd_relay_restrictions: 'reject_unauth_destination' })).toThrow(
+    expect(() =>
+      validateCrossField('mail/mx', {
+        inet_protocols: 'ipv4',
+        inet_interfaces: '127.0.0.1, [::1]',
+        smtpd_relay_restrictions: 'reject_unauth_destination',
+      }),
+    ).toThrow(
       /inet_interfaces = "127\.0\.0\.1, \[::1\]": \[::1\] is an IPv6 address but inet_protocols = ipv4 leaves ipv6 out.*Fix: remove \[::1\] from inet_interfaces, or add ipv6 to inet_protocols/,
     );
   });
   test('an IPv4 interface with ipv6 only is refused', () => {
-    expect(() => validateCrossField('mail/mx', { inet_protocols: 'ipv6', inet_interfaces: '127.0.0.1', smtpd_relay_restrictions: 'reject_unauth_destination' })).toThrow(/IPv4 address but inet_protocols = ipv6/);
+    expect(() =>
+      validateCrossField('mail/mx', {
+        inet_protocols: 'ipv6',
+        inet_interfaces: '127.0.0.1',
+        smtpd_relay_restrictions: 'reject_unauth_destination',
+      }),
+    ).toThrow(/IPv4 address but inet_protocols = ipv6/);
   });
   test('matching families, all, names and references pass', () => {
-    for (const [protocols, interfaces] of [['ipv4', '127.0.0.1'], ['ipv6', '[::1]'], ['all', '127.0.0.1, [::1]'], ['ipv4, ipv6', '::1'], ['ipv4', 'loopback-only'], ['ipv4', '$myhostname']]) {
-      expect(() => validateCrossField('mail/mx', { inet_protocols: protocols, inet_interfaces: interfaces, smtpd_relay_restrictions: 'reject_unauth_destination' })).not.toThrow();
+    for (const [protocols, interfaces] of [
+      ['ipv4', '127.0.0.1'],
+      ['ipv6', '[::1]'],
+      ['all', '127.0.0.1, [::1]'],
+      ['ipv4, ipv6', '::1'],
+      ['ipv4', 'loopback-only'],
+      ['ipv4', '$myhostname'],
+    ]) {
+      expect(() =>
+        validateCrossField('mail/mx', {
+          inet_protocols: protocols,
+          inet_interfaces: interfaces,
+          smtpd_relay_restrictions: 'reject_unauth_destination',
+        }),
+      ).not.toThrow();
     }
   });
 });

@@ -59,14 +59,23 @@ export function dkimPublicKeyData(pem: string, field = 'dkim.publicKeyPem'): Dki
     const jwk = key.export({ format: 'jwk' });
     return { type: 'ed25519', p: Buffer.from(String(jwk.x), 'base64url').toString('base64'), bits: 256 };
   }
-  throw dnsError(field, describeSecret(pem), `holds a ${key.asymmetricKeyType} key, which DKIM does not define`, 'use an RSA key (RFC 6376) or an ed25519 key (RFC 8463)');
+  throw dnsError(
+    field,
+    describeSecret(pem),
+    `holds a ${key.asymmetricKeyType} key, which DKIM does not define`,
+    'use an RSA key (RFC 6376) or an ed25519 key (RFC 8463)',
+  );
 }
 
 function readPublicKey(pem: string, field: string): KeyObject {
   try {
     return createPublicKey(pem);
   } catch {
-    throw dnsError(field, describeSecret(pem), 'is not a PEM public or private key',
-      'give the text of a -----BEGIN PUBLIC KEY----- or -----BEGIN PRIVATE KEY----- block (e.g. from opendkim-genkey or generateDkimKeyPair)');
+    throw dnsError(
+      field,
+      describeSecret(pem),
+      'is not a PEM public or private key',
+      'give the text of a -----BEGIN PUBLIC KEY----- or -----BEGIN PRIVATE KEY----- block (e.g. from opendkim-genkey or generateDkimKeyPair)',
+    );
   }
 }

@@ -24,7 +24,8 @@ export interface DkimInput {
   readonly ttl?: number;
 }
 
-export const SELECTOR_FIX = 'use one label of letters, digits and hyphens, e.g. "mail" or "2026-01" (not "my.selector": write "my-selector")';
+export const SELECTOR_FIX =
+  'use one label of letters, digits and hyphens, e.g. "mail" or "2026-01" (not "my.selector": write "my-selector")';
 
 export function validateSelector(selector: string, field = 'dkim.selector'): string {
   return validateLabel(selector, field, SELECTOR_FIX);
@@ -46,19 +47,37 @@ export function dkimRecord(input: DkimInput): Built<TxtRecord> {
 function keyData(input: DkimInput, warnings: string[]): { type: DkimKeyType; p: string } {
   const sources = [input.publicKeyPem, input.privateKeyPem, input.publicKeyData].filter((s) => s !== undefined);
   if (sources.length !== 1) {
-    throw dnsError('dkim.publicKeyPem', undefined, `needs exactly one key source, got ${sources.length}`, 'give one of publicKeyPem, privateKeyPem or publicKeyData');
+    throw dnsError(
+      'dkim.publicKeyPem',
+      undefined,
+      `needs exactly one key source, got ${sources.length}`,
+      'give one of publicKeyPem, privateKeyPem or publicKeyData',
+    );
   }
   if (input.publicKeyData !== undefined) return givenKeyData(input.publicKeyData, input.keyType);
   const field = input.publicKeyPem !== undefined ? 'dkim.publicKeyPem' : 'dkim.privateKeyPem';
   const data = dkimPublicKeyData(String(input.publicKeyPem ?? input.privateKeyPem), field);
   if (data.type === 'rsa' && data.bits < 1024) {
-    throw dnsError(field, `${data.bits}-bit RSA key`, 'is too short: verifiers must not accept RSA keys under 1024 bits (RFC 8301 §3.2)', 'generate a 2048-bit key (opendkim-genkey -b 2048)');
+    throw dnsError(
+      field,
+      `${data.bits}-bit RSA key`,
+      'is too short: verifiers must not accept RSA keys under 1024 bits (RFC 8301 §3.2)',
+      'generate a 2048-bit key (opendkim-genkey -b 2048)',
+    );
   }
-  if (data.type === 'rsa' && data.bits < 2048) warnings.push(`dkim: a ${data.bits}-bit RSA key is weak; RFC 8301 §3.2 says signers SHOULD use 2048 bits.`);
-  if (data.type === 'rsa' && data.bits > 4096) warnings.push(`dkim: verifiers need only handle RSA keys up to 4096 bits (RFC 8301 §3.2); a ${data.bits}-bit key may not verify.`);
-  if (data.type === 'ed25519') warnings.push('dkim: many receivers do not verify ed25519 yet; RFC 8463 §6 suggests signing with an RSA key as well.');
+  if (data.type === 'rsa' && data.bits < 2048)
+    warnings.push(`dkim: a ${data.bits}-bit RSA key is weak; RFC 8301 §3.2 says signers SHOULD use 2048 bits.`);
+  if (data.type === 'rsa' && data.bits > 4096)
+    warnings.push(`dkim: verifiers need only handle RSA keys up to 4096 bits (RFC 8301 §3.2); a ${data.bits}-bit key may not verify.`);
+  if (data.type === 'ed25519')
+    warnings.push('dkim: many receivers do not verify ed25519 yet; RFC 8463 §6 suggests signing with an RSA key as well.');
   if (input.keyType !== undefined && input.keyType !== data.type) {
-    throw dnsError('dkim.keyType', input.keyType, `does not match the ${data.type} key given`, `leave keyType out or set it to ${data.type}`);
+    throw dnsError(
+      'dkim.keyType',
+      input.keyType,
+      `does not match the ${data.type} key given`,
+      `leave keyType out or set it to ${data.type}`,
+    );
   }
   return data;
 }
@@ -66,13 +85,28 @@ function keyData(input: DkimInput, warnings: string[]): { type: DkimKeyType; p: 
 /** A `p=` value given directly: base64 text, or a deferred token passed through. */
 function givenKeyData(p: string, type: DkimKeyType | undefined): { type: DkimKeyType; p: string } {
   if (type !== 'rsa' && type !== 'ed25519') {
-    throw dnsError('dkim.keyType', type === undefined ? undefined : String(type), 'must say which key publicKeyData holds', 'set keyType to rsa or ed25519');
+    throw dnsError(
+      'dkim.keyType',
+      type === undefined ? undefined : String(type),
+      'must say which key publicKeyData holds',
+      'set keyType to rsa or ed25519',
+    );
   }
   if (!isDeferred(p) && !/^[A-Za-z0-9+/]+={0,2}$/.test(p)) {
-    throw dnsError('dkim.publicKeyData', p.slice(0, 40), 'is not base64 key data (no PEM header, no spaces)', 'give the base64 between the PEM lines, joined, or use publicKeyPem');
+    throw dnsError(
+      'dkim.publicKeyData',
+      p.slice(0, 40),
+      'is not base64 key data (no PEM header, no spaces)',
+      'give the base64 between the PEM lines, joined, or use publicKeyPem',
+    );
   }
   if (!isDeferred(p) && type === 'ed25519' && Buffer.from(p, 'base64').length !== 32) {
-    throw dnsError('dkim.publicKeyData', p, 'is not a raw 32-byte ed25519 key (RFC 8463 §4.2)', 'use dkimPublicKeyData(pem) or publicKeyPem to derive it');
+    throw dnsError(
+      'dkim.publicKeyData',
+      p,
+      'is not a raw 32-byte ed25519 key (RFC 8463 §4.2)',
+      'use dkimPublicKeyData(pem) or publicKeyPem to derive it',
+    );
   }
   return { type, p };
 }

@@ -42,9 +42,11 @@ export function dmarcRecord(input: DmarcInput): Built<TxtRecord> {
   if (input.sp !== undefined) tags.push(`sp=${checkPolicy(input.sp, 'dmarc.sp')}`);
   if (input.adkim !== undefined) tags.push(`adkim=${checkAlignment(input.adkim, 'dmarc.adkim')}`);
   if (input.aspf !== undefined) tags.push(`aspf=${checkAlignment(input.aspf, 'dmarc.aspf')}`);
-  if (input.pct !== undefined) tags.push(`pct=${validateIntRange(input.pct, 'dmarc.pct', 0, 100, 'give a percentage such as 100, or leave pct out')}`);
+  if (input.pct !== undefined)
+    tags.push(`pct=${validateIntRange(input.pct, 'dmarc.pct', 0, 100, 'give a percentage such as 100, or leave pct out')}`);
   if (input.fo !== undefined) tags.push(`fo=${checkFailureOptions(input.fo)}`);
-  if (input.ri !== undefined) tags.push(`ri=${validateIntRange(input.ri, 'dmarc.ri', 1, 2147483647, 'use 86400 (one day), the interval receivers honour')}`);
+  if (input.ri !== undefined)
+    tags.push(`ri=${validateIntRange(input.ri, 'dmarc.ri', 1, 2147483647, 'use 86400 (one day), the interval receivers honour')}`);
   const warnings: string[] = [];
   for (const key of ['rua', 'ruf'] as const) {
     const uris = input[key] ?? [];
@@ -53,8 +55,10 @@ export function dmarcRecord(input: DmarcInput): Built<TxtRecord> {
     tags.push(`${key}=${checked.map((c) => c.uri).join(',')}`);
     for (const c of checked) {
       if (c.domain !== undefined && !isDeferred(domain) && !sameOrganization(c.domain, domain)) {
-        warnings.push(`dmarc: reports for ${domain} go to ${c.domain}; receivers send them only if ${c.domain} publishes ` +
-          `${dmarcReportAuthorizationName(domain, c.domain)} TXT "v=DMARC1" (RFC 7489 §7.1)`);
+        warnings.push(
+          `dmarc: reports for ${domain} go to ${c.domain}; receivers send them only if ${c.domain} publishes ` +
+            `${dmarcReportAuthorizationName(domain, c.domain)} TXT "v=DMARC1" (RFC 7489 §7.1)`,
+        );
       }
     }
   }
@@ -70,7 +74,10 @@ export function dmarcRecord(input: DmarcInput): Built<TxtRecord> {
  * `<policy domain>._report._dmarc.<receiver domain>` TXT `v=DMARC1`.
  */
 export function dmarcReportAuthorization(policyDomain: string, reportDomain: string, ttl?: number): TxtRecord {
-  const name = dmarcReportAuthorizationName(validateDomain(policyDomain, 'dmarc.domain'), validateDomain(reportDomain, 'dmarc.reportDomain'));
+  const name = dmarcReportAuthorizationName(
+    validateDomain(policyDomain, 'dmarc.domain'),
+    validateDomain(reportDomain, 'dmarc.reportDomain'),
+  );
   return txtRecord('dmarc-report-authorization', name, validateTtl(ttl, 'dmarc.ttl'), 'v=DMARC1');
 }
 
@@ -85,7 +92,12 @@ function sameOrganization(a: string, b: string): boolean {
 
 function checkPolicy(p: string, field: string): DmarcPolicy {
   if (!POLICIES.includes(p)) {
-    throw dnsError(field, p, 'is not a DMARC policy (RFC 7489 §6.3 allows none, quarantine, reject)', 'use none to monitor, then quarantine, then reject');
+    throw dnsError(
+      field,
+      p,
+      'is not a DMARC policy (RFC 7489 §6.3 allows none, quarantine, reject)',
+      'use none to monitor, then quarantine, then reject',
+    );
   }
   return p as DmarcPolicy;
 }
@@ -100,7 +112,12 @@ function checkAlignment(mode: string, field: string): DmarcAlignment {
 function checkFailureOptions(fo: readonly string[]): string {
   const bad = fo.find((o) => !['0', '1', 'd', 's'].includes(o));
   if (bad !== undefined || fo.length === 0) {
-    throw dnsError('dmarc.fo', fo.join(':'), 'holds an option other than 0, 1, d, s (RFC 7489 §6.3)', 'use e.g. ["1"] to report any failure, or leave fo out');
+    throw dnsError(
+      'dmarc.fo',
+      fo.join(':'),
+      'holds an option other than 0, 1, d, s (RFC 7489 §6.3)',
+      'use e.g. ["1"] to report any failure, or leave fo out',
+    );
   }
   return fo.join(':');
 }

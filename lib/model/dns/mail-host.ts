@@ -60,7 +60,8 @@ export function mailHostDns(input: MailHostDnsInput): MailHostDns {
   if (input.spf !== false) add('spf', spfRecord({ ...(input.spf ?? {}), domain, ttl }));
   if (input.dmarc) add('dmarc', dmarcRecord({ ...input.dmarc, domain, ttl }));
   for (const [i, dkim] of (input.dkim ?? []).entries()) {
-    if (records[`dkim-${dkim.selector}`]) throw dnsError(`dkim[${i}].selector`, dkim.selector, 'appears twice', 'give each selector once; a rollover uses a new selector');
+    if (records[`dkim-${dkim.selector}`])
+      throw dnsError(`dkim[${i}].selector`, dkim.selector, 'appears twice', 'give each selector once; a rollover uses a new selector');
     add(`dkim-${dkim.selector}`, dkimRecord({ ...dkim, domain, ttl }));
   }
   (input.tlsa ?? []).forEach((t, i) => add(`tlsa-${i}`, tlsaRecord({ ...t, mxHost, ttl })));
@@ -79,8 +80,12 @@ function checkPolicyAdmitsMx(policy: string, mxHost: string, hasMx: boolean): vo
   if (!hasMx || isDeferred(policy) || isDeferred(mxHost) || /^mode: none$/m.test(policy)) return;
   const patterns = [...policy.matchAll(/^mx: (.+)$/gm)].map((m) => m[1]);
   if (!patterns.some((p) => mtaStsPatternMatches(p, mxHost))) {
-    throw dnsError('mtaSts.mx', patterns.join(', '), `does not match this host's MX ${mxHost}, so senders honouring the policy would refuse to deliver to it`,
-      `add "${mxHost}" (or a *. pattern covering it) to mtaSts.mx`);
+    throw dnsError(
+      'mtaSts.mx',
+      patterns.join(', '),
+      `does not match this host's MX ${mxHost}, so senders honouring the policy would refuse to deliver to it`,
+      `add "${mxHost}" (or a *. pattern covering it) to mtaSts.mx`,
+    );
   }
 }
 

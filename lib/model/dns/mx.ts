@@ -18,8 +18,14 @@ export function mxRecord(input: MxInput): Built<MxRecord> {
   const exchange = validateDomain(input.host, 'mx.host');
   const preference = validateIntRange(input.preference ?? 10, 'mx.preference', 0, 65535, 'use 10 for the primary MX, 20 for a backup');
   const record: MxRecord = {
-    type: 'MX', purpose: 'mx', name, ttl: validateTtl(input.ttl, 'mx.ttl'), preference, exchange,
-    value: `${preference} ${exchange}.`, deferred: isDeferred(name) || isDeferred(exchange),
+    type: 'MX',
+    purpose: 'mx',
+    name,
+    ttl: validateTtl(input.ttl, 'mx.ttl'),
+    preference,
+    exchange,
+    value: `${preference} ${exchange}.`,
+    deferred: isDeferred(name) || isDeferred(exchange),
   };
   return { record, warnings: [] };
 }

@@ -31,8 +31,12 @@ export function validateDomain(value: string, field: string): string {
   const name = value.endsWith('.') ? value.slice(0, -1) : value;
   const labels = name.split('.');
   if (name.length === 0 || name.length > 253 || labels.length < 2 || !labels.every((l) => LDH_LABEL.test(l))) {
-    throw dnsError(field, value, 'is not a fully qualified domain name (labels of letters, digits and inner hyphens, at least two labels, at most 253 characters)',
-      'give a name such as example.org or mx1.example.org, without spaces, underscores or a scheme');
+    throw dnsError(
+      field,
+      value,
+      'is not a fully qualified domain name (labels of letters, digits and inner hyphens, at least two labels, at most 253 characters)',
+      'give a name such as example.org or mx1.example.org, without spaces, underscores or a scheme',
+    );
   }
   return name.toLowerCase();
 }
@@ -94,7 +98,9 @@ export function validateReportUri(uri: string, field: string, opts: { allowHttps
   const m = new RegExp(`^mailto:([^\\s,;!]+)${limit}$`, 'i').exec(uri);
   const address = m ? MAIL_ADDRESS.exec(m[1]) : null;
   if (!address) {
-    const schemes = opts.allowHttps ? 'mailto:reports@example.org or https://reports.example.org/tlsrpt' : 'mailto:dmarc-reports@example.org';
+    const schemes = opts.allowHttps
+      ? 'mailto:reports@example.org or https://reports.example.org/tlsrpt'
+      : 'mailto:dmarc-reports@example.org';
     throw dnsError(field, uri, 'is not a report URI (a mailto: address without spaces, commas or semicolons)', `use e.g. ${schemes}`);
   }
   return { uri, domain: validateDomain(address[1], field) };

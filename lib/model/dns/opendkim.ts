@@ -28,7 +28,8 @@ export const DEFAULT_OPENDKIM_SOCKET: OpenDkimSocket = { inet: 8891 };
 
 /** `Socket` value, opendkim.conf(5): `inet:PORT@localhost` or `local:/path`. */
 export function openDkimSocketSpec(socket: OpenDkimSocket): string {
-  if ('inet' in socket) return `inet:${validateIntRange(socket.inet, 'opendkim.socket.inet', 1, 65535, 'use 8891, the port Debian examples use')}@localhost`;
+  if ('inet' in socket)
+    return `inet:${validateIntRange(socket.inet, 'opendkim.socket.inet', 1, 65535, 'use 8891, the port Debian examples use')}@localhost`;
   return `local:${checkAbsolutePath(socket.local, 'opendkim.socket.local')}`;
 }
 
@@ -67,7 +68,12 @@ export function renderSigningTable(keys: readonly OpenDkimKey[]): string {
   for (const k of keys) {
     const domain = validateDomain(k.domain, 'opendkim.domain');
     if (seen.has(domain)) {
-      throw dnsError('opendkim.keys', `${k.selector}@${domain}`, 'names a second selector for a domain; only the first SigningTable match signs', 'sign each domain with one selector (publish the next key\'s DNS record before switching)');
+      throw dnsError(
+        'opendkim.keys',
+        `${k.selector}@${domain}`,
+        'names a second selector for a domain; only the first SigningTable match signs',
+        "sign each domain with one selector (publish the next key's DNS record before switching)",
+      );
     }
     seen.add(domain);
   }
@@ -97,20 +103,33 @@ export interface OpenDkimConfInput {
 export function renderOpenDkimConf(input: OpenDkimConfInput = {}): string {
   const dir = checkAbsolutePath(input.dir ?? OPENDKIM_DIR, 'opendkim.dir');
   const mode = input.mode ?? 'sv';
-  if (!['s', 'v', 'sv'].includes(mode)) throw dnsError('opendkim.mode', mode, 'is not an OpenDKIM mode', 'use sv (sign and verify), s or v');
+  if (!['s', 'v', 'sv'].includes(mode))
+    throw dnsError('opendkim.mode', mode, 'is not an OpenDKIM mode', 'use sv (sign and verify), s or v');
   const canon = input.canonicalization ?? 'relaxed/simple';
   if (!/^(relaxed|simple)\/(relaxed|simple)$/.test(canon)) {
-    throw dnsError('opendkim.canonicalization', canon, 'is not header/body canonicalization (RFC 6376 §3.4)', 'use relaxed/simple or relaxed/relaxed');
+    throw dnsError(
+      'opendkim.canonicalization',
+      canon,
+      'is not header/body canonicalization (RFC 6376 §3.4)',
+      'use relaxed/simple or relaxed/relaxed',
+    );
   }
   const settings: [string, string][] = [
-    ['Syslog', 'yes'], ['SyslogSuccess', 'yes'], ['UMask', '007'], ['UserID', 'opendkim'],
-    ['PidFile', '/run/opendkim/opendkim.pid'], ['Socket', openDkimSocketSpec(input.socket ?? DEFAULT_OPENDKIM_SOCKET)],
-    ['Mode', mode], ['Canonicalization', canon],
+    ['Syslog', 'yes'],
+    ['SyslogSuccess', 'yes'],
+    ['UMask', '007'],
+    ['UserID', 'opendkim'],
+    ['PidFile', '/run/opendkim/opendkim.pid'],
+    ['Socket', openDkimSocketSpec(input.socket ?? DEFAULT_OPENDKIM_SOCKET)],
+    ['Mode', mode],
+    ['Canonicalization', canon],
     // RFC 6376 §8.15: signing one more From than present stops a second From being added later.
     ['OversignHeaders', 'From'],
     // KeyTable keys are exact key names, so a plain file; SigningTable needs refile for *@domain.
-    ['KeyTable', `file:${dir}/KeyTable`], ['SigningTable', `refile:${dir}/SigningTable`],
-    ['InternalHosts', `refile:${dir}/TrustedHosts`], ['ExternalIgnoreList', `refile:${dir}/TrustedHosts`],
+    ['KeyTable', `file:${dir}/KeyTable`],
+    ['SigningTable', `refile:${dir}/SigningTable`],
+    ['InternalHosts', `refile:${dir}/TrustedHosts`],
+    ['ExternalIgnoreList', `refile:${dir}/TrustedHosts`],
     ['TrustAnchorFile', '/usr/share/dns/root.key'],
   ];
   return lines(['# Managed by cdktf-postfix; see opendkim.conf(5).', ...settings.map(([k, v]) => `${k.padEnd(20)}${v}`)]);
@@ -121,8 +140,13 @@ function lines(items: readonly string[]): string {
 }
 
 function checkAbsolutePath(path: string, field: string): string {
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.split('/').includes('..') || path.length > 1 && path.endsWith('/')) {
-    throw dnsError(field, path, 'is not an absolute path of plain characters', 'use a path such as /etc/opendkim or /run/opendkim/opendkim.sock');
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(path) || path.split('/').includes('..') || (path.length > 1 && path.endsWith('/'))) {
+    throw dnsError(
+      field,
+      path,
+      'is not an absolute path of plain characters',
+      'use a path such as /etc/opendkim or /run/opendkim/opendkim.sock',
+    );
   }
   return path;
 }
@@ -130,7 +154,12 @@ function checkAbsolutePath(path: string, field: string): string {
 function checkPeer(peer: string, field: string): string {
   const [addr, prefix, extra] = peer.split('/');
   const family = isIP(addr);
-  if (family !== 0 && extra === undefined && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)))) return peer;
+  if (
+    family !== 0 &&
+    extra === undefined &&
+    (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)))
+  )
+    return peer;
   if (prefix === undefined) return validateDomain(peer, field);
   throw dnsError(field, peer, 'is not an IP address, CIDR network or host name', 'use e.g. 192.0.2.10, 192.0.2.0/24 or relay.example.org');
 }

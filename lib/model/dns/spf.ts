@@ -54,16 +54,26 @@ export function spfRecord(input: SpfInput): Built<SpfRecord> {
   sourced.forEach(({ term, field }) => {
     const kind = checkSpfTerm(term, field);
     if (LOOKUP_MECHANISMS.has(kind)) lookups += 1;
-    if (kind === 'ptr') warnings.push(`spf: "${term}" is slow and unreliable; RFC 7208 §5.5 says ptr SHOULD NOT be published. Use a, mx, ip4 or ip6.`);
-    if (kind === 'include') warnings.push(`spf: "${term}" adds the lookups of the included record to the limit of ${SPF_MAX_DNS_LOOKUPS} (RFC 7208 §4.6.4); check the total with an SPF checker.`);
+    if (kind === 'ptr')
+      warnings.push(`spf: "${term}" is slow and unreliable; RFC 7208 §5.5 says ptr SHOULD NOT be published. Use a, mx, ip4 or ip6.`);
+    if (kind === 'include')
+      warnings.push(
+        `spf: "${term}" adds the lookups of the included record to the limit of ${SPF_MAX_DNS_LOOKUPS} (RFC 7208 §4.6.4); check the total with an SPF checker.`,
+      );
   });
   if (lookups > SPF_MAX_DNS_LOOKUPS) {
-    throw dnsError('spf.mechanisms', terms.join(' '), `needs ${lookups} DNS lookups; receivers stop at ${SPF_MAX_DNS_LOOKUPS} with a permerror (RFC 7208 §4.6.4)`,
-      'replace a:, mx and include: terms by the ip4:/ip6: addresses they stand for');
+    throw dnsError(
+      'spf.mechanisms',
+      terms.join(' '),
+      `needs ${lookups} DNS lookups; receivers stop at ${SPF_MAX_DNS_LOOKUPS} with a permerror (RFC 7208 §4.6.4)`,
+      'replace a:, mx and include: terms by the ip4:/ip6: addresses they stand for',
+    );
   }
   const value = ['v=spf1', ...terms, input.all ?? '-all'].join(' ');
   if (!isDeferred(value) && Buffer.byteLength(value) > SPF_SIZE_WARNING_OCTETS) {
-    warnings.push(`spf: the record is ${Buffer.byteLength(value)} octets; RFC 7208 §3.4 asks for records that fit a 512-octet DNS answer. Merge addresses into networks.`);
+    warnings.push(
+      `spf: the record is ${Buffer.byteLength(value)} octets; RFC 7208 §3.4 asks for records that fit a 512-octet DNS answer. Merge addresses into networks.`,
+    );
   }
   const record = { ...txtRecord('spf', domain, validateTtl(input.ttl, 'spf.ttl'), value), dnsLookups: lookups };
   return { record, warnings };
@@ -75,13 +85,22 @@ function spfTerms(input: SpfInput): { term: string; field: string }[] {
     (input[key] ?? []).map((v, i) => ({ term: `${prefix}${v}`, field: `spf.${key}[${i}]` }));
   return [
     ...((input.mx ?? true) ? [{ term: 'mx', field: 'spf.mx' }] : []),
-    ...from('a', 'a:'), ...from('ip4', 'ip4:'), ...from('ip6', 'ip6:'), ...from('include', 'include:'), ...from('mechanisms', ''),
+    ...from('a', 'a:'),
+    ...from('ip4', 'ip4:'),
+    ...from('ip6', 'ip6:'),
+    ...from('include', 'include:'),
+    ...from('mechanisms', ''),
   ];
 }
 
 function checkAll(all: string | undefined): void {
   if (all !== undefined && !['-all', '~all', '?all'].includes(all)) {
-    throw dnsError('spf.all', all, 'is not -all, ~all or ?all (`+all` lets the whole internet send as the domain)', 'use -all (fail) or ~all (softfail) while testing');
+    throw dnsError(
+      'spf.all',
+      all,
+      'is not -all, ~all or ?all (`+all` lets the whole internet send as the domain)',
+      'use -all (fail) or ~all (softfail) while testing',
+    );
   }
 }
 
@@ -95,24 +114,45 @@ export function checkSpfTerm(term: string, field: string): string {
   const kind = m ? m[2].toLowerCase() : '';
   const fix = 'write mechanisms as mx, a, a:host, ip4:192.0.2.1, ip6:2001:db8::1, include:domain or exists:domain';
   if (!m) throw dnsError(field, term, 'is not an SPF term', fix);
-  if (m[3] === '=') throw dnsError(field, term, 'is an SPF modifier; only mechanisms are accepted here', 'leave out redirect= (ignored next to all, RFC 7208 §6.1) and use the `all` field');
-  if (kind === 'all') throw dnsError(field, term, '`all` must be the last term (RFC 7208 §5.1)', 'set the `all` field to -all, ~all or ?all instead');
+  if (m[3] === '=')
+    throw dnsError(
+      field,
+      term,
+      'is an SPF modifier; only mechanisms are accepted here',
+      'leave out redirect= (ignored next to all, RFC 7208 §6.1) and use the `all` field',
+    );
+  if (kind === 'all')
+    throw dnsError(field, term, '`all` must be the last term (RFC 7208 §5.1)', 'set the `all` field to -all, ~all or ?all instead');
   const arg = m[3] === undefined ? undefined : `${m[3] === '/' ? '/' : ''}${m[4]}`;
   if (isDeferred(term) && arg !== undefined) return kind;
   switch (kind) {
-    case 'ip4': return checkIpTerm(term, field, arg, isIPv4, 32, kind);
-    case 'ip6': return checkIpTerm(term, field, arg, isIPv6, 128, kind);
-    case 'a': case 'mx': return checkHostTerm(term, field, arg, kind, true);
-    case 'ptr': return checkHostTerm(term, field, arg, kind, false);
-    case 'include': case 'exists':
+    case 'ip4':
+      return checkIpTerm(term, field, arg, isIPv4, 32, kind);
+    case 'ip6':
+      return checkIpTerm(term, field, arg, isIPv6, 128, kind);
+    case 'a':
+    case 'mx':
+      return checkHostTerm(term, field, arg, kind, true);
+    case 'ptr':
+      return checkHostTerm(term, field, arg, kind, false);
+    case 'include':
+    case 'exists':
       if (arg === undefined || arg.startsWith('/')) throw dnsError(field, term, `${kind} needs a domain`, `write ${kind}:example.org`);
       checkDomainSpec(arg, term, field);
       return kind;
-    default: throw dnsError(field, term, `"${kind}" is not an SPF mechanism`, fix);
+    default:
+      throw dnsError(field, term, `"${kind}" is not an SPF mechanism`, fix);
   }
 }
 
-function checkIpTerm(term: string, field: string, arg: string | undefined, isIp: (s: string) => boolean, maxPrefix: number, kind: string): string {
+function checkIpTerm(
+  term: string,
+  field: string,
+  arg: string | undefined,
+  isIp: (s: string) => boolean,
+  maxPrefix: number,
+  kind: string,
+): string {
   const [ip, prefix, extra] = (arg ?? '').split('/');
   const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
   if (!isIp(ip) || !prefixOk || extra !== undefined) {
@@ -127,9 +167,15 @@ function checkHostTerm(term: string, field: string, arg: string | undefined, kin
   if (arg === undefined) return kind;
   const m = /^([^/]*)(?:\/(\d{1,2}))?(?:\/\/(\d{1,3}))?$/.exec(arg);
   const domain = m?.[1] ?? '';
-  const bad = !m || (!cidr && (m[2] || m[3])) || Number(m[2] ?? 0) > 32 || Number(m[3] ?? 0) > 128 || (domain === '' && !arg.startsWith('/'));
+  const bad =
+    !m || (!cidr && (m[2] || m[3])) || Number(m[2] ?? 0) > 32 || Number(m[3] ?? 0) > 128 || (domain === '' && !arg.startsWith('/'));
   if (bad) {
-    throw dnsError(field, term, `is not ${kind}[:domain]${cidr ? '[/ip4-prefix][//ip6-prefix]' : ''}`, `write ${kind}, ${kind}:mail.example.org${cidr ? ` or ${kind}/24` : ''}`);
+    throw dnsError(
+      field,
+      term,
+      `is not ${kind}[:domain]${cidr ? '[/ip4-prefix][//ip6-prefix]' : ''}`,
+      `write ${kind}, ${kind}:mail.example.org${cidr ? ` or ${kind}/24` : ''}`,
+    );
   }
   if (domain !== '') checkDomainSpec(domain, term, field);
   return kind;
@@ -145,6 +191,11 @@ function checkDomainSpec(spec: string, term: string, field: string): void {
   const labels = plain.split('.');
   const ok = !plain.includes('%') && labels.length >= 2 && labels.every((l) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(l));
   if (!ok) {
-    throw dnsError(field, term, `"${spec}" is not a domain (or RFC 7208 §7 macro-expanded domain)`, 'write a name such as _spf.example.org or %{i}._spf.example.org');
+    throw dnsError(
+      field,
+      term,
+      `"${spec}" is not a domain (or RFC 7208 §7 macro-expanded domain)`,
+      'write a name such as _spf.example.org or %{i}._spf.example.org',
+    );
   }
 }

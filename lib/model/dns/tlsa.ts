@@ -28,8 +28,16 @@ export function tlsaRecord(input: TlsaInput): Built<TlsaRecord> {
   const port = validateIntRange(input.port ?? 25, 'tlsa.port', 1, 65535, 'use 25, the port DANE for SMTP covers (RFC 7672 §3)');
   const data = associationData(input);
   const record: TlsaRecord = {
-    type: 'TLSA', purpose: 'tlsa', name: ownerName(`_${port}._tcp`, host, 'tlsa.mxHost'), ttl: validateTtl(input.ttl, 'tlsa.ttl'),
-    usage: 3, selector: 1, matchingType: 1, certificateAssociationData: data, value: `3 1 1 ${data}`, deferred: isDeferred(data) || isDeferred(host),
+    type: 'TLSA',
+    purpose: 'tlsa',
+    name: ownerName(`_${port}._tcp`, host, 'tlsa.mxHost'),
+    ttl: validateTtl(input.ttl, 'tlsa.ttl'),
+    usage: 3,
+    selector: 1,
+    matchingType: 1,
+    certificateAssociationData: data,
+    value: `3 1 1 ${data}`,
+    deferred: isDeferred(data) || isDeferred(host),
   };
   return { record, warnings: [] };
 }
@@ -37,7 +45,12 @@ export function tlsaRecord(input: TlsaInput): Built<TlsaRecord> {
 function associationData(input: TlsaInput): string {
   const given = [input.certificatePem, input.publicKeyPem, input.spkiSha256].filter((s) => s !== undefined);
   if (given.length !== 1) {
-    throw dnsError('tlsa.certificatePem', undefined, `needs exactly one key source, got ${given.length}`, 'give one of certificatePem, publicKeyPem or spkiSha256');
+    throw dnsError(
+      'tlsa.certificatePem',
+      undefined,
+      `needs exactly one key source, got ${given.length}`,
+      'give one of certificatePem, publicKeyPem or spkiSha256',
+    );
   }
   if (input.spkiSha256 !== undefined) return checkHash(input.spkiSha256);
   if (input.certificatePem !== undefined) return spkiSha256OfCertificate(input.certificatePem);
@@ -55,7 +68,12 @@ export function spkiSha256OfCertificate(pem: string, field = 'tlsa.certificatePe
     const first = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem);
     cert = new X509Certificate(first ? first[0] : pem);
   } catch {
-    throw dnsError(field, describeSecret(pem), 'is not a PEM certificate', 'give the text of the -----BEGIN CERTIFICATE----- block the MX host serves');
+    throw dnsError(
+      field,
+      describeSecret(pem),
+      'is not a PEM certificate',
+      'give the text of the -----BEGIN CERTIFICATE----- block the MX host serves',
+    );
   }
   return sha256Hex(cert.publicKey.export({ type: 'spki', format: 'der' }));
 }
@@ -64,7 +82,12 @@ export function spkiSha256OfKey(pem: string, field = 'tlsa.publicKeyPem'): strin
   try {
     return sha256Hex(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
   } catch {
-    throw dnsError(field, describeSecret(pem), 'is not a PEM public or private key', 'give the -----BEGIN PUBLIC KEY----- block, or use certificatePem');
+    throw dnsError(
+      field,
+      describeSecret(pem),
+      'is not a PEM public or private key',
+      'give the -----BEGIN PUBLIC KEY----- block, or use certificatePem',
+    );
   }
 }
 
@@ -75,7 +98,12 @@ function sha256Hex(der: Buffer): string {
 function checkHash(hex: string): string {
   if (isDeferred(hex)) return hex;
   if (!/^[0-9A-Fa-f]{64}$/.test(hex)) {
-    throw dnsError('tlsa.spkiSha256', hex, 'is not 64 hex digits (a SHA-256)', 'compute it with: openssl x509 -pubkey -noout -in CERT | openssl pkey -pubin -outform DER | sha256sum');
+    throw dnsError(
+      'tlsa.spkiSha256',
+      hex,
+      'is not 64 hex digits (a SHA-256)',
+      'compute it with: openssl x509 -pubkey -noout -in CERT | openssl pkey -pubin -outform DER | sha256sum',
+    );
   }
   return hex.toLowerCase();
 }

@@ -2,7 +2,17 @@
 import { LogTimestamp, YearState } from './parse';
 import { addressDomain, perlTrue } from './pflogsumm-compat';
 import {
-  AggregateState, CarriedState, COUNTERS, DomStat, MsgOp, MsgState, OP_RECEIVED, OP_SENDER, OP_SENT, RcptStat, addStat,
+  AggregateState,
+  CarriedState,
+  COUNTERS,
+  DomStat,
+  MsgOp,
+  MsgState,
+  OP_RECEIVED,
+  OP_SENDER,
+  OP_SENT,
+  RcptStat,
+  addStat,
 } from './aggregate-state';
 import { TreeData } from './tree';
 import { ToDomainAddress, TrafficCounts, UnparsedKind } from './types';
@@ -102,9 +112,14 @@ export abstract class MergeableAggregate extends AggregateState {
       recipDom: pack(this.recipDom, ['count', 'bytes', 'deferrals', 'maxDelay']),
       toDomainStats: this.toDomainStats,
       trees: this.trees(),
-      instances: this.instances, perDay: this.perDay, perHour: this.perHour,
-      garbage: this.garbage, nonPostfix: this.nonPostfix, unrecognised: this.unrecognised,
-      firstStamp: this.firstStamp, lastStamp: this.lastStamp,
+      instances: this.instances,
+      perDay: this.perDay,
+      perHour: this.perHour,
+      garbage: this.garbage,
+      nonPostfix: this.nonPostfix,
+      unrecognised: this.unrecognised,
+      firstStamp: this.firstStamp,
+      lastStamp: this.lastStamp,
       yearState: this.parser.yearState(),
     };
   }

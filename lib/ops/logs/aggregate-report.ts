@@ -14,7 +14,11 @@ export abstract class ReportingAggregate extends MergeableAggregate {
     const all = () => true;
     const stat = (key: string, v: UserStat): AddressStat => ({ key, count: v.count, bytes: v.bytes });
     const domStat = (key: string, v: DomStat): RecipientDomainStat => ({
-      key, count: v.count, bytes: v.bytes, deferrals: v.deferrals, maxDelay: v.maxDelay,
+      key,
+      count: v.count,
+      bytes: v.bytes,
+      deferrals: v.deferrals,
+      maxDelay: v.maxDelay,
     });
     const lists = <V extends UserStat, T>(m: Map<string, V>, keep: (v: V) => boolean, make: (key: string, v: V) => T) => ({
       byCount: topOfMap(m, top, keep, entryByCount, make),
@@ -30,8 +34,9 @@ export abstract class ReportingAggregate extends MergeableAggregate {
     const perHour: PerHour[] = this.perHour.map((c, hour) => ({ hour, ...c }));
     let toDomain: LogReport['toDomain'] = null;
     if (this.toDomain !== null) {
-      const addresses = [...this.toDomainStats.values()].sort((a, b) =>
-        b.mails - a.mails || b.deferrals - a.deferrals || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+      const addresses = [...this.toDomainStats.values()].sort(
+        (a, b) => b.mails - a.mails || b.deferrals - a.deferrals || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0),
+      );
       toDomain = { domain: this.toDomain, mails: addresses.reduce((s, a) => s + a.mails, 0), addresses };
     }
     return {
@@ -72,7 +77,13 @@ export abstract class ReportingAggregate extends MergeableAggregate {
       recipients: lists(this.recipUser, counted, stat),
       senderDomains: lists(this.sendgDom, counted, stat),
       recipientDomains: lists(this.recipDom, all, domStat),
-      sentPerRecipient: topOfMap(this.recipUser, top, (v) => v.sent > 0, entryBySent, (key, v) => ({ key, count: v.sent })),
+      sentPerRecipient: topOfMap(
+        this.recipUser,
+        top,
+        (v) => v.sent > 0,
+        entryBySent,
+        (key, v) => ({ key, count: v.sent }),
+      ),
       toDomain,
       deferralDetail: this.deferrals.tallies(),
       bounceDetail: this.bounces.tallies(),
@@ -84,7 +95,8 @@ export abstract class ReportingAggregate extends MergeableAggregate {
       fatalDetail: this.fatals.tallies(),
       panicDetail: this.panics.tallies(),
       instances: [...(this.mainInstance > 0 ? [['postfix', this.mainInstance] as [string, number]] : []), ...this.instances]
-        .map(([key, count]) => ({ key, count })).sort(byCountThenKey),
+        .map(([key, count]) => ({ key, count }))
+        .sort(byCountThenKey),
       input: {
         sources: [...this.sources],
         lines: this.lines,

@@ -8,7 +8,10 @@ export function newCounts(): TrafficCounts {
   return { received: 0, delivered: 0, deferred: 0, bounced: 0, rejected: 0 };
 }
 
-export interface UserStat { count: number; bytes: number }
+export interface UserStat {
+  count: number;
+  bytes: number;
+}
 /** What is known about one queue ID until its `removed` line. */
 export interface MsgState {
   /** From the first `from=<>, size=` line; 0 = not seen (pflogsumm treats size 0 the same way). */
@@ -41,13 +44,45 @@ export type CarriedState = [string, number, string | undefined, boolean];
 
 /** The numeric fields summed when pieces are merged (order = PartialAggregate.counters). */
 export const COUNTERS = [
-  'msgsRcvd', 'msgsDlvrd', 'msgsFwdd', 'msgsDfrd', 'msgsDfrdCnt', 'msgsBncd', 'msgsRjctd', 'msgsWrnd', 'msgsHld',
-  'msgsDscrdd', 'sizeRcvd', 'sizeDlvrd', 'expired', 'removed', 'postsuperDeleted', 'postsuperRequeued', 'warningCount',
-  'errorCount', 'fatalCount', 'panicCount', 'noSize', 'mainInstance', 'lines', 'postfixLines', 'outside', 'skipped',
+  'msgsRcvd',
+  'msgsDlvrd',
+  'msgsFwdd',
+  'msgsDfrd',
+  'msgsDfrdCnt',
+  'msgsBncd',
+  'msgsRjctd',
+  'msgsWrnd',
+  'msgsHld',
+  'msgsDscrdd',
+  'sizeRcvd',
+  'sizeDlvrd',
+  'expired',
+  'removed',
+  'postsuperDeleted',
+  'postsuperRequeued',
+  'warningCount',
+  'errorCount',
+  'fatalCount',
+  'panicCount',
+  'noSize',
+  'mainInstance',
+  'lines',
+  'postfixLines',
+  'outside',
+  'skipped',
   'longLines',
 ] as const;
-export interface RcptStat { count: number; bytes: number; sent: number }
-export interface DomStat { count: number; bytes: number; deferrals: number; maxDelay: number }
+export interface RcptStat {
+  count: number;
+  bytes: number;
+  sent: number;
+}
+export interface DomStat {
+  count: number;
+  bytes: number;
+  deferrals: number;
+  maxDelay: number;
+}
 
 // Byte totals outgrow small integers and delays are fractions: give these shapes double fields
 // before any of them is made, so optimized code is not thrown away when the first large value comes.
@@ -97,11 +132,26 @@ export abstract class AggregateState {
   protected lastMsg: MsgState | undefined = undefined;
 
   // totals
-  protected msgsRcvd = 0; protected msgsDlvrd = 0; protected msgsFwdd = 0; protected msgsDfrd = 0; protected msgsDfrdCnt = 0;
-  protected msgsBncd = 0; protected msgsRjctd = 0; protected msgsWrnd = 0; protected msgsHld = 0; protected msgsDscrdd = 0;
-  protected sizeRcvd = 0; protected sizeDlvrd = 0;
-  protected expired = 0; protected removed = 0; protected postsuperDeleted = 0; protected postsuperRequeued = 0;
-  protected warningCount = 0; protected errorCount = 0; protected fatalCount = 0; protected panicCount = 0;
+  protected msgsRcvd = 0;
+  protected msgsDlvrd = 0;
+  protected msgsFwdd = 0;
+  protected msgsDfrd = 0;
+  protected msgsDfrdCnt = 0;
+  protected msgsBncd = 0;
+  protected msgsRjctd = 0;
+  protected msgsWrnd = 0;
+  protected msgsHld = 0;
+  protected msgsDscrdd = 0;
+  protected sizeRcvd = 0;
+  protected sizeDlvrd = 0;
+  protected expired = 0;
+  protected removed = 0;
+  protected postsuperDeleted = 0;
+  protected postsuperRequeued = 0;
+  protected warningCount = 0;
+  protected errorCount = 0;
+  protected fatalCount = 0;
+  protected panicCount = 0;
   protected noSize = 0;
 
   protected readonly sendgUser = new Map<string, UserStat>();
@@ -126,19 +176,26 @@ export abstract class AggregateState {
   protected readonly perHour: TrafficCounts[] = Array.from({ length: 24 }, newCounts);
 
   // input accounting
-  protected lines = 0; protected postfixLines = 0; protected outside = 0; protected skipped = 0; protected longLines = 0;
+  protected lines = 0;
+  protected postfixLines = 0;
+  protected outside = 0;
+  protected skipped = 0;
+  protected longLines = 0;
   protected readonly garbage: UnparsedKind = { count: 0, samples: [] };
   protected readonly nonPostfix: UnparsedKind = { count: 0, samples: [] };
   protected readonly unrecognised: UnparsedKind = { count: 0, samples: [] };
   protected readonly sources: string[] = [];
-  protected firstStamp: LogTimestamp | null = null; protected lastStamp: LogTimestamp | null = null;
+  protected firstStamp: LogTimestamp | null = null;
+  protected lastStamp: LogTimestamp | null = null;
 
   // caches keyed by timestamp object identity (the parser reuses one object per distinct stamp)
   protected curStamp: LogTimestamp | null = null;
   protected curInWindow = true;
   protected curDay: TrafficCounts = newCounts();
   protected curHour: TrafficCounts = this.perHour[0];
-  protected curY = 0; protected curM = 0; protected curD = 0;
+  protected curY = 0;
+  protected curM = 0;
+  protected curD = 0;
   protected readonly windowed: boolean;
 
   /** Partial mode: see MsgState.ops. */
@@ -153,7 +210,10 @@ export abstract class AggregateState {
    * inference starts from `yearState`, and per-message effects that depend on lines before the
    * piece are recorded (see exportPartial) instead of applied.
    */
-  constructor(protected readonly options: LogReportOptions = {}, piece?: { yearState: YearState }) {
+  constructor(
+    protected readonly options: LogReportOptions = {},
+    piece?: { yearState: YearState },
+  ) {
     this.parser = new LineParser({ year: options.year, now: options.now, yearState: piece?.yearState });
     // the byte totals become doubles anyway: make them so now rather than in optimized code
     this.sizeRcvd = 0.5;

@@ -30,9 +30,31 @@
  */
 import { MsgOp, MsgState, OP_DEFERRED, OP_RECEIVED, OP_SENDER, OP_SENT, bump } from './aggregate-state';
 import { ReportingAggregate } from './aggregate-report';
-import { ToLine, after, delayValue, has, isQueueId, isWord, knownQidEvent, parseFromSize, parseToLine, rebuild, statusIs } from './line-fields';
+import {
+  ToLine,
+  after,
+  delayValue,
+  has,
+  isQueueId,
+  isWord,
+  knownQidEvent,
+  parseFromSize,
+  parseToLine,
+  rebuild,
+  statusIs,
+} from './line-fields';
 import { LINE_FOREIGN, LINE_GARBAGE, LINE_POSTFIX, LogTimestamp, ParsedLogLine } from './parse';
-import { addressDomain, cleanupCheck, gimmeDomain, normalizeAddress, own, perlTrue, saidStringTrimmer, smtpdRejectDetail, stringTrimmer } from './pflogsumm-compat';
+import {
+  addressDomain,
+  cleanupCheck,
+  gimmeDomain,
+  normalizeAddress,
+  own,
+  perlTrue,
+  saidStringTrimmer,
+  smtpdRejectDetail,
+  stringTrimmer,
+} from './pflogsumm-compat';
 import { Tree } from './tree';
 import { ToDomainAddress } from './types';
 
@@ -97,8 +119,12 @@ export class LogAggregator extends ReportingAggregate {
     const bodyAt = k + 2;
     const hasBody = k > 0 && msg.charCodeAt(k) === 58 && msg.charCodeAt(k + 1) === 32;
 
-    if (prog === 'cleanup' && pid !== null && hasBody &&
-        (msg.indexOf(': header ') >= 0 || msg.indexOf(': body ') >= 0 || msg.indexOf(': END-OF-MESSAGE ') >= 0)) {
+    if (
+      prog === 'cleanup' &&
+      pid !== null &&
+      hasBody &&
+      (msg.indexOf(': header ') >= 0 || msg.indexOf(': body ') >= 0 || msg.indexOf(': END-OF-MESSAGE ') >= 0)
+    ) {
       const c = cleanupCheck(msg);
       if (c !== null) {
         if (c.action === 'reject' || c.action === 'milter-reject') {
@@ -190,7 +216,7 @@ export class LogAggregator extends ReportingAggregate {
         this.removed++;
         if (this.partial) {
           const st = this.msgs.get(qid);
-          if (st === undefined || st.ops !== null) this.pendingDone.push([own(qid), st === undefined ? [] : st.ops as MsgOp]);
+          if (st === undefined || st.ops !== null) this.pendingDone.push([own(qid), st === undefined ? [] : (st.ops as MsgOp)]);
           this.removedInPiece.add(own(qid));
         }
         this.msgs.delete(qid);

@@ -15,7 +15,17 @@ import { LogReport, LogReportOptions } from './types';
 export * from './types';
 export { LogAggregator } from './aggregate';
 export { isQueueId } from './line-fields';
-export { LineParser, YearTracker, timestampToEpochMs, dayKey, peekTimestamp, LINE_POSTFIX, LINE_FOREIGN, LINE_GARBAGE, LINE_SKIPPED } from './parse';
+export {
+  LineParser,
+  YearTracker,
+  timestampToEpochMs,
+  dayKey,
+  peekTimestamp,
+  LINE_POSTFIX,
+  LINE_FOREIGN,
+  LINE_GARBAGE,
+  LINE_SKIPPED,
+} from './parse';
 export type { LogTimestamp, ParsedLogLine, PostfixLogLine, ForeignLogLine, GarbageLogLine, SkippedLogLine } from './parse';
 export { LineSplitter, orderLogFiles, firstTimestamp, sourceChunks } from './input';
 export { planSegments, defaultWorkers, workersAvailable } from './parallel';
@@ -148,6 +158,11 @@ export function parseTimeOption(value: string, flag = '--since', now: Date = new
       return new Date(Date.UTC(y, mo - 1, d, h, mi, s) - off * 60000);
     }
   }
-  throw new PostfixConfigError('logs report', flag, value, 'is not a time this command understands',
-    'give today, yesterday, now, a relative time like 1h, 30m, 2d, or a date/time like 2026-11-29 or 2026-11-29T18:00[:00][Z|+01:00]');
+  throw new PostfixConfigError(
+    'logs report',
+    flag,
+    value,
+    'is not a time this command understands',
+    'give today, yesterday, now, a relative time like 1h, 30m, 2d, or a date/time like 2026-11-29 or 2026-11-29T18:00[:00][Z|+01:00]',
+  );
 }

@@ -199,9 +199,10 @@ export async function firstTimestamp(path: string): Promise<FirstStamp | null> {
       const h = Math.floor(t.secs / 3600);
       const m = Math.floor((t.secs % 3600) / 60);
       const s = t.secs % 60;
-      epoch = t.offset === null
-        ? new Date(t.year, t.month - 1, t.day, h, m, s).getTime()
-        : Date.UTC(t.year, t.month - 1, t.day, h, m, s) - t.offset * 60000;
+      epoch =
+        t.offset === null
+          ? new Date(t.year, t.month - 1, t.day, h, m, s).getTime()
+          : Date.UTC(t.year, t.month - 1, t.day, h, m, s) - t.offset * 60000;
     }
     found = { year: t.year, inYear, epoch };
   });

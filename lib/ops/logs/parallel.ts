@@ -173,7 +173,7 @@ export function planSegments(
   // month at a cut is before the first month (a log spans less than a year)
   const first = firstStamp(paths);
   const tracker = new YearTracker(options.year, options.now);
-  const firstYear = first === null ? 0 : first.year ?? tracker.resolve(first.month);
+  const firstYear = first === null ? 0 : (first.year ?? tracker.resolve(first.month));
   const firstMonth = first === null ? 0 : first.month;
 
   const bounds = [{ file: 0, off: 0 }, ...cuts, { file: paths.length - 1, off: sizes[sizes.length - 1] }];
@@ -204,7 +204,9 @@ function firstStamp(paths: string[]): ReturnType<typeof peekTimestamp> {
   for (const p of paths) {
     const fd = fs.openSync(p, 'r');
     try {
-      const lines = readAt(fd, 0, 1 << 16).toString('latin1').split('\n');
+      const lines = readAt(fd, 0, 1 << 16)
+        .toString('latin1')
+        .split('\n');
       for (const l of lines) {
         const t = peekTimestamp(l);
         if (t !== null) return t;
@@ -232,7 +234,11 @@ function stampBefore(paths: string[], at: { file: number; off: number }): Return
 }
 
 /** Feeds the lines of byte ranges of files to `onLine`, one splitter per range (each range ends lines). */
-export async function readPieces(pieces: Piece[], maxLineLength: number, onLine: (line: string, truncated: boolean) => void): Promise<void> {
+export async function readPieces(
+  pieces: Piece[],
+  maxLineLength: number,
+  onLine: (line: string, truncated: boolean) => void,
+): Promise<void> {
   for (const piece of pieces) {
     if (piece.end <= piece.start) continue;
     const splitter = new LineSplitter(maxLineLength, onLine);
@@ -334,7 +340,7 @@ export async function aggregateSegments(
 ): Promise<void> {
   const pool: SegmentWorker[] = [];
   try {
-    for (let r = 0; r < segments.length; ) {
+    for (let r = 0; r < segments.length;) {
       const first = segments[r];
       const rest = segments.slice(r + 1, r + Math.max(2, workers));
       r += 1 + rest.length;
@@ -366,4 +372,3 @@ export async function aggregateSegments(
     for (const w of pool) w.stop();
   }
 }
-

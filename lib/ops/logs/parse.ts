@@ -60,11 +60,50 @@ export type ParsedLogLine = PostfixLogLine | ForeignLogLine | GarbageLogLine | S
 /** Postfix's daemons and tools as they appear in syslog names (shared strings: no copy per line). */
 const PROGRAMS: string[][] = [];
 for (const p of [
-  'smtpd', 'smtp', 'qmgr', 'cleanup', 'local', 'pickup', 'bounce', 'postscreen', 'master', 'postsuper', 'lmtp', 'virtual',
-  'pipe', 'anvil', 'scache', 'trivial-rewrite', 'error', 'discard', 'postfix-script', 'tlsmgr', 'verify', 'proxymap',
-  'postlogd', 'sendmail', 'postdrop', 'dnsblog', 'tlsproxy', 'flush', 'showq', 'spawn', 'oqmgr', 'qmqpd', 'postqueue',
-  'postmap', 'postalias', 'postconf', 'postmulti', 'postkick', 'postlog', 'retry', 'defer', 'trace',
-]) (PROGRAMS[p.length] ??= []).push(p);
+  'smtpd',
+  'smtp',
+  'qmgr',
+  'cleanup',
+  'local',
+  'pickup',
+  'bounce',
+  'postscreen',
+  'master',
+  'postsuper',
+  'lmtp',
+  'virtual',
+  'pipe',
+  'anvil',
+  'scache',
+  'trivial-rewrite',
+  'error',
+  'discard',
+  'postfix-script',
+  'tlsmgr',
+  'verify',
+  'proxymap',
+  'postlogd',
+  'sendmail',
+  'postdrop',
+  'dnsblog',
+  'tlsproxy',
+  'flush',
+  'showq',
+  'spawn',
+  'oqmgr',
+  'qmqpd',
+  'postqueue',
+  'postmap',
+  'postalias',
+  'postconf',
+  'postmulti',
+  'postkick',
+  'postlog',
+  'retry',
+  'defer',
+  'trace',
+])
+  (PROGRAMS[p.length] ??= []).push(p);
 
 /** line[start, end) as a string, taken from PROGRAMS when it is one of them. */
 function programName(line: string, start: number, end: number): string {
@@ -185,11 +224,24 @@ export class LineParser {
     switch (kind) {
       case LINE_POSTFIX:
         return {
-          kind: 'postfix', timestamp: this.stamp as LogTimestamp, host: this.host, syslogName: this.syslogName,
-          instance: this.instance, program: this.program, pid: this.pid, message: this.message,
+          kind: 'postfix',
+          timestamp: this.stamp as LogTimestamp,
+          host: this.host,
+          syslogName: this.syslogName,
+          instance: this.instance,
+          program: this.program,
+          pid: this.pid,
+          message: this.message,
         };
       case LINE_FOREIGN:
-        return { kind: 'nonPostfix', timestamp: this.stamp as LogTimestamp, host: this.host, syslogName: this.syslogName, message: this.message, line };
+        return {
+          kind: 'nonPostfix',
+          timestamp: this.stamp as LogTimestamp,
+          host: this.host,
+          syslogName: this.syslogName,
+          message: this.message,
+          line,
+        };
       case LINE_GARBAGE:
         return { kind: 'garbage', line };
       default:
@@ -224,8 +276,14 @@ export class LineParser {
       const slot = this.slotA as StampSlot;
       const o = slot.stamp;
       slot.stamp = {
-        year: o.year, month: o.month, day: o.day, hour: o.hour, minute: o.minute, second: otherSecond,
-        offsetMinutes: o.offsetMinutes, yearInferred: o.yearInferred,
+        year: o.year,
+        month: o.month,
+        day: o.day,
+        hour: o.hour,
+        minute: o.minute,
+        second: otherSecond,
+        offsetMinutes: o.offsetMinutes,
+        yearInferred: o.yearInferred,
       };
       slot.prefix = line.slice(0, slot.prefix.length);
     }
@@ -242,8 +300,14 @@ export class LineParser {
       const rem = t.secs - h * 3600;
       const m = (rem / 60) | 0;
       const stamp: LogTimestamp = {
-        year, month: t.month, day: t.day, hour: h, minute: m, second: rem - m * 60,
-        offsetMinutes: t.offset, yearInferred: inferred,
+        year,
+        month: t.month,
+        day: t.day,
+        hour: h,
+        minute: m,
+        second: rem - m * 60,
+        offsetMinutes: t.offset,
+        yearInferred: inferred,
       };
       end = t.end;
       this.slotB = this.slotA;

@@ -36,12 +36,15 @@ export function execStream(session: SshSession, command: string, stdin?: string)
 export async function analyzeRemoteLogs(spec: ConnectionSpec, files: string[], options: LogReportOptions = {}): Promise<LogReport> {
   for (const f of files) {
     if (f === '-' || f === '' || f.includes('\n')) {
-      throw new SshError(`${f === '-' ? '-' : JSON.stringify(f)}: not a file name on the host (stdin cannot be combined with a connection)`);
+      throw new SshError(
+        `${f === '-' ? '-' : JSON.stringify(f)}: not a file name on the host (stdin cannot be combined with a connection)`,
+      );
     }
   }
-  const jobs = files.length === 0
-    ? [{ command: HOST_MAIL_LOG_COMMAND, stdin: undefined as string | undefined, what: 'the mail log' }]
-    : files.map((f) => ({ command: CAT_FILE_FROM_STDIN_COMMAND, stdin: `${f}\n`, what: f }));
+  const jobs =
+    files.length === 0
+      ? [{ command: HOST_MAIL_LOG_COMMAND, stdin: undefined as string | undefined, what: 'the mail log' }]
+      : files.map((f) => ({ command: CAT_FILE_FROM_STDIN_COMMAND, stdin: `${f}\n`, what: f }));
   const session = await SshSession.connect(resolveConnection(spec));
   try {
     return await analyzeSequential(session, jobs, options);
@@ -58,11 +61,13 @@ async function analyzeSequential(
 ): Promise<LogReport> {
   const runs: ExecStream[] = [];
   // Streams are opened one at a time as the reader reaches them (a lazy stream per job).
-  const lazy = jobs.map((job, i) => lazyStream(async () => {
-    const run = await execStream(session, job.command, job.stdin);
-    runs[i] = run;
-    return run.stdout;
-  }));
+  const lazy = jobs.map((job, i) =>
+    lazyStream(async () => {
+      const run = await execStream(session, job.command, job.stdin);
+      runs[i] = run;
+      return run.stdout;
+    }),
+  );
   const report = await analyzeLogs(lazy, { ...options, parallel: { workers: 1 } });
   for (let i = 0; i < jobs.length; i++) {
     if (runs[i] === undefined) continue;

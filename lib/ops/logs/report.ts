@@ -96,7 +96,9 @@ export function formatReport(r: LogReport): string {
   for (const h of r.perHour) {
     const hh = String(h.hour).padStart(2, '0');
     const h2 = String(h.hour + 1).padStart(2, '0');
-    out.push(`    ${hh}00-${h2}00   ${n(h.received, 10)} ${n(h.delivered, 10)} ${n(h.deferred, 10)} ${n(h.bounced, 10)} ${n(h.rejected, 12)}`);
+    out.push(
+      `    ${hh}00-${h2}00   ${n(h.received, 10)} ${n(h.delivered, 10)} ${n(h.deferred, 10)} ${n(h.bounced, 10)} ${n(h.rejected, 12)}`,
+    );
   }
 
   title(out, 'Host/Domain Summary: Message Delivery');
@@ -131,7 +133,9 @@ export function formatReport(r: LogReport): string {
   title(out, 'Input');
   out.push(`  sources: ${r.input.sources.join(', ')}`);
   out.push(`  ${n(r.input.lines)}  lines read`);
-  out.push(`  ${n(r.input.postfixLines)}  postfix lines${r.instances.length > 1 ? ` (${r.instances.map((i) => `${i.key}: ${i.count}`).join(', ')})` : ''}`);
+  out.push(
+    `  ${n(r.input.postfixLines)}  postfix lines${r.instances.length > 1 ? ` (${r.instances.map((i) => `${i.key}: ${i.count}`).join(', ')})` : ''}`,
+  );
   out.push(`  ${n(r.input.outsideWindow)}  outside --since/--until`);
   out.push(`  ${n(r.input.skipped)}  empty or journal marker lines`);
   out.push(`  ${n(r.input.longLines)}  over-long lines (cut)`);

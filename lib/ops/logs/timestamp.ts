@@ -19,7 +19,18 @@ export interface LogTimestamp {
 }
 
 const MONTHS: Record<string, number> = {
-  Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12,
+  Jan: 1,
+  Feb: 2,
+  Mar: 3,
+  Apr: 4,
+  May: 5,
+  Jun: 6,
+  Jul: 7,
+  Aug: 8,
+  Sep: 9,
+  Oct: 10,
+  Nov: 11,
+  Dec: 12,
 };
 
 /**
@@ -36,7 +47,10 @@ export class YearTracker {
   /** Bumped whenever the state changes (a year-less stamp resolved before is still valid while it stays). */
   version = 0;
 
-  constructor(private readonly explicitYear?: number, private readonly now: Date = new Date()) {}
+  constructor(
+    private readonly explicitYear?: number,
+    private readonly now: Date = new Date(),
+  ) {}
 
   /** Year for a year-less line in `month` (1-12). */
   resolve(month: number): number {
@@ -253,7 +267,9 @@ export function dayKey(t: LogTimestamp): string {
  * The timestamp at the start of a line without year inference: a sort key for ordering rotated
  * files. Returns null when the line has no timestamp.
  */
-export function peekTimestamp(line: string): { year: number | null; month: number; day: number; secs: number; offset: number | null } | null {
+export function peekTimestamp(
+  line: string,
+): { year: number | null; month: number; day: number; secs: number; offset: number | null } | null {
   if (!parseTime(line)) return null;
   return {
     year: scratch.year === 0 ? null : scratch.year,
