@@ -54,6 +54,11 @@ export interface PostfixHostProps {
   /** @default "/etc/postfix" */
   readonly configDirectory?: string;
   /**
+   * Directories besides configDirectory where this host's files may be written (e.g. a certificate
+   * directory "/etc/ssl/mail"); a file anywhere else is refused. @default - none
+   */
+  readonly fileRoots?: string[];
+  /**
    * main.cf parameters to set, by name: text, numbers, booleans (yes/no) or lists of text; sizes may
    * carry a unit ("25MB"). Checked at synth against the parameter catalog. TypeScript: add
    * `satisfies PostfixSettings` to the object for typed common parameters.
@@ -138,7 +143,12 @@ export class PostfixHost extends Construct {
     this.resourceType = props.resourceType ?? HostResourceType.TERRAFORM_DATA;
     validateConnection(this.node.path, props.connection, isUnresolved);
     this.connectionEnv = connectionToEnv(connectionSpec(props.connection, isUnresolved));
-    this.builder = new HostBuilder({ where: this.node.path, configDirectory: props.configDirectory, isUnresolved });
+    this.builder = new HostBuilder({
+      where: this.node.path,
+      configDirectory: props.configDirectory,
+      isUnresolved,
+      fileRoots: props.fileRoots,
+    });
     this.configDirectory = this.builder.configDirectory;
     for (const name of props.customParameters ?? []) this.builder.declareCustomParameter(name);
     this.builder.applySettings(props.settings ?? {});

@@ -5,6 +5,7 @@ import { Bundle, checkBundleFormat } from '../model/bundle';
 import { ConnectionSpec } from '../model/connection';
 import { sha256Hex } from '../render/hash';
 import { bundleJson } from '../render/bundle';
+import { checkFileRoots } from '../model/file-roots';
 import { buildStage, envContentsOf, fileContent, TransactionAction } from './stage';
 import { TRANSACTION_COMMAND } from './remote-script';
 import { resolveConnection, SshSession } from '../transport/ssh';
@@ -84,6 +85,8 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
     if (!shaCache.has(path)) shaCache.set(path, sha256Hex(fileContent({ bundle, bundleDir: op.bundle.dir, envContents }, path)));
     return shaCache.get(path)!;
   };
+  // Refused before connecting: a bundle (hand-edited, or from elsewhere) naming a file outside its roots.
+  checkFileRoots(bundle.host, bundle.configDirectory, bundle.fileRoots, [...Object.keys(bundle.files), ...bundle.hooks.map((h) => h.path)]);
   const target = resolveConnection(op.connection, env);
   const session = op.session ?? (await SshSession.connect(target));
   const connectMs = Date.now() - started;
@@ -107,6 +110,7 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
           payloads,
           hookScripts: op.hookScripts,
           hold,
+          fault: env.CDKTF_POSTFIX_FAULT,
         },
         shaOf,
       );

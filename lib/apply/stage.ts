@@ -3,6 +3,7 @@ import { join } from 'path';
 import { createHash } from 'crypto';
 import { Bundle, BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
+import { allowedFileRoots } from '../model/file-roots';
 import { remoteScriptEntries } from './remote-script';
 import { TarEntry, tarStream } from './tar';
 import { Readable } from 'stream';
@@ -21,6 +22,8 @@ export interface StageInput {
   readonly payloads?: ReadonlySet<string>;
   /** Extra files the host-side hooks need (e.g. dh-rotate.sh). */
   readonly hookScripts?: Readonly<Record<string, string>>;
+  /** Lab fault injection ("kill-after:STEP"); the host honours it only where the lab marked it. */
+  readonly fault?: string;
   /** Stop after the plan and print the live state for the relay check (`result hold`); apply's first round. */
   readonly hold?: boolean;
 }
@@ -142,6 +145,10 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     { name: 'tabletypes', data: lines(bundle.tableTypes.map((t) => checkField(where, 'tableTypes', t, false))) },
     { name: 'packages', data: lines(bundle.installPackages.map((p) => checkField(where, 'installPackages', p, false))) },
     {
+      name: 'file_roots',
+      data: lines(allowedFileRoots(bundle.configDirectory, bundle.fileRoots).map((r) => checkField(where, 'fileRoots', r, false))),
+    },
+    {
       name: 'hooks.list',
       data: lines(
         bundle.hooks.map((h) =>
@@ -158,6 +165,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     added.add(sha);
     entries.push({ name: `payload/${sha}`, data: payloadData(input, path) });
   }
+  if (input.fault) entries.push({ name: 'fault', data: Buffer.from(checkField(where, 'CDKTF_POSTFIX_FAULT', input.fault, false) + '\n') });
   for (const [name, text] of Object.entries(input.hookScripts ?? {}))
     entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
   entries.push({ name: 'END', data: Buffer.from('ok\n') });

@@ -7,6 +7,7 @@
  */
 import { BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
+import { isUnderRoot } from '../model/file-roots';
 import { compare, DesiredFile, HostStateSnapshot, sortedRecord } from '../model/host-state';
 import { MasterServiceSpec, serviceKey } from '../model/master-types';
 import { Placement, RestrictionStage } from '../model/restrictions';
@@ -43,6 +44,11 @@ export interface HostBuilderOptions {
   readonly configDirectory?: string;
   /** Values known only at deploy time (cdktf: `Token.isUnresolved`) are left unchecked. @default none are */
   readonly isUnresolved?: IsUnresolved;
+  /**
+   * Directories besides configDirectory where files may be written (e.g. "/etc/ssl/mail"); any
+   * file elsewhere is refused at synth, by the runner and on the host. @default none
+   */
+  readonly fileRoots?: string[];
 }
 
 export const DEFAULT_CONFIG_DIRECTORY = '/etc/postfix';
@@ -75,6 +81,8 @@ export class HostBuilder {
   private readonly submissionHeaderChecks: (SubmissionHeaderChecks & { source: string })[] = [];
   private tlsCheckAfterApply?: TlsCheckAfterApply;
   private readonly mapsReferences: MapsReference[] = [];
+  /** Declared roots, and exact paths the library's own pieces place outside configDirectory. */
+  private readonly fileRoots = new Set<string>();
   /** Memo of the last composition and render; any addition clears it. */
   private composed?: Composed;
   private rendered?: RenderedBundle;
@@ -84,6 +92,7 @@ export class HostBuilder {
     this.configDirectory = options.configDirectory ?? DEFAULT_CONFIG_DIRECTORY;
     this.isUnresolved = options.isUnresolved ?? neverUnresolved;
     validateConfigDirectory(this.where, this.configDirectory);
+    for (const root of options.fileRoots ?? []) this.fileRoots.add(root);
   }
 
   // ------------------------------------------------------------------ main.cf
@@ -232,6 +241,7 @@ export class HostBuilder {
   addAliases(props: AliasesProps, source = this.where): AliasesPlan {
     const plan = planAliases(source, props);
     this.addFile(plan.file, source).requireTableType(plan.type);
+    this.allowOwnPaths([plan.file.path]); // /etc/aliases by default: the library's own file, allowed by exact path
     this.appendToMaps('alias_maps', plan.reference, source);
     this.appendToMaps('alias_database', plan.reference, source);
     return plan;
@@ -290,10 +300,17 @@ export class HostBuilder {
     return this.changed();
   }
 
+  /** Exact paths the library's own pieces place outside configDirectory become allowed file roots. */
+  private allowOwnPaths(paths: readonly string[]): void {
+    for (const path of paths) if (!isUnderRoot(path, this.configDirectory)) this.fileRoots.add(path);
+    this.changed();
+  }
+
   /** A host-generated DH group (smtpd_tls_dh1024_param_file), its generation hook and rotation files. */
   addDhParameters(props: DhParametersProps, source = this.where): DhParametersPlan {
     const plan = planDhParameters(source, this.configDirectory, props);
     this.setParameter('smtpd_tls_dh1024_param_file', plan.path, source).addHook(plan.hook, source);
+    this.allowOwnPaths([plan.path, ...plan.files.map((f) => f.path)]);
     for (const file of plan.files) this.addFile(file, source);
     return plan;
   }
@@ -311,6 +328,7 @@ export class HostBuilder {
   addDkimSigning(props: DkimSigningProps, source = this.where): DkimSigningPlan {
     const plan = planDkimSigning(source, props, this.isUnresolved);
     for (const [name, value] of Object.entries(plan.parameters)) this.setParameter(name, value, source);
+    this.allowOwnPaths([...plan.files.map((f) => f.path), ...plan.hooks.map((h) => h.path)]);
     for (const file of plan.files) this.addFile(file, source);
     for (const hook of plan.hooks) this.addHook(hook, source);
     return plan;
@@ -354,6 +372,7 @@ export class HostBuilder {
       installPackages: [...this.packages].sort(compare),
       userDefinedParameters: [...this.customParameters].sort(compare),
       tlsChecks: c.tlsChecks,
+      ...(this.fileRoots.size > 0 ? { fileRoots: [...this.fileRoots].sort(compare) } : {}),
     };
   }
 

@@ -94,6 +94,8 @@ export interface Bundle {
   readonly installPackages: string[];
   /** Commands the host runs after files are placed and before validation (e.g. DH generation). */
   readonly hooks: BundleHook[];
+  /** Directories (or exact paths) besides configDirectory where files may be written, sorted; absent: none. */
+  readonly fileRoots?: string[];
   /** TLS probes the runner makes right after each apply (absent: none). */
   readonly tlsChecks?: TlsCheckSpec[];
 }

@@ -47,6 +47,8 @@ export interface HostStateSnapshot {
   readonly installPackages: string[];
   readonly userDefinedParameters: string[];
   readonly tlsChecks: TlsCheckSpec[];
+  /** Where files may be written besides configDirectory (lib/model/file-roots.ts); sorted. */
+  readonly fileRoots?: string[];
 }
 
 export function sortedRecord<T>(r: Record<string, T>): Record<string, T> {

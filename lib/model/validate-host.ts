@@ -1,5 +1,6 @@
 import { readFileSync } from 'fs';
 import { PostfixConfigError } from './errors';
+import { checkFileRoots } from './file-roots';
 import { HostStateSnapshot } from './host-state';
 import { validateServices } from './master';
 import { serviceKey } from './master-types';
@@ -17,6 +18,11 @@ export function validateHostState(state: HostStateSnapshot): void {
   validateCrossField(state.where, state.parameters);
   validateServices(state.where, state.services, opts);
   for (const file of state.files) validateHostPath(state.where, 'file', file.path);
+  for (const root of state.fileRoots ?? []) validateHostPath(state.where, 'fileRoots', root);
+  checkFileRoots(state.where, state.configDirectory, state.fileRoots, [
+    ...state.files.map((f) => f.path),
+    ...state.hooks.map((h) => h.path),
+  ]);
   checkHostRelay(state);
   checkAliasesReachable(state);
 }

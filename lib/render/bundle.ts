@@ -41,6 +41,7 @@ export function renderBundle(state: HostStateSnapshot): RenderedBundle {
     installPackages: [...state.installPackages],
     hooks: [...state.hooks],
     ...(state.tlsChecks.length > 0 ? { tlsChecks: [...state.tlsChecks] } : {}),
+    ...(state.fileRoots !== undefined && state.fileRoots.length > 0 ? { fileRoots: [...state.fileRoots] } : {}),
   };
   return { bundle, assets, sha256: sha256Hex(bundleJson(bundle)) };
 }

@@ -6,6 +6,8 @@ import { Lab, LabHost, startLab } from '../lab';
 import { PostfixHost, Submission } from '../../index';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/smtp-client';
+import { loadBundle, runHostOperation } from '../../lib/apply/apply';
+import { readStackHosts } from '../../lib/apply/stack';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -28,6 +30,19 @@ async function statTree(h: LabHost): Promise<string[]> {
   expect(r.code).toBe(0);
   return r.stdout.split('\n').filter(Boolean).sort();
 }
+
+test('status, diff and destroy on a host where nothing was ever applied create nothing under the config directory', async () => {
+  const h = lab.hosts[1];
+  const before = await statTree(h);
+  const host = readStackHosts(stack(h, { smtpd_banner: '$myhostname ESMTP never' }))[0];
+  const bundle = loadBundle(host.bundlePath);
+  for (const action of ['status', 'check', 'destroy'] as const) {
+    const r = await runHostOperation({ connection: host.connection, bundle, action, env: { ...process.env, ...host.env } });
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe(action === 'destroy' ? 'unchanged' : action === 'check' ? 'changes' : 'status');
+  }
+  expect(await statTree(h)).toEqual(before);
+});
 
 test('a no-op apply leaves every path under the config directory, the managed record too, with the same size, mtime and ctime', async () => {
   const h = lab.hosts[0];
@@ -109,4 +124,28 @@ test('a symbolic link at a target path is refused, and one at a staging path is 
   expect(h.readFile('/etc/postfix/victim')).toBe('original\n');
   expect(h.readFile('/etc/postfix/staged')).toBe('b REJECT\n');
   expect((await h.exec(['test', '-L', '/etc/postfix/staged'])).code).not.toBe(0);
+});
+
+test('files go only under the config directory and declared roots: a declared root is written, anything else is refused at synth', async () => {
+  const h = lab.hosts[1];
+  // A scratch root private to this lab host: a tmpfs over /mnt in its own mount namespace.
+  expect((await h.exec(['sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /mnt && mkdir -p /mnt/certs'])).code).toBe(0);
+  try {
+    const dir = synthStack((s) => {
+      const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {}, fileRoots: ['/mnt/certs'] });
+      host.state.addFile({ path: '/mnt/certs/extra.pem', content: 'not a secret\n' }, 'test');
+    });
+    const [r] = await applyStack(dir);
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBe('applied');
+    expect((await h.exec(['cat', '/mnt/certs/extra.pem'])).stdout).toBe('not a secret\n');
+    expect(() =>
+      synthStack((s) => {
+        const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: {} });
+        host.state.addFile({ path: '/mnt/certs/extra.pem', content: 'x\n' }, 'test');
+      }),
+    ).toThrow(/file \/mnt\/certs\/extra\.pem.*outside the directories this host may write to \(\/etc\/postfix\).*fileRoots/s);
+  } finally {
+    await h.exec(['umount', '/mnt']);
+  }
 });

@@ -1,49 +1,41 @@
-# cdktf-postfix remote transaction: go live, and roll back on any failure (sourced by
-# transaction.sh). Every new file is written beside its target and renamed over it (rename(2)).
+# cdktf-postfix remote transaction: stage every new file beside its target, and roll back on any
+# failure (sourced by transaction.sh). The renames go through the journal (journal.sh).
 
-ROLLBACK_NEEDED=no
-restore_paths() {
-  while IFS="$TAB" read -r op path rest; do
-    id=$(path_id "$path")
-    for s in "" .db .lmdb .cdb; do
-      if [ -f "$D/backup/files/$id$s" ]; then rm -f "$path$s.cdktf-restore"; cp -p "$D/backup/files/$id$s" "$path$s.cdktf-restore" && mv -f "$path$s.cdktf-restore" "$path$s"
-      else rm -f "$path$s"; fi
-    done
-    rm -f "$path.cdktf-new" "$path.cdktf-new.db" "$path.cdktf-new.lmdb" "$path.cdktf-new.cdb"
-  done < "$1"
-}
-# Put the backup back byte for byte and Postfix back in the state it was in; then fail.
+# Before the journal is committed nothing live changed: the staging copies go. After it, every
+# target gets its backup back and Postfix returns to the state it was in; then fail.
 rollback() {
   say "error${TAB}$1"
-  if [ "$ROLLBACK_NEEDED" = yes ]; then
-    rm -f "$C/main.cf.cdktf-restore" "$C/master.cf.cdktf-restore"
-    cp -p "$D/backup/main.cf" "$C/main.cf.cdktf-restore" && mv -f "$C/main.cf.cdktf-restore" "$C/main.cf"
-    cp -p "$D/backup/master.cf" "$C/master.cf.cdktf-restore" && mv -f "$C/master.cf.cdktf-restore" "$C/master.cf"
+  if [ -f "$J/journal" ]; then
+    journal_undo
     touch -d '10 seconds ago' "$C/main.cf" "$C/master.cf"
-    restore_paths "$D/plan.files"
-    restore_paths "$D/plan.hooks"
-    if [ "$WAS_RUNNING" = yes ]; then
-      if postfix -c "$C" status > /dev/null 2>&1; then postfix -c "$C" reload > /dev/null 2>&1; else postfix -c "$C" start > /dev/null 2>&1; fi
-      say "ran${TAB}postfix reload (rollback)"
-    else
-      postfix -c "$C" status > /dev/null 2>&1 && postfix -c "$C" stop > /dev/null 2>&1
-    fi
+    restore_postfix_state "$WAS_RUNNING"
+    [ "$WAS_RUNNING" = yes ] && say "ran${TAB}postfix reload (rollback)"
+    journal_clear
+  else
+    discard_staged
   fi
   say "result${TAB}failed"
   exit 1
 }
 
+# mkdir -p, noting each directory it creates (deepest first) for the managed record: a directory
+# the stack created goes again once no managed file needs it (records.sh).
+make_dirs() {
+  [ -d "$1" ] && return 0
+  top=$1; while [ ! -d "$(dirname "$top")" ]; do top=$(dirname "$top"); done
+  mkdir -p "$1" || rollback "cannot create $1"
+  p=$1
+  while :; do printf '%s\n' "$p" >> "$D/dirs.created"; [ "$p" = "$top" ] && break; p=$(dirname "$p"); done
+}
 place_file() {
   path=$1 mode=$2 owner=$3 group=$4 sha=$5 postmap=$6
-  dir=$(dirname "$path")
-  mkdir -p "$dir" || rollback "cannot create $dir"
+  make_dirs "$(dirname "$path")"
   new="$path.cdktf-new"
   suffix=$(index_suffix "$postmap")
   # Whatever sits at a staging path (a leftover, or a planted link) goes first: cp would write
   # through a symbolic link. A directory there cannot be removed and stops the apply.
-  rm -f "$new" "$new$suffix"
-  unsafe_path "$new" || unsafe_path "$new$suffix" && rollback "cannot use $new: it is not a regular file"
-  if [ -f "$D/payload/$sha" ]; then cp "$D/payload/$sha" "$new" || rollback "cannot write $new"
+  stage_path "$new"; [ -n "$suffix" ] && stage_path "$new$suffix"
+  if [ -f "$D/payload/$sha" ]; then cp "$D/payload/$sha" "$new" || rollback "cannot write $new (is the filesystem full?)"
   else cp -p "$path" "$new" || rollback "cannot copy $path"; fi
   got=$(sha256sum < "$new" | cut -c1-64)
   [ "$got" = "$sha" ] || rollback "content of $path arrived damaged (sha256 $got, expected $sha)"
@@ -53,25 +45,25 @@ place_file() {
     # postmap truncates an existing index in place: build a new one beside it and rename.
     build_index "$postmap" "$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
     say "ran${TAB}postmap $postmap:$path"
-    mv -f "$new$suffix" "$path$suffix" || rollback "cannot rename $path$suffix"
+    put "$new$suffix" "$path$suffix"
   fi
-  mv -f "$new" "$path" || rollback "cannot rename $path"
+  put "$new" "$path"
   say "changed${TAB}file${TAB}$path"
 }
 revert_file() {
   path=$1 origstate=$2 postmap=$3
   id=$(path_id "$path"); suffix=$(index_suffix "$postmap")
   if [ "$origstate" = present ] && [ -f "$S/orig/$id" ]; then
-    rm -f "$path.cdktf-new" "$path.cdktf-new$suffix"
+    stage_path "$path.cdktf-new"; [ -n "$suffix" ] && stage_path "$path.cdktf-new$suffix"
     cp -p "$S/orig/$id" "$path.cdktf-new" || rollback "cannot restore $path"
-    if [ -n "$suffix" ]; then build_index "$postmap" "$path.cdktf-new" 2>/dev/null && mv -f "$path.cdktf-new$suffix" "$path$suffix"; fi
-    mv -f "$path.cdktf-new" "$path"
+    if [ -n "$suffix" ]; then build_index "$postmap" "$path.cdktf-new" 2>/dev/null && put "$path.cdktf-new$suffix" "$path$suffix"; fi
+    put "$path.cdktf-new" "$path"
   else
-    rm -f "$path"; [ -n "$suffix" ] && rm -f "$path$suffix"
+    drop "$path"; [ -n "$suffix" ] && drop "$path$suffix"
   fi
   say "changed${TAB}file${TAB}$path"
 }
-swap_files() {
+stage_files() {
   while IFS="$TAB" read -r op a b c d e f; do
     case "$op" in
       f) place_file "$a" "$b" "$c" "$d" "$e" "$f" ;;
@@ -80,6 +72,10 @@ swap_files() {
   done < "$D/plan.files"
 }
 
+hook_targets() {
+  while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && hooked "$path"; done < "$D/plan.hooks"
+  return 0
+}
 run_hooks() {
   while IFS="$TAB" read -r kind path bits generation; do
     case "$kind" in
@@ -98,16 +94,17 @@ run_hooks() {
       *) rollback "unknown hook kind $kind" ;;
     esac
   done < "$D/plan.hooks"
+  printf 'hooks\n' >> "$J/done"
 }
 
-swap_config() {
+stage_main_and_master() {
   for f in main.cf master.cf; do
-    rm -f "$C/$f.cdktf-new"
-    cp -p "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new"
+    stage_path "$C/$f.cdktf-new"
+    cp -p "$D/stage/$f" "$C/$f.cdktf-new" && cmp -s "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new (is the filesystem full?)"
   done
   touch -d '10 seconds ago' "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
-  mv -f "$C/master.cf.cdktf-new" "$C/master.cf" || rollback "cannot rename master.cf"
-  mv -f "$C/main.cf.cdktf-new" "$C/main.cf" || rollback "cannot rename main.cf"
+  put "$C/master.cf.cdktf-new" "$C/master.cf"
+  put "$C/main.cf.cdktf-new" "$C/main.cf"
   while IFS="$TAB" read -r op rest; do
     case "$op" in e|x) n=${rest%%=*}; say "changed${TAB}main${TAB}$n" ;; esac
   done < "$D/plan.main"

@@ -17,6 +17,8 @@
 #   tabletypes          lookup table types the host must support
 #   packages            Debian packages that may be installed for missing table types
 #   hooks.list          kind path bits generation (kinds: dhparam-generate, dkim-keygen, service-restart)
+#   file_roots          directories (or exact paths) files may be written to: config directory first
+#   fault               lab-only fault injection "kill-after:STEP" (honoured with a host marker)
 #   txn/                the other parts of this program (plan.awk and the *.sh parts, by job)
 #
 # Output, one event a line on stdout: "changed<TAB>main|master|file<TAB>name", "ran<TAB>cmd",
@@ -30,8 +32,9 @@
 # The steps, in order: lock; fast path (same bundle, same fingerprint: done); plan (main.cf and
 # master.cf through plan.awk, files, hooks; payloads the host lacks are asked for: "need", exit 3,
 # and the runner sends a second round); table types; backup; stage and validate; swap (files,
-# hooks, main.cf and master.cf); reload barrier; managed record. A failure after the swap began
-# rolls back.
+# hooks, main.cf and master.cf, and the managed record, all through the journal: journal.sh);
+# reload barrier. A failure after the journal was committed rolls back; a transaction killed
+# midway is finished or undone by the next one, right after the lock.
 
 set -u
 umask 022
@@ -58,6 +61,9 @@ command -v postconf >/dev/null 2>&1 || die_early "postconf not found on the host
 # The managed record lives beside the configuration it describes (root-owned, mode 0700), so each
 # Postfix instance has its own and `postfix check` finds nothing to complain about.
 S="$C/.cdktf-postfix"
+# Nothing was ever applied here: status, check and destroy read an empty record kept in the staging
+# directory, and write nothing under $C.
+[ -d "$S" ] || [ "$ACTION" = apply ] || S="$D/record"
 umask 077
 [ -d "$S/orig" ] || mkdir -p "$S/orig" || die_early "cannot create $S"
 umask 022
@@ -70,6 +76,14 @@ if command -v flock >/dev/null 2>&1; then
   flock -w 600 9 || die_early "another apply holds $S/lock for more than 10 minutes"
 fi
 step lock
+
+# An earlier transaction that never ended (killed, connection and shell gone, power lost) is
+# finished or undone before anything reads the host's state (journal.sh).
+. "$R/journal.sh"
+. "$R/swap.sh"
+recover_interrupted
+. "$R/roots.sh"
+refuse_outside_roots
 
 # ---------------------------------------------------------------- fast path: nothing changed
 if [ "$ACTION" = apply ] && [ -s "$S/fingerprint" ] && [ "$(read_first "$S/applied_sha256")" = "$WANT_SHA" ]; then
@@ -109,6 +123,7 @@ if plan_is_empty; then
   if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(read_first "$S/applied_sha256")" != "$WANT_SHA" ]; then
     mkdir -p "$D/backup/files"
     finish_records
+    remove_gone_dirs
     if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}unchanged"; fi
   else
     [ "$ACTION" = apply ] && save_fingerprint
@@ -118,30 +133,41 @@ if plan_is_empty; then
 fi
 
 . "$R/stage.sh"
-. "$R/swap.sh"
 . "$R/reload.sh"
 
 ensure_table_types
 back_up
 step backup
+fault_point backup
 
 stage_config
 validate_staged
 step validate
+fault_point validate
 
-# ---------------------------------------------------------------- go live (with rollback)
+# ---------------------------------------------------------------- go live (journaled, with rollback)
 WAS_RUNNING=no
 master_running && WAS_RUNNING=yes
-ROLLBACK_NEEDED=yes
-swap_files
-run_hooks
-step files
-swap_config
+# Every new file beside its target, verified; the managed record too; then the journal committed.
+# Renames in order: managed files, the hooks (they run at their entries), main.cf and master.cf,
+# the managed record.
+journal_begin
+stage_files
+hook_targets
+stage_main_and_master
+finish_records
+journal_commit
+step stage
+fault_point stage
+journal_apply live
+remove_gone_dirs
 step swap
+fault_point swap
 
 reload_or_start
 step reload
+fault_point reload
 
-finish_records
+journal_clear
 if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}applied"; fi
 exit 0
