@@ -16,6 +16,7 @@ const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { TICK_MS, statFields, sessionsCpuMs, stockRootShell, STOCK_SHELL_NOTE } = require('./lib/measure');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist/bin/cdktf-postfix.js');
@@ -47,34 +48,10 @@ function preflight() {
     );
 }
 
-// CPU accounting from /proc: clock ticks (USER_HZ = 100 on Linux) -> ms.
-const TICK_MS = 10;
-function statFields(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return [stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ...stat.slice(stat.lastIndexOf(')') + 2).split(' ')];
-  } catch {
-    return undefined;
-  }
-}
 /** CPU ms of this process's reaped children (the command just timed: one child at a time). */
 function childrenCpuMs() {
   const f = statFields('self');
   return (Number(f[14]) + Number(f[15])) * TICK_MS; // cutime + cstime
-}
-/** A lab host's sshd listener: every SSH session (and what it runs) is reaped into its cutime/cstime. */
-function sshdListener(h) {
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const f = statFields(e);
-    if (f && f[0] === 'sshd' && Number(f[2]) === h.pid) return Number(e);
-  }
-  return undefined;
-}
-function remoteCpuMs(h) {
-  const pid = h.__sshd ?? (h.__sshd = sshdListener(h));
-  const f = pid && statFields(pid);
-  return f ? (Number(f[14]) + Number(f[15])) * TICK_MS : NaN;
 }
 
 /** Runs argv; resolves with wall-clock ms (spawn to exit), local CPU ms of the command, exit code and output. */
@@ -96,10 +73,10 @@ function timed(argv, opts = {}) {
 
 /** Runs f (one command against hosts); adds the hosts' remote CPU (sshd sessions and their children). */
 async function withRemoteCpu(hosts, f) {
-  const before = hosts.map(remoteCpuMs);
+  const before = hosts.map(sessionsCpuMs);
   const r = await f();
   await new Promise((res) => setTimeout(res, 150)); // let sshd reap the session
-  r.remoteCpuMs = hosts.map(remoteCpuMs).reduce((sum, v, i) => sum + (v - before[i]), 0);
+  r.remoteCpuMs = hosts.map(sessionsCpuMs).reduce((sum, v, i) => sum + (v - before[i]), 0);
   return r;
 }
 
@@ -154,7 +131,7 @@ async function ours(stackDir, expectResult, concurrency) {
 }
 
 const { ansible: runAnsible, endState } = require('./lib/ansible');
-const { stockRootShell, STOCK_SHELL_NOTE } = require('./lib/measure');
+
 const ansible = (h, expectChanged) => runAnsible(timed, work, h, expectChanged);
 
 async function sshTrue(h) {

@@ -172,6 +172,7 @@ function timeline(report) {
 module.exports = {
   timeline,
   statFields,
+  sessionsCpuMs,
   hostCounters,
   hostDelta,
   runMeasured,
