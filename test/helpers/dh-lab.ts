@@ -14,8 +14,7 @@
  * directories, so they are bind-mounted over with private directories too: nothing is installed on
  * the machine itself.
  */
-import { spawnSync } from 'child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { LabHost } from '../lab';
@@ -25,6 +24,7 @@ import { DhParameters, DhParametersProps } from '../../constructs/dh-parameters'
 import { labConnection, synthStack } from './deploy';
 import { tlsHandshake } from '../../lib/probe/tls-check';
 import { run } from './run';
+import { selfSigned } from './certs';
 
 export interface DhLabHost {
   /** While this file exists, the stand-in's `dhparam -out` sleeps (after writing slowPidFile). */
@@ -121,27 +121,7 @@ export async function dheHandshake(address: string) {
 
 /** A self-signed RSA 2048 key and certificate for CN=host1.lab.test, written into dir. */
 export function selfSignedRsa(dir: string): { keyPem: string; certPem: string } {
-  const g = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '3',
-      '-subj',
-      '/CN=host1.lab.test',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (g.status !== 0) throw new Error(g.stderr);
-  return { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  return selfSigned(dir, { cn: 'host1.lab.test', days: 3 });
 }
 
 /**

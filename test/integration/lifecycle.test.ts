@@ -9,7 +9,6 @@
  * can change its runner file as an upgrade would.
  * Needs root, the lab's Debian packages and `npm run build`.
  */
-import { spawnSync } from 'child_process';
 import {
   appendFileSync,
   cpSync,
@@ -29,6 +28,7 @@ import { Lab, LabHost, startLab } from '../lab';
 import { checkTls } from '../../lib/probe/tls-check';
 import { cdktf, CommandResult, expectOk, REPO_ROOT, stripAnsi, terraform, terraformEnv } from '../helpers/terraform';
 import { sendMail, smtpGreeting } from '../helpers/smtp-client';
+import { selfSigned } from '../helpers/certs';
 
 jest.setTimeout(900_000);
 
@@ -43,28 +43,8 @@ interface KeyPair {
 }
 
 function keyPair(dir: string, cn: string): KeyPair {
-  const g = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      join(dir, `${cn}.key`),
-      '-out',
-      join(dir, `${cn}.crt`),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (g.status !== 0) throw new Error(g.stderr);
-  const certPem = readFileSync(join(dir, `${cn}.crt`), 'utf8');
-  return { keyPem: readFileSync(join(dir, `${cn}.key`), 'utf8'), certPem, fingerprint: new X509Certificate(certPem).fingerprint256 };
+  const { keyPem, certPem } = selfSigned(dir, { cn, name: cn });
+  return { keyPem, certPem, fingerprint: new X509Certificate(certPem).fingerprint256 };
 }
 
 /** The program `cdktf` runs: one PostfixHost whose TLS key is a sensitive variable (TF_VAR_tls_key). */

@@ -16,6 +16,7 @@ import { AccessTable } from '../../constructs/access-table';
 import { HeaderChecks } from '../../constructs/header-checks';
 import { Forwarding } from '../../constructs/forwarding';
 import { sizeLimitSettings } from '../../lib/model/size';
+import { selfSigned } from '../helpers/certs';
 
 jest.setTimeout(240_000);
 
@@ -135,26 +136,7 @@ async function apply(dir: string) {
 
 beforeAll(async () => {
   certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-cert-'));
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=host.lab.test',
-      '-keyout',
-      path.join(certDir, 'key.pem'),
-      '-out',
-      path.join(certDir, 'cert.pem'),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(r.stderr);
+  selfSigned(certDir, { cn: 'host.lab.test' });
   // A local user for the ~/.forward proof; its home lies under /var/mail, which every lab host has to itself.
   if (spawnSync('id', [FWD_USER]).status !== 0) {
     const u = spawnSync(

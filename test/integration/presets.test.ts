@@ -45,6 +45,11 @@ async function swaks(h: LabHost, port: number, args: string[]): Promise<string> 
   return r.stdout + r.stderr;
 }
 
+/** Asks the host to relay to a foreign domain (stopping after RCPT): the open-relay probe. */
+function relayProbe(h: LabHost, port: number, tls: string[] = []): Promise<string> {
+  return swaks(h, port, [...tls, '--to', 'victim@foreign.example', '--quit-after', 'RCPT']);
+}
+
 async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -81,9 +86,7 @@ describe('Presets.inboundMx', () => {
   });
 
   it('relay probe: a client outside mynetworks is refused (reject_unauth_destination)', async () => {
-    expect(await swaks(mx, 25, ['--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
-      /<\*\* +554 5\.7\.1 <victim@foreign\.example>: Relay access denied/,
-    );
+    expect(await relayProbe(mx, 25)).toMatch(/<\*\* +554 5\.7\.1 <victim@foreign\.example>: Relay access denied/);
   });
 
   it('offers no submission service', async () => {
@@ -139,15 +142,13 @@ describe('Presets.submission', () => {
   });
 
   it('relay probe: without AUTH, 587 and 465 refuse to relay, and so does 25', async () => {
-    expect(await swaks(sub, 587, ['-tls', '--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
+    expect(await relayProbe(sub, 587, ['-tls'])).toMatch(
       /<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/,
     );
-    expect(await swaks(sub, 465, ['--tls-on-connect', '--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
+    expect(await relayProbe(sub, 465, ['--tls-on-connect'])).toMatch(
       /<~\* +554 5\.7\.1 <victim@foreign\.example>: Recipient address rejected: Access denied/,
     );
-    expect(await swaks(sub, 25, ['--to', 'victim@foreign.example', '--quit-after', 'RCPT'])).toMatch(
-      /<\*\* +454 4\.7\.1 <victim@foreign\.example>: Relay access denied/,
-    );
+    expect(await relayProbe(sub, 25)).toMatch(/<\*\* +454 4\.7\.1 <victim@foreign\.example>: Relay access denied/);
   });
 
   it("control: with AUTH the relay check passes (the lab's error transport then refuses the foreign domain)", async () => {

@@ -18,6 +18,7 @@ import { TlsPolicy } from '../../constructs/tls-policy';
 import { connectionToEnv } from '../../lib/model/connection';
 import { diffStack } from '../helpers/deploy';
 import { expectOk, filesContaining, terraform, terraformEnv } from '../helpers/terraform';
+import { selfSigned } from '../helpers/certs';
 
 jest.setTimeout(300_000);
 
@@ -71,28 +72,7 @@ function runRunner(stackDir: string, report: string): { code: number | null; std
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'secrets-proof-'));
-  const g = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=host1.lab.test',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (g.status !== 0) throw new Error(g.stderr);
-  keyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
-  certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  ({ keyPem, certPem } = selfSigned(dir, { cn: 'host1.lab.test' }));
   markers = [...keyPem.split('\n').filter((l) => l.length === 64), PASSPHRASE];
   lab = await startLab({ count: 1 });
   h = lab.hosts[0];

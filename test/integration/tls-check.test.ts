@@ -3,38 +3,17 @@
  * refusing TLS 1.0/1.1, once accepting them) and a small STARTTLS SMTP server in node, plus SMTP
  * servers that go wrong before TLS (no STARTTLS offered, a 554 greeting, a hang-up).
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, readFileSync } from 'fs';
 import { createServer, Server, Socket } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { TLSSocket } from 'tls';
 import { checkTls, formatTlsCheck } from '../../lib/probe/tls-check';
+import { selfSigned } from '../helpers/certs';
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-check-'));
-const keyPath = join(dir, 'key.pem');
-const certPath = join(dir, 'cert.pem');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '30',
-    '-subj',
-    '/CN=mx-test.example',
-  ],
-  { stdio: 'ignore' },
-);
+const { keyPath, certPath } = selfSigned(dir, { cn: 'mx-test.example', key: 'ec', days: 30 });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

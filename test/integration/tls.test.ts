@@ -5,7 +5,6 @@
  * TLS 1.2 on the mandatory-TLS ports; the served certificate is the uploaded one; the key file is 0600;
  * 587 wants STARTTLS before MAIL FROM; 25 still takes plaintext mail.
  */
-import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
@@ -20,6 +19,7 @@ import { Submission, Submissions } from '../../constructs/master-service';
 import { TlsPolicy } from '../../constructs/tls-policy';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { sendMail } from '../helpers/smtp-client';
+import { selfSigned } from '../helpers/certs';
 
 jest.setTimeout(240_000);
 
@@ -44,30 +44,9 @@ async function handshakeTls12(port: number, mode: TlsCheckMode, ciphers?: string
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tls-proof-'));
-  const g = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '3',
-      '-subj',
-      '/CN=host1.lab.test',
-      '-addext',
-      'subjectAltName=DNS:host1.lab.test',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (g.status !== 0) throw new Error(g.stderr);
-  certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  const keyPem = readFileSync(join(dir, 'key.pem'), 'utf8');
+  const pair = selfSigned(dir, { cn: 'host1.lab.test', san: 'DNS:host1.lab.test', days: 3 });
+  certPem = pair.certPem;
+  const keyPem = pair.keyPem;
   fingerprint = new X509Certificate(certPem).fingerprint256;
 
   lab = await startLab({ count: 1 });

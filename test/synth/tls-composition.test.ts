@@ -16,31 +16,12 @@ import { TlsPolicy, TlsPolicyProps } from '../../constructs/tls-policy';
 import { DhParameters, DhParametersProps } from '../../constructs/dh-parameters';
 import { TlsLint } from '../../constructs/tls-lint';
 import { PostfixConfigError } from '../../lib/model/errors';
+import { selfSigned } from '../helpers/certs';
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-composition-'));
 function pair(name: string): { key: string; cert: string } {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-out',
-      join(dir, `${name}.crt`),
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}.example.org`,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
+  const p = selfSigned(dir, { cn: `${name}.example.org`, key: 'ec', name });
+  return { key: p.keyPem, cert: p.certPem };
 }
 const a = pair('a');
 const b = pair('b');

@@ -1,5 +1,4 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Aspects, TerraformStack, TerraformVariable, Testing } from 'cdktf';
@@ -9,6 +8,7 @@ import { TlsPolicy, TlsProfile } from '../../constructs/tls-policy';
 import { TlsLint } from '../../constructs/tls-lint';
 import { DhParameters, DhRotation } from '../../constructs/dh-parameters';
 import { PostfixConfigError } from '../../lib/model/errors';
+import { selfSigned } from '../helpers/certs';
 
 function setup() {
   const app = Testing.app();
@@ -34,29 +34,7 @@ function errorOf(fn: () => unknown): PostfixConfigError {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-constructs-'));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    join(dir, 'k.pem'),
-    '-out',
-    join(dir, 'c.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=mx1.example.org',
-  ],
-  { stdio: 'ignore' },
-);
-const keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
-const certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
+const { keyPem, certPem } = selfSigned(dir, { cn: 'mx1.example.org', key: 'ec' });
 
 describe('TlsPolicy', () => {
   it('sets the intermediate profile and requires TLS on submission', () => {

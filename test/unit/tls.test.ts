@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PostfixConfigError } from '../../lib/model/errors';
@@ -16,32 +16,11 @@ import {
   validateTlsParameters,
 } from '../../lib/model/tls';
 import { lintTls } from '../../lib/model/tls-lint';
+import { selfSigned } from '../helpers/certs';
 
 function makeCert(dir: string, name: string): { key: string; cert: string } {
-  const key = join(dir, `${name}.key`);
-  const cert = join(dir, `${name}.crt`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}.example`,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+  const pair = selfSigned(dir, { cn: `${name}.example`, key: 'ec', name });
+  return { key: pair.keyPem, cert: pair.certPem };
 }
 
 function errorOf(fn: () => unknown): PostfixConfigError {
