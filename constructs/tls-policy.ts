@@ -12,13 +12,23 @@ export type { TlsCertificate, TlsPolicyProps } from '../lib/host/tls-policy';
  */
 export class TlsPolicy extends Construct {
   readonly profile: TlsProfile;
-  /** The main.cf parameters this policy sets. */
-  readonly parameters: { readonly [name: string]: string };
+  private readonly host: PostfixHost;
+  private readonly names: readonly string[];
 
   constructor(scope: Construct, id: string, props: TlsPolicyProps = {}) {
     super(scope, id);
-    const plan = PostfixHost.of(this).builder.addTlsPolicy(props, this.node.path);
+    this.host = PostfixHost.of(this);
+    const plan = this.host.builder.addTlsPolicy(props, this.node.path);
     this.profile = plan.profile as TlsProfile;
-    this.parameters = plan.parameters;
+    this.names = Object.keys(plan.parameters);
+  }
+
+  /**
+   * The main.cf parameters this policy sets, with the values the host ends up with: the profile's
+   * smtp_tls_security_level `may` reads as the relay's level when a SmartHostRelay requiring TLS
+   * is on the same host, added before or after this policy.
+   */
+  get parameters(): { readonly [name: string]: string } {
+    return Object.fromEntries(this.names.map((name) => [name, this.host.builder.getParameter(name) ?? '']));
   }
 }

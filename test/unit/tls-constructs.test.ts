@@ -6,6 +6,7 @@ import { PostfixHost } from '../../constructs/postfix-host';
 import { ServiceType } from '../../constructs/master-service';
 import { TlsPolicy, TlsProfile } from '../../constructs/tls-policy';
 import { TlsLint } from '../../constructs/tls-lint';
+import { SmartHostRelay } from '../../constructs/smarthost-relay';
 import { DhParameters, DhRotation } from '../../constructs/dh-parameters';
 import { PostfixConfigError } from '../../lib/model/errors';
 import { selfSigned } from '../helpers/certs';
@@ -49,6 +50,22 @@ describe('TlsPolicy', () => {
     });
     expect(s.services[0].options).toEqual({ smtpd_tls_security_level: 'encrypt' });
   });
+
+  it.each(['before', 'after'] as const)(
+    "parameters reports the host's final values: a SmartHostRelay requiring TLS added %s the policy replaces its 'may'",
+    (when) => {
+      const { stack, host } = setup();
+      const password = new TerraformVariable(stack, 'relay_password', { type: 'string', sensitive: true });
+      const relay = () =>
+        new SmartHostRelay(host, 'relay', { relayhost: '[smtp.example.net]:587', username: 'u', password: password.stringValue });
+      if (when === 'before') relay();
+      const tls = new TlsPolicy(host, 'tls', { chainFiles: ['/etc/ssl/private/mx1.pem'] });
+      expect(tls.parameters.smtp_tls_security_level).toBe(when === 'before' ? 'encrypt' : 'may');
+      if (when === 'after') relay();
+      expect(tls.parameters).toMatchObject({ smtp_tls_security_level: 'encrypt', smtpd_tls_security_level: 'may' });
+      expect(tls.parameters.smtp_tls_security_level).toBe(host.state.snapshot().parameters.smtp_tls_security_level);
+    },
+  );
 
   it('uploads PEM content as a 0600 secret that never enters the bundle', () => {
     const { stack, host } = setup();
