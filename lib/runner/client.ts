@@ -2,8 +2,10 @@
  * The program Terraform's local-exec starts for every host (dist/runner/cdktf-postfix-runner.js):
  *   node cdktf-postfix-runner.js apply|destroy BUNDLE_PATH
  * It loads node core modules only, hands the request (argv, working directory, its own environment)
- * to the warm runner over a unix socket (start.ts starts one when none listens) and relays the
- * runner's stdout, stderr and exit code; SIGINT/SIGTERM cancel the apply in the runner. When the warm
+ * to the warm runner over a unix socket and relays the runner's stdout, stderr and exit code;
+ * SIGINT/SIGTERM cancel the apply in the runner. When none listens (start.ts), this client becomes
+ * the runner for the hosts that start while it applies its own, or, once a fleet is under way,
+ * starts the detached one. When the warm
  * runner is off (CDKTF_POSTFIX_WARM_RUNNER=0), unsafe (socket-dir.ts) or fails before it accepted the
  * request, or goes away during it, the apply runs in this process exactly as without it (the apply
  * converges, so running it again after a lost runner is safe). The apply code lives in the file
@@ -13,7 +15,7 @@ import type { Socket } from 'net';
 import { join } from 'path';
 import { ensureSafeDir, socketPath, warmRunnerDir } from './socket-dir';
 import { encodeFrame, Frame, FrameDecoder, Hello, jsonFrame, parseJsonFrame } from './protocol';
-import { idleSeconds, reachRunner, WARM_FLAG } from './start';
+import { idleSeconds, reachRunner, SELF, WARM_FLAG } from './start';
 
 declare const __CDKTF_POSTFIX_RUNNER_BUILD__: string | undefined;
 
@@ -34,8 +36,17 @@ function loadHeavy(): Heavy {
   return require(file) as Heavy;
 }
 
+/** The build of the code this process actually runs: a client beside another build's file sees it in the hello. */
+const serveOptions = (heavy: Heavy, sock: string) => ({
+  socketPath: sock,
+  build: heavy.RUNNER_BUILD ?? RUNNER_BUILD,
+  lockPath: `${sock}.lock`,
+  fleetMarker: `${sock}.fleet`,
+});
+
 type Outcome =
   | { kind: 'exit'; code: number }
+  | { kind: 'self'; sock: string }
   | { kind: 'signal'; signal: NodeJS.Signals }
   | { kind: 'fallback'; reason: string; retry?: boolean };
 
@@ -43,11 +54,15 @@ export async function clientMain(argv: string[], env: NodeJS.ProcessEnv): Promis
   if (argv[0] === WARM_FLAG) {
     const [, sock, idleMs] = argv;
     const heavy = loadHeavy();
-    // The build of the code this process actually runs: a client beside another build's file sees it in the hello.
-    await heavy.serveWarmRunner({ socketPath: sock, build: heavy.RUNNER_BUILD ?? RUNNER_BUILD, idleMs: Number(idleMs), lockPath: `${sock}.lock` });
+    await heavy.serveWarmRunner({ ...serveOptions(heavy, sock), idleMs: Number(idleMs) });
     process.exit(0);
   }
   const warm = env.CDKTF_POSTFIX_WARM_RUNNER !== '0' && (argv[0] === 'apply' || argv[0] === 'destroy') ? await viaWarmRunner(argv, env) : undefined;
+  if (warm?.kind === 'self') {
+    const heavy = loadHeavy();
+    if (env.CDKTF_POSTFIX_WARM_RUNNER_DEBUG === '1') say(`this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock})`);
+    process.exit(await heavy.serveWhileApplying(serveOptions(heavy, warm.sock), () => heavy.runnerMain(argv, env)));
+  }
   if (warm?.kind === 'signal') {
     process.kill(process.pid, warm.signal); // end as an uncancelled runner would: by the signal
     return;
@@ -71,6 +86,7 @@ async function viaWarmRunner(argv: string[], env: NodeJS.ProcessEnv): Promise<Ou
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     const socket = await reachRunner(sock, __filename, env);
+    if (socket === SELF) return { kind: 'self', sock };
     if (typeof socket === 'string') {
       say(`warm runner unavailable (${socket}); applying in this process`);
       return undefined;

@@ -5,7 +5,7 @@
  * client's own argv, environment and streams; applies are independent and run concurrently. It
  * writes nothing anywhere but to its clients (its stdio is /dev/null), so it cannot log secrets.
  */
-import { Stats, statSync, unlinkSync } from 'fs';
+import { closeSync, openSync, Stats, statSync, unlinkSync, utimesSync } from 'fs';
 import { createConnection, createServer, Server, Socket } from 'net';
 import { runnerMain } from '../apply/runner';
 import { encodeFrame, Frame, FrameDecoder, jsonFrame, parseRequest, ProtocolError, RunRequest } from './protocol';
@@ -14,52 +14,110 @@ export interface ServeOptions {
   readonly socketPath: string;
   /** The runner build's hash; a request of another build is refused. */
   readonly build: string;
-  /** Exit after this long without any connection. */
-  readonly idleMs: number;
+  /** The detached runner exits after this long without any connection or apply. */
+  readonly idleMs?: number;
   /** A file the starting client created so that only one runner starts; removed once listening. */
   readonly lockPath?: string;
+  /** Touched on every request served to another process: a fleet apply is under way (start.ts). */
+  readonly fleetMarker?: string;
 }
 
-/** Resolves when the runner stops listening (idle, or found stale). */
-export function serveWarmRunner(opts: ServeOptions): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const home = { path: process.cwd(), st: statSync('.') };
-    // Busy: a connection is open or an apply runs (one whose client went away is being cancelled).
-    let busy = 0;
-    let idle: NodeJS.Timeout | undefined;
-    let own: Stats | undefined;
-    const hold = (): (() => void) => {
-      busy++;
-      if (idle) clearTimeout(idle);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        if (--busy === 0) armIdle();
-      };
+interface Listener {
+  /** False: another runner of this instance already listens. */
+  readonly listening: boolean;
+  /** Stop listening (the socket goes); resolves once every served apply has ended. */
+  stop(): Promise<void>;
+  /** Resolves when the server has closed (stop() was called and every connection ended). */
+  readonly closed: Promise<void>;
+  readonly busy: () => boolean;
+}
+
+/**
+ * Listen on the socket and serve; `idle` runs each time nothing is busy (no connection open, no
+ * apply running: an apply whose client went away is still being cancelled).
+ */
+async function listen(opts: ServeOptions, idle: (busy: boolean) => void): Promise<Listener> {
+  const home = { path: process.cwd(), st: statSync('.') };
+  let busy = 0;
+  let own: Stats | undefined;
+  const hold = (): (() => void) => {
+    if (busy++ === 0) idle(true);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--busy === 0) idle(false);
     };
-    const server = createServer((socket) => {
-      socket.on('close', hold());
-      serveConnection(socket, opts.build, home, hold, () => stop());
-    });
-    const armIdle = (): void => {
-      if (idle) clearTimeout(idle);
-      idle = setTimeout(stop, opts.idleMs);
-    };
-    const stop = (): void => {
-      if (idle) clearTimeout(idle);
-      removeOwnSocket(opts.socketPath, own);
-      server.close(() => resolve());
-    };
-    listenOnce(server, opts.socketPath)
-      .then((listening) => {
-        if (opts.lockPath) removeQuietly(opts.lockPath);
-        if (!listening) return resolve(); // another runner of this instance is serving
-        own = statSync(opts.socketPath);
-        armIdle();
-      })
-      .catch(reject);
+  };
+  let onClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (onClosed = resolve));
+  let stopping = false;
+  const stop = (): Promise<void> => {
+    removeOwnSocket(opts.socketPath, own);
+    if (!stopping) server.close(() => onClosed());
+    stopping = true;
+    return closed;
+  };
+  const server = createServer((socket) => {
+    socket.on('close', hold());
+    serveConnection(socket, opts.build, home, () => {
+      if (opts.fleetMarker) touch(opts.fleetMarker);
+      return hold();
+    }, () => void stop());
   });
+  let listening: boolean;
+  try {
+    listening = await listenOnce(server, opts.socketPath);
+  } finally {
+    if (opts.lockPath) removeQuietly(opts.lockPath);
+  }
+  if (listening) own = statSync(opts.socketPath);
+  return { listening, stop, closed, busy: () => busy > 0 };
+}
+
+/** The detached warm runner: serves until idle for opts.idleMs (or found stale), then resolves. */
+export async function serveWarmRunner(opts: ServeOptions): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void l.stop(), opts.idleMs ?? 10_000);
+  };
+  const l: Listener = await listen(opts, (busy) => (busy ? clearTimeout(timer) : arm()));
+  if (!l.listening) return;
+  if (!l.busy()) arm();
+  await l.closed;
+}
+
+/**
+ * The first client of a host that finds no runner applies its own host in-process and, while it
+ * does, serves the clients that arrive (one node process for the hosts Terraform starts together,
+ * without starting another). When its own apply ends it stops listening, lets the applies it serves
+ * finish, and marks the fleet (opts.fleetMarker) if it served any, so the next client to find no
+ * runner starts the detached one. Returns its own apply's exit code.
+ */
+export async function serveWhileApplying(opts: ServeOptions, own: () => Promise<number>): Promise<number> {
+  let l: Listener | undefined;
+  try {
+    l = await listen(opts, () => undefined);
+  } catch {
+    l = undefined; // cannot listen: apply alone, as without the warm runner
+  }
+  const code = await own();
+  if (l?.listening) await l.stop();
+  return code;
+}
+
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    try {
+      closeSync(openSync(path, 'w', 0o600));
+    } catch {
+      // a marker only: without it the next client applies in-process and serves
+    }
+  }
 }
 
 /** Listen on path; a live runner there → false; a dead one's socket file is replaced. */
@@ -113,7 +171,7 @@ function removeQuietly(path: string): void {
 }
 
 /** hello → request → accepted → output frames → exit; a cancel frame or a lost client aborts the apply. */
-function serveConnection(socket: Socket, build: string, home: { path: string; st: Stats }, hold: () => () => void, stale: () => void): void {
+function serveConnection(socket: Socket, build: string, home: { path: string; st: Stats }, accept: () => () => void, stale: () => void): void {
   const decoder = new FrameDecoder();
   const abort = new AbortController();
   let request: RunRequest | undefined;
@@ -159,7 +217,7 @@ function serveConnection(socket: Socket, build: string, home: { path: string; st
     }
   });
   const run = (req: RunRequest): void => {
-    const release = hold();
+    const release = accept();
     send(encodeFrame('A'));
     const io = { stdout: (t: string) => send(encodeFrame('O', t)), stderr: (t: string) => send(encodeFrame('E', t)) };
     runnerMain(req.argv, req.env, io, abort.signal)

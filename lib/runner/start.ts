@@ -18,6 +18,11 @@ const START_TIMEOUT_MS = 10_000;
 /** A start lock older than this belongs to a client that died while starting a runner. */
 const LOCK_STALE_MS = 15_000;
 const POLL_MS = 20;
+/** A fleet marker younger than this: hosts are being applied one after another, start the detached runner. */
+const FLEET_WINDOW_MS = 60_000;
+
+/** The runner is this process: it applies its own host and serves the others meanwhile (server.ts serveWhileApplying). */
+export const SELF = 'self';
 
 /** CDKTF_POSTFIX_WARM_RUNNER_IDLE: seconds, a number from 0.1 to 3600. */
 export function idleSeconds(env: NodeJS.ProcessEnv): number {
@@ -31,12 +36,19 @@ export function idleSeconds(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
-/** A connected socket, or why there is none. */
-export async function reachRunner(sock: string, runnerFile: string, env: NodeJS.ProcessEnv): Promise<Socket | string> {
+/**
+ * A connected socket; SELF: nobody serves and this client is to (it holds the start lock); or why
+ * there is none. A client that finds no runner serves itself unless the fleet marker says hosts are
+ * being applied one after another (a runner served others within FLEET_WINDOW_MS): then it starts
+ * the detached runner, which stays for the next ones. So one host costs one node process, a fleet
+ * one apply-code load per runner.
+ */
+export async function reachRunner(sock: string, runnerFile: string, env: NodeJS.ProcessEnv): Promise<Socket | typeof SELF | string> {
   const now = await tryConnect(sock);
   if (now) return now;
   const lock = `${sock}.lock`;
   if (takeLock(lock)) {
+    if (!fleetUnderway(`${sock}.fleet`)) return SELF;
     const started = startRunner(sock, runnerFile, env, lock);
     if (started) return started;
   }
@@ -63,10 +75,21 @@ function tryConnect(sock: string): Promise<Socket | undefined> {
   });
 }
 
+function fleetUnderway(marker: string): boolean {
+  try {
+    return Date.now() - statSync(marker).mtimeMs < FLEET_WINDOW_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** The start lock, holding this process's pid (the starter replaces it with the runner's). */
 function takeLock(lock: string): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      closeSync(openSync(lock, 'wx', 0o600));
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;

@@ -4,4 +4,4 @@
  * (client.ts), which compiles it only when it must apply in-process or serve as the warm runner.
  */
 export { runnerMain } from '../apply/runner';
-export { serveWarmRunner } from './server';
+export { serveWarmRunner, serveWhileApplying } from './server';

@@ -1,20 +1,22 @@
 /**
  * The per-host runner as Terraform's local-exec starts it (node ASSET/cdktf-postfix-runner.js apply
  * BUNDLE, in the stack directory, connection in its environment), several at once, on lab hosts:
- * one warm runner serves them all (its pid, from the client's debug line, is the same for every
- * client and is none of theirs) and its own environment holds no connection data or secret; with
+ * one process applies them all (the clients' debug lines name its pid): first the client that found
+ * no runner, serving the others while it applies its own host, then, once a fleet is under way, the
+ * detached warm runner (none of the clients), whose environment holds no connection data; with
  * the warm runner off or its directory unsafe, the apply runs in-process as before; SIGTERM to a
  * client cancels its apply in the runner (the runner, busy while an apply runs, goes idle and exits
  * while the host's transaction is still paused). Needs root, the lab's packages and `npm run build`.
  */
 import { spawn } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PostfixHost } from '../../index';
 import { Lab, LabHost, startLab } from '../lab';
 import { labConnection, synthStack } from '../helpers/deploy';
 import { signalPid } from '../helpers/signal';
+import { socketPath } from '../../lib/runner/socket-dir';
 
 jest.setTimeout(300_000);
 
@@ -22,6 +24,7 @@ let lab: Lab;
 let work: string;
 const daemons = new Set<number>();
 const S = '/etc/postfix/.cdktf-postfix';
+const BUILD = /RUNNER_BUILD = "([0-9a-f]{64})"/.exec(readFileSync(join(__dirname, '..', '..', 'dist', 'runner', 'cdktf-postfix-apply.js'), 'utf8'))![1];
 
 interface Run {
   code: number | null;
@@ -113,22 +116,26 @@ describe('the per-host runner through a warm runner', () => {
   let stackDir: string;
   let warmDir: string;
 
-  test('three clients at once: one warm runner applies all, then a no-op for all; its environment holds no connection data', async () => {
+  test('three clients at once: one process applies all (the first client, serving the others), then a fleet no-op through the detached warm runner, whose environment holds no connection data', async () => {
     stackDir = stack(lab.hosts, 'one');
     warmDir = freshWarmDir('shared');
     const extra = { CDKTF_POSTFIX_WARM_RUNNER_DIR: warmDir, CDKTF_POSTFIX_WARM_RUNNER_IDLE: '20' };
     const first = await runAll(stackDir, extra);
     expect(first.map((r) => [r.code, r.report?.result, r.report?.error])).toEqual(lab.hosts.map(() => [0, 'applied', undefined]));
-    const pids = new Set(first.map(servedBy));
-    expect(pids.size).toBe(1);
-    const pid = [...pids][0]!;
-    expect(first.map((r) => r.pid)).not.toContain(pid);
     expect(first.every((r) => /applied/.test(r.stdout))).toBe(true);
+    // No other process was started: one client applies its own host and serves the two others.
+    const selves = first.filter((r) => /this process \(pid \d+\) applies and serves/.test(r.stderr));
+    expect(selves).toHaveLength(1);
+    expect(first.filter((r) => r !== selves[0]).map(servedBy)).toEqual([selves[0].pid, selves[0].pid]);
+
+    // It served others, so the next client that finds no runner starts the detached one: it serves all three.
+    const noop = await runAll(stackDir, extra);
+    const pid = servedBy(noop[0])!;
+    expect(noop.map((r) => [r.code, r.report?.result, servedBy(r)])).toEqual(lab.hosts.map(() => [0, 'unchanged', pid]));
+    expect(noop.map((r) => r.pid)).not.toContain(pid);
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(environ.filter((v) => /^CDKTF_POSTFIX_/.test(v))).toEqual([]);
-
-    const noop = await runAll(stackDir, extra);
-    expect(noop.map((r) => [r.code, r.report?.result, servedBy(r)])).toEqual(lab.hosts.map(() => [0, 'unchanged', pid]));
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--warm-runner');
   });
 
   test('turned off, or its directory unsafe: the apply runs in-process as before', async () => {
@@ -148,7 +155,10 @@ describe('the per-host runner through a warm runner', () => {
     const h = lab.hosts[0];
     expect((await h.exec(['touch', `${S}/fault-injection-allowed`])).code).toBe(0);
     const changed = stack([h], 'two');
-    const extra = { CDKTF_POSTFIX_WARM_RUNNER_DIR: freshWarmDir('cancel'), CDKTF_POSTFIX_WARM_RUNNER_IDLE: '1' };
+    const cancelDir = freshWarmDir('cancel');
+    const extra = { CDKTF_POSTFIX_WARM_RUNNER_DIR: cancelDir, CDKTF_POSTFIX_WARM_RUNNER_IDLE: '1' };
+    // A fleet under way (the marker a runner leaves when it served others): the client starts the detached runner.
+    writeFileSync(`${socketPath(cancelDir, BUILD, process.getuid!(), changed, process.env)}.fleet`, '');
     try {
       const client = startRunner(changed, 0, { ...extra, CDKTF_POSTFIX_FAULT: 'pause-after:validate' });
       for (let i = 0; i < 600 && (await h.exec(['test', '-f', `${S}/fault-paused`])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
