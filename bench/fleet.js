@@ -6,10 +6,11 @@
  *   cli     `cdktf-postfix apply STACK --concurrency N` (one process, N SSH connections)
  *   runner  N runner processes at once, as Terraform's local-exec starts them (`node runner.js apply
  *           bundle.json`, connection in CDKTF_POSTFIX_* variables): the per-process cost alone. Each
- *           run gets its own warm runner directory, so the first client starts a fresh warm runner
- *           inside the measured cgroup and its CPU counts as client CPU (checked from its
- *           /proc/PID/cgroup and printed); FLEET_WARM=0 turns the warm runner off (in-process, as
- *           before it existed) for a baseline in the same run
+ *           run gets its own warm runner directory, so whatever applies (a client serving the others,
+ *           or a detached warm runner started by a client) runs inside the measured cgroup and its
+ *           CPU counts as client CPU (a detached runner's cgroup is checked and printed);
+ *           FLEET_WARM=0 turns the warm runner off (in-process, as before it existed) for a
+ *           baseline in the same run
  *   deploy  `terraform apply -parallelism=N` in the synthesized stack (what `cdktf deploy` runs
  *           after synth); its no-op replaces every host's apply resource (`-replace`), so every
  *           runner runs and finds the host unchanged; `terraform plan` with nothing to do is shown
@@ -97,23 +98,30 @@ function runnerScript(stackDir, tag) {
 }
 
 /**
- * The warm runners that served a runner-mode run (from the clients' debug lines) and their cpuacct
- * cgroup, which must be the measured one (cdktf-postfix-bench-PID-N, see measure.js runMeasured):
- * otherwise their CPU would be missing from the client CPU.
+ * The processes that applied a runner-mode run, from the clients' debug lines: a client that applied
+ * its own host and served the others (it is one of the measured processes), or the detached warm
+ * runner, whose cpuacct cgroup must be the measured one (cdktf-postfix-bench-PID-N, see measure.js
+ * runMeasured), else its CPU would be missing from the client CPU.
  */
 function warmRunners(stderrs) {
-  const pids = new Set();
-  for (const f of stderrs) for (const x of fs.readFileSync(f, 'utf8').matchAll(/warm runner pid (\d+) applies this/g)) pids.add(Number(x[1]));
-  return [...pids].map((pid) => {
-    let cgroup = 'exited before it was read';
+  const found = new Map();
+  for (const f of stderrs) {
+    const text = fs.readFileSync(f, 'utf8');
+    for (const x of text.matchAll(/this process \(pid (\d+)\) applies and serves/g))
+      found.set(Number(x[1]), 'a client, serving the others');
+    for (const x of text.matchAll(/warm runner pid (\d+) applies this/g)) if (!found.has(Number(x[1]))) found.set(Number(x[1]), undefined);
+  }
+  return [...found].map(([pid, role]) => {
+    if (role) return { pid, where: role };
+    let cgroup;
     try {
       cgroup = /cpuacct[^:]*:([^\n]*)/.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))[1];
     } catch {
-      // gone already (idle exit): its CPU was counted where it ran
+      return { pid, where: 'detached, exited before its cgroup was read' };
     }
-    const measured = cgroup.startsWith(`/cdktf-postfix-bench-${process.pid}-`);
-    if (!measured && !cgroup.startsWith('exited')) throw new Error(`warm runner pid ${pid} runs in cgroup ${cgroup}, not the measured one`);
-    return { pid, cgroup };
+    if (!cgroup.startsWith(`/cdktf-postfix-bench-${process.pid}-`))
+      throw new Error(`warm runner pid ${pid} runs in cgroup ${cgroup}, not the measured one`);
+    return { pid, where: `detached, in the measured cgroup ${cgroup}` };
   });
 }
 
@@ -215,7 +223,11 @@ function row(s) {
     ? `; terraform plan (nothing to do) ${(s.plan.ms / 1000).toFixed(2)}s wall, ${(s.plan.cpuMs / 1000).toFixed(2)}s CPU`
     : '';
   const warm =
-    s.mode !== 'runner' ? '' : s.warm.length ? `; warm runner pid ${s.warm.map((w) => `${w.pid} (cgroup ${w.cgroup})`).join(', ')}` : '; in-process';
+    s.mode !== 'runner'
+      ? ''
+      : s.warm.length
+        ? `; applied by pid ${s.warm.map((w) => `${w.pid} (${w.where})`).join(', ')}`
+        : '; each in its own process';
   return `  ${s.mode.padEnd(6)} ${s.kind.padEnd(5)} N=${String(s.n).padStart(2)}  wall ${(s.ms / 1000).toFixed(2)}s  client CPU ${(s.clientCpuMs / 1000).toFixed(2)}s (${(s.clientCpuMs / s.n).toFixed(0)} ms/host)  peak client mem ${s.peakMiB.toFixed(0)} MiB  host CPU/host median ${m.median(sessions).toFixed(0)} ms (max ${Math.max(...sessions).toFixed(0)}), postfix restart ${m.median(postfix).toFixed(0)} ms/host  [load ${s.load.toFixed(1)}]${plan}${warm}`;
 }
 
@@ -250,7 +262,7 @@ function fit(samples) {
 async function main() {
   console.log(`bench/fleet: N = ${NS.join(', ')}; modes ${MODES.join(', ')}; build under test ${ROOT}`);
   console.log(
-    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: every node start loads it)` : 'unset'}; runner mode warm runner ${WARM ? 'on' : 'off (FLEET_WARM=0)'}`,
+    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: every node start loads it)` : 'unset'}; runner mode warm runner ${WARM ? 'on (where the build has it)' : 'off (FLEET_WARM=0)'}`,
   );
   console.log(m.machineLine('at start'));
   console.log(m.STOCK_SHELL_NOTE);

@@ -17,7 +17,9 @@ export function resolveRunnerDir(): string {
     path.resolve(__dirname, '..', '..', 'runner'), // dist/cdktn/constructs
     path.resolve(__dirname, '..', 'dist', 'runner'),
   ];
-  const found = candidates.find((p) => fs.existsSync(path.join(p, RUNNER_FILE_NAME)) && fs.existsSync(path.join(p, RUNNER_APPLY_FILE_NAME)));
+  const found = candidates.find(
+    (p) => fs.existsSync(path.join(p, RUNNER_FILE_NAME)) && fs.existsSync(path.join(p, RUNNER_APPLY_FILE_NAME)),
+  );
   if (!found) {
     throw new Error(
       `cdktf-postfix: the apply runner is not built (looked for ${RUNNER_FILE_NAME} and ${RUNNER_APPLY_FILE_NAME} in ${candidates.join(', ')}). Fix: run \`npm run build\` in the cdktf-postfix package.`,

@@ -15,7 +15,7 @@ import type { Socket } from 'net';
 import { join } from 'path';
 import { ensureSafeDir, socketPath, warmRunnerDir } from './socket-dir';
 import { encodeFrame, Frame, FrameDecoder, Hello, jsonFrame, parseJsonFrame } from './protocol';
-import { idleSeconds, reachRunner, SELF, WARM_FLAG } from './start';
+import { idleSeconds, reachRunner, WARM_FLAG } from './start';
 
 declare const __CDKTF_POSTFIX_RUNNER_BUILD__: string | undefined;
 
@@ -33,6 +33,7 @@ const say = (line: string): void => void process.stderr.write(`cdktf-postfix: ${
  */
 function loadHeavy(): Heavy {
   const file = typeof __CDKTF_POSTFIX_RUNNER_BUILD__ === 'string' ? join(__dirname, 'cdktf-postfix-apply.js') : './warm-entry';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the apply code loads only in the process that applies or serves
   return require(file) as Heavy;
 }
 
@@ -57,10 +58,12 @@ export async function clientMain(argv: string[], env: NodeJS.ProcessEnv): Promis
     await heavy.serveWarmRunner({ ...serveOptions(heavy, sock), idleMs: Number(idleMs) });
     process.exit(0);
   }
-  const warm = env.CDKTF_POSTFIX_WARM_RUNNER !== '0' && (argv[0] === 'apply' || argv[0] === 'destroy') ? await viaWarmRunner(argv, env) : undefined;
+  const warm =
+    env.CDKTF_POSTFIX_WARM_RUNNER !== '0' && (argv[0] === 'apply' || argv[0] === 'destroy') ? await viaWarmRunner(argv, env) : undefined;
   if (warm?.kind === 'self') {
     const heavy = loadHeavy();
-    if (env.CDKTF_POSTFIX_WARM_RUNNER_DEBUG === '1') say(`this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock})`);
+    if (env.CDKTF_POSTFIX_WARM_RUNNER_DEBUG === '1')
+      say(`this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock})`);
     process.exit(await heavy.serveWhileApplying(serveOptions(heavy, warm.sock), () => heavy.runnerMain(argv, env)));
   }
   if (warm?.kind === 'signal') {
@@ -85,13 +88,13 @@ async function viaWarmRunner(argv: string[], env: NodeJS.ProcessEnv): Promise<Ou
     return undefined;
   }
   for (let attempt = 0; attempt < 2; attempt++) {
-    const socket = await reachRunner(sock, __filename, env);
-    if (socket === SELF) return { kind: 'self', sock };
-    if (typeof socket === 'string') {
-      say(`warm runner unavailable (${socket}); applying in this process`);
+    const reached = await reachRunner(sock, __filename, env);
+    if ('self' in reached) return { kind: 'self', sock };
+    if ('none' in reached) {
+      say(`warm runner unavailable (${reached.none}); applying in this process`);
       return undefined;
     }
-    const outcome = await relay(socket, argv, env, sock);
+    const outcome = await relay(reached.socket, argv, env, sock);
     if (outcome.kind !== 'fallback') return outcome;
     if (outcome.retry && attempt === 0) continue;
     say(`warm runner ${outcome.reason}; applying in this process`);
@@ -131,7 +134,10 @@ function relay(socket: Socket, argv: string[], env: NodeJS.ProcessEnv, sock: str
         case 'H':
           hello = parseJsonFrame<Hello>(f);
           if (hello.build !== RUNNER_BUILD) {
-            finish({ kind: 'fallback', reason: `(pid ${hello.pid}) is build ${String(hello.build).slice(0, 12)}, not ${RUNNER_BUILD.slice(0, 12)}` });
+            finish({
+              kind: 'fallback',
+              reason: `(pid ${hello.pid}) is build ${String(hello.build).slice(0, 12)}, not ${RUNNER_BUILD.slice(0, 12)}`,
+            });
             return false;
           }
           socket.write(jsonFrame('R', { build: RUNNER_BUILD, argv, cwd: process.cwd(), env: stringsOf(env) }));

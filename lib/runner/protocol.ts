@@ -73,7 +73,8 @@ export function parseJsonFrame<T extends object>(frame: Frame): T {
   } catch (e) {
     throw new ProtocolError(`frame ${frame.type}: not JSON (${(e as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`frame ${frame.type}: not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ProtocolError(`frame ${frame.type}: not a JSON object`);
   return value as T;
 }
 
@@ -93,7 +94,8 @@ export interface Hello {
 export function parseRequest(frame: Frame): RunRequest {
   const r = parseJsonFrame<Partial<RunRequest>>(frame);
   if (typeof r.build !== 'string') throw new ProtocolError('request: build is not a string');
-  if (!Array.isArray(r.argv) || r.argv.some((a) => typeof a !== 'string')) throw new ProtocolError('request: argv is not a list of strings');
+  if (!Array.isArray(r.argv) || r.argv.some((a) => typeof a !== 'string'))
+    throw new ProtocolError('request: argv is not a list of strings');
   if (typeof r.cwd !== 'string' || !r.cwd.startsWith('/')) throw new ProtocolError('request: cwd is not an absolute path');
   if (typeof r.env !== 'object' || r.env === null || Object.values(r.env).some((v) => typeof v !== 'string'))
     throw new ProtocolError('request: env is not an object of strings');

@@ -60,10 +60,16 @@ async function listen(opts: ServeOptions, idle: (busy: boolean) => void): Promis
   };
   const server = createServer((socket) => {
     socket.on('close', hold());
-    serveConnection(socket, opts.build, home, () => {
-      if (opts.fleetMarker) touch(opts.fleetMarker);
-      return hold();
-    }, () => void stop());
+    serveConnection(
+      socket,
+      opts.build,
+      home,
+      () => {
+        if (opts.fleetMarker) touch(opts.fleetMarker);
+        return hold();
+      },
+      () => void stop(),
+    );
   });
   let listening: boolean;
   try {
@@ -171,7 +177,13 @@ function removeQuietly(path: string): void {
 }
 
 /** hello → request → accepted → output frames → exit; a cancel frame or a lost client aborts the apply. */
-function serveConnection(socket: Socket, build: string, home: { path: string; st: Stats }, accept: () => () => void, stale: () => void): void {
+function serveConnection(
+  socket: Socket,
+  build: string,
+  home: { path: string; st: Stats },
+  accept: () => () => void,
+  stale: () => void,
+): void {
   const decoder = new FrameDecoder();
   const abort = new AbortController();
   let request: RunRequest | undefined;
@@ -220,7 +232,7 @@ function serveConnection(socket: Socket, build: string, home: { path: string; st
     const release = accept();
     send(encodeFrame('A'));
     const io = { stdout: (t: string) => send(encodeFrame('O', t)), stderr: (t: string) => send(encodeFrame('E', t)) };
-    runnerMain(req.argv, req.env, io, abort.signal)
+    void runnerMain(req.argv, req.env, io, abort.signal)
       .catch((e: Error) => {
         io.stderr(`cdktf-postfix: ${e.message}\n`);
         return 1;

@@ -35,21 +35,29 @@ export function warmRunnerDir(env: NodeJS.ProcessEnv, uid: number): string {
  * the fix otherwise; nothing in a directory that fails is ever used.
  */
 export function ensureSafeDir(dir: string, uid: number): void {
-  const fix = 'Fix: remove it (a new one is made with mode 0700), point CDKTF_POSTFIX_WARM_RUNNER_DIR at a directory of yours with mode 0700, or set CDKTF_POSTFIX_WARM_RUNNER=0';
+  const fix =
+    'Fix: remove it (a new one is made with mode 0700), point CDKTF_POSTFIX_WARM_RUNNER_DIR at a directory of yours with mode 0700, or set CDKTF_POSTFIX_WARM_RUNNER=0';
   if (!dir.startsWith('/')) throw new WarmRunnerDirError(`warm runner directory ${JSON.stringify(dir)} is not an absolute path. ${fix}`);
   if (Buffer.byteLength(dir) > MAX_DIR_LENGTH)
-    throw new WarmRunnerDirError(`warm runner directory ${dir} is longer than ${MAX_DIR_LENGTH} bytes (a unix socket path is limited to 107). ${fix}`);
+    throw new WarmRunnerDirError(
+      `warm runner directory ${dir} is longer than ${MAX_DIR_LENGTH} bytes (a unix socket path is limited to 107). ${fix}`,
+    );
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new WarmRunnerDirError(`cannot create warm runner directory ${dir}: ${(e as Error).message}. ${fix}`);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new WarmRunnerDirError(`cannot create warm runner directory ${dir}: ${(e as Error).message}. ${fix}`);
   }
   const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new WarmRunnerDirError(`warm runner directory ${dir} is not a directory (a symbolic link or file is there). ${fix}`);
-  if (st.uid !== uid) throw new WarmRunnerDirError(`warm runner directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}). ${fix}`);
+  if (!st.isDirectory())
+    throw new WarmRunnerDirError(`warm runner directory ${dir} is not a directory (a symbolic link or file is there). ${fix}`);
+  if (st.uid !== uid)
+    throw new WarmRunnerDirError(`warm runner directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}). ${fix}`);
   const mode = st.mode & 0o7777;
   if (mode !== 0o700)
-    throw new WarmRunnerDirError(`warm runner directory ${dir} has mode ${mode.toString(8).padStart(4, '0')}, not 0700 (others could reach the runner). ${fix}`);
+    throw new WarmRunnerDirError(
+      `warm runner directory ${dir} has mode ${mode.toString(8).padStart(4, '0')}, not 0700 (others could reach the runner). ${fix}`,
+    );
 }
 
 /** The process-level environment a warm runner gets: INHERITED_ENV only. */

@@ -21,8 +21,8 @@ const POLL_MS = 20;
 /** A fleet marker younger than this: hosts are being applied one after another, start the detached runner. */
 const FLEET_WINDOW_MS = 60_000;
 
-/** The runner is this process: it applies its own host and serves the others meanwhile (server.ts serveWhileApplying). */
-export const SELF = 'self';
+/** A connected socket; self: the runner is this process (it applies its own host and serves the others meanwhile, server.ts serveWhileApplying); none: why there is no runner. */
+export type Reached = { readonly socket: Socket } | { readonly self: true } | { readonly none: string };
 
 /** CDKTF_POSTFIX_WARM_RUNNER_IDLE: seconds, a number from 0.1 to 3600. */
 export function idleSeconds(env: NodeJS.ProcessEnv): number {
@@ -37,30 +37,30 @@ export function idleSeconds(env: NodeJS.ProcessEnv): number {
 }
 
 /**
- * A connected socket; SELF: nobody serves and this client is to (it holds the start lock); or why
+ * A connected socket; self: nobody serves and this client is to (it holds the start lock); or why
  * there is none. A client that finds no runner serves itself unless the fleet marker says hosts are
  * being applied one after another (a runner served others within FLEET_WINDOW_MS): then it starts
  * the detached runner, which stays for the next ones. So one host costs one node process, a fleet
  * one apply-code load per runner.
  */
-export async function reachRunner(sock: string, runnerFile: string, env: NodeJS.ProcessEnv): Promise<Socket | typeof SELF | string> {
+export async function reachRunner(sock: string, runnerFile: string, env: NodeJS.ProcessEnv): Promise<Reached> {
   const now = await tryConnect(sock);
-  if (now) return now;
+  if (now) return { socket: now };
   const lock = `${sock}.lock`;
   if (takeLock(lock)) {
-    if (!fleetUnderway(`${sock}.fleet`)) return SELF;
+    if (!fleetUnderway(`${sock}.fleet`)) return { self: true };
     const started = startRunner(sock, runnerFile, env, lock);
-    if (started) return started;
+    if (started) return { none: started };
   }
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, POLL_MS));
     const s = await tryConnect(sock);
-    if (s) return s;
+    if (s) return { socket: s };
     const pid = lockPid(lock);
-    if (pid !== undefined && !alive(pid)) return `the runner it started (pid ${pid}) exited before listening`;
+    if (pid !== undefined && !alive(pid)) return { none: `the runner it started (pid ${pid}) exited before listening` };
   }
-  return `no runner listening on ${sock} after ${START_TIMEOUT_MS / 1000} s`;
+  return { none: `no runner listening on ${sock} after ${START_TIMEOUT_MS / 1000} s` };
 }
 
 function tryConnect(sock: string): Promise<Socket | undefined> {
@@ -107,7 +107,8 @@ function takeLock(lock: string): boolean {
 /** Start the runner; undefined once it is on its way, else why it is not. */
 function startRunner(sock: string, runnerFile: string, env: NodeJS.ProcessEnv, lock: string): string | undefined {
   try {
-    const { spawn } = require('child_process') as typeof import('child_process'); // only the starting client needs it
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only the client that starts the runner needs it
+    const { spawn } = require('child_process') as typeof import('child_process');
     const child = spawn(process.execPath, [runnerFile, WARM_FLAG, sock, String(idleSeconds(env) * 1000)], {
       detached: true,
       stdio: 'ignore',

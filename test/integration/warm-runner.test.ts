@@ -24,7 +24,9 @@ let lab: Lab;
 let work: string;
 const daemons = new Set<number>();
 const S = '/etc/postfix/.cdktf-postfix';
-const BUILD = /RUNNER_BUILD = "([0-9a-f]{64})"/.exec(readFileSync(join(__dirname, '..', '..', 'dist', 'runner', 'cdktf-postfix-apply.js'), 'utf8'))![1];
+const BUILD = /RUNNER_BUILD = "([0-9a-f]{64})"/.exec(
+  readFileSync(join(__dirname, '..', '..', 'dist', 'runner', 'cdktf-postfix-apply.js'), 'utf8'),
+)![1];
 
 interface Run {
   code: number | null;
@@ -37,14 +39,24 @@ interface Run {
 
 function stack(hosts: LabHost[], banner: string): string {
   return synthStack((s) => {
-    hosts.forEach((h, i) => new PostfixHost(s, `mx${i + 1}`, { connection: labConnection(h), settings: { smtpd_banner: `$myhostname ESMTP ${banner}` } }));
+    hosts.forEach(
+      (h, i) =>
+        new PostfixHost(s, `mx${i + 1}`, { connection: labConnection(h), settings: { smtpd_banner: `$myhostname ESMTP ${banner}` } }),
+    );
   });
 }
 
 /** Each host's apply local-exec from cdk.tf.json: interpreter, command and environment. */
 function provisioners(stackDir: string): { interpreter: string[]; command: string; environment: Record<string, string> }[] {
   const tf = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as {
-    resource: { terraform_data: Record<string, { provisioner?: { 'local-exec'?: { when?: string; interpreter: string[]; command: string; environment: Record<string, string> } }[] }> };
+    resource: {
+      terraform_data: Record<
+        string,
+        {
+          provisioner?: { 'local-exec'?: { when?: string; interpreter: string[]; command: string; environment: Record<string, string> } }[];
+        }
+      >;
+    };
   };
   return Object.values(tf.resource.terraform_data)
     .map((r) => (r.provisioner ?? []).map((p) => p['local-exec']).find((p) => p && !p.when))
@@ -52,7 +64,11 @@ function provisioners(stackDir: string): { interpreter: string[]; command: strin
 }
 
 /** Start one host's runner as Terraform does; `started` resolves with its pid, `done` with its outcome. */
-function startRunner(stackDir: string, index: number, extra: Record<string, string>): { pid: number; done: Promise<Run>; stderr: () => string } {
+function startRunner(
+  stackDir: string,
+  index: number,
+  extra: Record<string, string>,
+): { pid: number; done: Promise<Run>; stderr: () => string } {
   const p = provisioners(stackDir)[index];
   const report = join(work, `report-${Date.now()}-${index}-${Math.random().toString(36).slice(2)}.json`);
   const env = { ...process.env, ...p.environment, CDKTF_POSTFIX_REPORT: report, CDKTF_POSTFIX_WARM_RUNNER_DEBUG: '1', ...extra };
@@ -161,7 +177,8 @@ describe('the per-host runner through a warm runner', () => {
     writeFileSync(`${socketPath(cancelDir, BUILD, process.getuid!(), changed, process.env)}.fleet`, '');
     try {
       const client = startRunner(changed, 0, { ...extra, CDKTF_POSTFIX_FAULT: 'pause-after:validate' });
-      for (let i = 0; i < 600 && (await h.exec(['test', '-f', `${S}/fault-paused`])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && (await h.exec(['test', '-f', `${S}/fault-paused`])).code !== 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect((await h.exec(['test', '-f', `${S}/fault-paused`])).code).toBe(0);
       const pid = Number(/warm runner pid (\d+) applies this/.exec(client.stderr())![1]);
       daemons.add(pid);

@@ -11,7 +11,15 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sym
 import { createServer, Server } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { encodeFrame, FrameDecoder, jsonFrame, MAX_FRAME_BYTES, parseJsonFrame, parseRequest, ProtocolError } from '../../lib/runner/protocol';
+import {
+  encodeFrame,
+  FrameDecoder,
+  jsonFrame,
+  MAX_FRAME_BYTES,
+  parseJsonFrame,
+  parseRequest,
+  ProtocolError,
+} from '../../lib/runner/protocol';
 import { ensureSafeDir, INHERITED_ENV, inheritedEnv, socketPath, warmRunnerDir } from '../../lib/runner/socket-dir';
 import { idleSeconds } from '../../lib/runner/start';
 
@@ -27,7 +35,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('frames', () => {
   it('reassemble from a stream cut at every byte', () => {
-    const wire = Buffer.concat([jsonFrame('H', { build: 'b', pid: 7 }), encodeFrame('O', 'héllo\n'), encodeFrame('A'), jsonFrame('X', { code: 3 })]);
+    const wire = Buffer.concat([
+      jsonFrame('H', { build: 'b', pid: 7 }),
+      encodeFrame('O', 'héllo\n'),
+      encodeFrame('A'),
+      jsonFrame('X', { code: 3 }),
+    ]);
     const d = new FrameDecoder();
     const got = [];
     for (let i = 0; i < wire.length; i++) got.push(...d.push(wire.subarray(i, i + 1)));
@@ -136,7 +149,13 @@ describe('the built client falls back to applying in-process', () => {
 
   function client(extra: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const env = { ...process.env, CDKTF_POSTFIX_HOST: '127.0.0.1', CDKTF_POSTFIX_PORT: '1', CDKTF_POSTFIX_WARM_RUNNER_DIR: warmDir, ...extra };
+      const env = {
+        ...process.env,
+        CDKTF_POSTFIX_HOST: '127.0.0.1',
+        CDKTF_POSTFIX_PORT: '1',
+        CDKTF_POSTFIX_WARM_RUNNER_DIR: warmDir,
+        ...extra,
+      };
       const c = spawn(process.execPath, [CLIENT, 'apply', 'b.json'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
