@@ -92,6 +92,8 @@ export async function serveWarmRunner(opts: ServeOptions): Promise<void> {
   if (!l.listening) return;
   if (!l.busy()) arm();
   await l.closed;
+  // The fleet is over (nothing came for idleMs): the next client applies in-process and serves.
+  if (opts.fleetMarker) removeQuietly(opts.fleetMarker);
 }
 
 /**

@@ -9,7 +9,7 @@
  * while the host's transaction is still paused). Needs root, the lab's packages and `npm run build`.
  */
 import { spawn } from 'child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PostfixHost } from '../../index';
@@ -174,7 +174,8 @@ describe('the per-host runner through a warm runner', () => {
     const cancelDir = freshWarmDir('cancel');
     const extra = { CDKTF_POSTFIX_WARM_RUNNER_DIR: cancelDir, CDKTF_POSTFIX_WARM_RUNNER_IDLE: '1' };
     // A fleet under way (the marker a runner leaves when it served others): the client starts the detached runner.
-    writeFileSync(`${socketPath(cancelDir, BUILD, process.getuid!(), changed, process.env)}.fleet`, '');
+    const marker = `${socketPath(cancelDir, BUILD, process.getuid!(), changed, process.env)}.fleet`;
+    writeFileSync(marker, '');
     try {
       const client = startRunner(changed, 0, { ...extra, CDKTF_POSTFIX_FAULT: 'pause-after:validate' });
       for (let i = 0; i < 600 && (await h.exec(['test', '-f', `${S}/fault-paused`])).code !== 0; i++)
@@ -188,6 +189,7 @@ describe('the per-host runner through a warm runner', () => {
       // The host's transaction still waits; a runner still applying would stay busy and alive.
       for (let i = 0; i < 300 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
       expect(alive(pid)).toBe(false);
+      expect(existsSync(marker)).toBe(false); // idle: the fleet is over, the next client applies itself
       expect((await h.exec(['test', '-f', `${S}/fault-paused`])).code).toBe(0);
     } finally {
       await h.exec(['rm', '-f', `${S}/fault-paused`, `${S}/fault-injection-allowed`]);
