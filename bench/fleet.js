@@ -5,7 +5,12 @@
  * submissions) and each way of applying in FLEET_MODES, a first apply to fresh hosts and a no-op:
  *   cli     `cdktf-postfix apply STACK --concurrency N` (one process, N SSH connections)
  *   runner  N runner processes at once, as Terraform's local-exec starts them (`node runner.js apply
- *           bundle.json`, connection in CDKTF_POSTFIX_* variables): the per-process cost alone
+ *           bundle.json`, connection in CDKTF_POSTFIX_* variables): the per-process cost alone. Each
+ *           run gets its own warm runner directory, so whatever applies (a client serving the others,
+ *           or a detached warm runner started by a client) runs inside the measured cgroup and its
+ *           CPU counts as client CPU (a detached runner's cgroup is checked and printed);
+ *           FLEET_WARM=0 turns the warm runner off (in-process, as before it existed) for a
+ *           baseline in the same run
  *   deploy  `terraform apply -parallelism=N` in the synthesized stack (what `cdktf deploy` runs
  *           after synth); its no-op replaces every host's apply resource (`-replace`), so every
  *           runner runs and finds the host unchanged; `terraform plan` with nothing to do is shown
@@ -18,6 +23,7 @@
  *   FLEET_MODES=cli,runner,deploy
  *   FLEET_ROOT=DIR        the build under test (default: this checkout), for before/after runs
  *   FLEET_JSON=FILE       every sample as JSON
+ *   FLEET_WARM=0          runner mode without the warm runner (CDKTF_POSTFIX_WARM_RUNNER=0)
  * Needs root, the lab's Debian packages, terraform on PATH, `npm run build`.
  */
 'use strict';
@@ -31,6 +37,7 @@ const ROOT = path.resolve(process.env.FLEET_ROOT || HERE);
 const NS = (process.env.FLEET_N || '1,5,10').split(',').map(Number);
 const MODES = (process.env.FLEET_MODES || 'cli,runner,deploy').split(',');
 const CORES = os.cpus().length;
+const WARM = process.env.FLEET_WARM !== '0';
 
 m.requireRoot('bench/fleet');
 for (const f of ['dist/bin/cdktf-postfix.js', 'dist/index.js', 'dist/runner/cdktf-postfix-runner.js']) {
@@ -65,20 +72,57 @@ function runnerScript(stackDir, tag) {
   const tf = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
   const lines = ['#!/bin/sh', `cd ${shq(stackDir)}`];
   const reports = [];
+  const stderrs = [];
+  // A warm runner directory of this run only: the runner that serves it starts inside the measured cgroup.
+  const warmDir = path.join(work, `w-${tag}`);
+  fs.mkdirSync(warmDir, { mode: 0o700 });
+  const warm = WARM
+    ? { CDKTF_POSTFIX_WARM_RUNNER_DIR: warmDir, CDKTF_POSTFIX_WARM_RUNNER_DEBUG: '1', CDKTF_POSTFIX_WARM_RUNNER_IDLE: '2' }
+    : { CDKTF_POSTFIX_WARM_RUNNER: '0' };
   for (const [name, r] of Object.entries(tf.resource.terraform_data)) {
     const p = (r.provisioner || []).map((x) => x['local-exec']).find((x) => x && !x.when);
     if (!p) continue;
     const report = path.join(work, `${tag}-${name}.json`);
+    const stderr = path.join(work, `${tag}-${name}.stderr`);
     reports.push(report);
-    const env = Object.entries({ ...p.environment, CDKTF_POSTFIX_REPORT: report })
+    stderrs.push(stderr);
+    const env = Object.entries({ ...p.environment, CDKTF_POSTFIX_REPORT: report, ...warm })
       .map(([k, v]) => `${k}=${shq(v)}`)
       .join(' ');
-    lines.push(`env ${env} ${p.interpreter.map(shq).join(' ')} ${shq(p.command)} > /dev/null 2>&1 &`);
+    lines.push(`env ${env} ${p.interpreter.map(shq).join(' ')} ${shq(p.command)} > /dev/null 2>${shq(stderr)} &`);
   }
   lines.push('wait');
   const file = path.join(work, `${tag}.sh`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
-  return { file, reports };
+  return { file, reports, stderrs };
+}
+
+/**
+ * The processes that applied a runner-mode run, from the clients' debug lines: a client that applied
+ * its own host and served the others (it is one of the measured processes), or the detached warm
+ * runner, whose cpuacct cgroup must be the measured one (cdktf-postfix-bench-PID-N, see measure.js
+ * runMeasured), else its CPU would be missing from the client CPU.
+ */
+function warmRunners(stderrs) {
+  const found = new Map();
+  for (const f of stderrs) {
+    const text = fs.readFileSync(f, 'utf8');
+    for (const x of text.matchAll(/this process \(pid (\d+)\) applies and serves/g))
+      found.set(Number(x[1]), 'a client, serving the others');
+    for (const x of text.matchAll(/warm runner pid (\d+) applies this/g)) if (!found.has(Number(x[1]))) found.set(Number(x[1]), undefined);
+  }
+  return [...found].map(([pid, role]) => {
+    if (role) return { pid, where: role };
+    let cgroup;
+    try {
+      cgroup = /cpuacct[^:]*:([^\n]*)/.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))[1];
+    } catch {
+      return { pid, where: 'detached, exited before its cgroup was read' };
+    }
+    if (!cgroup.startsWith(`/cdktf-postfix-bench-${process.pid}-`))
+      throw new Error(`warm runner pid ${pid} runs in cgroup ${cgroup}, not the measured one`);
+    return { pid, where: `detached, in the measured cgroup ${cgroup}` };
+  });
 }
 
 const tfEnv = () => {
@@ -106,6 +150,7 @@ async function applyOnce(mode, kind, hosts, stackDir, tag) {
     const s = runnerScript(stackDir, tag);
     r = await must(['sh', s.file]);
     reports = s.reports.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+    r.warm = warmRunners(s.stderrs);
   } else {
     const env = tfEnv();
     const args = ['apply', '-auto-approve', '-input=false', '-no-color', `-parallelism=${n}`];
@@ -116,7 +161,7 @@ async function applyOnce(mode, kind, hosts, stackDir, tag) {
   const bad = reports.filter((x) => x.result !== expect);
   if (bad.length)
     throw new Error(`${mode} ${kind}: expected ${expect}, got ${bad.map((x) => `${x.host}: ${x.result} ${x.error ?? ''}`).join('; ')}`);
-  return { mode, kind, n, ms: r.ms, clientCpuMs: r.cpuMs, peakMiB: r.peakMiB, host, reports, load: os.loadavg()[0] };
+  return { mode, kind, n, ms: r.ms, clientCpuMs: r.cpuMs, peakMiB: r.peakMiB, host, reports, load: os.loadavg()[0], warm: r.warm };
 }
 
 /** terraform_data resource names of each host's apply (they carry a hash suffix in cdk.tf.json). */
@@ -177,7 +222,13 @@ function row(s) {
   const plan = s.plan
     ? `; terraform plan (nothing to do) ${(s.plan.ms / 1000).toFixed(2)}s wall, ${(s.plan.cpuMs / 1000).toFixed(2)}s CPU`
     : '';
-  return `  ${s.mode.padEnd(6)} ${s.kind.padEnd(5)} N=${String(s.n).padStart(2)}  wall ${(s.ms / 1000).toFixed(2)}s  client CPU ${(s.clientCpuMs / 1000).toFixed(2)}s (${(s.clientCpuMs / s.n).toFixed(0)} ms/host)  peak client mem ${s.peakMiB.toFixed(0)} MiB  host CPU/host median ${m.median(sessions).toFixed(0)} ms (max ${Math.max(...sessions).toFixed(0)}), postfix restart ${m.median(postfix).toFixed(0)} ms/host  [load ${s.load.toFixed(1)}]${plan}`;
+  const warm =
+    s.mode !== 'runner'
+      ? ''
+      : s.warm.length
+        ? `; applied by pid ${s.warm.map((w) => `${w.pid} (${w.where})`).join(', ')}`
+        : '; each in its own process';
+  return `  ${s.mode.padEnd(6)} ${s.kind.padEnd(5)} N=${String(s.n).padStart(2)}  wall ${(s.ms / 1000).toFixed(2)}s  client CPU ${(s.clientCpuMs / 1000).toFixed(2)}s (${(s.clientCpuMs / s.n).toFixed(0)} ms/host)  peak client mem ${s.peakMiB.toFixed(0)} MiB  host CPU/host median ${m.median(sessions).toFixed(0)} ms (max ${Math.max(...sessions).toFixed(0)}), postfix restart ${m.median(postfix).toFixed(0)} ms/host  [load ${s.load.toFixed(1)}]${plan}${warm}`;
 }
 
 function fit(samples) {
@@ -210,6 +261,9 @@ function fit(samples) {
 
 async function main() {
   console.log(`bench/fleet: N = ${NS.join(', ')}; modes ${MODES.join(', ')}; build under test ${ROOT}`);
+  console.log(
+    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: every node start loads it)` : 'unset'}; runner mode warm runner ${WARM ? 'on (where the build has it)' : 'off (FLEET_WARM=0)'}`,
+  );
   console.log(m.machineLine('at start'));
   console.log(m.STOCK_SHELL_NOTE);
   const samples = [];

@@ -27,7 +27,7 @@ import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
 import type { MasterServiceProps } from './master-service';
-import { resolveRunnerPath } from './runner-path';
+import { resolveRunnerDir, RUNNER_FILE_NAME } from './runner-path';
 import { hostAspectsFor } from './host-aspects';
 import { ensureNullProvider, loadNullProvider } from './null-provider';
 import { outputName, uniqueOutput } from './outputs';
@@ -266,7 +266,7 @@ export class PostfixHost extends Construct {
   }
 
   private createResource(dependsOn: readonly ITerraformDependable[]): TerraformResource {
-    const runner = runnerAsset(this);
+    const runner = { path: `${runnerAsset(this).path}/${RUNNER_FILE_NAME}` };
     const env = this.connectionEnv;
     const triggers = Lazy.anyValue({ produce: () => this.triggers() }) as unknown as Record<string, string>;
     const applyEnv = this.applyEnvironment(env);
@@ -424,13 +424,13 @@ function escapeTemplates(values: Record<string, string>): Record<string, string>
   return out;
 }
 
-/** One runner asset per stack, shared by all hosts in it. */
+/** One runner asset per stack (the client and the apply code beside it), shared by all hosts in it. */
 function runnerAsset(scope: Construct): TerraformAsset {
   const stack = TerraformStack.of(scope);
   const id = 'CdktfPostfixRunner';
   const existing = stack.node.tryFindChild(id);
   if (existing) return existing as TerraformAsset;
-  return new TerraformAsset(stack, id, { path: resolveRunnerPath(), type: AssetType.FILE });
+  return new TerraformAsset(stack, id, { path: resolveRunnerDir(), type: AssetType.DIRECTORY });
 }
 
 interface StackBundles {

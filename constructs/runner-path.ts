@@ -1,22 +1,28 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** The program Terraform starts per host: the small client of lib/runner/client.ts. */
 export const RUNNER_FILE_NAME = 'cdktf-postfix-runner.js';
+/** The apply code beside it, loaded only by the process that applies (in-process or the warm runner). */
+export const RUNNER_APPLY_FILE_NAME = 'cdktf-postfix-apply.js';
 
 /**
- * The single-file apply program (built by `npm run build` with esbuild). Constructs run either from
- * dist/constructs or dist/cdktn/constructs (published package) or from the TypeScript sources (tests), so both places are tried.
+ * The directory of the runner (built by `npm run build` with esbuild): the client and the apply code,
+ * shipped together as one directory asset. Constructs run either from dist/constructs or
+ * dist/cdktn/constructs (published package) or from the TypeScript sources (tests), so all are tried.
  */
-export function resolveRunnerPath(): string {
+export function resolveRunnerDir(): string {
   const candidates = [
-    path.resolve(__dirname, '..', 'runner', RUNNER_FILE_NAME),
-    path.resolve(__dirname, '..', '..', 'runner', RUNNER_FILE_NAME), // dist/cdktn/constructs
-    path.resolve(__dirname, '..', 'dist', 'runner', RUNNER_FILE_NAME),
+    path.resolve(__dirname, '..', 'runner'),
+    path.resolve(__dirname, '..', '..', 'runner'), // dist/cdktn/constructs
+    path.resolve(__dirname, '..', 'dist', 'runner'),
   ];
-  const found = candidates.find((p) => fs.existsSync(p));
+  const found = candidates.find(
+    (p) => fs.existsSync(path.join(p, RUNNER_FILE_NAME)) && fs.existsSync(path.join(p, RUNNER_APPLY_FILE_NAME)),
+  );
   if (!found) {
     throw new Error(
-      `cdktf-postfix: the apply runner is not built (looked for ${candidates.join(', ')}). Fix: run \`npm run build\` in the cdktf-postfix package.`,
+      `cdktf-postfix: the apply runner is not built (looked for ${RUNNER_FILE_NAME} and ${RUNNER_APPLY_FILE_NAME} in ${candidates.join(', ')}). Fix: run \`npm run build\` in the cdktf-postfix package.`,
     );
   }
   return found;

@@ -31,11 +31,24 @@ const common = {
   logLevel: 'warning',
 };
 
-// The apply runner, shipped into every synthesized stack as one file.
+// The apply runner, shipped into every synthesized stack as one directory: a small client (node core
+// modules only: what Terraform starts per host, lib/runner/client.ts) and beside it the apply code
+// with the warm runner's server, loaded only by the process that applies or serves. The apply file
+// ends by exporting the sha256 of the text before that line, and the client carries the same hash:
+// two builds never serve each other, and a client finds out when its neighbour is another build.
+const heavy = esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'lib/runner/warm-entry.ts')], write: false }).outputFiles[0]
+  .text;
+const build = require('crypto').createHash('sha256').update(heavy).digest('hex');
+fs.mkdirSync(path.join(root, 'dist/runner'), { recursive: true });
+fs.writeFileSync(
+  path.join(root, 'dist/runner/cdktf-postfix-apply.js'),
+  `${heavy}module.exports.RUNNER_BUILD = ${JSON.stringify(build)};\n`,
+);
 esbuild.buildSync({
   ...common,
-  entryPoints: [path.join(root, 'lib/apply/runner.ts')],
+  entryPoints: [path.join(root, 'lib/runner/client.ts')],
   outfile: path.join(root, 'dist/runner/cdktf-postfix-runner.js'),
+  define: { ...common.define, __CDKTF_POSTFIX_RUNNER_BUILD__: JSON.stringify(build) },
 });
 
 // The CLI replaces tsc's multi-module output with one file for the same reason.

@@ -67,6 +67,10 @@ export interface HostOperation {
   readonly hookScripts?: Readonly<Record<string, string>>;
   /** Open session to reuse (one connection per host). */
   readonly session?: SshSession;
+  /** Wait-for-SSH progress lines. @default process.stderr */
+  readonly progress?: (line: string) => void;
+  /** Cancels the operation: the SSH connection is closed (the remote transaction ends on its own). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -88,9 +92,12 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   // Refused before connecting: a bundle (hand-edited, or from elsewhere) naming a file outside its roots.
   checkFileRoots(bundle.host, bundle.configDirectory, bundle.fileRoots, [...Object.keys(bundle.files), ...bundle.hooks.map((h) => h.path)]);
   const target = resolveConnection(op.connection, env);
-  const session = op.session ?? (await SshSession.connect(target));
+  const session = op.session ?? (await SshSession.connect(target, { progress: op.progress }));
   const connectMs = Date.now() - started;
+  const cancel = (): void => session.close();
+  op.signal?.addEventListener('abort', cancel, { once: true });
   try {
+    if (op.signal?.aborted) throw new ApplyError(target.label, 'connect', 'cancelled');
     const sha =
       op.action === 'destroy'
         ? await destroyGuardSha(session, op.bundle.bundle, bundle, op.appliedSha256)
@@ -171,6 +178,7 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
     }
     throw new ApplyError(target.label, 'stage', 'the host kept asking for file contents; another apply may be changing the same files');
   } finally {
+    op.signal?.removeEventListener('abort', cancel);
     if (!op.session) session.close();
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'crypto';
-import { readFileSync } from 'fs';
+import { readFileSync, statSync } from 'fs';
 import { certificateProblem, HostCertificate } from '../transport/host-cert';
 
 /** SHA256 fingerprint as `ssh-keygen -lf` prints it: base64 without padding. */
@@ -99,17 +99,41 @@ export interface HostKeyPolicy {
   readonly aliases?: readonly string[];
 }
 
-/** The known_hosts lines naming this host; entries is undefined when the file cannot be read. */
-function knownHostsFor(policy: HostKeyPolicy): { path: string; entries?: KnownHostEntry[] } {
-  const path = policy.knownHostsPath ?? '';
+/**
+ * Parsed known_hosts files of this process, by path, with the file's identity when read (device,
+ * inode, size, mtime and ctime to the nanosecond): a process applying many hosts (the warm runner,
+ * the CLI) parses a large file once; any change to it (an edit, a replacement, a chmod) is read anew.
+ */
+const parsed = new Map<string, { readonly identity: string; readonly entries: KnownHostEntry[] }>();
+
+function readKnownHosts(path: string): KnownHostEntry[] | undefined {
+  let identity: string;
+  try {
+    const st = statSync(path, { bigint: true });
+    identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+  const known = parsed.get(path);
+  if (known?.identity === identity) return known.entries;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    return { path };
+    return undefined;
   }
+  const entries = parseKnownHosts(text);
+  parsed.set(path, { identity, entries });
+  return entries;
+}
+
+/** The known_hosts lines naming this host; entries is undefined when the file cannot be read. */
+function knownHostsFor(policy: HostKeyPolicy): { path: string; entries?: KnownHostEntry[] } {
+  const path = policy.knownHostsPath ?? '';
+  const all = readKnownHosts(path);
+  if (!all) return { path };
   const names = hostNames(policy).map((h) => knownHostsName(h, policy.port));
-  return { path, entries: parseKnownHosts(text).filter((e) => names.some((n) => hostFieldMatches(e.patterns, n))) };
+  return { path, entries: all.filter((e) => names.some((n) => hostFieldMatches(e.patterns, n))) };
 }
 
 /** The names a host goes by: as given, then its aliases (IPv6 without brackets). */

@@ -35,6 +35,8 @@ export interface ResolvedConnection {
   readonly user: string;
   readonly privateKeyPath?: string;
   readonly agent?: string;
+  /** Passphrase of the key file (CDKTF_POSTFIX_KEY_PASSPHRASE of the given environment). Never logged. */
+  readonly passphrase?: string;
   readonly knownHostsPath: string;
   readonly fingerprint?: string;
   /** Pinned OpenSSH public key line. */
@@ -109,6 +111,7 @@ export function resolveConnection(
     user,
     privateKeyPath: identity ? expandHome(identity) : undefined,
     agent: identity ? undefined : env.SSH_AUTH_SOCK,
+    ...(identity && env.CDKTF_POSTFIX_KEY_PASSPHRASE ? { passphrase: env.CDKTF_POSTFIX_KEY_PASSPHRASE } : {}),
     knownHostsPath: expandHome(knownHosts),
     fingerprint: spec.hostKeyFingerprint,
     hostKey: spec.hostKey,
@@ -422,7 +425,7 @@ function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
         { cause: e },
       );
     }
-    return { privateKey, ...(process.env.CDKTF_POSTFIX_KEY_PASSPHRASE ? { passphrase: process.env.CDKTF_POSTFIX_KEY_PASSPHRASE } : {}) };
+    return { privateKey, ...(target.passphrase ? { passphrase: target.passphrase } : {}) };
   }
   if (target.agent) return { agent: target.agent };
   throw new SshError(

@@ -83,15 +83,16 @@ async function expectRestored(h: LabHost, before: HostSnapshot): Promise<void> {
 
 /**
  * No private key material in the stack directory or state: the lab key's base64 body appears nowhere,
- * and "PRIVATE KEY" appears only in the runner asset (byte-identical to dist/runner: ssh2 ships a
- * built-in throwaway ed25519 key it uses to probe crypto support, and its PEM parsers).
+ * and "PRIVATE KEY" appears only in the runner asset's apply code (byte-identical to
+ * dist/runner/cdktf-postfix-apply.js: ssh2 ships a built-in throwaway ed25519 key it uses to probe
+ * crypto support, and its PEM parsers).
  */
 function expectNoPrivateKey(h: LabHost, ...dirsOrFiles: string[]): void {
   const keyBody = readFileSync(h.privateKeyPath, 'utf8')
     .split('\n')
     .filter((l) => l && !l.startsWith('-----'));
   expect(keyBody.length).toBeGreaterThan(0);
-  const runnerSha = sha256(readFileSync(join(REPO_ROOT, 'dist', 'runner', 'cdktf-postfix-runner.js')));
+  const runnerSha = sha256(readFileSync(join(REPO_ROOT, 'dist', 'runner', 'cdktf-postfix-apply.js')));
   for (const p of dirsOrFiles) {
     const files = statSync(p).isDirectory() ? filesContaining(p, '') : [p];
     for (const f of files) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { fingerprintOf, hostFieldMatches, knownHostsName, keyTypeOf, verifyHostKey } from '../../lib/transport/known-hosts';
@@ -69,6 +69,24 @@ describe('verifyHostKey', () => {
       ok: false,
       reason: 'revoked',
     });
+  });
+
+  test('a file parsed once per process is read anew when it changes, even to the same size (a revocation is never missed)', () => {
+    const f = join(dir, 'known_hosts_cached');
+    const a = newKey('cached-a');
+    const b = newKey('cached-b');
+    writeFileSync(f, `mx1.example.org ${a.line}\n`);
+    const policy = { host: 'mx1.example.org', port: 22, knownHostsPath: f };
+    expect(verifyHostKey(policy, a.blob)).toEqual({ ok: true });
+    expect(verifyHostKey(policy, a.blob)).toEqual({ ok: true });
+    // Same length, other key, written in the same instant: the identity (ctime, mtime in ns) differs.
+    writeFileSync(f, `mx1.example.org ${b.line}\n`);
+    expect(verifyHostKey(policy, a.blob)).toMatchObject({ ok: false, reason: 'changed' });
+    expect(verifyHostKey(policy, b.blob)).toEqual({ ok: true });
+    writeFileSync(f, `mx1.example.org ${b.line}\n@revoked * ${b.line}\n`);
+    expect(verifyHostKey(policy, b.blob)).toMatchObject({ ok: false, reason: 'revoked' });
+    rmSync(f);
+    expect(verifyHostKey(policy, b.blob).ok).toBe(false);
   });
 
   test('a pinned fingerprint replaces known_hosts', () => {
