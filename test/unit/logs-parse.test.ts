@@ -1,4 +1,9 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
 import { LINE_POSTFIX, LineParser, LineSplitter, PostfixLogLine, YearTracker, peekTimestamp } from '../../lib/ops/logs';
+import { DECODE_WINDOW, forEachLine } from '../../lib/ops/logs/input';
 import { gimmeDomain } from '../../lib/ops/logs/pflogsumm-compat';
 
 const NOW = new Date(2026, 10, 29, 19, 0, 0); // Nov 29 2026, local time
@@ -135,6 +140,35 @@ describe('LineSplitter', () => {
     for (let i = 0; i < text.length; i++) s.write(text.subarray(i, i + 1));
     s.end();
     expect(lines).toEqual(['a', 'bé', 'c€']);
+  });
+
+  it('decodes a chunk larger than its decode window the same, a character split on the window edge included', () => {
+    // lines of ASCII, then one whose `é` straddles the 64 KiB window edge, then more ASCII
+    const head = 'a'.repeat(DECODE_WINDOW - 2) + '\n';
+    const text = head + 'é' + '\n' + 'b'.repeat(DECODE_WINDOW) + '\nc€\n';
+    const bytes = Buffer.from(text, 'utf8');
+    expect(bytes.subarray(DECODE_WINDOW - 2, DECODE_WINDOW + 1).toString('utf8')).toBe('\né');
+    const lines: string[] = [];
+    const s = new LineSplitter(1 << 20, (l) => lines.push(l));
+    s.write(bytes);
+    s.end();
+    expect(lines).toEqual(text.split('\n').slice(0, -1));
+  });
+
+  it('reads a plain file in place and a gzip file as a stream, with the same lines', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logs-read-'));
+    try {
+      const text = Array.from({ length: 30000 }, (_, i) => `line ${i} ${'ü'.repeat(i % 7)}`).join('\n') + '\n';
+      fs.writeFileSync(path.join(dir, 'plain.log'), text);
+      fs.writeFileSync(path.join(dir, 'zipped.log'), zlib.gzipSync(text));
+      for (const name of ['plain.log', 'zipped.log']) {
+        const lines: string[] = [];
+        await forEachLine(path.join(dir, name), 1000, (l) => lines.push(l));
+        expect(lines).toEqual(text.split('\n').slice(0, -1));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('cuts over-long lines and keeps memory bounded', () => {

@@ -22,7 +22,7 @@ import * as path from 'path';
 import { LogAggregator } from './aggregate';
 import { PartialAggregate } from './aggregate-merge';
 import { CarriedState } from './aggregate-state';
-import { LineSplitter } from './input';
+import { LineSplitter, readRange } from './input';
 import { YearState, YearTracker, peekTimestamp } from './parse';
 import { LogReportOptions } from './types';
 import { primeFeedback } from './warmup';
@@ -242,12 +242,7 @@ export async function readPieces(
   for (const piece of pieces) {
     if (piece.end <= piece.start) continue;
     const splitter = new LineSplitter(maxLineLength, onLine);
-    const stream = fs.createReadStream(piece.path, { start: piece.start, end: piece.end - 1, highWaterMark: 1 << 20 });
-    try {
-      for await (const chunk of stream) splitter.write(chunk as Buffer);
-    } finally {
-      stream.destroy();
-    }
+    await readRange(piece.path, piece.start, piece.end, splitter);
     splitter.end();
   }
 }
