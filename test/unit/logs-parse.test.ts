@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { LINE_POSTFIX, LineParser, LineSplitter, PostfixLogLine, YearTracker, peekTimestamp } from '../../lib/ops/logs';
 import { DECODE_WINDOW, forEachLine } from '../../lib/ops/logs/input';
-import { gimmeDomain } from '../../lib/ops/logs/pflogsumm-compat';
+import { gimmeDomain, rejectDetailAfterQid, smtpdRejectDetail } from '../../lib/ops/logs/pflogsumm-compat';
 
 const NOW = new Date(2026, 10, 29, 19, 0, 0); // Nov 29 2026, local time
 
@@ -250,6 +250,25 @@ describe("gimmeDomain's bracketed-address fast path", () => {
       '[1.2.3.4.5]',
     ]) {
       expect(gimmeDomain(c)).toBe(ref(c));
+    }
+  });
+});
+
+describe('reject details remembered by the text after the queue ID', () => {
+  it('equal the details computed from the whole message, whatever the queue ID', () => {
+    const tails = [
+      ': reject: RCPT from unknown[127.0.0.20]: 550 5.1.1 <nouser@x.test>: Recipient address rejected: User unknown in local recipient table; from=<a@b.test> to=<nouser@x.test> proto=ESMTP helo=<h>',
+      ': reject_warning: RCPT from mail.c.example.com[192.0.2.9]: 554 5.7.1 <r@x.test>: Relay access denied; from=<s@c.example.com> to=<r@x.test> proto=ESMTP helo=<c>',
+      ': reject: DATA from a.example[192.0.2.1]: 503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining; from=<s@a.example> to=<r@x.test> proto=ESMTP helo=<a>',
+      ': hold: RCPT from unknown[203.0.113.69]: <h@domain.tld>: Recipient address triggers HOLD action; from=<c@d.example> to=<h@domain.tld> proto=ESMTP helo=<y>',
+      ': reject: MAIL from unknown[192.0.2.3]: 552 5.3.4 Message size exceeds fixed limit; proto=ESMTP helo=<z>',
+      ': discard: RCPT from x[192.0.2.4]: <h@domain.tld>: Sender address rejected: no; from=<q@w.example> to=<h@domain.tld> proto=ESMTP helo=<y>',
+    ];
+    for (const tail of tails) {
+      for (const qid of ['NOQUEUE', '4A1B2C3D4E', '3XyZbcdfgh4Kz', 'NOQUEUE']) {
+        const msg = qid + tail;
+        expect(rejectDetailAfterQid(msg, qid.length)).toEqual(smtpdRejectDetail(msg));
+      }
     }
   });
 });

@@ -51,12 +51,15 @@ import {
   normalizeAddress,
   own,
   perlTrue,
+  rejectDetailAfterQid,
   saidStringTrimmer,
   smtpdRejectDetail,
   stringTrimmer,
 } from './pflogsumm-compat';
 import { Tree } from './tree';
 import { ToDomainAddress } from './types';
+
+const REJECT_KEYWORDS = ['reject: ', 'reject_warning: ', 'hold: ', 'discard: '];
 
 /** Streaming aggregator: feed lines in log order, then call report(). */
 export class LogAggregator extends ReportingAggregate {
@@ -179,9 +182,9 @@ export class LogAggregator extends ReportingAggregate {
           this.received(qid, gimmeDomain(msg.slice(bodyAt + 7, e)));
           return true;
         }
-        for (const kw of ['reject: ', 'reject_warning: ', 'hold: ', 'discard: ']) {
+        for (const kw of REJECT_KEYWORDS) {
           if (msg.startsWith(kw, bodyAt)) {
-            this.rejectLike(kw.slice(0, -2), msg);
+            this.rejectLike(kw.slice(0, -2), msg, k);
             return true;
           }
         }
@@ -253,8 +256,9 @@ export class LogAggregator extends ReportingAggregate {
     st.whence = whence;
   }
 
-  private rejectLike(kind: string, msg: string): void {
-    const d = smtpdRejectDetail(msg);
+  /** `qidLen`: length of the queue ID (a word, not a keyword) the message starts with, 0 for none. */
+  private rejectLike(kind: string, msg: string, qidLen = 0): void {
+    const d = qidLen > 0 ? rejectDetailAfterQid(msg, qidLen) : smtpdRejectDetail(msg);
     let tree: Tree;
     if (kind === 'reject') {
       this.msgsRjctd++;
