@@ -272,3 +272,30 @@ describe('reject details remembered by the text after the queue ID', () => {
     }
   });
 });
+
+describe('remembered hosts and tags', () => {
+  it('give every line the fields a fresh parser gives it', () => {
+    const fixture = fs.readFileSync(path.join(__dirname, '../../bench/fixtures/mail-lab.log'), 'latin1').split('\n').slice(0, 1500);
+    const odd = [
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]: connect from a[192.0.2.1]',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]:: doubled colon',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]:',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]: ',
+      'Nov 29 18:24:39 mx2 postfix/smtpd[1001]: other host',
+      'Nov 29 18:24:39 mx1 postfix-out/smtp[7]: x: y',
+      'Nov 29 18:24:39 mx1 postfix-out/smtp[7]: again',
+      'Nov 29 18:24:39 mx1 dovecot[7]: imap: not ours',
+      'Nov 29 18:24:39 mx1 dovecot[7]: imap: not ours again',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[x]: pid not a number',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[x]: pid not a number again',
+    ];
+    const shared = new LineParser({ now: NOW });
+    for (const line of [...fixture, ...odd, ...odd]) {
+      const fresh = new LineParser({ now: NOW });
+      // (the year of a year-less stamp depends on the lines before it: compared without the stamp)
+      const { timestamp: _a, ...got } = shared.parse(line) as PostfixLogLine;
+      const { timestamp: _b, ...want } = fresh.parse(line) as PostfixLogLine;
+      expect(got).toEqual(want);
+    }
+  });
+});
