@@ -273,7 +273,7 @@ describe('reject details remembered by the text after the queue ID', () => {
   });
 });
 
-describe('remembered hosts and tags', () => {
+describe('a parser with history', () => {
   it('give every line the fields a fresh parser gives it', () => {
     const fixture = fs.readFileSync(path.join(__dirname, '../../bench/fixtures/mail-lab.log'), 'latin1').split('\n').slice(0, 1500);
     const odd = [

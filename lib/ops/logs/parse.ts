@@ -12,7 +12,6 @@
  *
  * Everything here is allocation-light and regex-free: it runs once per line.
  */
-import { own } from './pflogsumm-compat';
 import { LogTimestamp, YearState, YearTracker, parseTime, scratch, skipFraction } from './timestamp';
 
 export { YearTracker, dayKey, peekTimestamp, timestampToEpochMs } from './timestamp';
@@ -130,17 +129,6 @@ interface StampSlot {
   /** YearTracker.version after the stamp was made. */
   version: number;
 }
-
-/** Fields of a remembered host and tag (offsets from the host's start). */
-interface Head {
-  hostLen: number;
-  nameEnd: number;
-  pid: number | null;
-  instance: string;
-  program: string;
-}
-
-const HEADS = 512;
 
 /** Set by matchSlot: the line's second when it differs from the slot's (same minute), else -1. */
 let otherSecond = -1;
@@ -324,28 +312,13 @@ export class LineParser {
       };
       end = t.end;
       this.slotB = this.slotA;
-      const prefix = own(line.slice(0, t.secEnd));
+      const prefix = line.slice(0, t.secEnd);
       this.slotA = { prefix, minute: prefix.slice(0, -2), tail: line.slice(t.fracEnd, end), stamp, version: this.years.version };
     }
     this.stamp = (this.slotA as StampSlot).stamp;
     // host
     let hostStart = end + 1;
     while (line.charCodeAt(hostStart) === 32) hostStart++;
-    // a host and tag seen before (one per daemon process): the same fields without the scan below
-    const sep = line.indexOf(': ', hostStart);
-    const head = sep > hostStart ? this.heads.get(line.slice(hostStart, sep)) : undefined;
-    if (head !== undefined) {
-      this.cur = line;
-      this.hostStart = hostStart;
-      this.hostEnd = hostStart + head.hostLen;
-      this.tagStart = hostStart + head.hostLen + 1;
-      this.nameEnd = hostStart + head.nameEnd;
-      this.pid = head.pid;
-      this.instance = head.instance;
-      this.program = head.program;
-      this.message = line.slice(sep + 2);
-      return LINE_POSTFIX;
-    }
     const hostEnd = line.indexOf(' ', hostStart);
     if (hostEnd <= hostStart) return LINE_GARBAGE;
     // tag: up to the first ": " (a tag has no spaces); `tag:` at end of line means an empty message.
@@ -410,36 +383,15 @@ export class LineParser {
     if (firstSlash === tagStart + 7 && line.charCodeAt(tagStart) === 112 && line.startsWith('postfix', tagStart)) {
       this.instance = 'postfix';
       this.program = programName(line, lastSlash + 1, nameEnd);
-      if (msgStart === tagEnd + 2) this.remember(line, hostStart, hostEnd, tagEnd, nameEnd);
       return LINE_POSTFIX;
     }
     const syslogName = line.slice(tagStart, nameEnd);
     const slash = firstSlash < 0 || firstSlash >= nameEnd ? -1 : firstSlash - tagStart;
     const instance = slash < 0 ? syslogName : syslogName.slice(0, slash);
     if (instance !== 'postfix' && !instance.startsWith('postfix-')) return LINE_FOREIGN;
-    this.instance = own(instance);
-    this.program = own(slash < 0 ? syslogName : syslogName.slice(syslogName.lastIndexOf('/') + 1));
-    if (msgStart === tagEnd + 2) this.remember(line, hostStart, hostEnd, tagEnd, nameEnd);
+    this.instance = instance;
+    this.program = slash < 0 ? syslogName : syslogName.slice(syslogName.lastIndexOf('/') + 1);
     return LINE_POSTFIX;
-  }
-
-  /**
-   * Host-and-tag texts (`mx1 postfix/smtpd[1001]`) of Postfix lines seen lately, with their
-   * fields. A line whose text from its host to its first `: ` is one of them has those fields: the
-   * scan that found them stops at that `: ` and sees nothing else. New processes bring new pids,
-   * so the map starts again after HEADS entries.
-   */
-  private readonly heads = new Map<string, Head>();
-
-  private remember(line: string, hostStart: number, hostEnd: number, tagEnd: number, nameEnd: number): void {
-    if (this.heads.size >= HEADS) this.heads.clear();
-    this.heads.set(own(line.slice(hostStart, tagEnd)), {
-      hostLen: hostEnd - hostStart,
-      nameEnd: nameEnd - hostStart,
-      pid: this.pid,
-      instance: this.instance,
-      program: this.program,
-    });
   }
 }
 
