@@ -218,9 +218,8 @@ export class LogAggregator extends ReportingAggregate {
       if (has(msg, bodyAt, 'removed') && bodyAt + 7 === n) {
         this.removed++;
         if (this.partial) {
-          const st = this.msgs.get(qid);
-          if (st === undefined || st.ops !== null) this.pendingDone.push([own(qid), st === undefined ? [] : (st.ops as MsgOp)]);
-          this.removedInPiece.add(own(qid));
+          // a second removal in this piece adds nothing: the state after the first was known
+          if (!this.removedInPiece.has(qid)) this.removedInPiece.set(own(qid), this.msgs.get(qid)?.ops ?? []);
         }
         this.msgs.delete(qid);
         if (this.lastQid === qid) {
@@ -280,10 +279,11 @@ export class LogAggregator extends ReportingAggregate {
 
   private senderLine(qid: string, rawAddr: string, sizeStr: string): void {
     const st = this.msgState(qid, true) as MsgState;
-    if (st.ops !== null) st.ops.push(OP_SENDER, own(rawAddr === '' ? 'from=<>' : normalizeAddress(rawAddr)), Number(sizeStr));
-    if (st.size !== 0) return; // a repeat (the message re-entered the active queue)
     const addr = rawAddr === '' ? 'from=<>' : normalizeAddress(rawAddr);
-    this.sender(st, addr, Number(sizeStr));
+    const size = Number(sizeStr);
+    if (st.ops !== null) st.ops.push(OP_SENDER, own(addr), size);
+    if (st.size !== 0) return; // a repeat (the message re-entered the active queue)
+    this.sender(st, addr, size);
   }
 
   private sender(st: MsgState, addr: string, size: number): void {
