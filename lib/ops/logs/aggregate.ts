@@ -28,7 +28,7 @@
  *    traditional stamps are accepted.
  *  - Per-day rows are keyed by the real date; the per-hour table holds totals, not averages.
  */
-import { MsgOp, MsgState, OP_DEFERRED, OP_RECEIVED, OP_SENDER, OP_SENT, bump } from './aggregate-state';
+import { MsgState, OP_DEFERRED, OP_RECEIVED, OP_SENDER, OP_SENT, bump } from './aggregate-state';
 import { ReportingAggregate } from './aggregate-report';
 import {
   ToLine,
