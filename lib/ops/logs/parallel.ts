@@ -40,8 +40,13 @@ export interface Segment {
   entry: YearState | null;
 }
 
-/** Input smaller than this is read on one thread (a worker costs some tens of milliseconds to start). */
-export const DEFAULT_PARALLEL_MIN_BYTES = 16 << 20;
+/**
+ * Input smaller than this is read on one thread. A second thread has a fixed cost of ~0.4 s CPU (its
+ * start, and V8 running the first ~30,000 lines at about ten times the steady cost while it compiles
+ * the parser) and reads its piece at ~1.5x the cost per line: on the 300,000-line bench (34 MB) two
+ * threads took twice the CPU of one and more wall time; on 1M lines (113 MB) and more they pay off.
+ */
+export const DEFAULT_PARALLEL_MIN_BYTES = 64 << 20;
 
 /**
  * Largest segment: a piece read in partial mode keeps what it needs for the merge (every queue ID
