@@ -2,7 +2,7 @@
 /*
  * Benchmark: our log report vs pflogsumm on the same 1,000,000-line Postfix log.
  *
- *   npm run build && node bench/logs.js [--lines N] [--repeat N] [--workers N] [--keep] [--ours-only]
+ *   npm run build && node bench/logs.js [--lines N] [--repeat N] [--workers N[,N...]] [--keep] [--ours-only]
  *
  * The log is bench/fixtures/mail-lab.log, recorded from a lab host's real Postfix by
  * bench/logs-record.js (local and remote deliveries, alias forwards, RCPT rejects for unknown users,
@@ -13,8 +13,9 @@
  * (default 5); the bench prints the medians, wall-clock and CPU time (ours counts every thread of
  * the process), the ratio pflogsumm/ours, the grand totals side by side (in pflogsumm's printed
  * units: it shows values above 512k as k/m) and our peak RSS (process.resourceUsage().maxRSS,
- * worker threads included). --workers N sets our thread count (1 = one thread; default: the CPUs
- * available, at most 8). --ours-only skips pflogsumm (the memory check on 10M lines: pflogsumm
+ * worker threads included). --workers N[,N...] sets our thread counts, each run in turn in every
+ * repetition (1 = one thread; default: 1 and the CPUs available, at most 8, so both are measured in the
+ * same run). --ours-only skips pflogsumm (the memory check on 10M lines: pflogsumm
  * keeps every message's state and takes minutes). It also prints how many cores two threads really
  * get at the time (a busy loop alone, then two at once): on a shared machine a second thread may only
  * take turns with the first. Exits 1 when the totals differ.
@@ -28,7 +29,7 @@ const { spawnSync } = require('child_process');
 const args = process.argv.slice(2);
 const LINES = Number(args.includes('--lines') ? args[args.indexOf('--lines') + 1] : 1000000);
 const KEEP = args.includes('--keep');
-const WORKERS = args.includes('--workers') ? Number(args[args.indexOf('--workers') + 1]) : undefined;
+const WORKERS = args.includes('--workers') ? args[args.indexOf('--workers') + 1].split(',').map(Number) : undefined;
 const REPEAT = Math.max(1, Number(args.includes('--repeat') ? args[args.indexOf('--repeat') + 1] : 5));
 const OURS_ONLY = args.includes('--ours-only');
 const FIXTURE = path.join(__dirname, 'fixtures', 'mail-lab.log');
@@ -147,9 +148,10 @@ async function main() {
   );
 
   const pfOut = path.join(dir, 'pflogsumm.txt');
-  const runs = { pfMs: [], pfCpuMs: [], ourMs: [], ourCpuMs: [] };
-  let report;
-  const threads = WORKERS ?? (logs.workersAvailable() ? logs.defaultWorkers() : 1);
+  const defaultThreads = logs.workersAvailable() ? logs.defaultWorkers() : 1;
+  const threadCounts = WORKERS ?? [...new Set([1, defaultThreads])];
+  const runs = { pfMs: [], pfCpuMs: [] };
+  const ours = threadCounts.map((threads) => ({ threads, ms: [], cpuMs: [], report: null }));
   for (let rep = 0; rep < REPEAT; rep++) {
     if (OURS_ONLY) {
       runs.pfMs.push(NaN);
@@ -167,28 +169,31 @@ async function main() {
       const secs = [...cpuLine.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
       runs.pfCpuMs.push((secs[0] + secs[1]) * 1000);
     }
-
-    const cpu0 = process.cpuUsage();
-    t0 = process.hrtime.bigint();
-    report = await logs.analyzeLogs([file], { parallel: { workers: threads } });
-    runs.ourMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    const cpu = process.cpuUsage(cpu0);
-    runs.ourCpuMs.push((cpu.user + cpu.system) / 1000);
+    for (const o of ours) {
+      const cpu0 = process.cpuUsage();
+      t0 = process.hrtime.bigint();
+      o.report = await logs.analyzeLogs([file], { parallel: { workers: o.threads } });
+      o.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const cpu = process.cpuUsage(cpu0);
+      o.cpuMs.push((cpu.user + cpu.system) / 1000);
+    }
   }
-  const [pfMs, pfCpuMs, ourMs, ourCpuMs] = [runs.pfMs, runs.pfCpuMs, runs.ourMs, runs.ourCpuMs].map(median);
+  const [pfMs, pfCpuMs] = [runs.pfMs, runs.pfCpuMs].map(median);
 
-  const g = report.grandTotals;
   const theirs = OURS_ONLY
     ? Object.fromEntries(Object.keys(parsePflogsumm('')).map((k) => [k, '-']))
     : parsePflogsumm(fs.readFileSync(pfOut, 'utf8'));
   let equal = true;
+  const g = ours[0].report.grandTotals;
   console.log(`\n${'grand total'.padEnd(24)}${'pflogsumm'.padStart(12)}${'ours'.padStart(12)}${'ours (exact)'.padStart(16)}`);
   for (const k of Object.keys(theirs)) {
     const mine = units(g[k]);
-    const same = OURS_ONLY || mine === theirs[k];
+    // every thread count must give the same exact totals
+    const same = (OURS_ONLY || mine === theirs[k]) && ours.every((o) => o.report.grandTotals[k] === g[k]);
     if (!same) equal = false;
     console.log(`${k.padEnd(24)}${theirs[k].padStart(12)}${mine.padStart(12)}${String(g[k]).padStart(16)}${same ? '' : '   <-- differs'}`);
   }
+  const report = ours[0].report;
   console.log(
     `\nlines: ${report.input.lines}, postfix: ${report.input.postfixLines}, unparsed: garbage ${report.unparsed.garbage.count}, non-postfix ${report.unparsed.nonPostfix.count}, unrecognised postfix ${report.unparsed.unrecognisedPostfix.count}`,
   );
@@ -196,12 +201,17 @@ async function main() {
     `load average before/after: ${load0} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs; effective cores for two threads now: ${(await effectiveCores()).toFixed(1)}`,
   );
   const all = (a) => (REPEAT > 1 ? `  [runs: ${a.map((x) => x.toFixed(0)).join(', ')}]` : '');
-  if (!OURS_ONLY)
-    console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}${all(runs.pfMs)}`);
+  const med = REPEAT > 1 ? ' (medians)' : '';
+  if (!OURS_ONLY) console.log(`pflogsumm: ${pfMs.toFixed(0)} ms wall, ${pfCpuMs.toFixed(0)} ms CPU${med}${all(runs.pfMs)}`);
+  for (const o of ours) {
+    const [ms, cpuMs] = [median(o.ms), median(o.cpuMs)];
+    const label = `${o.threads} thread${o.threads === 1 ? '' : 's'}`;
+    console.log(`ours, ${label}: ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU${med}${all(o.ms)}`);
+    if (!OURS_ONLY) console.log(`  ratio pflogsumm/ours, ${label}: ${(pfMs / ms).toFixed(1)}x wall, ${(pfCpuMs / cpuMs).toFixed(1)}x CPU`);
+  }
   console.log(
-    `ours:      ${ourMs.toFixed(0)} ms wall, ${ourCpuMs.toFixed(0)} ms CPU${REPEAT > 1 ? ' (medians)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}  (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)${all(runs.ourMs)}`,
+    `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (this process, worker threads included, the largest over all runs above)`,
   );
-  if (!OURS_ONLY) console.log(`ratio pflogsumm/ours: ${(pfMs / ourMs).toFixed(1)}x wall, ${(pfCpuMs / ourCpuMs).toFixed(1)}x CPU`);
   console.log(`grand totals equal: ${OURS_ONLY ? 'not compared (--ours-only)' : equal ? 'yes' : 'NO: the report and pflogsumm disagree'}`);
   if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
   process.exit(equal ? 0 : 1);

@@ -1,5 +1,10 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
 import { LINE_POSTFIX, LineParser, LineSplitter, PostfixLogLine, YearTracker, peekTimestamp } from '../../lib/ops/logs';
-import { gimmeDomain } from '../../lib/ops/logs/pflogsumm-compat';
+import { DECODE_WINDOW, forEachLine } from '../../lib/ops/logs/input';
+import { gimmeDomain, rejectDetailAfterQid, smtpdRejectDetail } from '../../lib/ops/logs/pflogsumm-compat';
 
 const NOW = new Date(2026, 10, 29, 19, 0, 0); // Nov 29 2026, local time
 
@@ -137,6 +142,35 @@ describe('LineSplitter', () => {
     expect(lines).toEqual(['a', 'bé', 'c€']);
   });
 
+  it('decodes a chunk larger than its decode window the same, a character split on the window edge included', () => {
+    // lines of ASCII, then one whose `é` straddles the 64 KiB window edge, then more ASCII
+    const head = 'a'.repeat(DECODE_WINDOW - 2) + '\n';
+    const text = head + 'é' + '\n' + 'b'.repeat(DECODE_WINDOW) + '\nc€\n';
+    const bytes = Buffer.from(text, 'utf8');
+    expect(bytes.subarray(DECODE_WINDOW - 2, DECODE_WINDOW + 1).toString('utf8')).toBe('\né');
+    const lines: string[] = [];
+    const s = new LineSplitter(1 << 20, (l) => lines.push(l));
+    s.write(bytes);
+    s.end();
+    expect(lines).toEqual(text.split('\n').slice(0, -1));
+  });
+
+  it('reads a plain file in place and a gzip file as a stream, with the same lines', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logs-read-'));
+    try {
+      const text = Array.from({ length: 30000 }, (_, i) => `line ${i} ${'ü'.repeat(i % 7)}`).join('\n') + '\n';
+      fs.writeFileSync(path.join(dir, 'plain.log'), text);
+      fs.writeFileSync(path.join(dir, 'zipped.log'), zlib.gzipSync(text));
+      for (const name of ['plain.log', 'zipped.log']) {
+        const lines: string[] = [];
+        await forEachLine(path.join(dir, name), 1000, (l) => lines.push(l));
+        expect(lines).toEqual(text.split('\n').slice(0, -1));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('cuts over-long lines and keeps memory bounded', () => {
     const got: Array<[number, boolean]> = [];
     const s = new LineSplitter(100, (l, t) => got.push([l.length, t]));
@@ -216,6 +250,52 @@ describe("gimmeDomain's bracketed-address fast path", () => {
       '[1.2.3.4.5]',
     ]) {
       expect(gimmeDomain(c)).toBe(ref(c));
+    }
+  });
+});
+
+describe('reject details remembered by the text after the queue ID', () => {
+  it('equal the details computed from the whole message, whatever the queue ID', () => {
+    const tails = [
+      ': reject: RCPT from unknown[127.0.0.20]: 550 5.1.1 <nouser@x.test>: Recipient address rejected: User unknown in local recipient table; from=<a@b.test> to=<nouser@x.test> proto=ESMTP helo=<h>',
+      ': reject_warning: RCPT from mail.c.example.com[192.0.2.9]: 554 5.7.1 <r@x.test>: Relay access denied; from=<s@c.example.com> to=<r@x.test> proto=ESMTP helo=<c>',
+      ': reject: DATA from a.example[192.0.2.1]: 503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining; from=<s@a.example> to=<r@x.test> proto=ESMTP helo=<a>',
+      ': hold: RCPT from unknown[203.0.113.69]: <h@domain.tld>: Recipient address triggers HOLD action; from=<c@d.example> to=<h@domain.tld> proto=ESMTP helo=<y>',
+      ': reject: MAIL from unknown[192.0.2.3]: 552 5.3.4 Message size exceeds fixed limit; proto=ESMTP helo=<z>',
+      ': discard: RCPT from x[192.0.2.4]: <h@domain.tld>: Sender address rejected: no; from=<q@w.example> to=<h@domain.tld> proto=ESMTP helo=<y>',
+    ];
+    for (const tail of tails) {
+      for (const qid of ['NOQUEUE', '4A1B2C3D4E', '3XyZbcdfgh4Kz', 'NOQUEUE']) {
+        const msg = qid + tail;
+        expect(rejectDetailAfterQid(msg, qid.length)).toEqual(smtpdRejectDetail(msg));
+      }
+    }
+  });
+});
+
+describe('a parser with history', () => {
+  it('give every line the fields a fresh parser gives it', () => {
+    const fixture = fs.readFileSync(path.join(__dirname, '../../bench/fixtures/mail-lab.log'), 'latin1').split('\n').slice(0, 1500);
+    const odd = [
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]: connect from a[192.0.2.1]',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]:: doubled colon',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]:',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[1001]: ',
+      'Nov 29 18:24:39 mx2 postfix/smtpd[1001]: other host',
+      'Nov 29 18:24:39 mx1 postfix-out/smtp[7]: x: y',
+      'Nov 29 18:24:39 mx1 postfix-out/smtp[7]: again',
+      'Nov 29 18:24:39 mx1 dovecot[7]: imap: not ours',
+      'Nov 29 18:24:39 mx1 dovecot[7]: imap: not ours again',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[x]: pid not a number',
+      'Nov 29 18:24:39 mx1 postfix/smtpd[x]: pid not a number again',
+    ];
+    const shared = new LineParser({ now: NOW });
+    for (const line of [...fixture, ...odd, ...odd]) {
+      const fresh = new LineParser({ now: NOW });
+      // (the year of a year-less stamp depends on the lines before it: compared without the stamp)
+      const { timestamp: _a, ...got } = shared.parse(line) as PostfixLogLine;
+      const { timestamp: _b, ...want } = fresh.parse(line) as PostfixLogLine;
+      expect(got).toEqual(want);
     }
   });
 });

@@ -66,7 +66,7 @@ export abstract class MergeableAggregate extends AggregateState {
       this.applyOps(real, ops, 1);
       return real;
     };
-    for (const [qid, ops] of this.pendingDone) fix(qid, ops);
+    for (const [qid, ops] of this.removedInPiece) if (ops !== null) fix(qid, ops);
     for (const [qid, st] of this.msgs) {
       if (st.ops === null) continue;
       const real = fix(qid, st.ops);
@@ -78,7 +78,7 @@ export abstract class MergeableAggregate extends AggregateState {
     }
     if (last) return [];
     const after = new Map(before);
-    for (const qid of this.removedInPiece) after.delete(qid);
+    for (const qid of this.removedInPiece.keys()) after.delete(qid);
     for (const [qid, st] of this.msgs) after.set(qid, [qid, st.size, st.whence, st.deferred]);
     return [...after.values()];
   }

@@ -200,10 +200,12 @@ export abstract class AggregateState {
 
   /** Partial mode: see MsgState.ops. */
   protected readonly partial: boolean;
-  /** Partial mode: queue IDs removed in this piece whose earlier state was unknown, with their effects. */
-  protected readonly pendingDone: Array<[string, MsgOp]> = [];
-  /** Partial mode: every queue ID with a `removed` line in this piece. */
-  protected readonly removedInPiece = new Set<string>();
+  /**
+   * Partial mode: every queue ID with a `removed` line in this piece, with the effects recorded
+   * until its first removal (null when its state before that was known). One entry a message, the
+   * only thing a piece keeps of a message after its removal until settle().
+   */
+  protected readonly removedInPiece = new Map<string, MsgOp | null>();
 
   /**
    * `piece` makes an aggregator for a piece of a log that does not start at its beginning: year

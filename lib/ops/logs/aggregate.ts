@@ -28,7 +28,7 @@
  *    traditional stamps are accepted.
  *  - Per-day rows are keyed by the real date; the per-hour table holds totals, not averages.
  */
-import { MsgOp, MsgState, OP_DEFERRED, OP_RECEIVED, OP_SENDER, OP_SENT, bump } from './aggregate-state';
+import { MsgState, OP_DEFERRED, OP_RECEIVED, OP_SENDER, OP_SENT, bump } from './aggregate-state';
 import { ReportingAggregate } from './aggregate-report';
 import {
   ToLine,
@@ -51,12 +51,15 @@ import {
   normalizeAddress,
   own,
   perlTrue,
+  rejectDetailAfterQid,
   saidStringTrimmer,
   smtpdRejectDetail,
   stringTrimmer,
 } from './pflogsumm-compat';
 import { Tree } from './tree';
 import { ToDomainAddress } from './types';
+
+const REJECT_KEYWORDS = ['reject: ', 'reject_warning: ', 'hold: ', 'discard: '];
 
 /** Streaming aggregator: feed lines in log order, then call report(). */
 export class LogAggregator extends ReportingAggregate {
@@ -179,9 +182,9 @@ export class LogAggregator extends ReportingAggregate {
           this.received(qid, gimmeDomain(msg.slice(bodyAt + 7, e)));
           return true;
         }
-        for (const kw of ['reject: ', 'reject_warning: ', 'hold: ', 'discard: ']) {
+        for (const kw of REJECT_KEYWORDS) {
           if (msg.startsWith(kw, bodyAt)) {
-            this.rejectLike(kw.slice(0, -2), msg);
+            this.rejectLike(kw.slice(0, -2), msg, k);
             return true;
           }
         }
@@ -215,9 +218,8 @@ export class LogAggregator extends ReportingAggregate {
       if (has(msg, bodyAt, 'removed') && bodyAt + 7 === n) {
         this.removed++;
         if (this.partial) {
-          const st = this.msgs.get(qid);
-          if (st === undefined || st.ops !== null) this.pendingDone.push([own(qid), st === undefined ? [] : (st.ops as MsgOp)]);
-          this.removedInPiece.add(own(qid));
+          // a second removal in this piece adds nothing: the state after the first was known
+          if (!this.removedInPiece.has(qid)) this.removedInPiece.set(own(qid), this.msgs.get(qid)?.ops ?? []);
         }
         this.msgs.delete(qid);
         if (this.lastQid === qid) {
@@ -253,8 +255,9 @@ export class LogAggregator extends ReportingAggregate {
     st.whence = whence;
   }
 
-  private rejectLike(kind: string, msg: string): void {
-    const d = smtpdRejectDetail(msg);
+  /** `qidLen`: length of the queue ID (a word, not a keyword) the message starts with, 0 for none. */
+  private rejectLike(kind: string, msg: string, qidLen = 0): void {
+    const d = qidLen > 0 ? rejectDetailAfterQid(msg, qidLen) : smtpdRejectDetail(msg);
     let tree: Tree;
     if (kind === 'reject') {
       this.msgsRjctd++;
@@ -276,10 +279,11 @@ export class LogAggregator extends ReportingAggregate {
 
   private senderLine(qid: string, rawAddr: string, sizeStr: string): void {
     const st = this.msgState(qid, true) as MsgState;
-    if (st.ops !== null) st.ops.push(OP_SENDER, own(rawAddr === '' ? 'from=<>' : normalizeAddress(rawAddr)), Number(sizeStr));
-    if (st.size !== 0) return; // a repeat (the message re-entered the active queue)
     const addr = rawAddr === '' ? 'from=<>' : normalizeAddress(rawAddr);
-    this.sender(st, addr, Number(sizeStr));
+    const size = Number(sizeStr);
+    if (st.ops !== null) st.ops.push(OP_SENDER, own(addr), size);
+    if (st.size !== 0) return; // a repeat (the message re-entered the active queue)
+    this.sender(st, addr, size);
   }
 
   private sender(st: MsgState, addr: string, size: number): void {

@@ -14,6 +14,13 @@ export type LogSource = string | NodeJS.ReadableStream | AsyncIterable<string>;
 
 export const DEFAULT_MAX_LINE_LENGTH = 65536;
 
+/**
+ * Largest piece of input decoded into one string. Strings over ~128 KiB go to V8's large-object
+ * space, where taking many small slices of them is far slower (measured on Node 20: 1M lines split
+ * in ~0.1 s CPU from 64 KiB strings, 0.6-0.9 s from 256 KiB to 4 MiB strings).
+ */
+export const DECODE_WINDOW = 64 << 10;
+
 function isNodeStream(x: unknown): x is NodeJS.ReadableStream {
   return typeof x === 'object' && x !== null && typeof (x as { pipe?: unknown }).pipe === 'function';
 }
@@ -110,6 +117,14 @@ export class LineSplitter {
       this.text(chunk);
       return;
     }
+    // Decoded in windows of at most DECODE_WINDOW bytes: a string that large or larger lives in V8's
+    // large-object space, and slicing lines out of such strings cost ~7x the whole read on a 1M-line log.
+    for (let at = 0; at < chunk.length; at += DECODE_WINDOW) {
+      this.bytes(at === 0 && chunk.length <= DECODE_WINDOW ? chunk : chunk.subarray(at, at + DECODE_WINDOW));
+    }
+  }
+
+  private bytes(chunk: Buffer): void {
     // ASCII (most mail logs) decodes as latin1 with a plain copy; otherwise UTF-8 across chunk edges
     if (!this.pending && isAscii(chunk)) {
       this.text(chunk.toString('latin1'));
@@ -167,6 +182,34 @@ export class LineSplitter {
   }
 }
 
+/** Bytes read from a file per call by readRange (into one buffer, reused). */
+const READ_BYTES = 1 << 20;
+
+/**
+ * Writes the bytes [start, end) of a plain file to `splitter` (not ended), read into one reused
+ * buffer: a read stream allocates a fresh buffer per chunk and goes through async iteration, which
+ * cost 3-4x the CPU of the reads themselves on a 1M-line log. The splitter decodes each chunk before
+ * the next read overwrites it. With `gzipCheck`, returns false without writing anything when the
+ * file starts with the gzip magic (the caller then reads it as a stream).
+ */
+export async function readRange(path: string, start: number, end: number, splitter: LineSplitter, gzipCheck = false): Promise<boolean> {
+  const fh = await fs.promises.open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.max(2, Math.min(READ_BYTES, end - start)));
+    let pos = start;
+    while (pos < end) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) break;
+      if (gzipCheck && pos === start && bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return false;
+      splitter.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    return true;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Feeds every line of a source to `onLine`. */
 export async function forEachLine(
   src: LogSource,
@@ -174,6 +217,14 @@ export async function forEachLine(
   onLine: (line: string, truncated: boolean) => void,
 ): Promise<void> {
   const splitter = new LineSplitter(maxLineLength, onLine);
+  if (typeof src === 'string' && src !== '-') {
+    const st = await fs.promises.stat(src).catch(() => null);
+    // a regular plain file: read in place (anything else, and errors, go through sourceChunks)
+    if (st !== null && st.isFile() && (await readRange(src, 0, st.size, splitter, true))) {
+      splitter.end();
+      return;
+    }
+  }
   for await (const chunk of sourceChunks(src)) splitter.write(chunk);
   splitter.end();
 }

@@ -22,7 +22,7 @@ import * as path from 'path';
 import { LogAggregator } from './aggregate';
 import { PartialAggregate } from './aggregate-merge';
 import { CarriedState } from './aggregate-state';
-import { LineSplitter } from './input';
+import { LineSplitter, readRange } from './input';
 import { YearState, YearTracker, peekTimestamp } from './parse';
 import { LogReportOptions } from './types';
 import { primeFeedback } from './warmup';
@@ -40,8 +40,13 @@ export interface Segment {
   entry: YearState | null;
 }
 
-/** Input smaller than this is read on one thread (a worker costs some tens of milliseconds to start). */
-export const DEFAULT_PARALLEL_MIN_BYTES = 16 << 20;
+/**
+ * Input smaller than this is read on one thread. A second thread has a fixed cost of ~0.4 s CPU (its
+ * start, and V8 running the first ~30,000 lines at about ten times the steady cost while it compiles
+ * the parser) and reads its piece at ~1.5x the cost per line: on the 300,000-line bench (34 MB) two
+ * threads took twice the CPU of one and more wall time; on 1M lines (113 MB) and more they pay off.
+ */
+export const DEFAULT_PARALLEL_MIN_BYTES = 64 << 20;
 
 /**
  * Largest segment: a piece read in partial mode keeps what it needs for the merge (every queue ID
@@ -49,6 +54,13 @@ export const DEFAULT_PARALLEL_MIN_BYTES = 16 << 20;
  * in rounds of `workers`: memory stays bounded by the cap, whatever the size of the log.
  */
 export const DEFAULT_SEGMENT_BYTES = 48 << 20;
+
+/**
+ * Size of the calling thread's segment in each round relative to a worker's. Measured on the 1M-line
+ * bench (2 threads, per-thread CPU from /proc/self/task): a worker spent ~1.4x the calling thread's
+ * CPU on an equal share (its own start, module loading and JIT warm-up, partial-mode bookkeeping).
+ */
+export const MAIN_SHARE = 1.4;
 
 const WORKER_FILE = path.join(__dirname, 'worker.js');
 
@@ -144,8 +156,15 @@ export function planSegments(
   // `workers` of them so that every round keeps every thread busy
   const cuts: Array<{ file: number; off: number }> = [];
   const count = workers * Math.max(1, Math.ceil(total / (workers * Math.max(1, segmentBytes))));
+  // the calling thread reads the first segment of every round, without the worker's start and the
+  // partial-mode bookkeeping: it gets a larger share so that both finish at about the same time
+  const weight = (k: number) => (k % workers === 0 ? MAIN_SHARE : 1);
+  let weights = 0;
+  for (let k = 0; k < count; k++) weights += weight(k);
+  let before = 0;
   for (let k = 1; k < count; k++) {
-    let target = Math.floor((total * k) / count);
+    before += weight(k - 1);
+    let target = Math.floor((total * before) / weights);
     let f = 0;
     while (f < sizes.length - 1 && target >= sizes[f]) {
       target -= sizes[f];
@@ -242,12 +261,7 @@ export async function readPieces(
   for (const piece of pieces) {
     if (piece.end <= piece.start) continue;
     const splitter = new LineSplitter(maxLineLength, onLine);
-    const stream = fs.createReadStream(piece.path, { start: piece.start, end: piece.end - 1, highWaterMark: 1 << 20 });
-    try {
-      for await (const chunk of stream) splitter.write(chunk as Buffer);
-    } finally {
-      stream.destroy();
-    }
+    await readRange(piece.path, piece.start, piece.end, splitter);
     splitter.end();
   }
 }

@@ -121,6 +121,8 @@ function programName(line: string, start: number, end: number): string {
 interface StampSlot {
   /** The line's text up to the end of the seconds. */
   prefix: string;
+  /** prefix without the two digits of the seconds. */
+  minute: string;
   /** What follows the seconds and any fraction, up to the space before the host (zone, year). */
   tail: string;
   stamp: LogTimestamp;
@@ -142,8 +144,7 @@ function matchSlot(line: string, slot: StampSlot): number {
   // the seconds first: they differ most often
   const s1 = line.charCodeAt(n - 2);
   const s2 = line.charCodeAt(n - 1);
-  let i = n - 3;
-  for (; i >= 0; i--) if (line.charCodeAt(i) !== p.charCodeAt(i)) return -1;
+  if (!line.startsWith(slot.minute)) return -1;
   otherSecond = -1;
   if (s1 !== p.charCodeAt(n - 2) || s2 !== p.charCodeAt(n - 1)) {
     const sec = (s1 - 48) * 10 + (s2 - 48);
@@ -285,7 +286,7 @@ export class LineParser {
         offsetMinutes: o.offsetMinutes,
         yearInferred: o.yearInferred,
       };
-      slot.prefix = line.slice(0, slot.prefix.length);
+      slot.prefix = slot.minute + line.slice(slot.prefix.length - 2, slot.prefix.length);
     }
     if (end < 0) {
       if (!parseTime(line)) return line.startsWith('-- ') ? LINE_SKIPPED : LINE_GARBAGE;
@@ -311,7 +312,8 @@ export class LineParser {
       };
       end = t.end;
       this.slotB = this.slotA;
-      this.slotA = { prefix: line.slice(0, t.secEnd), tail: line.slice(t.fracEnd, end), stamp, version: this.years.version };
+      const prefix = line.slice(0, t.secEnd);
+      this.slotA = { prefix, minute: prefix.slice(0, -2), tail: line.slice(t.fracEnd, end), stamp, version: this.years.version };
     }
     this.stamp = (this.slotA as StampSlot).stamp;
     // host

@@ -23,7 +23,7 @@ export interface LogReportOptions {
   parallel?: {
     /** Threads, the calling one included; default: available CPUs (at most 8); 1 = sequential. */
     workers?: number;
-    /** Inputs smaller than this many bytes are read on one thread. Default 16 MiB. */
+    /** Inputs smaller than this many bytes are read on one thread. Default 64 MiB. */
     minBytes?: number;
     /** Largest piece, in bytes; pieces are read in rounds of `workers`, which bounds memory. Default 48 MiB. */
     segmentBytes?: number;

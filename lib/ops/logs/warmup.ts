@@ -54,6 +54,11 @@ const SAMPLE =
     'Nov 28 14:20:07 mx1 postfix/smtpd[1001]: C28293A4B6: frobnicated the widget',
     'Nov 28 14:20:08 mx1 postfix/local[1004]: C28293A4B7: to=<jörg@domain.tld>, relay=local, delay=0.1, dsn=2.0.0, status=sent (delivered to mailbox)',
     'Nov 28 14:20:09 mx1 dovecot: imap-login: Login: user=<dave>',
+    // a line from the minute before the last one (the parser's second cached stamp), another second of it
+    'Nov 28 14:21:00 mx1 postfix/smtpd[1001]: connect from a[192.0.2.1]',
+    'Nov 28 14:20:09 mx1 postfix/smtpd[1001]: lost connection after CONNECT from a[192.0.2.1]',
+    'Nov 28 14:21:00 mx1 postfix/smtpd[1001]: disconnect from a[192.0.2.1] commands=0/0',
+    'Nov 28 14:20:10 mx1 postfix/smtpd[1001]: lost connection after CONNECT from a[192.0.2.1]',
     'Nov 28 14:20:10 mx1 postfix/smtpd:',
     'this line is garbage',
     '-- Boot 0123456789abcdef --',
@@ -82,9 +87,11 @@ export function primeFeedback(): void {
     feed(whole);
     const piece = new LogAggregator({ now, toDomain: 'domain.tld', samples: 1 }, { yearState: { year: 2026, lastMonth: 11 } });
     feed(piece);
-    const carried = piece.settle(whole.carriedStates(), round === 1);
-    void carried;
-    whole.merge(piece.exportPartial());
+    // through structured clones, as the states and partial aggregates cross from a worker
+    const carried = structuredClone(piece.settle(structuredClone(whole.carriedStates()), round === 1));
+    whole.merge(structuredClone(piece.exportPartial()));
+    whole.adoptStates(carried);
+    feed(whole);
     whole.report();
   }
 }
