@@ -8,7 +8,8 @@ import { bundleJson } from '../render/bundle';
 import { checkFileRoots } from '../model/file-roots';
 import { buildStage, envContentsOf, fileContent, TransactionAction } from './stage';
 import { TRANSACTION_COMMAND } from './remote-script';
-import { resolveConnection, SshSession } from '../transport/ssh';
+import { resolveConnection } from '../transport/connection';
+import { SshSession } from '../transport/ssh';
 import { checkTls, TlsCheckResult } from '../probe/tls-check';
 import { relayRefusal } from './relay-preflight';
 

@@ -13,7 +13,8 @@ import { spawn } from 'child_process';
 import { ConnectionSpec } from '../model/connection';
 import { CdktfPostfixError, describeProblem } from '../errors';
 import { PostfixConfigError } from '../model/errors';
-import { resolveConnection, SshSession } from '../transport/ssh';
+import { resolveConnection } from '../transport/connection';
+import { SshSession } from '../transport/ssh';
 
 export const QUEUE_NAMES = ['active', 'deferred', 'hold', 'incoming', 'maildrop'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

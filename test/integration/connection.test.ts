@@ -7,7 +7,7 @@ import { Lab, startLab } from '../lab';
 import { PostfixHost } from '../../index';
 import { applyStack, synthStack } from '../helpers/deploy';
 import { signalPid } from '../helpers/signal';
-import { resolveConnection } from '../../lib/transport/ssh';
+import { resolveConnection } from '../../lib/transport/connection';
 
 let lab: Lab;
 beforeAll(async () => {

@@ -9,7 +9,8 @@ import { createServer, Server, Socket, connect as tcpConnect, AddressInfo } from
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Lab, LabHost, startLab } from '../lab';
-import { resolveConnection, SshError, SshSession } from '../../lib/transport/ssh';
+import { resolveConnection } from '../../lib/transport/connection';
+import { SshError, SshSession } from '../../lib/transport/ssh';
 import { ConnectionSpec } from '../../lib/model/connection';
 import { PostfixHost } from '../../index';
 import { applyStack, synthStack } from '../helpers/deploy';

@@ -6,7 +6,7 @@ import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { buildStage } from '../../lib/apply/stage';
 import { Bundle, BUNDLE_FORMAT } from '../../lib/model/bundle';
 import { connectionFromEnv, connectionToEnv, parseOpenSshPublicKey } from '../../lib/model/connection';
-import { resolveConnection } from '../../lib/transport/ssh';
+import { resolveConnection } from '../../lib/transport/connection';
 import { backoffMs, withSshWait } from '../../lib/transport/ssh-wait';
 import { PostfixHost } from '../../index';
 

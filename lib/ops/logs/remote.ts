@@ -4,7 +4,8 @@
  * Commands sent to the host are constants; the only data (file paths given on the command line)
  * travels on the command's stdin, never in the command string.
  */
-import { ExecStream, SshError, SshSession, resolveConnection } from '../../transport/ssh';
+import { resolveConnection } from '../../transport/connection';
+import { ExecStream, SshError, SshSession } from '../../transport/ssh';
 import { ConnectionSpec } from '../../model/connection';
 import { analyzeLogs } from './index';
 import { LogReport, LogReportOptions } from './types';
