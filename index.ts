@@ -17,7 +17,7 @@ export { HostBuilder } from './lib/host';
 export type { HostBuilderOptions, AccessTableInfo, HeaderChecksInfo, IsUnresolved } from './lib/host';
 export { CDK_FLAVOUR } from './constructs/cdk';
 export { TLS_LINT_RULES } from './lib/model/tls-lint';
-export type { TlsCertificateSource } from './lib/model/tls';
+export type { TlsCertificateSource } from './lib/model/tls-certificates';
 export type { AccessEntry } from './lib/model/access';
 export type { HostStateSnapshot, DesiredFile } from './lib/model/host-state';
 export type { RenderedBundle, BundleAsset } from './lib/render/bundle';

@@ -2,15 +2,8 @@
 import { createHash } from 'node:crypto';
 import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
-import {
-  assertProfileName,
-  checkHostPath,
-  planCertificates,
-  profileParameters,
-  TlsCertificateSource,
-  TlsProfileName,
-  validateTlsParameters,
-} from '../model/tls';
+import { assertProfileName, profileParameters, TlsProfileName, validateTlsParameters } from '../model/tls';
+import { checkHostPath, planCertificates, TlsCertificateSource } from '../model/tls-certificates';
 import { IsUnresolved } from './unresolved';
 import { TlsProfile } from './vocabulary';
 

@@ -5,16 +5,14 @@ import { join } from 'path';
 import { PostfixConfigError } from '../../lib/model/errors';
 import {
   assertProfileName,
-  checkHostPath,
-  checkKeyAndCertificate,
   INTERMEDIATE_CIPHERS,
   legacyProtocolsAllowed,
   parseProtocols,
-  planCertificates,
   profileParameters,
   serviceOverrides,
   validateTlsParameters,
 } from '../../lib/model/tls';
+import { checkHostPath, checkKeyAndCertificate, planCertificates } from '../../lib/model/tls-certificates';
 import { lintTls } from '../../lib/model/tls-lint';
 import { selfSigned } from '../helpers/certs';
 
