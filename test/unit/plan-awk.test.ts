@@ -236,9 +236,13 @@ describe('plan.awk, both files in one run (SET=em, what transaction.sh runs)', (
     ];
     const outE = join(dir, 'plan.main');
     const outM = join(dir, 'plan.master');
-    const printed = execFileSync('awk', ['-v', 'SET=em', '-v', `OUT_E=${outE}`, '-v', `OUT_M=${outM}`, '-f', PLAN_AWK, ...args('main', main), ...args('master', master)], {
-      encoding: 'utf8',
-    });
+    const printed = execFileSync(
+      'awk',
+      ['-v', 'SET=em', '-v', `OUT_E=${outE}`, '-v', `OUT_M=${outM}`, '-f', PLAN_AWK, ...args('main', main), ...args('master', master)],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(printed).toBe('');
     const lines = (path: string) =>
       readFileSync(path, 'utf8')

@@ -13,14 +13,7 @@ import { join } from 'path';
 const REMOTE = join(__dirname, '../../lib/apply/remote');
 
 function sh(script: string, args: string[] = []): string {
-  const prelude = [
-    'set -u',
-    `TAB=$(printf '\\t')`,
-    `R=${REMOTE}`,
-    '. "$R/common.sh"',
-    '. "$R/roots.sh"',
-    '. "$R/records.sh"',
-  ].join('\n');
+  const prelude = ['set -u', `TAB=$(printf '\\t')`, `R=${REMOTE}`, '. "$R/common.sh"', '. "$R/roots.sh"', '. "$R/records.sh"'].join('\n');
   return execFileSync('sh', ['-c', `${prelude}\n${script}`, 'sh', ...args], { encoding: 'utf8' });
 }
 
@@ -32,8 +25,20 @@ test('path_id is the first 32 hex digits of the path sha256, the names earlier r
 
 test('normal_path refuses relative paths and "." / ".." / empty segments and a trailing slash', () => {
   const check = (p: string) => sh('normal_path "$1" && echo yes || echo no', [p]).trim();
-  for (const good of ['/etc/postfix', '/etc/postfix/blacklist', '/', '/a.b/..c', '/etc/postfix/.cdktf-postfix']) expect(check(good)).toBe('yes');
-  for (const bad of ['etc/postfix', '', '/etc/postfix/../../etc/shadow', '/etc/./x', '/etc/x/.', '/etc/x/..', '/./x', '/../x', '/etc//x', '/etc/postfix/']) {
+  for (const good of ['/etc/postfix', '/etc/postfix/blacklist', '/', '/a.b/..c', '/etc/postfix/.cdktf-postfix'])
+    expect(check(good)).toBe('yes');
+  for (const bad of [
+    'etc/postfix',
+    '',
+    '/etc/postfix/../../etc/shadow',
+    '/etc/./x',
+    '/etc/x/.',
+    '/etc/x/..',
+    '/./x',
+    '/../x',
+    '/etc//x',
+    '/etc/postfix/',
+  ]) {
     expect([bad, check(bad)]).toEqual([bad, 'no']);
   }
 });
@@ -49,7 +54,9 @@ test('a file target with ".." is refused on the host before anything is read, na
   } catch (e) {
     out = String((e as { stdout?: string }).stdout);
   }
-  expect(out).toMatch(/^error\trefusing \/etc\/postfix\/\.\.\/\.\.\/etc\/shadow: it must be an absolute path without "\." or "\.\." segments .*name the file by its absolute path/m);
+  expect(out).toMatch(
+    /^error\trefusing \/etc\/postfix\/\.\.\/\.\.\/etc\/shadow: it must be an absolute path without "\." or "\.\." segments .*name the file by its absolute path/m,
+  );
   expect(out).toMatch(/result\tfailed/);
 });
 
