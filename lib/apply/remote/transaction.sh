@@ -107,9 +107,15 @@ if [ "$ACTION" = destroy ]; then
   : > "$D/files.list"; : > "$D/hooks.list"; WANT_SHA=""
 fi
 
-plan_main_and_master
-plan_files
-plan_hooks
+# The held first round needs only the payloads the host lacks (plan_files says "need") and the
+# live state it prints: the main.cf/master.cf and hook plans wait for the round that applies.
+if [ -f "$D/hold" ]; then
+  plan_files
+else
+  plan_main_and_master
+  plan_files
+  plan_hooks
+fi
 step plan
 hold_for_relay_check
 
