@@ -33,8 +33,11 @@ make_dirs() {
 place_file() {
   path=$1 mode=$2 owner=$3 group=$4 sha=$5 postmap=$6
   dir_of "$path"; make_dirs "$DIR"
-  staged_name "$path" .cdktf-new; new=$NEW
   set_suffix "$postmap"; suffix=$SUFFIX
+  staged_name "$path" .cdktf-new; new=$NEW
+  # postmap and postalias run as the owner of a table that root does not own (postmap(1) -o), who
+  # cannot enter the journal's directory (root, 0700): such a table is staged beside its target.
+  case "$suffix:$owner" in :*|*:root|*:0) ;; *) new="$path.cdktf-new" ;; esac
   # Whatever sits at a staging path (a leftover, or a planted link) goes first: install would write
   # through a symbolic link. A directory there cannot be removed and stops the apply.
   if [ -n "$suffix" ]; then stage_path "$new" "$new$suffix"; else stage_path "$new"; fi
