@@ -162,3 +162,27 @@ test('a symbolic link at a journaled target is refused before the journal is com
   expect(existsSync(join(dir, 'etc/link.cdktf-new'))).toBe(false);
   expect(existsSync(join(dir, 'etc/.cdktf-postfix/journal'))).toBe(false);
 });
+
+test('a root-owned table is staged in the journal directory; one another user owns stays beside its target (postmap runs as that user)', () => {
+  // Run as root (as the lab and the transaction are): install sets the owner.
+  const dir = scratch();
+  writeFileSync(join(dir, 'bin/postmap'), `#!/bin/sh\n: > "\${1#*:}.db"\n`);
+  chmodSync(join(dir, 'bin/postmap'), 0o755);
+  mkdirSync(join(dir, 'stage/payload'));
+  writeFileSync(join(dir, 'stage/payload/abc'), 'x y\n');
+  const out = sh(
+    dir,
+    `say() { :; }
+journal_begin
+place_file "$C/root-table" 0644 root root abc hash
+place_file "$C/user-table" 0644 nobody root abc hash
+cut -f1,2 "$D/renames"`,
+  );
+  const j = `${dir}/etc/.cdktf-postfix/journal/new`;
+  expect(out.split('\n').filter(Boolean)).toEqual([
+    `${j}/root-table.db\t${dir}/etc/root-table.db`,
+    `${j}/root-table\t${dir}/etc/root-table`,
+    `${dir}/etc/user-table.cdktf-new.db\t${dir}/etc/user-table.db`,
+    `${dir}/etc/user-table.cdktf-new\t${dir}/etc/user-table`,
+  ]);
+});

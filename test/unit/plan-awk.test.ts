@@ -3,7 +3,7 @@
  * and `postconf -M` output written here, the plan read back. No host, no Postfix.
  */
 import { execFileSync } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { remoteScriptEntries, TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
@@ -205,6 +205,65 @@ describe('plan.awk, master.cf', () => {
   test('empty input plans nothing', () => {
     expect(plan('master', { current: '' })).toEqual([]);
     expect(plan('main', { current: '' })).toEqual([]);
+  });
+});
+
+describe('plan.awk, both files in one run (SET=em, what transaction.sh runs)', () => {
+  test('each plan goes to its own file, line for line what the separate runs print', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-awk-em-'));
+    const file = (name: string, lines: string[] | string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof lines === 'string' ? lines : lines.map((l) => l + '\n').join(''));
+      return path;
+    };
+    const main: PlanInput = {
+      current: POSTCONF_N,
+      originals: ['relayhost\tunset\t', 'inet_interfaces\tset\tloopback-only'],
+      desired: ['myhostname=mx2.example.org', 'message_size_limit=25000000'],
+      removals: ['alias_maps'],
+    };
+    const master: PlanInput = {
+      current: POSTCONF_M,
+      originals: ['pickup/unix\tset\tpickup unix n - y 60 1 pickup'],
+      desired: ['submissions/inet=submissions inet n - y - - smtpd -o smtpd_tls_wrappermode=yes'],
+      removals: ['submission/inet'],
+    };
+    const args = (kind: string, p: PlanInput): string[] => [
+      file(`${kind}.current`, p.current),
+      file(`${kind}.orig`, p.originals ?? []),
+      file(`${kind}.set`, p.desired ?? []),
+      file(`${kind}.remove`, p.removals ?? []),
+    ];
+    const outE = join(dir, 'plan.main');
+    const outM = join(dir, 'plan.master');
+    const printed = execFileSync(
+      'awk',
+      ['-v', 'SET=em', '-v', `OUT_E=${outE}`, '-v', `OUT_M=${outM}`, '-f', PLAN_AWK, ...args('main', main), ...args('master', master)],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(printed).toBe('');
+    const lines = (path: string) =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t'));
+    expect(lines(outE)).toEqual(plan('main', main));
+    expect(lines(outM)).toEqual(plan('master', master));
+    expect(lines(outE).length).toBeGreaterThan(3);
+    expect(lines(outM).length).toBeGreaterThan(2);
+  });
+
+  test('nothing to plan still writes both files, empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-awk-em-'));
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '');
+    const outE = join(dir, 'plan.main');
+    const outM = join(dir, 'plan.master');
+    execFileSync('awk', ['-v', 'SET=em', '-v', `OUT_E=${outE}`, '-v', `OUT_M=${outM}`, '-f', PLAN_AWK, ...Array(8).fill(empty)]);
+    expect(readFileSync(outE, 'utf8')).toBe('');
+    expect(readFileSync(outM, 'utf8')).toBe('');
   });
 });
 

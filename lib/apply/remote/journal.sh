@@ -27,83 +27,196 @@ HOOKS_RAN=no
 sync_paths() { [ "$#" -gt 0 ] || return 0; sync -- "$@" 2>/dev/null || sync; }
 
 journal_begin() {
-  rm -rf "$J"
-  umask 077; mkdir -p "$J/backup" || rollback "cannot create $J"; umask 022
+  if [ -e "$J" ]; then rm -rf "$J"; fi
+  # $J/new and $J/rec: staged copies of files in $C and in $S, under their own names (same
+  # filesystem as their targets: renamed, not copied; journal_apply moves them in one mv each).
+  umask 077; mkdir -p "$J/backup" "$J/new" "$J/rec" || rollback "cannot create $J"; umask 022
   # The staging directory of this run: a SIGKILL skips its EXIT trap, so recovery removes it.
   printf '%s\n' "$D" > "$J/stage_dir" && : > "$J/staged" || rollback "cannot write the journal $J (is the filesystem full?)"
   : > "$D/renames"
   JOURNALING=yes
 }
-# A path about to be written as a staging copy: listed first, so an uncommitted run's leftovers
-# can be removed; anything already there goes (cp would write through a symbolic link).
+# Paths about to be written as staging copies: listed first, so an uncommitted run's leftovers
+# can be removed; anything already there goes (cp would write through a symbolic link). Usually
+# nothing is there, and then no process starts.
 stage_path() {
-  if [ "$JOURNALING" = yes ]; then printf '%s\n' "$1" >> "$J/staged" || rollback "cannot write the journal $J (is the filesystem full?)"; fi
-  rm -f "$1"
-  unsafe_path "$1" && rollback "cannot use $1: it is not a regular file"
+  for p in "$@"; do
+    if [ "$JOURNALING" = yes ]; then printf '%s\n' "$p" >> "$J/staged" || rollback "cannot write the journal $J (is the filesystem full?)"; fi
+    if [ -e "$p" ] || [ -L "$p" ]; then
+      rm -f "$p"
+      unsafe_path "$p" && rollback "cannot use $p: it is not a regular file"
+    fi
+  done
   return 0
 }
-# Rename SRC over DST: at once outside a transaction, through the journal inside one.
+# Where to stage a new copy of target $1, into $NEW: under its own name in $J/new (a file directly
+# in $C) or $J/rec (in $S) inside a transaction, else $1 + suffix $2 beside it.
+staged_name() {
+  NEW="$1$2"
+  [ "$JOURNALING" = yes ] || return 0
+  dir_of "$1"
+  case "${1##*/}" in main.cf|master.cf|*.db|*.lmdb|*.cdb) [ "$DIR" = "$C" ] && return 0 ;; esac
+  if [ "$DIR" = "$C" ]; then NEW="$J/new/${1##*/}"; elif [ "$DIR" = "$S" ]; then NEW="$J/rec/${1##*/}"; fi
+}
+# Rename SRC over DST: at once outside a transaction, through the journal inside one. A third
+# argument is what SRC must hold, checked at the commit: a sha256, or a file it must equal.
 put() {
-  if [ "$JOURNALING" = yes ]; then printf '%s\t%s\n' "$1" "$2" >> "$D/renames"; else mv -f "$1" "$2"; fi
+  if [ "$JOURNALING" = yes ]; then printf '%s\t%s\t%s\n' "$1" "$2" "${3:--}" >> "$D/renames"; else mv -f "$1" "$2"; fi
 }
 drop() {
-  if [ "$JOURNALING" = yes ]; then printf -- '-\t%s\n' "$1" >> "$D/renames"; else rm -f "$1"; fi
+  if [ "$JOURNALING" = yes ]; then printf -- '-\t%s\t-\n' "$1" >> "$D/renames"; else rm -f "$1"; fi
 }
 # DST changed in place by a hook (its own atomic rename): backed up, never renamed here.
-hooked() { printf '+\t%s\n' "$1" >> "$D/renames"; }
+hooked() { printf '+\t%s\t-\n' "$1" >> "$D/renames"; }
 
+# The next line of the one sha256sum pass (fd 4) must be about $1: its hash into $H.
+next_sha() {
+  IFS= read -r l <&4 || return 1
+  H=${l%%  *}
+  [ "${l#*  }" = "$1" ]
+}
+# Where the backup of target $2 (journal entry $1) is: $J/backup + its path (written by one
+# cp --parents); entry numbers, $J/backup/N, in journals an earlier version wrote.
+backup_of() { if [ -f "$J/backup/$1" ]; then BK="$J/backup/$1"; else BK="$J/backup$2"; fi; }
+
+# Commit: every existing target backed up by one cp -p --parents, then one sha256sum of every
+# staged copy, every target and its backup (and the files a staged copy must equal): the backups
+# and staged copies are checked and the journal lines written from that one pass; then everything
+# fsynced by one sync, the journal renamed into place, its directory fsynced.
 journal_commit() {
-  : > "$J/journal.new"
-  set --
+  : > "$J/journal.new"; : > "$D/jlist"
   n=0
-  while IFS="$TAB" read -r src dst; do
+  set --
+  while IFS="$TAB" read -r src dst want; do
     n=$((n + 1))
     st=absent
     unsafe_path "$dst" && rollback "refusing $dst: it is a symbolic link or not a regular file (nothing was changed); replace it with a regular file"
-    if [ -f "$dst" ]; then
-      cp -p "$dst" "$J/backup/$n" && cmp -s "$dst" "$J/backup/$n" || rollback "cannot back up $dst to $J/backup/$n (is the filesystem full?)"
-      st=present; set -- "$@" "$J/backup/$n"
-    fi
+    if [ -f "$dst" ]; then st=present; set -- "$@" "${dst#/}"; fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$src" "$dst" "$st" "$want" >> "$D/jlist"
+  done < "$D/renames"
+  if [ "$#" -gt 0 ]; then
+    # Relative to / (coreutils 9.1's cp --parents -p fails on the directories of absolute names).
+    here=$PWD
+    cd / && cp -p --parents -- "$@" "$J/backup" 2> "$D/backup.err" && cd "$here" || rollback "cannot back up the files this transaction replaces to $J/backup (is the filesystem full?): $(head -c 500 "$D/backup.err" | tr '\n' ' ')"
+  fi
+  set --
+  while IFS="$TAB" read -r n src dst st want; do
+    case "$src" in -|+) ;; *) set -- "$@" "$src" ;; esac
+    case "$want" in /*) set -- "$@" "$want" ;; esac
+    [ "$st" = present ] && set -- "$@" "$dst" "$J/backup$dst"
+  done < "$D/jlist"
+  : > "$D/jsha"
+  [ "$#" -eq 0 ] || sha256sum -- "$@" > "$D/jsha" 2> "$D/jsha.err" || rollback "cannot read the staged copies or backups: $(head -c 500 "$D/jsha.err" | tr '\n' ' ')"
+  set --
+  exec 4< "$D/jsha"
+  while IFS="$TAB" read -r n src dst st want; do
     sha=-
     case "$src" in -|+) ;; *)
-      sha=$(sha256sum < "$src") || rollback "cannot read $src"; sha=${sha%% *}; set -- "$@" "$src" ;;
+      next_sha "$src" || rollback "cannot read $src"; sha=$H; set -- "$@" "$src"
+      case "$want" in
+        /*) next_sha "$want" && [ "$H" = "$sha" ] || rollback "cannot write $src (is the filesystem full?): it differs from $want" ;;
+        -) ;;
+        *) [ "$want" = "$sha" ] || rollback "content of $dst arrived damaged (sha256 $sha, expected $want)" ;;
+      esac ;;
     esac
+    if [ "$st" = present ]; then
+      next_sha "$dst" && got=$H && next_sha "$J/backup$dst" && [ "$H" = "$got" ] || rollback "cannot back up $dst to $J/backup$dst (is the filesystem full?)"
+      set -- "$@" "$J/backup$dst"
+    fi
     printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$src" "$dst" "$sha" "$st" >> "$J/journal.new" || rollback "cannot write the journal $J (is the filesystem full?)"
-  done < "$D/renames"
+  done < "$D/jlist"
+  exec 4<&-
   printf '%s\n' "$WAS_RUNNING" > "$J/running" || rollback "cannot write the journal $J"
   : > "$J/done"
-  sync_paths "$@" "$J/journal.new" "$J/running" "$J/backup" $(journal_dirs) || rollback "cannot sync the staged files"
+  journal_dirs "$D/renames" 2
+  set -f
+  # shellcheck disable=SC2086 # directories without blanks (checked paths), one a line
+  sync_paths "$@" "$J/journal.new" "$J/running" "$J/new" $BACKUP_DIRS $JDIRS || { set +f; rollback "cannot sync the staged files"; }
+  set +f
   mv -f "$J/journal.new" "$J/journal" || rollback "cannot commit the journal $J"
   sync_paths "$J"
 }
-# The directories of every target, once each, for fsync after renames.
+# The directories of every target ($1: a list with the target in field $2), once each, into $JDIRS
+# (one a line; $S last), and the directories under $J/backup that hold their backups, up to
+# $J/backup itself, into $BACKUP_DIRS. Builtins only.
 journal_dirs() {
-  if [ -f "$J/journal" ]; then cut -f3 "$J/journal"; else cut -f2 "$D/renames"; fi | sed 's,/[^/]*$,,' | sort -u | while read -r dir; do [ -d "$dir" ] && printf '%s\n' "$dir"; done
-  printf '%s\n' "$S"
+  JDIRS="" BACKUP_DIRS="$J/backup"
+  while IFS="$TAB" read -r f1 f2 f3 rest; do
+    if [ "$2" = 3 ]; then dst=$f3; else dst=$f2; fi
+    [ -n "$dst" ] || continue
+    dir_of "$dst"
+    [ -d "$DIR" ] && ! listed "$DIR" "$JDIRS" || continue
+    JDIRS="$JDIRS${JDIRS:+
+}$DIR"
+    a=$DIR
+    while [ "$a" != / ] && [ -d "$J/backup$a" ] && ! listed "$J/backup$a" "$BACKUP_DIRS"; do
+      BACKUP_DIRS="$BACKUP_DIRS
+$J/backup$a"
+      dir_of "$a"; a=$DIR
+    done
+  done < "$1"
+  JDIRS="$JDIRS${JDIRS:+
+}$S"
 }
 
 # Finish every rename of a committed journal, in order: managed files, then the hooks (live only:
 # they run where their entries start, after the files they read are in place), then main.cf,
 # master.cf and the managed record. $1 = live: stop at the first failure with a rollback; recover:
 # report failure by status. The lab's fault points kill it after the first rename and after hooks.
+# Live, consecutive renames from one staging directory to one target directory under the same
+# name ($J/new/X to $C/X, $J/rec/X to $S/X) go in one mv(1), in journal order; recovery decides by
+# content either way (journal_can_finish), so a group cut short is finished or undone like a rename.
 journal_apply() {
-  first=yes
+  mode=$1 first=yes GSRCS="" GNS="" GSRC_DIR="" GDST_DIR=""
   while IFS="$TAB" read -r n src dst sha st; do
-    [ "$1" = recover ] && grep -qx "$n" "$J/done" && continue
+    if [ "$mode" = recover ]; then
+      grep -qx "$n" "$J/done" && continue
+    else
+      case "$src" in -|+) ;; *)
+        [ -f "$src" ] || rollback "the staged copy $src is gone"
+        dir_of "$src"; sdir=$DIR; dir_of "$dst"
+        if [ "${src##*/}" = "${dst##*/}" ] && [ "$sdir" != "$DIR" ]; then
+          { [ "$sdir" = "$GSRC_DIR" ] && [ "$DIR" = "$GDST_DIR" ]; } || rename_group_flush
+          GSRC_DIR=$sdir GDST_DIR=$DIR GSRCS="$GSRCS${GSRCS:+
+}$src" GNS="$GNS $n"
+          continue
+        fi ;;
+      esac
+      rename_group_flush
+    fi
     case "$src" in
-      +) if [ "$1" = live ] && [ "$HOOKS_RAN" = no ]; then HOOKS_RAN=yes; run_hooks < /dev/null; fault_point hooks; fi ;;
-      -) rm -f "$dst" || { [ "$1" = live ] && rollback "cannot remove $dst"; return 1; } ;;
+      +) if [ "$mode" = live ] && [ "$HOOKS_RAN" = no ]; then HOOKS_RAN=yes; run_hooks < /dev/null; fault_point hooks; fi ;;
+      -) rm -f "$dst" || { [ "$mode" = live ] && rollback "cannot remove $dst"; return 1; } ;;
       *)
         if [ -f "$src" ]; then
-          mv -f "$src" "$dst" || { [ "$1" = live ] && rollback "cannot rename $src to $dst"; return 1; }
-        elif [ "$1" = live ]; then rollback "the staged copy $src is gone"
+          mv -f "$src" "$dst" || { [ "$mode" = live ] && rollback "cannot rename $src to $dst"; return 1; }
+        elif [ "$mode" = live ]; then rollback "the staged copy $src is gone"
         fi ;;
     esac
     printf '%s\n' "$n" >> "$J/done"
-    if [ "$first" = yes ] && [ "$1" = live ]; then first=no; fault_point rename1; fi
+    if [ "$first" = yes ] && [ "$mode" = live ]; then first=no; fault_point rename1; fi
   done < "$J/journal"
-  sync_paths "$J/done" $(journal_dirs)
+  [ "$mode" = recover ] || rename_group_flush
+  journal_dirs "$J/journal" 3
+  set -f
+  # shellcheck disable=SC2086 # directories without blanks (checked paths), one a line
+  sync_paths "$J/done" $JDIRS
+  set +f
 }
+# The pending group of journal_apply: one mv of every source into the target directory.
+rename_group_flush() {
+  [ -n "$GSRCS" ] || return 0
+  set -f
+  # shellcheck disable=SC2086 # staged paths without blanks (checked paths), one a line
+  mv -f -- $GSRCS "$GDST_DIR/" 2> "$D/mv.err"
+  rc=$?
+  set +f
+  [ "$rc" -eq 0 ] || rollback "cannot rename the staged files into $GDST_DIR: $(head -c 500 "$D/mv.err" | tr '\n' ' ')"
+  for g in $GNS; do printf '%s\n' "$g" >> "$J/done"; done
+  GSRCS="" GNS="" GSRC_DIR="" GDST_DIR=""
+  if [ "$first" = yes ]; then first=no; fault_point rename1; fi
+}
+
 # Can a committed journal be rolled forward? (See the rule above.)
 journal_can_finish() {
   [ -f "$J/undo" ] && return 1
@@ -121,15 +234,20 @@ journal_undo() {
   : > "$J/undo"; sync_paths "$J/undo" "$J"
   while IFS="$TAB" read -r n src dst sha st; do
     if [ "$st" = present ]; then
+      backup_of "$n" "$dst"
       rm -f "$dst.cdktf-restore"
-      { ln "$J/backup/$n" "$dst.cdktf-restore" 2>/dev/null || cp -p "$J/backup/$n" "$dst.cdktf-restore"; } &&
-        mv -f "$dst.cdktf-restore" "$dst" || say "error${TAB}cannot restore $dst from $J/backup/$n"
+      { ln "$BK" "$dst.cdktf-restore" 2>/dev/null || cp -p "$BK" "$dst.cdktf-restore"; } &&
+        mv -f "$dst.cdktf-restore" "$dst" || say "error${TAB}cannot restore $dst from $BK"
     else
       rm -f "$dst"
     fi
     case "$src" in -|+) ;; *) rm -f "$src" ;; esac
   done < "$J/journal"
-  sync_paths $(journal_dirs)
+  journal_dirs "$J/journal" 3
+  set -f
+  # shellcheck disable=SC2086 # directories without blanks (checked paths), one a line
+  sync_paths $JDIRS
+  set +f
 }
 # Staging copies of a run that never committed.
 discard_staged() {
@@ -138,6 +256,9 @@ discard_staged() {
   JOURNALING=no
 }
 journal_clear() { rm -rf "$J"; JOURNALING=no; }
+# The transaction went through: the journal goes with the staging directory, in the one rm(1) of
+# the EXIT trap (a kill before that leaves a finished journal, which recovery rolls forward).
+journal_clear_at_exit() { JOURNALING=no; CLEAR_AT_EXIT=$J; }
 
 # Postfix as it was before the transaction: running (reloaded, or started) or stopped.
 restore_postfix_state() {

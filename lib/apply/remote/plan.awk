@@ -2,6 +2,9 @@
 #
 #   awk -v SET=e -f plan.awk CURRENT ORIGINALS DESIRED REMOVALS    (main.cf)
 #   awk -v SET=m -f plan.awk CURRENT ORIGINALS DESIRED REMOVALS    (master.cf)
+#   awk -v SET=em -v OUT_E=FILE -v OUT_M=FILE -f plan.awk MAIN_CURRENT MAIN_ORIGINALS MAIN_DESIRED
+#       MAIN_REMOVALS MASTER_CURRENT MASTER_ORIGINALS MASTER_DESIRED MASTER_REMOVALS
+#                   both in one run (what transaction.sh does: one process), each plan to its file
 #
 # CURRENT    main.cf: `postconf -n` output, "name = value" (or "name =" when empty; postconf(1)).
 #            master.cf: `postconf -M` output, one entry a line, "service type private unpriv chroot
@@ -17,47 +20,58 @@
 #   d    name                   the name stops being managed (after it was put back to its original)
 # Every input is data: nothing read here is ever evaluated.
 
-BEGIN { FS = "\t" }
+BEGIN {
+  FS = "\t"
+  if (SET == "em") { nsets = 2; code[1] = "e"; code[2] = "m"; out[1] = OUT_E; out[2] = OUT_M }
+  else { nsets = 1; code[1] = SET; out[1] = "" }
+}
 
 # master.cf entries compare with runs of blanks collapsed: postconf -M pads its columns.
 function norm(line) { gsub(/[ \t]+/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line); return line }
+function emit(s, line) { if (out[s] == "") print line; else print line > out[s] }
 
-FILENAME == ARGV[1] && SET == "m" { line = norm($0); if (line == "") next; split(line, w, " "); cur[w[1] "/" w[2]] = line; next }
-FILENAME == ARGV[1] {
+# Which plan (s: 1 main or the only one, 2 master) and which input (r: 1-4) this file is.
+FNR == 1 { for (i = 1; i < ARGC; i++) if (FILENAME == ARGV[i]) { s = int((i - 1) / 4) + 1; r = (i - 1) % 4 + 1; break } }
+r == 1 && code[s] == "m" { line = norm($0); if (line == "") next; split(line, w, " "); cur[s, w[1] "/" w[2]] = line; next }
+r == 1 {
   # A value may itself contain " = ": the name ends at the first one.
   i = index($0, " = ")
-  if (i) cur[substr($0, 1, i - 1)] = substr($0, i + 3)
-  else if ($0 ~ / =$/) cur[substr($0, 1, length($0) - 2)] = ""
+  if (i) cur[s, substr($0, 1, i - 1)] = substr($0, i + 3)
+  else if ($0 ~ / =$/) cur[s, substr($0, 1, length($0) - 2)] = ""
   next
 }
-FILENAME == ARGV[2] { origstate[$1] = $2; origval[$1] = substr($0, length($1) + length($2) + 3); next }
-FILENAME == ARGV[3] {
+r == 2 { origstate[s, $1] = $2; origval[s, $1] = substr($0, length($1) + length($2) + 3); next }
+r == 3 {
   i = index($0, "="); n = substr($0, 1, i - 1); v = substr($0, i + 1)
-  want[n] = (SET == "m") ? norm(v) : v; order[++nw] = n
+  want[s, n] = (code[s] == "m") ? norm(v) : v; order[s, ++nw[s]] = n
   next
 }
-FILENAME == ARGV[4] { if ($0 != "") { rm[$0] = 1; rorder[++nr] = $0 }; next }
+r == 4 { if ($0 != "") { rm[s, $0] = 1; rorder[s, ++nr[s]] = $0 }; next }
 
-function remember(n) {
-  if (!(n in origstate)) print "o\t" n "\t" ((n in cur) ? "set" : "unset") "\t" ((n in cur) ? cur[n] : "")
+function remember(s, n) {
+  if (!((s, n) in origstate)) emit(s, "o\t" n "\t" (((s, n) in cur) ? "set" : "unset") "\t" (((s, n) in cur) ? cur[s, n] : ""))
 }
 
 END {
-  for (k = 1; k <= nw; k++) {
-    n = order[k]
-    remember(n)
-    if (!(n in cur) || cur[n] != want[n]) print SET "\t" n "=" want[n]
-  }
-  for (k = 1; k <= nr; k++) {
-    n = rorder[k]
-    remember(n)
-    if (n in cur) print "x\t" n
+  for (s = 1; s <= nsets; s++) {
+    if (out[s] != "") printf "" > out[s]
+    for (k = 1; k <= nw[s]; k++) {
+      n = order[s, k]
+      remember(s, n)
+      if (!((s, n) in cur) || cur[s, n] != want[s, n]) emit(s, code[s] "\t" n "=" want[s, n])
+    }
+    for (k = 1; k <= nr[s]; k++) {
+      n = rorder[s, k]
+      remember(s, n)
+      if ((s, n) in cur) emit(s, "x\t" n)
+    }
   }
   # Names managed before and now neither wanted nor removed: back to what the host had.
-  for (n in origstate) {
-    if ((n in want) || (n in rm)) continue
-    if (origstate[n] == "set") { if (!(n in cur) || cur[n] != origval[n]) print SET "\t" n "=" origval[n] }
-    else if (n in cur) print "x\t" n
-    print "d\t" n
+  for (key in origstate) {
+    split(key, kp, SUBSEP); s = kp[1]; n = kp[2]
+    if (((s, n) in want) || ((s, n) in rm)) continue
+    if (origstate[s, n] == "set") { if (!((s, n) in cur) || cur[s, n] != origval[s, n]) emit(s, code[s] "\t" n "=" origval[s, n]) }
+    else if ((s, n) in cur) emit(s, "x\t" n)
+    emit(s, "d\t" n)
   }
 }

@@ -31,33 +31,54 @@ print_status() {
 
 # main.cf and master.cf: one reconciliation program for both (plan.awk).
 plan_main_and_master() {
-  awk -v SET=e -f "$R/plan.awk" "$D/cur.main" "$S/main.orig" "$D/main.set" "$D/main.remove" > "$D/plan.main"
-  awk -v SET=m -f "$R/plan.awk" "$D/cur.master.raw" "$S/master.orig" "$D/master.set" "$D/master.remove" > "$D/plan.master"
+  awk -v SET=em -v OUT_E="$D/plan.main" -v OUT_M="$D/plan.master" -f "$R/plan.awk" \
+    "$D/cur.main" "$S/main.orig" "$D/main.set" "$D/main.remove" \
+    "$D/cur.master.raw" "$S/master.orig" "$D/master.set" "$D/master.remove"
 }
 
 # Files: "f path mode owner group sha postmap" to place, "r path origstate postmap" to put back.
+# One stat(1) and one sha256sum(1) for every target there is; the rest are builtins.
 plan_files() {
-  : > "$D/plan.files"; : > "$D/needs"
+  : > "$D/plan.files"; : > "$D/needs"; : > "$D/cur.stat"; : > "$D/cur.sha"
+  WANTED=""
+  set --
+  while IFS="$TAB" read -r path rest; do
+    [ -n "$path" ] || continue
+    WANTED="$WANTED${WANTED:+
+}$path"
+    [ -f "$path" ] && set -- "$@" "$path"
+  done < "$D/files.list"
+  if [ "$#" -gt 0 ]; then
+    stat -c '%a %U %G %n' -- "$@" > "$D/cur.stat" 2>/dev/null
+    sha256sum -- "$@" > "$D/cur.sha" 2>/dev/null
+  fi
+  exec 4< "$D/cur.stat" 5< "$D/cur.sha"
   while IFS="$TAB" read -r path mode owner group sha postmap secret; do
     [ -n "$path" ] || continue
-    refuse_unsafe "$path" "$path$(index_suffix "$postmap")"
-    state=$(stat -c '%a %U %G' "$path" 2>/dev/null || echo absent)
-    cursha=""
-    [ -f "$path" ] && cursha=$(sha256sum < "$path" | cut -c1-64)
-    suffix=$(index_suffix "$postmap")
+    set_suffix "$postmap"; suffix=$SUFFIX
+    refuse_unsafe "$path" "$path$suffix"
+    state=absent cursha=""
+    if [ -f "$path" ]; then
+      # The lines come in the order of the paths; one that does not name this path (a file that
+      # appeared or went since) counts as changed.
+      IFS= read -r st <&4 && [ "${st#* * * }" = "$path" ] && state=${st% "$path"}
+      IFS= read -r hl <&5 && [ "${hl#*  }" = "$path" ] && cursha=${hl%%  *}
+    fi
     index_ok=yes
     if [ -n "$suffix" ] && [ ! -f "$path$suffix" ]; then index_ok=no; fi
-    wantmode=$(printf '%s' "$mode" | sed 's/^0*//'); [ -n "$wantmode" ] || wantmode=0
-    if [ "$cursha" != "$sha" ] || [ "$state" != "$wantmode $owner $group" ] || [ "$index_ok" = no ]; then
+    strip_mode "$mode"
+    if [ "$cursha" != "$sha" ] || [ "$state" != "$MODE $owner $group" ] || [ "$index_ok" = no ]; then
       printf 'f\t%s\t%s\t%s\t%s\t%s\t%s\n' "$path" "$mode" "$owner" "$group" "$sha" "$postmap" >> "$D/plan.files"
       if [ "$cursha" != "$sha" ] && [ ! -f "$D/payload/$sha" ]; then say "need${TAB}$sha"; echo "$sha" >> "$D/needs"; fi
     fi
   done < "$D/files.list"
+  exec 4<&- 5<&-
   # Files managed before and no longer wanted: back to the original, or gone if there was none.
   while IFS="$TAB" read -r path origstate postmap; do
     [ -n "$path" ] || continue
-    if ! cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then
-      refuse_unsafe "$path" "$path$(index_suffix "$postmap")"
+    if ! listed "$path" "$WANTED"; then
+      set_suffix "$postmap"
+      refuse_unsafe "$path" "$path$SUFFIX"
       printf 'r\t%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$D/plan.files"
     fi
   done < "$S/files.orig"
@@ -69,14 +90,16 @@ plan_hooks() {
   while IFS="$TAB" read -r kind path bits generation; do
     [ -n "$kind" ] || continue
     refuse_unsafe "$path"
-    done_gen=$(cat "$S/hook.$(path_id "$path")" 2>/dev/null || :)
+    path_id "$path"
+    done_gen=""; [ -f "$S/hook.$PATH_ID" ] && { IFS= read -r done_gen < "$S/hook.$PATH_ID" || :; }
     if [ ! -s "$path" ] || [ "$done_gen" != "$generation $bits" ]; then
       printf '%s\t%s\t%s\t%s\n' "$kind" "$path" "$bits" "$generation" >> "$D/plan.hooks"
     fi
   done < "$D/hooks.list"
 }
 
-has_edits() { grep -q '^[emx]' "$1"; }
+has_bookkeeping() { while IFS= read -r line; do case "$line" in [od]"$TAB"*) return 0 ;; esac; done < "$1"; return 1; }
+has_edits() { while IFS= read -r line; do case "$line" in [emx]"$TAB"*) return 0 ;; esac; done < "$1"; return 1; }
 plan_is_empty() { ! has_edits "$D/plan.main" && ! has_edits "$D/plan.master" && [ ! -s "$D/plan.files" ] && [ ! -s "$D/plan.hooks" ]; }
 
 # Apply's first round ("hold" staged): stop after the plan and print the live state the runner's

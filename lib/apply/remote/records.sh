@@ -4,7 +4,7 @@
 
 # After each apply the host's side of the bargain (main.cf, master.cf, every managed file and index
 # and hook output, with mode and owner) is fingerprinted; the bundle hash covers the desired side.
-# Same bundle and same fingerprint: nothing to do, decided with three processes instead of a full plan.
+# Same bundle and same fingerprint: nothing to do, decided with two processes instead of a full plan.
 fingerprint() {
   (
     set -- "$C/main.cf" "$C/master.cf"
@@ -18,57 +18,94 @@ fingerprint() {
     stat -c '%a %U %G %n' -- "$@" 2>&1
   )
 }
-# Rewritten only when it differs, so that an apply that changes nothing writes nothing.
+# Rewritten only when it differs, so that an apply that changes nothing writes nothing. The
+# fingerprint is a cache of "nothing changed": a torn one only costs the next apply a full plan.
 save_fingerprint() {
   fingerprint > "$D/fingerprint.now"
-  cmp -s "$D/fingerprint.now" "$S/fingerprint" && return 0
-  cp "$D/fingerprint.now" "$S/fingerprint.new" && mv -f "$S/fingerprint.new" "$S/fingerprint"
+  same_file "$D/fingerprint.now" "$S/fingerprint" && return 0
+  # In place: one cut short has fewer lines, so it never matches and the next apply plans in full.
+  copy_text "$D/fingerprint.now" "$S/fingerprint" || : > "$S/fingerprint"
+}
+# cat(1) of a small text file, without a process.
+copy_text() {
+  : > "$2" || return 1
+  while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line" >> "$2" || return 1; done < "$1"
+}
+# Do two small text files hold the same lines? (cmp(1) without a process; a missing file differs)
+same_file() {
+  [ -f "$1" ] && [ -f "$2" ] || return 1
+  exec 6< "$2"
+  while IFS= read -r a; do
+    IFS= read -r b <&6 && [ "$a" = "$b" ] || { exec 6<&-; return 1; }
+  done < "$1"
+  IFS= read -r b <&6 && { exec 6<&-; return 1; }
+  exec 6<&-
+  return 0
 }
 
 # main.orig / master.orig: add the originals of names managed for the first time ("o" plan lines)
-# and drop the names no longer managed ("d" plan lines).
+# and drop the names no longer managed ("d" plan lines). Builtins only.
 write_records() {
-  stage_path "$2.new"
-  awk -F '\t' -v OFS='\t' '
-    FILENAME == ARGV[1] { if ($1 == "o") { keep[$2] = $0; order[++n] = $2 } else if ($1 == "d") drop[$2] = 1; next }
-    { if (!($1 in drop)) print }
-    END { for (k = 1; k <= n; k++) { line = keep[order[k]]; sub(/^o\t/, "", line); print line } }
-  ' "$1" "$2" > "$2.new" || rollback "cannot write $2.new (is the filesystem full?)"
-  put "$2.new" "$2"
+  staged_name "$2" .new; new=$NEW
+  stage_path "$new"
+  drops=""
+  while IFS= read -r line; do
+    case "$line" in "d${TAB}"*) drops="$drops${drops:+
+}${line#d${TAB}}" ;; esac
+  done < "$1"
+  : > "$new" || rollback "cannot write $new (is the filesystem full?)"
+  while IFS= read -r line || [ -n "$line" ]; do
+    listed "${line%%${TAB}*}" "$drops" && continue
+    printf '%s\n' "$line" >> "$new" || rollback "cannot write $new (is the filesystem full?)"
+  done < "$2"
+  while IFS= read -r line; do
+    case "$line" in "o${TAB}"*) printf '%s\n' "${line#o${TAB}}" >> "$new" || rollback "cannot write $new (is the filesystem full?)" ;; esac
+  done < "$1"
+  put "$new" "$2"
 }
 write_file_records() {
   # Add first-time files (with their originals saved) and drop the ones no longer managed.
-  stage_path "$S/files.orig.new"
-  : > "$S/files.orig.new" || rollback "cannot write $S/files.orig.new (is the filesystem full?)"
+  staged_name "$S/files.orig" .new; fo=$NEW
+  stage_path "$fo"
+  : > "$fo" || rollback "cannot write $fo (is the filesystem full?)"
+  wanted="" had="" planned=""
+  while IFS="$TAB" read -r path rest; do [ -n "$path" ] && wanted="$wanted${wanted:+
+}$path"; done < "$D/files.list"
+  while IFS="$TAB" read -r op path rest; do [ "$op" = f ] && planned="$planned${planned:+
+}$path"; done < "$D/plan.files"
   while IFS="$TAB" read -r path origstate postmap; do
     [ -n "$path" ] || continue
-    if cut -f1 "$D/files.list" | grep -Fqx -- "$path"; then printf '%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$S/files.orig.new" || rollback "cannot write $S/files.orig.new"
-    else drop "$S/orig/$(path_id "$path")"; fi
+    had="$had${had:+
+}$path"
+    if listed "$path" "$wanted"; then printf '%s\t%s\t%s\n' "$path" "$origstate" "$postmap" >> "$fo" || rollback "cannot write $fo"
+    else path_id "$path"; drop "$S/orig/$PATH_ID"; fi
   done < "$S/files.orig"
   while IFS="$TAB" read -r path mode owner group sha postmap secret; do
     [ -n "$path" ] || continue
-    cut -f1 "$S/files.orig" | grep -Fqx -- "$path" && continue
-    if [ -f "$D/backup/files/$(path_id "$path")" ]; then
-      o="$S/orig/$(path_id "$path")"
+    listed "$path" "$had" && continue
+    # The original is the live file (nothing live changed yet), for a file this apply replaces.
+    if [ -f "$path" ] && listed "$path" "$planned"; then
+      path_id "$path"; o="$S/orig/$PATH_ID"
       stage_path "$o.new"
-      cp -p "$D/backup/files/$(path_id "$path")" "$o.new" || rollback "cannot save the original of $path (is the filesystem full?)"
-      put "$o.new" "$o"; st=present
+      cp -p "$path" "$o.new" || rollback "cannot save the original of $path (is the filesystem full?)"
+      put "$o.new" "$o" "$path"; st=present
     else st=absent; fi
-    printf '%s\t%s\t%s\n' "$path" "$st" "$postmap" >> "$S/files.orig.new" || rollback "cannot write $S/files.orig.new"
+    printf '%s\t%s\t%s\n' "$path" "$st" "$postmap" >> "$fo" || rollback "cannot write $fo"
   done < "$D/files.list"
-  put "$S/files.orig.new" "$S/files.orig"
+  put "$fo" "$S/files.orig"
 }
 # $S/dirs: directories the stack created. One still holding a managed file stays listed; the others
 # are listed in $D/dirs.gone for remove_gone_dirs once the swap is done.
 write_dir_records() {
   : > "$D/dirs.gone"
   [ -s "$S/dirs" ] || [ -s "$D/dirs.created" ] || return 0
-  stage_path "$S/dirs.new"
+  staged_name "$S/dirs" .new
+  stage_path "$NEW"
   cat "$S/dirs" "$D/dirs.created" 2>/dev/null | sort -u | while IFS= read -r dir; do
     if cut -f1 "$D/files.list" | awk -v d="$dir/" 'index($0, d) == 1 { found = 1 } END { exit !found }'; then printf '%s\n' "$dir"
     else printf '%s\n' "$dir" >> "$D/dirs.gone"; fi
-  done > "$S/dirs.new" || rollback "cannot write $S/dirs.new (is the filesystem full?)"
-  put "$S/dirs.new" "$S/dirs"
+  done > "$NEW" || rollback "cannot write $NEW (is the filesystem full?)"
+  put "$NEW" "$S/dirs"
 }
 # rmdir only removes an empty directory: anything a user put there keeps it (and it is forgotten).
 remove_gone_dirs() {
@@ -83,11 +120,14 @@ finish_records() {
   write_dir_records
   while IFS="$TAB" read -r kind path bits generation; do
     [ -n "$kind" ] || continue
-    stage_path "$S/hook.$(path_id "$path").new"
-    printf '%s %s\n' "$generation" "$bits" > "$S/hook.$(path_id "$path").new" || rollback "cannot write $S/hook.$(path_id "$path").new"
-    put "$S/hook.$(path_id "$path").new" "$S/hook.$(path_id "$path")"
+    path_id "$path"; h="$S/hook.$PATH_ID"
+    staged_name "$h" .new
+    stage_path "$NEW"
+    printf '%s %s\n' "$generation" "$bits" > "$NEW" || rollback "cannot write $NEW"
+    put "$NEW" "$h"
   done < "$D/plan.hooks"
-  stage_path "$S/applied_sha256.new"
-  printf '%s\n' "$WANT_SHA" > "$S/applied_sha256.new" || rollback "cannot write $S/applied_sha256.new"
-  put "$S/applied_sha256.new" "$S/applied_sha256"
+  staged_name "$S/applied_sha256" .new
+  stage_path "$NEW"
+  printf '%s\n' "$WANT_SHA" > "$NEW" || rollback "cannot write $NEW"
+  put "$NEW" "$S/applied_sha256"
 }

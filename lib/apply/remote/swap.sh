@@ -22,42 +22,47 @@ rollback() {
 # the stack created goes again once no managed file needs it (records.sh).
 make_dirs() {
   [ -d "$1" ] && return 0
-  top=$1; while [ ! -d "$(dirname "$top")" ]; do top=$(dirname "$top"); done
+  top=$1; while dir_of "$top"; [ ! -d "$DIR" ]; do top=$DIR; done
   mkdir -p "$1" || rollback "cannot create $1"
   p=$1
-  while :; do printf '%s\n' "$p" >> "$D/dirs.created"; [ "$p" = "$top" ] && break; p=$(dirname "$p"); done
+  while :; do printf '%s\n' "$p" >> "$D/dirs.created"; [ "$p" = "$top" ] && break; dir_of "$p"; p=$DIR; done
 }
+# A managed file staged beside its target with its mode and owner (one install(1): copy, chown,
+# chmod), its index built by postmap on the staged copy. Its sha256 is checked against the
+# bundle's when the journal is committed (journal.sh), with every other staged copy in one pass.
 place_file() {
   path=$1 mode=$2 owner=$3 group=$4 sha=$5 postmap=$6
-  make_dirs "$(dirname "$path")"
-  new="$path.cdktf-new"
-  suffix=$(index_suffix "$postmap")
-  # Whatever sits at a staging path (a leftover, or a planted link) goes first: cp would write
+  dir_of "$path"; make_dirs "$DIR"
+  set_suffix "$postmap"; suffix=$SUFFIX
+  staged_name "$path" .cdktf-new; new=$NEW
+  # postmap and postalias run as the owner of a table that root does not own (postmap(1) -o), who
+  # cannot enter the journal's directory (root, 0700): such a table is staged beside its target.
+  case "$suffix:$owner" in :*|*:root|*:0) ;; *) new="$path.cdktf-new" ;; esac
+  # Whatever sits at a staging path (a leftover, or a planted link) goes first: install would write
   # through a symbolic link. A directory there cannot be removed and stops the apply.
-  stage_path "$new"; [ -n "$suffix" ] && stage_path "$new$suffix"
-  if [ -f "$D/payload/$sha" ]; then cp "$D/payload/$sha" "$new" || rollback "cannot write $new (is the filesystem full?)"
-  else cp -p "$path" "$new" || rollback "cannot copy $path"; fi
-  got=$(sha256sum < "$new" | cut -c1-64)
-  [ "$got" = "$sha" ] || rollback "content of $path arrived damaged (sha256 $got, expected $sha)"
-  chown "$owner:$group" "$new" || rollback "chown $owner:$group $path failed"
-  chmod "$mode" "$new" || rollback "chmod $mode $path failed"
+  if [ -n "$suffix" ]; then stage_path "$new" "$new$suffix"; else stage_path "$new"; fi
+  if [ -f "$D/payload/$sha" ]; then
+    install -m "$mode" -o "$owner" -g "$group" "$D/payload/$sha" "$new" 2> "$D/install.err" || rollback "cannot write $new with mode $mode and owner $owner:$group: $(head -c 500 "$D/install.err" | tr '\n' ' ') (is the filesystem full?)"
+  else
+    install -p -m "$mode" -o "$owner" -g "$group" "$path" "$new" 2> "$D/install.err" || rollback "cannot copy $path with mode $mode and owner $owner:$group: $(head -c 500 "$D/install.err" | tr '\n' ' ')"
+  fi
   if [ -n "$suffix" ]; then
     # postmap truncates an existing index in place: build a new one beside it and rename.
     build_index "$postmap" "$new" 2> "$D/postmap.err" || rollback "postmap $postmap:$path failed: $(head -c 1000 "$D/postmap.err" | tr '\n' ' ')"
     say "ran${TAB}postmap $postmap:$path"
     put "$new$suffix" "$path$suffix"
   fi
-  put "$new" "$path"
+  put "$new" "$path" "$sha"
   say "changed${TAB}file${TAB}$path"
 }
 revert_file() {
   path=$1 origstate=$2 postmap=$3
-  id=$(path_id "$path"); suffix=$(index_suffix "$postmap")
-  if [ "$origstate" = present ] && [ -f "$S/orig/$id" ]; then
-    stage_path "$path.cdktf-new"; [ -n "$suffix" ] && stage_path "$path.cdktf-new$suffix"
-    cp -p "$S/orig/$id" "$path.cdktf-new" || rollback "cannot restore $path"
+  path_id "$path"; set_suffix "$postmap"; suffix=$SUFFIX
+  if [ "$origstate" = present ] && [ -f "$S/orig/$PATH_ID" ]; then
+    if [ -n "$suffix" ]; then stage_path "$path.cdktf-new" "$path.cdktf-new$suffix"; else stage_path "$path.cdktf-new"; fi
+    cp -p "$S/orig/$PATH_ID" "$path.cdktf-new" || rollback "cannot restore $path"
     if [ -n "$suffix" ]; then build_index "$postmap" "$path.cdktf-new" 2>/dev/null && put "$path.cdktf-new$suffix" "$path$suffix"; fi
-    put "$path.cdktf-new" "$path"
+    put "$path.cdktf-new" "$path" "$S/orig/$PATH_ID"
   else
     drop "$path"; [ -n "$suffix" ] && drop "$path$suffix"
   fi
@@ -97,14 +102,11 @@ run_hooks() {
   printf 'hooks\n' >> "$J/done"
 }
 
+# The new main.cf and master.cf, as staged and validated in $STAGE ($J/new, stage.sh): renamed
+# over their targets through the journal. Their mtime is in the past already (stage_config).
 stage_main_and_master() {
-  for f in main.cf master.cf; do
-    stage_path "$C/$f.cdktf-new"
-    cp -p "$D/stage/$f" "$C/$f.cdktf-new" && cmp -s "$D/stage/$f" "$C/$f.cdktf-new" || rollback "cannot write $C/$f.cdktf-new (is the filesystem full?)"
-  done
-  touch -d '10 seconds ago' "$C/main.cf.cdktf-new" "$C/master.cf.cdktf-new"
-  put "$C/master.cf.cdktf-new" "$C/master.cf"
-  put "$C/main.cf.cdktf-new" "$C/main.cf"
+  put "$STAGE/master.cf" "$C/master.cf"
+  put "$STAGE/main.cf" "$C/main.cf"
   while IFS="$TAB" read -r op rest; do
     case "$op" in e|x) n=${rest%%=*}; say "changed${TAB}main${TAB}$n" ;; esac
   done < "$D/plan.main"

@@ -42,7 +42,8 @@ trap '' HUP PIPE
 D=$1
 R="$D/txn"
 # The staging directory holds only this run's input; it goes when the transaction ends.
-trap 'rm -rf "$D"' EXIT
+CLEAR_AT_EXIT=""
+trap 'rm -rf "$D" "${CLEAR_AT_EXIT:-$D}"' EXIT
 TAB=$(printf '\t')
 # Builtins where a subprocess would do: on some kernels (gVisor) each fork costs milliseconds.
 read -r ACTION < "$D/action"
@@ -88,7 +89,7 @@ refuse_outside_roots
 # ---------------------------------------------------------------- fast path: nothing changed
 if [ "$ACTION" = apply ] && [ -s "$S/fingerprint" ] && [ "$(read_first "$S/applied_sha256")" = "$WANT_SHA" ]; then
   fingerprint > "$D/fingerprint"
-  if cmp -s "$D/fingerprint" "$S/fingerprint"; then say "result${TAB}unchanged"; exit 0; fi
+  if same_file "$D/fingerprint" "$S/fingerprint"; then say "result${TAB}unchanged"; exit 0; fi
 fi
 
 . "$R/plan.sh"
@@ -106,9 +107,15 @@ if [ "$ACTION" = destroy ]; then
   : > "$D/files.list"; : > "$D/hooks.list"; WANT_SHA=""
 fi
 
-plan_main_and_master
-plan_files
-plan_hooks
+# The held first round needs only the payloads the host lacks (plan_files says "need") and the
+# live state it prints: the main.cf/master.cf and hook plans wait for the round that applies.
+if [ -f "$D/hold" ]; then
+  plan_files
+else
+  plan_main_and_master
+  plan_files
+  plan_hooks
+fi
 step plan
 hold_for_relay_check
 
@@ -120,8 +127,7 @@ fi
 
 if plan_is_empty; then
   # Nothing to change on the host. Record bookkeeping only when it differs (first adoption).
-  if grep -q '^[od]' "$D/plan.main" "$D/plan.master" 2>/dev/null || [ "$(read_first "$S/applied_sha256")" != "$WANT_SHA" ]; then
-    mkdir -p "$D/backup/files"
+  if has_bookkeeping "$D/plan.main" || has_bookkeeping "$D/plan.master" || [ "$(read_first "$S/applied_sha256")" != "$WANT_SHA" ]; then
     finish_records
     remove_gone_dirs
     if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}unchanged"; fi
@@ -140,18 +146,19 @@ back_up
 step backup
 fault_point backup
 
+# The journal's directory first: the configuration is staged and validated in it (stage.sh).
+WAS_RUNNING=no
+journal_begin
 stage_config
 validate_staged
 step validate
 fault_point validate
 
 # ---------------------------------------------------------------- go live (journaled, with rollback)
-WAS_RUNNING=no
 master_running && WAS_RUNNING=yes
 # Every new file beside its target, verified; the managed record too; then the journal committed.
 # Renames in order: managed files, the hooks (they run at their entries), main.cf and master.cf,
 # the managed record.
-journal_begin
 stage_files
 hook_targets
 stage_main_and_master
@@ -168,6 +175,6 @@ reload_or_start
 step reload
 fault_point reload
 
-journal_clear
+journal_clear_at_exit
 if [ "$ACTION" = destroy ]; then rm -rf "$S"; say "result${TAB}removed"; else save_fingerprint; say "result${TAB}applied"; fi
 exit 0
