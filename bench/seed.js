@@ -13,6 +13,7 @@
  */
 'use strict';
 const fs = require('fs');
+const { spawnSync } = require('child_process');
 const os = require('os');
 const path = require('path');
 const m = require('./lib/measure');
@@ -86,6 +87,19 @@ function stepDurations(report) {
   return out;
 }
 
+/** The first lines of `diff -u` between our end state and Ansible's for one item. */
+function textDiff(name, ours, theirs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-diff-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'ours'), ours);
+    fs.writeFileSync(path.join(dir, 'ansible'), theirs);
+    const r = spawnSync('diff', ['-u', 'ours', 'ansible'], { cwd: dir, encoding: 'utf8' });
+    return `  ${name}, ours vs ansible:\n${r.stdout.split('\n').slice(0, 30).join('\n')}`;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   console.log(`bench/seed: the playbook's change + a ${ENTRIES}-entry sender blacklist, ${REPEAT} repetitions, medians`);
   console.log(m.machineLine('at start'));
@@ -114,6 +128,7 @@ async function main() {
     console.log(
       `end state, ours vs ansible (postconf -n, postconf -M, main.cf, master.cf, blacklist): ${differing.length ? `DIFFERENT in ${differing.join(', ')}` : 'identical'}`,
     );
+    for (const k of differing) console.log(textDiff(k, a[k], b[k]));
   } finally {
     await lab.stop();
     fs.rmSync(work, { recursive: true, force: true });
