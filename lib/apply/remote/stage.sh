@@ -119,7 +119,7 @@ run_postfix_stage() {
     # postfix writes its errors to stderr only on a terminal: give it one. The path (under the
     # configuration directory, from the bundle) reaches script's shell in the environment, never
     # in the command text.
-    CDKTF_POSTFIX_STAGE=$STAGE CDKTF_POSTFIX_CHECK=$1 script -qec 'postfix -c "$CDKTF_POSTFIX_STAGE" "$CDKTF_POSTFIX_CHECK"' /dev/null > "$D/check.out" 2>&1 < /dev/null
+    stage_dir=$STAGE stage_check=$1 script -qec 'postfix -c "$stage_dir" "$stage_check"' /dev/null > "$D/check.out" 2>&1 < /dev/null
   else
     postfix -c "$STAGE" "$1" > "$D/check.out" 2>&1 < /dev/null
   fi
