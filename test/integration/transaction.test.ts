@@ -149,3 +149,25 @@ test('files go only under the config directory and declared roots: a declared ro
     await h.exec(['umount', '/mnt']);
   }
 });
+
+test('destroy leaves a file the host already had with the same content, and removes one the stack created', async () => {
+  const h = lab.hosts[0];
+  const kept = 'kept@example.org REJECT\n';
+  const put = await h.exec(['sh', '-c', 'printf "%s" "$1" > /etc/postfix/kept && chmod 0644 /etc/postfix/kept', 'sh', kept]);
+  expect(put.code).toBe(0);
+  const dir = synthStack((s) => {
+    const host = new PostfixHost(s, 'mx', { connection: labConnection(h), settings: { smtpd_banner: '$myhostname ESMTP kept' } });
+    host.state.addFile({ path: '/etc/postfix/kept', content: kept }, 'test');
+    host.state.addFile({ path: '/etc/postfix/created', content: 'new\n' }, 'test');
+  });
+  const [applied] = await applyStack(dir);
+  expect(applied.error).toBeUndefined();
+  expect(applied.changed).not.toContainEqual(expect.stringContaining('/etc/postfix/kept'));
+  const host = readStackHosts(dir)[0];
+  const bundle = loadBundle(host.bundlePath);
+  const r = await runHostOperation({ connection: host.connection, bundle, action: 'destroy', env: { ...process.env, ...host.env } });
+  expect(r.error).toBeUndefined();
+  expect(r.result).toBe('removed');
+  expect(h.readFile('/etc/postfix/kept')).toBe(kept);
+  expect((await h.exec(['test', '-e', '/etc/postfix/created'])).code).not.toBe(0);
+});

@@ -68,11 +68,9 @@ write_file_records() {
   staged_name "$S/files.orig" .new; fo=$NEW
   stage_path "$fo"
   : > "$fo" || rollback "cannot write $fo (is the filesystem full?)"
-  wanted="" had="" planned=""
+  wanted="" had=""
   while IFS="$TAB" read -r path rest; do [ -n "$path" ] && wanted="$wanted${wanted:+
 }$path"; done < "$D/files.list"
-  while IFS="$TAB" read -r op path rest; do [ "$op" = f ] && planned="$planned${planned:+
-}$path"; done < "$D/plan.files"
   while IFS="$TAB" read -r path origstate postmap; do
     [ -n "$path" ] || continue
     had="$had${had:+
@@ -83,8 +81,9 @@ write_file_records() {
   while IFS="$TAB" read -r path mode owner group sha postmap secret; do
     [ -n "$path" ] || continue
     listed "$path" "$had" && continue
-    # The original is the live file (nothing live changed yet), for a file this apply replaces.
-    if [ -f "$path" ] && listed "$path" "$planned"; then
+    # The original is the live file (nothing live changed yet): for a file this apply replaces, and
+    # for one the host already had exactly as wanted, which destroy must leave, not delete.
+    if [ -f "$path" ]; then
       path_id "$path"; o="$S/orig/$PATH_ID"
       stage_path "$o.new"
       cp -p "$path" "$o.new" || rollback "cannot save the original of $path (is the filesystem full?)"
