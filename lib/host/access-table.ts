@@ -15,6 +15,7 @@ import {
   renderAccessTable,
   rewriteCacheName,
   rewriteKeyOnlyLines,
+  requireOneEntrySource,
   scanAccessFile,
   TABLE_TYPE_PACKAGES,
   validateAccessEntries,
@@ -82,16 +83,8 @@ export function planAccessTable(where: string, name: string, configDirectory: st
   validateTableName(where, name);
   const type = validateTableType(where, 'type', props.type ?? 'hash');
   const tablePath = `${configDirectory.replace(/\/$/, '')}/${name}`;
+  requireOneEntrySource(where, props);
   const hasEntries = props.entries !== undefined;
-  if (hasEntries === (props.fromFile !== undefined)) {
-    throw new PostfixConfigError(
-      where,
-      'entries',
-      undefined,
-      hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given',
-      'give the entries in code (entries) or a local file (fromFile), not both',
-    );
-  }
   if (props.defaultAction !== undefined && !props.fromFile) {
     throw new PostfixConfigError(
       where,

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { scanTableFile } from '../model/access-file';
-import { TABLE_TYPE_PACKAGES, validateTableName } from '../model/access';
+import { requireOneEntrySource, TABLE_TYPE_PACKAGES, validateTableName } from '../model/access';
 import { PostfixConfigError } from '../model/errors';
 import { DesiredFile } from '../model/host-state';
 import {
@@ -71,16 +71,8 @@ export function planLookupTable(where: string, name: string, configDirectory: st
   const parameter = validateMapsParameter(where, props.parameter);
   const kind = lookupKind(parameter);
   const type = validateLookupType(where, props.type ?? 'hash');
+  requireOneEntrySource(where, props);
   const hasEntries = props.entries !== undefined;
-  if (hasEntries === (props.fromFile !== undefined)) {
-    throw new PostfixConfigError(
-      where,
-      'entries',
-      undefined,
-      hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given',
-      'give the entries in code (entries) or a local file (fromFile), not both',
-    );
-  }
   const installPackage = props.installPackage ? TABLE_TYPE_PACKAGES[type] : undefined;
   const common = { where, parameter, kind, type };
   if (type === 'inline') {

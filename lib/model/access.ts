@@ -32,6 +32,20 @@ export function validateTableType(where: string, field: string, type: string): A
   return type as AccessTableType;
 }
 
+/** A table's entries come from code (entries) or a local file (fromFile): exactly one of them. */
+export function requireOneEntrySource(where: string, props: { readonly entries?: unknown; readonly fromFile?: string }): void {
+  const hasEntries = props.entries !== undefined;
+  if (hasEntries === (props.fromFile !== undefined)) {
+    throw new PostfixConfigError(
+      where,
+      'entries',
+      undefined,
+      hasEntries ? 'both entries and fromFile are given' : 'neither entries nor fromFile is given',
+      'give the entries in code (entries) or a local file (fromFile), not both',
+    );
+  }
+}
+
 /**
  * A table's file name inside the config directory: the construct id. Refuses anything that would
  * leave the directory or collide with Postfix's own files.
