@@ -95,27 +95,12 @@ const secs = (ms) => `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)}s`;
 // ---------------------------------------------------------------------------------------------
 // stacks
 
-const { App, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
-const { PostfixHost, Submission, Submissions } = require(path.join(ROOT, 'dist/index.js'));
+const { synthMailStack } = require('./lib/stacks');
 
 let work;
 
 /** One stack with a PostfixHost per lab host, each configured like examples/mail-host. */
-function synthMany(hosts) {
-  const outdir = fs.mkdtempSync(path.join(work, 'many-'));
-  const app = new App({ outdir });
-  const stack = new TerraformStack(app, 'mail');
-  hosts.forEach((h, i) => {
-    const host = new PostfixHost(stack, `mx${i + 1}`, {
-      connection: { host: h.address, user: 'root', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
-      settings: { myhostname: h.hostname, message_size_limit: 25_000_000, smtpd_banner: '$myhostname ESMTP' },
-    });
-    host.addService(Submission.starttls());
-    host.addService(Submissions.implicitTls());
-  });
-  app.synth();
-  return path.join(outdir, 'stacks', 'mail');
-}
+const synthMany = (hosts) => synthMailStack(ROOT, work, hosts);
 
 // ---------------------------------------------------------------------------------------------
 // the contenders

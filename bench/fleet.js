@@ -44,25 +44,13 @@ for (const f of ['dist/bin/cdktf-postfix.js', 'dist/index.js', 'dist/runner/cdkt
   if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${ROOT}/${f} missing: run npm run build`);
 }
 const { startLab } = require(path.join(HERE, 'dist-test/lab'));
-const { App, LocalBackend, TerraformStack } = require(path.join(ROOT, 'node_modules/cdktf'));
-const { PostfixHost, Submission, Submissions } = require(path.join(ROOT, 'dist/index.js'));
+const { LocalBackend } = require(path.join(ROOT, 'node_modules/cdktf'));
+const { synthMailStack } = require('./lib/stacks');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdktf-postfix-fleet-'));
 
 function synth(hosts) {
-  const outdir = fs.mkdtempSync(path.join(work, 'stack-'));
-  const app = new App({ outdir });
-  const stack = new TerraformStack(app, 'mail');
-  new LocalBackend(stack, { path: path.join(outdir, 'terraform.tfstate') }); // not the working directory's
-  hosts.forEach((h, i) => {
-    const host = new PostfixHost(stack, `mx${i + 1}`, {
-      connection: { host: h.address, user: 'root', privateKeyPath: h.privateKeyPath, knownHostsPath: h.knownHostsPath },
-      settings: { myhostname: h.hostname, message_size_limit: 25_000_000, smtpd_banner: '$myhostname ESMTP' },
-    });
-    host.addService(Submission.starttls());
-    host.addService(Submissions.implicitTls());
-  });
-  app.synth();
-  return path.join(outdir, 'stacks', 'mail');
+  // Terraform's state beside the stack, not in the working directory.
+  return synthMailStack(ROOT, work, hosts, (stack, outdir) => new LocalBackend(stack, { path: path.join(outdir, 'terraform.tfstate') }));
 }
 
 const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
