@@ -6,10 +6,11 @@ import { ConnectionSpec } from '../model/connection';
 import { sha256Hex } from '../render/hash';
 import { bundleJson } from '../render/bundle';
 import { checkFileRoots } from '../model/file-roots';
-import { buildStage, envContentsOf, fileContent, TransactionAction } from './stage';
+import { buildGoAnswer, buildStage, envContentsOf, fileContent, StageInput, TransactionAction } from './stage';
 import { TRANSACTION_COMMAND } from './remote-script';
 import { resolveConnection } from '../transport/connection';
-import { SshSession } from '../transport/ssh';
+import { ExecResult, SshSession } from '../transport/ssh';
+import { PassThrough } from 'stream';
 import { checkTls, TlsCheckResult } from '../probe/tls-check';
 import { relayRefusal } from './relay-preflight';
 
@@ -104,53 +105,44 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
         ? await destroyGuardSha(session, op.bundle.bundle, bundle, op.appliedSha256)
         : desiredSha256(op.bundle.sha256, bundle, shaOf);
     let payloads = new Set<string>();
-    // An apply's first round holds after the plan for the relay check (relay-preflight.ts); a
-    // no-op ends there (fast path), a change goes on in the next round on the same connection.
+    // An apply holds after its plan for the relay check (relay-preflight.ts) and, when it passes,
+    // goes on in the same transaction with the payloads the host lacks; a no-op ends before (fast
+    // path). Another round only if the host still lacks a payload (its files changed meanwhile).
     let hold = op.action === 'apply';
     for (let round = 0; round < 4; round++) {
-      const stage = buildStage(
-        {
+      const input: StageInput = {
+        action: op.action,
+        bundle,
+        bundleSha256: sha,
+        bundleDir: op.bundle.dir,
+        envContents,
+        payloads,
+        hookScripts: op.hookScripts,
+        hold,
+        fault: env.CDKTF_POSTFIX_FAULT,
+      };
+      const t = await transact(session, input, shaOf, (held) => relayRefusal(held, input, target.label));
+      const { parsed } = t;
+      if (t.refusal)
+        return {
+          host: bundle.host,
+          target: target.label,
           action: op.action,
-          bundle,
-          bundleSha256: sha,
-          bundleDir: op.bundle.dir,
-          envContents,
-          payloads,
-          hookScripts: op.hookScripts,
-          hold,
-          fault: env.CDKTF_POSTFIX_FAULT,
-        },
-        shaOf,
-      );
-      const sent = Date.now();
-      const stepTimes: Record<string, number> = {};
-      const result = await session.exec(TRANSACTION_COMMAND, stage, (line) => {
-        if (line.startsWith('step\t')) stepTimes[line.slice(5)] = Date.now() - sent;
-      });
-      const parsed = parseEvents(result.stdout);
-      Object.assign(parsed.steps, stepTimes);
-      if (parsed.result === 'hold') {
-        const refusal = relayRefusal(result.stdout, { bundle, bundleDir: op.bundle.dir, envContents }, target.label);
-        if (refusal)
-          return {
-            host: bundle.host,
-            target: target.label,
-            action: op.action,
-            result: 'failed',
-            changed: [],
-            ran: [],
-            steps: parsed.steps,
-            hostCpuMs: parsed.hostCpuMs,
-            durationMs: Date.now() - started,
-            connectMs,
-            error: refusal,
-          };
-        hold = false;
-      }
-      if (parsed.result === 'need' || parsed.result === 'hold') {
+          result: 'failed',
+          changed: [],
+          ran: [],
+          steps: parsed.steps,
+          hostCpuMs: parsed.hostCpuMs,
+          durationMs: Date.now() - started,
+          connectMs,
+          error: t.refusal,
+        };
+      hold = false;
+      if (parsed.result === 'need') {
         payloads = new Set([...payloads, ...parsed.needs]);
         continue;
       }
+      const result = t.result;
       const error =
         parsed.errors.join('; ') ||
         (result.code !== 0 || !parsed.result
@@ -182,6 +174,60 @@ export async function runHostOperation(op: HostOperation): Promise<HostReport> {
     op.signal?.removeEventListener('abort', cancel);
     if (!op.session) session.close();
   }
+}
+
+interface Transaction {
+  readonly result: ExecResult;
+  /** Events after the hold (all of them when there was none); steps and host CPU of the whole run. */
+  readonly parsed: ParsedEvents;
+  /** The relay check's refusal of a held plan (the host was told to stop). */
+  readonly refusal?: string;
+}
+
+/**
+ * One transaction on the host over one exec: the staging stream, and for a held apply the answer to
+ * its plan on the same stdin (remote/plan.sh): "stop" when `checkHeld` refuses the live state the
+ * host printed, else "go" with the payloads the host said it lacks. One SSH session, one lock, one
+ * reading of the host's state for the check and the change.
+ */
+async function transact(
+  session: SshSession,
+  input: StageInput,
+  shaOf: (path: string) => string,
+  checkHeld: (held: string) => string | undefined,
+): Promise<Transaction> {
+  const stdin = new PassThrough();
+  const stage = buildStage(input, shaOf);
+  stage.on('error', (e) => stdin.destroy(e));
+  stage.pipe(stdin, { end: !input.hold });
+  const lines: string[] = [];
+  const stepTimes: Record<string, number> = {};
+  let heldLines = -1;
+  let refusal: string | undefined;
+  const sent = Date.now();
+  const answerHold = (): void => {
+    heldLines = lines.length;
+    const held = lines.join('\n');
+    refusal = checkHeld(held);
+    if (refusal) return void stdin.end('stop\n');
+    const answer = buildGoAnswer(input, new Set(parseEvents(held).needs), shaOf);
+    answer.on('error', (e) => stdin.destroy(e));
+    answer.pipe(stdin);
+  };
+  let result: ExecResult;
+  try {
+    result = await session.exec(TRANSACTION_COMMAND, stdin, (line) => {
+      lines.push(line);
+      if (line.startsWith('step\t')) stepTimes[line.slice(5)] = Date.now() - sent;
+      else if (line === 'result\thold' && heldLines < 0) answerHold();
+    });
+  } finally {
+    // A transaction that ended without holding (fast path, failure) leaves its stdin open.
+    stdin.destroy();
+  }
+  const whole = parseEvents(result.stdout);
+  const parsed = heldLines < 0 ? whole : parseEvents(lines.slice(heldLines).join('\n'));
+  return { result, parsed: { ...parsed, steps: { ...whole.steps, ...stepTimes }, hostCpuMs: whole.hostCpuMs }, refusal };
 }
 
 /**

@@ -4,18 +4,19 @@
  * edits applied, exactly as the diff computes them. A host that would relay for unauthenticated
  * clients outside mynetworks is refused with nothing changed.
  *
- * No extra round: the first round of an apply carries a `hold` flag, so the transaction stops after
- * its plan (lock, fast path and live read already done) and prints the live state in the status
- * sections (`result hold`, remote/plan.sh); the runner checks it here and, when it passes, sends
- * the second round that applies (with the payloads the host asked for). An edit on the host between
- * the two rounds is not seen. A no-op (fast path) ends in the first round with nothing to check.
+ * No extra round: an apply carries a `hold` flag, so the transaction stops after its files' plan
+ * (lock, fast path and live read already done) and prints the live state in the status sections
+ * (`result hold`, remote/plan.sh); the runner checks it here and answers on the same stdin: stop,
+ * or go with the payloads the host asked for (apply.ts, transact). The state checked is the state
+ * the transaction then changes, read once under its lock. A no-op (fast path) ends before the hold
+ * with nothing to check.
  */
 import { Bundle } from '../model/bundle';
 import { relayProblemsFromPostconf } from '../model/relay-text';
 import { expectedMain, expectedMaster, parseStatus } from './diff';
 import { fileContent, StageInput } from './stage';
 
-/** The refusal text, or undefined when every smtpd service refuses to relay. `held` is the first round's output. */
+/** The refusal text, or undefined when every smtpd service refuses to relay. `held` is the transaction's output up to its hold. */
 export function relayRefusal(
   held: string,
   input: Pick<StageInput, 'bundle' | 'bundleDir' | 'envContents'>,

@@ -35,11 +35,15 @@ export function remoteScriptEntries(): TarEntry[] {
 }
 
 /**
- * The only command line ever sent for a transaction. It is a constant: the staged data arrives as a
- * tar stream on stdin, so nothing from a bundle, a host name or a user can reach a shell parser.
- * The END marker is the last tar member: a transfer cut short never runs the transaction.
+ * The only command line ever sent for a transaction. It is a constant: the staged data arrives on
+ * stdin, so nothing from a bundle, a host name or a user can reach a shell parser. stdin starts with
+ * the tar stream's length on a line (only digits pass), then exactly that many bytes go to tar
+ * (`head -c`: tar would drain the pipe), so the rest of stdin stays for the transaction's own
+ * conversation (the answer to a held plan, remote/plan.sh). The END marker is the last tar member:
+ * a transfer cut short never runs the transaction.
  */
 export const TRANSACTION_COMMAND =
-  'sh -c \'umask 077; trap "" PIPE; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; ' +
-  `if tar -xf - -C "$d" 2>"$d/tar.err" && test -f "$d/END"; then exec sh "$d/${REMOTE_DIR}/transaction.sh" "$d"; ` +
-  'else e=$(head -c 500 "$d/tar.err"); rm -rf "$d"; echo "error	transfer incomplete: $e"; exit 71; fi\'';
+  'sh -c \'umask 077; trap "" PIPE; d=$(mktemp -d /tmp/cdktf-postfix.XXXXXXXX) || exit 70; n=; IFS= read -r n; ' +
+  'if case $n in ""|*[!0-9]*) false ;; esac && head -c "$n" | tar -xf - -C "$d" 2>"$d/tar.err" && test -f "$d/END"; ' +
+  `then exec sh "$d/${REMOTE_DIR}/transaction.sh" "$d"; ` +
+  'else e=$(head -c 500 "$d/tar.err" 2>/dev/null); rm -rf "$d"; echo "error	transfer incomplete: $e"; exit 71; fi\'';

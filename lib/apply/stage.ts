@@ -5,7 +5,7 @@ import { Bundle, BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
 import { allowedFileRoots } from '../model/file-roots';
 import { remoteScriptEntries } from './remote-script';
-import { TarEntry, tarStream } from './tar';
+import { framedTarStream, TarEntry } from './tar';
 import { Readable } from 'stream';
 
 export type TransactionAction = 'apply' | 'check' | 'destroy' | 'status';
@@ -24,7 +24,7 @@ export interface StageInput {
   readonly hookScripts?: Readonly<Record<string, string>>;
   /** Lab fault injection ("kill-after:STEP"); the host honours it only where the lab marked it. */
   readonly fault?: string;
-  /** Stop after the plan and print the live state for the relay check (`result hold`); apply's first round. */
+  /** Stop after the plan, print the live state for the relay check (`result hold`) and wait for the answer (buildGoAnswer). */
   readonly hold?: boolean;
 }
 
@@ -158,18 +158,40 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
     },
   ];
   if (input.hold) entries.push({ name: 'hold', data: Buffer.from('yes\n') });
-  const added = new Set<string>();
-  for (const path of Object.keys(bundle.files)) {
-    const sha = shaOf(path);
-    if (!input.payloads?.has(sha) || added.has(sha)) continue;
-    added.add(sha);
-    entries.push({ name: `payload/${sha}`, data: payloadData(input, path) });
-  }
+  entries.push(...payloadEntries(input, input.payloads, shaOf));
   if (input.fault) entries.push({ name: 'fault', data: Buffer.from(checkField(where, 'CDKTF_POSTFIX_FAULT', input.fault, false) + '\n') });
   for (const [name, text] of Object.entries(input.hookScripts ?? {}))
     entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
   entries.push({ name: 'END', data: Buffer.from('ok\n') });
-  return tarStream(entries);
+  return framedTarStream(entries);
+}
+
+/**
+ * The answer to a held plan that may go on (remote/plan.sh, hold_for_relay_check): "go", then the
+ * payloads the host said it lacks, as a framed tar ending in its own marker (END.go).
+ */
+export function buildGoAnswer(input: StageInput, needs: ReadonlySet<string>, shaOf: (path: string) => string): Readable {
+  const tar = framedTarStream([...payloadEntries(input, needs, shaOf), { name: 'END.go', data: Buffer.from('ok\n') }]);
+  return Readable.from(
+    (async function* () {
+      yield Buffer.from('go\n', 'ascii');
+      yield* tar;
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** One tar member per wanted payload (by sha256; a content several files share travels once). */
+function payloadEntries(input: StageInput, wanted: ReadonlySet<string> | undefined, shaOf: (path: string) => string): TarEntry[] {
+  const entries: TarEntry[] = [];
+  const added = new Set<string>();
+  for (const path of Object.keys(input.bundle.files)) {
+    const sha = shaOf(path);
+    if (!wanted?.has(sha) || added.has(sha)) continue;
+    added.add(sha);
+    entries.push({ name: `payload/${sha}`, data: payloadData(input, path) });
+  }
+  return entries;
 }
 
 /** A hook's generation with the content of the files it watches folded in (see BundleHook.watch). */

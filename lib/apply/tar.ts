@@ -56,6 +56,27 @@ export function tarStream(entries: readonly TarEntry[]): Readable {
   );
 }
 
+/** The archive's length in bytes, known before any member is read (the host reads exactly that many). */
+export function tarLength(entries: readonly TarEntry[]): number {
+  return entries.reduce((sum, e) => sum + BLOCK + Math.ceil(sizeOf(e) / BLOCK) * BLOCK, BLOCK * 2);
+}
+
+/**
+ * The archive preceded by its length on a line of its own: the host reads the line, then exactly
+ * that many bytes (`head -c`), so the same input can carry more after it (remote-script.ts). tar
+ * itself cannot stop there: reading from a pipe, GNU tar drains it to the end.
+ */
+export function framedTarStream(entries: readonly TarEntry[]): Readable {
+  const tar = tarStream(entries);
+  return Readable.from(
+    (async function* () {
+      yield Buffer.from(`${tarLength(entries)}\n`, 'ascii');
+      yield* tar;
+    })(),
+    { objectMode: false },
+  );
+}
+
 function padding(size: number): Buffer {
   return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 }

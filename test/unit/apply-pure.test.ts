@@ -1,10 +1,10 @@
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { tarArchive, tarStream } from '../../lib/apply/tar';
 import { parseEvents } from '../../lib/apply/apply';
-import { buildStage } from '../../lib/apply/stage';
+import { buildGoAnswer, buildStage } from '../../lib/apply/stage';
 import { expectedMain, expectedMaster, parseStatus } from '../../lib/apply/diff';
 import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
 import { readStackHosts, selectHosts } from '../../lib/apply/stack';
@@ -68,6 +68,31 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The tar of a framed stream ("LENGTH\n" + exactly LENGTH bytes, as the host's `head -c` reads it), and what follows. */
+function unframe(framed: Buffer): Buffer {
+  const eol = framed.indexOf('\n');
+  const length = Number(framed.subarray(0, eol).toString('ascii'));
+  expect(framed.subarray(0, eol).toString('ascii')).toMatch(/^[0-9]+$/);
+  expect(framed.length - eol - 1).toBe(length);
+  return framed.subarray(eol + 1);
+}
+
+test('the answer to a held plan is "go" and a framed tar of exactly the payloads the host lacks, ending in END.go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'go-'));
+  const answer = await collect(
+    buildGoAnswer(
+      { action: 'apply', bundle, bundleSha256: 'f'.repeat(64), bundleDir: dir, envContents: new Map() },
+      new Set(['a'.repeat(64)]),
+      (p) => bundle.files[p].sha256!,
+    ),
+  );
+  expect(answer.subarray(0, 3).toString()).toBe('go\n');
+  execFileSync('tar', ['-xf', '-', '-C', dir], { input: unframe(answer.subarray(3)) });
+  expect(readdirSync(dir).sort()).toEqual(['END.go', 'payload']);
+  expect(readdirSync(join(dir, 'payload'))).toEqual(['a'.repeat(64)]);
+  expect(readFileSync(join(dir, `payload/${'a'.repeat(64)}`), 'utf8')).toBe('x\n');
+});
+
 test('the staged plan is data, one record a line, and refuses values that could start another record', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stage-'));
   const stage = await collect(
@@ -83,7 +108,7 @@ test('the staged plan is data, one record a line, and refuses values that could 
       (p) => bundle.files[p].sha256!,
     ),
   );
-  execFileSync('tar', ['-xf', '-', '-C', dir], { input: stage });
+  execFileSync('tar', ['-xf', '-', '-C', dir], { input: unframe(stage) });
   expect(readFileSync(join(dir, 'main.set'), 'utf8')).toBe('myhostname=mx.example.org\nsmtpd_banner=$myhostname ESMTP\n');
   expect(readFileSync(join(dir, 'main.remove'), 'utf8')).toBe('smtpd_use_tls\n');
   expect(readFileSync(join(dir, 'files.list'), 'utf8')).toBe(`/etc/postfix/blacklist\t0644\troot\troot\t${'a'.repeat(64)}\thash\tno\n`);

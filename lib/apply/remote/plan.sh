@@ -102,9 +102,12 @@ has_bookkeeping() { while IFS= read -r line; do case "$line" in [od]"$TAB"*) ret
 has_edits() { while IFS= read -r line; do case "$line" in [emx]"$TAB"*) return 0 ;; esac; done < "$1"; return 1; }
 plan_is_empty() { ! has_edits "$D/plan.main" && ! has_edits "$D/plan.master" && [ ! -s "$D/plan.files" ] && [ ! -s "$D/plan.hooks" ]; }
 
-# Apply's first round ("hold" staged): stop after the plan and print the live state the runner's
-# relay check needs (lib/apply/relay-preflight.ts), as the status action's sections; the runner
-# sends the next round when it passes. Builtins only: no process is started here.
+# Apply's held plan ("hold" staged): print the live state the runner's relay check needs
+# (lib/apply/relay-preflight.ts), as the status action's sections, and wait for the runner's answer
+# on stdin, in this same transaction: the lock stays held and the state read once is the state
+# applied. "go" comes with the payloads the host lacks (a framed tar, lib/apply/stage.ts
+# buildGoAnswer); anything else (the check refused, or end of input: the runner went away) ends the
+# transaction with nothing changed. Builtins only, but for unpacking the payloads.
 hold_for_relay_check() {
   [ -f "$D/hold" ] || return 0
   for part in "main:$D/cur.main" "master:$D/cur.master.raw" "main.orig:$S/main.orig" "master.orig:$S/master.orig"; do
@@ -112,5 +115,17 @@ hold_for_relay_check() {
     while IFS= read -r line || [ -n "$line" ]; do say "$line"; done < "${part#*:}"
   done
   say "result${TAB}hold"
-  exit 3
+  answer=""; IFS= read -r answer || :
+  [ "$answer" = go ] || exit 3
+  n=""; IFS= read -r n || :
+  case "$n" in ""|*[!0-9]*) die_early "the answer to the held plan was cut short (no payload length)" ;; esac
+  head -c "$n" | tar -xf - -C "$D" 2> "$D/tar.err" && [ -f "$D/END.go" ] ||
+    die_early "the payloads did not arrive whole: $(head -c 500 "$D/tar.err")"
+  # The payloads still missing, if any (another apply changed the bundle's files meanwhile).
+  left=""
+  while IFS= read -r sha; do
+    [ -f "$D/payload/$sha" ] || { say "need${TAB}$sha"; left="$left$sha
+"; }
+  done < "$D/needs"
+  printf '%s' "$left" > "$D/needs"
 }

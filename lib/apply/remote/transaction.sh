@@ -19,20 +19,23 @@
 #   hooks.list          kind path bits generation (kinds: dhparam-generate, dkim-keygen, service-restart)
 #   file_roots          directories (or exact paths) files may be written to: config directory first
 #   fault               lab-only fault injection "kill-after:STEP" (honoured with a host marker)
+#   hold                an apply: stop after the files' plan for the runner's relay check (plan.sh)
 #   txn/                the other parts of this program (plan.awk and the *.sh parts, by job)
 #
 # Output, one event a line on stdout: "changed<TAB>main|master|file<TAB>name", "ran<TAB>cmd",
 # "need<TAB>sha256", "step<TAB>name<TAB>ms", "error<TAB>text", and last "result<TAB>unchanged|applied|
-# failed|need|removed|status". Exit status: 0 ok, 3 payloads needed, 1 failed (host restored).
+# failed|need|removed|status". Exit status: 0 ok, 3 payloads needed or stopped when held, 1 failed
+# (host restored). A held apply prints "result<TAB>hold" and reads the runner's answer from stdin
+# (after the staging tar): "go" and a framed tar of payloads, or anything else to stop.
 #
 # Managed record, in CONFIG_DIRECTORY/.cdktf-postfix/ (mode 0700): applied_sha256, main.orig and master.orig
 # (name TAB set|unset TAB original value), files.orig (path TAB present|absent), orig/ (original
 # files), so that anything removed from code returns to what the host had before.
 #
-# The steps, in order: lock; fast path (same bundle, same fingerprint: done); plan (main.cf and
-# master.cf through plan.awk, files, hooks; payloads the host lacks are asked for: "need", exit 3,
-# and the runner sends a second round); table types; backup; stage and validate; swap (files,
-# hooks, main.cf and master.cf, and the managed record, all through the journal: journal.sh);
+# The steps, in order: lock; fast path (same bundle, same fingerprint: done); plan (files, then, an
+# apply held for the runner's relay check until it answers with the payloads the host lacks,
+# main.cf and master.cf through plan.awk, and hooks); table types; backup; stage and validate; swap
+# (files, hooks, main.cf and master.cf, and the managed record, all through the journal: journal.sh);
 # reload barrier. A failure after the journal was committed rolls back; a transaction killed
 # midway is finished or undone by the next one, right after the lock.
 
@@ -107,17 +110,12 @@ if [ "$ACTION" = destroy ]; then
   : > "$D/files.list"; : > "$D/hooks.list"; WANT_SHA=""
 fi
 
-# The held first round needs only the payloads the host lacks (plan_files says "need") and the
-# live state it prints: the main.cf/master.cf and hook plans wait for the round that applies.
-if [ -f "$D/hold" ]; then
-  plan_files
-else
-  plan_main_and_master
-  plan_files
-  plan_hooks
-fi
-step plan
+plan_files
+# An apply holds here for the runner's relay check (plan.sh) and goes on with the payloads it lacked.
 hold_for_relay_check
+plan_main_and_master
+plan_hooks
+step plan
 
 if [ -s "$D/needs" ]; then say "result${TAB}need"; exit 3; fi
 if [ "$ACTION" = check ]; then
