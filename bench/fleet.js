@@ -24,6 +24,8 @@
  *   FLEET_ROOT=DIR        the build under test (default: this checkout), for before/after runs
  *   FLEET_JSON=FILE       every sample as JSON
  *   FLEET_WARM=0          runner mode without the warm runner (CDKTF_POSTFIX_WARM_RUNNER=0)
+ *   FLEET_CODE_CACHE=0    runner mode: every run compiles the apply code (no V8 code cache carried
+ *                         over from the runs before, as on an operator's first deploy)
  * Needs root, the lab's Debian packages, terraform on PATH, `npm run build`.
  */
 'use strict';
@@ -38,6 +40,7 @@ const NS = (process.env.FLEET_N || '1,5,10').split(',').map(Number);
 const MODES = (process.env.FLEET_MODES || 'cli,runner,deploy').split(',');
 const CORES = os.cpus().length;
 const WARM = process.env.FLEET_WARM !== '0';
+const CODE_CACHE = process.env.FLEET_CODE_CACHE !== '0';
 
 m.requireRoot('bench/fleet');
 for (const f of ['dist/bin/cdktf-postfix.js', 'dist/index.js', 'dist/runner/cdktf-postfix-runner.js']) {
@@ -64,6 +67,9 @@ function runnerScript(stackDir, tag) {
   // A warm runner directory of this run only: the runner that serves it starts inside the measured cgroup.
   const warmDir = path.join(work, `w-${tag}`);
   fs.mkdirSync(warmDir, { mode: 0o700 });
+  // V8's code cache of the apply code carries over from the runs before, as in an operator's own
+  // runner directory (lib/runner/code-cache.ts): only the bench's first run compiles it.
+  if (CODE_CACHE) carryCodeCache(warmDir);
   const warm = WARM
     ? { CDKTF_POSTFIX_WARM_RUNNER_DIR: warmDir, CDKTF_POSTFIX_WARM_RUNNER_DEBUG: '1', CDKTF_POSTFIX_WARM_RUNNER_IDLE: '2' }
     : { CDKTF_POSTFIX_WARM_RUNNER: '0' };
@@ -83,6 +89,15 @@ function runnerScript(stackDir, tag) {
   const file = path.join(work, `${tag}.sh`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
   return { file, reports, stderrs };
+}
+
+/** Copies the newest code cache files of earlier runs' warm runner directories into `dir`. */
+function carryCodeCache(dir) {
+  for (const d of fs.readdirSync(work).filter((x) => x.startsWith('w-'))) {
+    const from = path.join(work, d);
+    if (from === dir) continue;
+    for (const f of fs.readdirSync(from).filter((x) => x.endsWith('.v8cache'))) fs.copyFileSync(path.join(from, f), path.join(dir, f));
+  }
 }
 
 /**
@@ -250,7 +265,7 @@ function fit(samples) {
 async function main() {
   console.log(`bench/fleet: N = ${NS.join(', ')}; modes ${MODES.join(', ')}; build under test ${ROOT}`);
   console.log(
-    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: every node start loads it)` : 'unset'}; runner mode warm runner ${WARM ? 'on (where the build has it)' : 'off (FLEET_WARM=0)'}`,
+    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: every node start loads it)` : 'unset'}; runner mode warm runner ${WARM ? 'on (where the build has it)' : 'off (FLEET_WARM=0)'}, V8 code cache ${CODE_CACHE ? 'carried from run to run (the first run compiles)' : 'off: every run compiles (FLEET_CODE_CACHE=0)'}`,
   );
   console.log(m.machineLine('at start'));
   console.log(m.STOCK_SHELL_NOTE);

@@ -12,7 +12,8 @@
  * beside this one and is loaded only when this process applies or serves.
  */
 import type { Socket } from 'net';
-import { join } from 'path';
+import { dirname, join } from 'path';
+import { codeCachePath, loadWithCodeCache } from './code-cache';
 import { ensureSafeDir, socketPath, warmRunnerDir } from './socket-dir';
 import { encodeFrame, Frame, FrameDecoder, Hello, jsonFrame, parseJsonFrame } from './protocol';
 import { idleSeconds, reachRunner, WARM_FLAG } from './start';
@@ -29,13 +30,23 @@ const say = (line: string): void => void process.stderr.write(`cdktf-postfix: ${
 /**
  * The apply code, loaded only by the process that applies or serves: the built file beside this one
  * (the runner directory), or the modules beside this one when running unbundled. The names are not
- * literals, so the bundler never pulls the apply code into the client.
+ * literals, so the bundler never pulls the apply code into the client. With the warm runner's
+ * (safe) directory, the built file loads through V8's code cache kept there (code-cache.ts).
  */
-function loadHeavy(): Heavy {
-  const file = typeof __CDKTF_POSTFIX_RUNNER_BUILD__ === 'string' ? join(__dirname, 'cdktf-postfix-apply.js') : './warm-entry';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the apply code loads only in the process that applies or serves
-  return require(file) as Heavy;
+function loadHeavy(safeDir?: string): Heavy {
+  if (typeof __CDKTF_POSTFIX_RUNNER_BUILD__ !== 'string') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the apply code loads only in the process that applies or serves
+    return require('./warm-entry') as Heavy;
+  }
+  const file = join(__dirname, 'cdktf-postfix-apply.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, as above
+  if (!safeDir) return require(file) as Heavy;
+  const loaded = loadWithCodeCache(file, codeCachePath(safeDir, RUNNER_BUILD));
+  process.once('exit', loaded.saveCache);
+  heavyFromCache = loaded.fromCache;
+  return loaded.exports as Heavy;
 }
+let heavyFromCache = false;
 
 /** The build of the code this process actually runs: a client beside another build's file sees it in the hello. */
 const serveOptions = (heavy: Heavy, sock: string) => ({
@@ -54,16 +65,18 @@ type Outcome =
 export async function clientMain(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (argv[0] === WARM_FLAG) {
     const [, sock, idleMs] = argv;
-    const heavy = loadHeavy();
+    const heavy = loadHeavy(dirname(sock));
     await heavy.serveWarmRunner({ ...serveOptions(heavy, sock), idleMs: Number(idleMs) });
     process.exit(0);
   }
   const warm =
     env.CDKTF_POSTFIX_WARM_RUNNER !== '0' && (argv[0] === 'apply' || argv[0] === 'destroy') ? await viaWarmRunner(argv, env) : undefined;
   if (warm?.kind === 'self') {
-    const heavy = loadHeavy();
+    const heavy = loadHeavy(dirname(warm.sock));
     if (env.CDKTF_POSTFIX_WARM_RUNNER_DEBUG === '1')
-      say(`this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock})`);
+      say(
+        `this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock}); apply code ${heavyFromCache ? "from V8's code cache" : 'compiled'}`,
+      );
     process.exit(await heavy.serveWhileApplying(serveOptions(heavy, warm.sock), () => heavy.runnerMain(argv, env)));
   }
   if (warm?.kind === 'signal') {

@@ -4,14 +4,27 @@
  * one process applies them all (the clients' debug lines name its pid): first the client that found
  * no runner, serving the others while it applies its own host, then, once a fleet is under way, the
  * detached warm runner (none of the clients), whose environment holds no connection data; with
- * the warm runner off or its directory unsafe, the apply runs in-process as before; SIGTERM to a
+ * the warm runner off or its directory unsafe, the apply runs in-process as before; the apply code
+ * loads from the V8 code cache the first process left in the runner directory (a damaged one is
+ * compiled past and rewritten); SIGTERM to a
  * client cancels its apply in the runner (the runner, busy while an apply runs, goes idle and exits
  * while the host's transaction is still paused). Needs root, the lab's packages and `npm run build`.
  */
 import { spawn } from 'child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { basename, join } from 'path';
 import { PostfixHost } from '../../index';
 import { Lab, LabHost, startLab } from '../lab';
 import { labConnection, synthStack } from '../helpers/deploy';
@@ -131,6 +144,7 @@ afterAll(async () => {
 describe('the per-host runner through a warm runner', () => {
   let stackDir: string;
   let warmDir: string;
+  let cacheFile: string;
 
   test('three clients at once: one process applies all (the first client, serving the others), then a fleet no-op through the detached warm runner, whose environment holds no connection data', async () => {
     stackDir = stack(lab.hosts, 'one');
@@ -143,6 +157,12 @@ describe('the per-host runner through a warm runner', () => {
     const selves = first.filter((r) => /this process \(pid \d+\) applies and serves/.test(r.stderr));
     expect(selves).toHaveLength(1);
     expect(first.filter((r) => r !== selves[0]).map(servedBy)).toEqual([selves[0].pid, selves[0].pid]);
+    // It compiled the apply code and left V8's code cache in the runner directory, for itself only.
+    expect(selves[0].stderr).toMatch(/apply code compiled/);
+    const cache = readdirSync(warmDir).filter((f) => f.endsWith('.v8cache'));
+    expect(cache).toEqual([expect.stringMatching(new RegExp(`^${BUILD.slice(0, 12)}-v8-.*\\.v8cache$`))]);
+    expect(statSync(join(warmDir, cache[0])).mode & 0o777).toBe(0o600);
+    cacheFile = join(warmDir, cache[0]);
 
     // It served others, so the next client that finds no runner starts the detached one: it serves all three.
     const noop = await runAll(stackDir, extra);
@@ -152,6 +172,22 @@ describe('the per-host runner through a warm runner', () => {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(environ.filter((v) => /^CDKTF_POSTFIX_/.test(v))).toEqual([]);
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--warm-runner');
+  });
+
+  test("the apply code loads from V8's code cache an earlier process left; a damaged cache is rewritten, the apply unchanged", async () => {
+    const cached = freshWarmDir('cached');
+    copyFileSync(cacheFile, join(cached, basename(cacheFile)));
+    const one = await startRunner(stackDir, 0, { CDKTF_POSTFIX_WARM_RUNNER_DIR: cached }).done;
+    expect([one.code, one.report?.result]).toEqual([0, 'unchanged']);
+    expect(one.stderr).toMatch(/applies and serves .*apply code from V8's code cache/);
+
+    const damaged = freshWarmDir('damaged');
+    const garbage = Buffer.alloc(4096, 0x5a);
+    writeFileSync(join(damaged, basename(cacheFile)), garbage, { mode: 0o600 });
+    const two = await startRunner(stackDir, 0, { CDKTF_POSTFIX_WARM_RUNNER_DIR: damaged }).done;
+    expect([two.code, two.report?.result]).toEqual([0, 'unchanged']);
+    expect(two.stderr).toMatch(/apply code compiled/);
+    expect(readFileSync(join(damaged, basename(cacheFile))).equals(garbage)).toBe(false);
   });
 
   test('turned off, or its directory unsafe: the apply runs in-process as before', async () => {
