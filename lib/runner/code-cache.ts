@@ -6,9 +6,10 @@
  *
  * The cache lives in the warm runner's directory, which ensureSafeDir has checked (owned by this
  * user, mode 0700), so nobody else can plant code there; a symbolic link or a file of another owner
- * is never read. It is named by the runner build and node's version and architecture; V8 itself
- * checks the cache against the source, its version and its flags and rejects a mismatch, and the
- * code then compiles as without a cache. Node core only (loaded by the per-host client).
+ * is never read. It is named by the runner build (the apply file's sha256: V8's own source check is
+ * only the length) and V8's version and the architecture; V8 checks the cache's header (its magic,
+ * version, flags and the source's length) and rejects a mismatch, and the code then compiles as
+ * without a cache. Node core only (loaded by the per-host client).
  */
 import { lstatSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'fs';
 import Module, { createRequire } from 'module';
@@ -28,7 +29,7 @@ export function codeCachePath(dir: string, build: string): string {
   return join(dir, `${build.slice(0, 12)}-v8-${process.versions.v8}-${process.arch}.v8cache`);
 }
 
-/** Load a CommonJS file as require would, with V8's code cache at cachePath. */
+/** Load a CommonJS file as require would, with V8's code cache at cachePath (a name that changes with the file's content). */
 export function loadWithCodeCache(file: string, cachePath: string): LoadedModule {
   const cachedData = readOwnFile(cachePath);
   const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
