@@ -7,22 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as net from 'node:net';
 import { Lab, LabHost, prepareLab, startLab, LAB_BASE_DIR } from '../lab';
+import { run } from '../lab/process';
 
 jest.setTimeout(180_000);
-
-function run(cmd: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('error', reject);
-    c.stdin.on('error', () => undefined);
-    c.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-    c.stdin.end(input ?? '');
-  });
-}
 
 function ssh(h: LabHost, ...remote: string[]) {
   return run('ssh', [...h.sshArgs(), ...remote]);

@@ -2,7 +2,7 @@
  * Issue 4's proofs against a real lab host: size limit, submission ports, sender blacklist (with a
  * live edit while mail flows), header censoring on submission only, ~/.forward pipes.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { TerraformStack } from 'cdktf';
 import { Lab, LabHost, startLab } from '../lab';
+import { run } from '../lab/process';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { DeliverySource, PostfixHost, Submission, Submissions } from '../../index';
 import { AccessTable } from '../../constructs/access-table';
@@ -24,20 +25,6 @@ const FWD_USER = 'cdktffwd';
 let lab: Lab;
 let h: LabHost;
 let certDir: string;
-
-function run(cmd: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('error', reject);
-    c.stdin.on('error', () => undefined);
-    c.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
-    c.stdin.end(input ?? '');
-  });
-}
 
 async function until(what: string, f: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
