@@ -95,17 +95,15 @@ describe('Presets.inboundMx', () => {
   });
 });
 
+/** swaks arguments for SMTP AUTH as the lab's SASL user. */
+const auth = (mechanism: 'PLAIN' | 'LOGIN'): string[] => ['--auth', mechanism, '--auth-user', USER, '--auth-password', PASSWORD];
+
 describe('Presets.submission', () => {
   it('587: an authenticated user submits after STARTTLS; the client headers are gone from the delivered mail', async () => {
     const tag = `sub-${Date.now()}`;
     const t = await swaks(sub, 587, [
       '-tls',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      USER,
-      '--auth-password',
-      PASSWORD,
+      ...auth('PLAIN'),
       '--to',
       `root@${sub.hostname}`,
       '--header',
@@ -124,19 +122,7 @@ describe('Presets.submission', () => {
   });
 
   it('465: AUTH works over implicit TLS', async () => {
-    const t = await swaks(sub, 465, [
-      '--tls-on-connect',
-      '--auth',
-      'LOGIN',
-      '--auth-user',
-      USER,
-      '--auth-password',
-      PASSWORD,
-      '--to',
-      `root@${sub.hostname}`,
-      '--quit-after',
-      'RCPT',
-    ]);
+    const t = await swaks(sub, 465, ['--tls-on-connect', ...auth('LOGIN'), '--to', `root@${sub.hostname}`, '--quit-after', 'RCPT']);
     expect(t).toMatch(/<~ +235 2\.7\.0 Authentication successful/);
     expect(t).toMatch(/<~ +250 2\.1\.5 Ok/);
   });
@@ -152,19 +138,7 @@ describe('Presets.submission', () => {
   });
 
   it("control: with AUTH the relay check passes (the lab's error transport then refuses the foreign domain)", async () => {
-    const t = await swaks(sub, 587, [
-      '-tls',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      USER,
-      '--auth-password',
-      PASSWORD,
-      '--to',
-      'victim@foreign.example',
-      '--quit-after',
-      'RCPT',
-    ]);
+    const t = await swaks(sub, 587, ['-tls', ...auth('PLAIN'), '--to', 'victim@foreign.example', '--quit-after', 'RCPT']);
     expect(t).toMatch(/550 5\.1\.1 <victim@foreign\.example>: Recipient address rejected: lab host sends nowhere/);
     expect(t).not.toMatch(/Access denied/);
   });
