@@ -1,6 +1,7 @@
 /**
  * The remote transaction's promises on real lab hosts: a no-op apply writes nothing under the
- * configuration directory, and a reload is acknowledged on a host without any mail log.
+ * configuration directory, a held apply that is not told to go changes nothing, and a reload is
+ * acknowledged on a host without any mail log.
  */
 import { Lab, LabHost, startLab } from '../lab';
 import { PostfixHost, Submission } from '../../index';
@@ -8,6 +9,11 @@ import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/smtp-client';
 import { loadBundle, runHostOperation } from '../../lib/apply/apply';
 import { readStackHosts } from '../../lib/apply/stack';
+import { buildStage } from '../../lib/apply/stage';
+import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
+import { resolveConnection } from '../../lib/transport/connection';
+import { SshSession } from '../../lib/transport/ssh';
+import { PassThrough } from 'stream';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -59,6 +65,53 @@ test('a no-op apply leaves every path under the config directory, the managed re
     const [again] = await applyStack(dir);
     expect(again.result).toBe('unchanged');
     expect(await statTree(h)).toEqual(before);
+  }
+});
+
+const RECORD = '/etc/postfix/.cdktf-postfix';
+/** The transactions' staging directories in the host's /tmp (other tests' killed runs may have left some). */
+async function stagingDirs(h: LabHost): Promise<string[]> {
+  return (await h.exec(['sh', '-c', 'ls -d /tmp/cdktf-postfix.* 2>/dev/null || :'])).stdout.split('\n').filter(Boolean).sort();
+}
+/** A statTree without the managed record and the config directory's own entry (whose times the record's creation changes). */
+const withoutRecord = (tree: string[]) =>
+  tree.filter((l) => !l.startsWith(`${RECORD} `) && !l.startsWith(`${RECORD}/`) && !l.startsWith('/etc/postfix d '));
+
+test('a held apply changes nothing but its lock (an empty managed record) when the runner goes away (end of input), answers stop, or cuts its payloads short', async () => {
+  const h = lab.hosts[1];
+  const host = readStackHosts(stack(h, { smtpd_banner: '$myhostname ESMTP held' }, 'held@bad.example REJECT\n'))[0];
+  const bundle = loadBundle(host.bundlePath);
+  const env = { ...process.env, ...host.env };
+  const session = await SshSession.connect(resolveConnection(host.connection, env));
+  try {
+    const before = await statTree(h);
+    const staged = await stagingDirs(h);
+    for (const answer of ['', 'stop\n', 'go\n100\nnot a tar']) {
+      const stdin = new PassThrough();
+      const stage = buildStage(
+        { action: 'apply', bundle: bundle.bundle, bundleSha256: bundle.sha256, bundleDir: bundle.dir, envContents: new Map(), hold: true },
+        (p) => bundle.bundle.files[p].sha256 ?? '',
+      );
+      stage.pipe(stdin, { end: false });
+      const r = await session.exec(TRANSACTION_COMMAND, stdin, (line) => {
+        if (line === 'result\thold') stdin.end(answer);
+      });
+      expect(r.stdout).toContain('result\thold');
+      expect(r.stdout).toMatch(/^need\t[0-9a-f]{64}$/m); // the table, which the host lacks
+      if (answer.startsWith('go')) {
+        expect([r.code, r.stdout]).toEqual([1, expect.stringMatching(/error\tthe payloads did not arrive whole.*\nresult\tfailed\n$/s)]);
+      } else {
+        expect([r.code, r.stdout.trimEnd().split('\n').pop()]).toEqual([3, 'result\thold']);
+      }
+      // Only the apply's lock was taken: an empty managed record holds it on a host never applied to.
+      const after = await statTree(h);
+      expect(withoutRecord(after)).toEqual(withoutRecord(before));
+      expect(after.filter((l) => l.startsWith(`${RECORD}/`) && / f /.test(l) && !/ f 0 /.test(l))).toEqual([]);
+      // Nothing is left in the staging area either.
+      expect(await stagingDirs(h)).toEqual(staged);
+    }
+  } finally {
+    session.close();
   }
 });
 
