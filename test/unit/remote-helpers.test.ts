@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -92,33 +92,4 @@ test('set_suffix, strip_mode and dir_of answer as index_suffix, sed s/^0*// and 
   );
   expect(sh('for m in 0644 644 0600 0 0000 2755; do strip_mode "$m"; printf "%s," "$MODE"; done')).toBe('644,644,600,0,0,2755,');
   expect(sh('for p in /etc/postfix/x /x /etc; do dir_of "$p"; printf "%s," "$DIR"; done')).toBe('/etc/postfix,/,/,');
-});
-
-test("the reload barrier's look (reload.sh ack_look) tells each phase from master's descriptors, with old and all-before the same file", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ack-'));
-  const fds = (...xs: string[]) => writeFileSync(join(dir, 'now'), xs.map((x) => `${x}\n`).join(''));
-  // master_fds reads the fake descriptor list instead of /proc/PID/fd; a socket absent from
-  // /proc/net/unix is a listener, never a channel.
-  const look = (phase: number, old: string, all: string) =>
-    sh(`. "$R/reload.sh"; D=$1; master_fds() { cat "$D/now"; }; ack_look 1 ${phase} "$D/${old}" "$D/${all}"; printf %s "$ACK"`, [dir]);
-  writeFileSync(join(dir, 'ack.old'), 'pipe:[1]\npipe:[2]\nsocket:[999999991]\n');
-  fds('pipe:[1]', 'pipe:[2]', 'socket:[999999991]');
-  expect(look(1, 'ack.old', 'ack.old')).toBe('wait'); // nothing gone yet
-  fds('pipe:[1]', 'socket:[999999991]', 'socket:[999999992]');
-  expect(look(1, 'ack.old', 'ack.old')).toBe('wait'); // one gone, but only a new listener
-  fds('pipe:[1]', 'socket:[999999991]', 'pipe:[3]', 'pipe:[4]');
-  expect(look(1, 'ack.old', 'ack.old')).toBe('next');
-  expect(readFileSync(join(dir, 'ack.fresh'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['pipe:[3]', 'pipe:[4]']);
-  fds('pipe:[1]', 'pipe:[4]', 'pipe:[5]');
-  expect(look(2, 'ack.fresh', 'ack.old')).toBe('wait'); // pipe:[4] of the first refresh still there
-  fds('pipe:[1]', 'pipe:[5]', 'pipe:[6]');
-  expect(look(2, 'ack.fresh', 'ack.old')).toBe('done');
-  fds();
-  expect(look(2, 'ack.fresh', 'ack.old')).toBe('none');
-  // Liveness: a pipe is a channel; listeners alone are an exiting master.
-  expect(look(0, 'none', 'none')).toBe('none');
-  fds('socket:[999999991]');
-  expect(look(0, 'none', 'none')).toBe('none');
-  fds('socket:[999999991]', 'pipe:[7]');
-  expect(look(0, 'none', 'none')).toBe('alive');
 });

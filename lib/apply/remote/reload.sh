@@ -18,8 +18,8 @@
 #   3. Send a second SIGHUP and wait until every channel of C1 is gone. Only a second refresh
 #      replaces channels the first one made, and master is single-threaded, so the first refresh
 #      has finished (new listeners bound, a bind failure already fatal) when that happens.
-# Then master must still be alive. A look is one find(1) piped into one awk (ack_look), which reads
-# /proc/net/unix to tell channels from listeners only when there are new descriptors to tell apart.
+# Then master must still be alive. A look is one find(1) and shell builtins; telling channels from
+# listeners takes one awk over /proc/net/unix, once per reload (for C1), not per look.
 # When the plan changes the queue layout or owners (needs_full_check in stage.sh), `postfix reload`
 # itself runs (postsuper's queue structure check of the active queue first, then of every queue).
 
@@ -37,66 +37,65 @@ master_running() {
   comm=""; read -r comm < "/proc/$PID/comm" 2>/dev/null
   [ "$comm" = master ] || { PID=""; return 1; }
 }
-# master's pipes and sockets, one "pipe:[INODE]" or "socket:[INODE]" a line (one find).
-master_fds() { find "/proc/$1/fd" \( -lname 'pipe:*' -o -lname 'socket:*' \) -printf '%l\n' 2>/dev/null; }
+# master's pipes and sockets, one "pipe:[INODE]" or "socket:[INODE]" a line, into $FDS (empty: it
+# holds none, it is exiting).
+master_fds() { FDS=$(find "/proc/$1/fd" \( -lname 'pipe:*' -o -lname 'socket:*' \) -printf '%l\n' 2>/dev/null); }
+# Of the descriptors in $1 (one a line), the channels: pipes, and unix sockets in state 03
+# (connected) in /proc/net/unix. Into $CHANNELS.
+channels_of() {
+  CHANNELS=$(printf '%s\n' "$1" | awk 'FILENAME == "/proc/net/unix" { if ($6 == "03") connected["socket:[" $7 "]"] = 1; next } /^pipe:/ || ($0 in connected)' /proc/net/unix - 2>/dev/null)
+}
 
 # Alive and not exiting: a process that is closing its files or a zombie still answers kill -0.
-# $2 = seen: it held channels a moment ago (else they are looked at now).
+# $2: its descriptors seen a moment ago (else they are looked at now).
 master_alive() {
   kill -0 "$1" 2>/dev/null || return 1
   [ -r "/proc/$1/stat" ] || return 0
   st=""; read -r st < "/proc/$1/stat" 2>/dev/null || return 1
   st=${st##*) }; st=${st%% *}
   case "$st" in Z|X|x) return 1 ;; esac
-  [ "${2:-}" = seen ] || { ack_look "$1" 0 /dev/null /dev/null; [ "$ACK" = alive ]; }
+  [ -n "$2" ] || { master_fds "$1"; channels_of "$FDS"; [ -n "$CHANNELS" ]; }
 }
 
-# One look at master's descriptors: one find piped into one awk that compares them with sets noted
-# before (files, one descriptor a line), linear in master's descriptors (shell loops over the lists
-# were quadratic: 40 to 60 ms of CPU a look at 150 descriptors). $2 = 1: are descriptors of $3 gone
-# and new channels there (descriptors not in $4 that are pipes, or unix sockets in state 03,
-# connected, in /proc/net/unix, read only then)? They go to $D/ack.fresh. $2 = 2: is every
-# descriptor of $3 gone? $2 = 0: does master hold a channel at all ("alive")? Sets ACK to "none"
-# (master holds no pipe or socket: it is exiting), "next" (phase 1 seen), "done" (phase 2 seen),
-# "alive" or "wait".
+# One look at master's descriptors. Phase 1 ($2 = 1): descriptors of $OLD gone and ones not in
+# $OLD_ALL there; phase 2: every channel of $OLD gone (no globbing: "socket:[N]" is a pattern). Sets ACK to "none" (master holds no pipe or
+# socket: it is exiting), "next" (phase 1 seen; the new channels in $FRESH), "done" or "wait".
+ack_probe() {
+  set -f
+  ack_look "$@"
+  set +f
+}
 ack_look() {
-  master_fds "$1" | awk -v phase="$2" -v old="$3" -v oldall="$4" -v fresh="$D/ack.fresh" '
-    function connected(   l, f) {
-      while ((getline l < "/proc/net/unix") > 0) { split(l, f, " "); if (f[6] == "03") c["socket:[" f[7] "]"] = 1 }
-    }
-    { n++; seen[$0] = 1 }
-    END {
-      if (n == 0) { print "none"; exit }
-      if (phase == 0) {
-        for (p in seen) if (p ~ /^pipe:/) { print "alive"; exit }
-        connected(); for (p in seen) if (p in c) { print "alive"; exit }
-        print "none"; exit
-      }
-      no = 0; while ((getline l < old) > 0) if (l != "" && !(l in o)) { o[l] = 1; no++ }
-      close(old) # in phase 1 it is also oldall, read again from its start below
-      gone = 0; for (p in o) if (!(p in seen)) gone++
-      if (phase == 2) { print (gone == no ? "done" : "wait"); exit }
-      if (gone == 0) { print "wait"; exit }
-      while ((getline l < oldall) > 0) a[l] = 1
-      connected(); k = 0
-      for (p in seen) if (!(p in a) && (p ~ /^pipe:/ || (p in c))) { print p > fresh; k++ }
-      print (k ? "next" : "wait")
-    }' > "$D/ack.out" 2>/dev/null
-  ACK=wait; read -r ACK < "$D/ack.out" || ACK=wait
+  master_fds "$1"
+  [ -n "$FDS" ] || { ACK=none; return; }
+  ACK=wait
+  if [ "$2" = 1 ]; then
+    gone=no new=""
+    for p in $OLD; do listed "$p" "$FDS" || { gone=yes; break; }; done
+    [ "$gone" = yes ] || return 0
+    for p in $FDS; do listed "$p" "$OLD_ALL" || new="$new${new:+
+}$p"; done
+    [ -n "$new" ] || return 0
+    channels_of "$new"; FRESH=$CHANNELS
+    [ -z "$FRESH" ] || ACK=next
+  else
+    for p in $OLD; do listed "$p" "$FDS" && return 0; done
+    ACK=done
+  fi
 }
 
 wait_for_reload_ack() {
-  pid=$1 i=0 phase=1 old="$D/ack.old"
-  if [ -z "$pid" ] || [ ! -s "$old" ]; then sleep 1; return 0; fi
+  pid=$1 i=0 phase=1
+  if [ -z "$pid" ] || [ -z "$OLD" ]; then sleep 1; return 0; fi
   # About 10 seconds: a loaded host can take a while to restart every service. Looks at once, then
   # every 20 ms at first, then every 50 and 100 ms: a slow restart costs a few polls, not hundreds.
   while [ "$i" -lt 110 ]; do
     kill -0 "$pid" 2>/dev/null || return 0
-    ack_look "$pid" "$phase" "$old" "$D/ack.old"
+    ack_probe "$pid" "$phase"
     case "$ACK" in
       # master always holds its own pipes: none left means it is exiting (a bind failure is fatal).
       none) return 0 ;;
-      next) old="$D/ack.fresh"; kill -HUP "$pid" 2>/dev/null; phase=2 ;;
+      next) OLD=$FRESH; kill -HUP "$pid" 2>/dev/null; phase=2 ;;
       done) step ack; return 0 ;;
     esac
     case "$i" in [0-4]) sleep 0.02 ;; [5-9]) sleep 0.05 ;; *) sleep 0.1 ;; esac
@@ -108,19 +107,17 @@ wait_for_reload_ack() {
 reload_or_start() {
   if [ "$ACTION" = destroy ] && [ "$WAS_RUNNING" = no ]; then :
   elif [ "$WAS_RUNNING" = yes ]; then
-    : > "$D/ack.old"; [ -n "$PID" ] && master_fds "$PID" > "$D/ack.old"
-    if [ -n "$PID" ] && [ -s "$D/ack.old" ] && ! needs_full_check; then
+    OLD="" OLD_ALL="" FDS=""; [ -n "$PID" ] && { master_fds "$PID"; OLD_ALL=$FDS; OLD=$FDS; }
+    if [ -n "$PID" ] && [ -n "$OLD" ] && ! needs_full_check; then
       kill -HUP "$PID" 2>/dev/null || rollback "postfix reload failed: master (pid $PID) did not take SIGHUP"
     else
       postfix -c "$C" reload > "$D/reload.out" 2>&1 || rollback "postfix reload failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
     fi
     say "ran${TAB}postfix reload"
-    ACK=""
     wait_for_reload_ack "$PID" || rollback "master did not finish re-reading its configuration within 10 seconds; the previous configuration was restored"
-    # After "done" master held its channels a moment ago; only liveness is left to look at.
-    seen=""; [ "$ACK" = done ] && seen=seen
+    # After "done" master held its channels a moment ago ($FDS); only liveness is left to look at.
     if [ -n "$PID" ]; then
-      master_alive "$PID" "$seen"
+      master_alive "$PID" "$FDS"
     else postfix -c "$C" status > /dev/null 2>&1; fi || rollback "Postfix stopped after the reload (see the mail log, e.g. a port already in use); the previous configuration was restored"
   else
     postfix -c "$C" start > "$D/reload.out" 2>&1 || rollback "postfix start failed: $(head -c 1000 "$D/reload.out" | tr '\n' ' ')"
