@@ -190,7 +190,7 @@ interface Transaction {
  * host printed, else "go" with the payloads the host said it lacks. One SSH session, one lock, one
  * reading of the host's state for the check and the change.
  */
-async function transact(
+export async function transact(
   session: SshSession,
   input: StageInput,
   shaOf: (path: string) => string,
@@ -205,14 +205,22 @@ async function transact(
   let heldLines = -1;
   let refusal: string | undefined;
   const sent = Date.now();
+  // It runs inside the SSH stream's data handler: a throw there would escape this call, so it is
+  // kept, the host told to stop, and thrown once the transaction has ended.
+  let failure: { error: unknown } | undefined;
   const answerHold = (): void => {
     heldLines = lines.length;
     const held = lines.join('\n');
-    refusal = checkHeld(held);
-    if (refusal) return void stdin.end('stop\n');
-    const answer = buildGoAnswer(input, new Set(parseEvents(held).needs), shaOf);
-    answer.on('error', (e) => stdin.destroy(e));
-    answer.pipe(stdin);
+    try {
+      refusal = checkHeld(held);
+      if (refusal) return void stdin.end('stop\n');
+      const answer = buildGoAnswer(input, new Set(parseEvents(held).needs), shaOf);
+      answer.on('error', (e) => stdin.destroy(e));
+      answer.pipe(stdin);
+    } catch (error) {
+      failure = { error };
+      stdin.end('stop\n');
+    }
   };
   let result: ExecResult;
   try {
@@ -225,6 +233,7 @@ async function transact(
     // A transaction that ended without holding (fast path, failure) leaves its stdin open.
     stdin.destroy();
   }
+  if (failure) throw failure.error;
   const whole = parseEvents(result.stdout);
   const parsed = heldLines < 0 ? whole : parseEvents(lines.slice(heldLines).join('\n'));
   return { result, parsed: { ...parsed, steps: { ...whole.steps, ...stepTimes }, hostCpuMs: whole.hostCpuMs }, refusal };

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { tarArchive, tarStream } from '../../lib/apply/tar';
-import { parseEvents } from '../../lib/apply/apply';
+import { parseEvents, transact } from '../../lib/apply/apply';
+import type { SshSession } from '../../lib/transport/ssh';
 import { buildGoAnswer, buildStage } from '../../lib/apply/stage';
 import { expectedMain, expectedMaster, parseStatus } from '../../lib/apply/diff';
 import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
@@ -91,6 +92,44 @@ test('the answer to a held plan is "go" and a framed tar of exactly the payloads
   expect(readdirSync(dir).sort()).toEqual(['END.go', 'payload']);
   expect(readdirSync(join(dir, 'payload'))).toEqual(['a'.repeat(64)]);
   expect(readFileSync(join(dir, `payload/${'a'.repeat(64)}`), 'utf8')).toBe('x\n');
+});
+
+/** A session whose host holds at once and then waits for its stdin to end; what it was sent is kept. */
+function holdingSession(): { session: SshSession; received: () => string } {
+  let got = Buffer.alloc(0);
+  const session = {
+    exec: (_command: string, stdin: NodeJS.ReadableStream, onLine: (line: string) => void) =>
+      new Promise((resolve) => {
+        stdin.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+        stdin.on('end', () => resolve({ code: 3, stdout: 'result\thold\n', stderr: '' }));
+        setImmediate(() => onLine('result\thold'));
+      }),
+  } as unknown as SshSession;
+  return { session, received: () => got.toString('latin1') };
+}
+
+test('a held transaction answers stop on a refusal, and on a check that throws it stops the host first, then throws', async () => {
+  const input = {
+    action: 'apply' as const,
+    bundle,
+    bundleSha256: 'f'.repeat(64),
+    bundleDir: '/nonexistent',
+    envContents: new Map(),
+    hold: true,
+  };
+  const shaOf = (p: string) => bundle.files[p].sha256!;
+  const refused = holdingSession();
+  const t = await transact(refused.session, input, shaOf, () => 'refused: open relay');
+  expect(t.refusal).toBe('refused: open relay');
+  expect(refused.received().endsWith('stop\n')).toBe(true);
+
+  const throwing = holdingSession();
+  await expect(
+    transact(throwing.session, input, shaOf, () => {
+      throw new Error('cannot read the table');
+    }),
+  ).rejects.toThrow('cannot read the table');
+  expect(throwing.received().endsWith('stop\n')).toBe(true);
 });
 
 test('the staged plan is data, one record a line, and refuses values that could start another record', async () => {
