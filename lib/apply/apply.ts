@@ -76,8 +76,9 @@ export interface HostOperation {
 }
 
 /**
- * Run one transaction on one host over one SSH connection. The first round sends the plan without
- * file payloads; the host answers which payloads it lacks, and only those travel in the second.
+ * Run one transaction on one host over one SSH connection. The staging stream carries the plan
+ * without file payloads; an apply's host holds, says which payloads it lacks, and only those travel,
+ * on the same stdin, once the relay check has passed (transact).
  */
 export async function runHostOperation(op: HostOperation): Promise<HostReport> {
   const started = Date.now();
