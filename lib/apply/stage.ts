@@ -5,7 +5,7 @@ import { Bundle, BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
 import { allowedFileRoots } from '../model/file-roots';
 import { remoteScriptEntries } from './remote-script';
-import { framedTarStream, TarEntry } from './tar';
+import { framedTarStream, prefixed, TarEntry } from './tar';
 import { Readable } from 'stream';
 
 export type TransactionAction = 'apply' | 'check' | 'destroy' | 'status';
@@ -171,14 +171,7 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
  * payloads the host said it lacks, as a framed tar ending in its own marker (END.go).
  */
 export function buildGoAnswer(input: StageInput, needs: ReadonlySet<string>, shaOf: (path: string) => string): Readable {
-  const tar = framedTarStream([...payloadEntries(input, needs, shaOf), { name: 'END.go', data: Buffer.from('ok\n') }]);
-  return Readable.from(
-    (async function* () {
-      yield Buffer.from('go\n', 'ascii');
-      yield* tar;
-    })(),
-    { objectMode: false },
-  );
+  return prefixed('go\n', framedTarStream([...payloadEntries(input, needs, shaOf), { name: 'END.go', data: Buffer.from('ok\n') }]));
 }
 
 /** One tar member per wanted payload (by sha256; a content several files share travels once). */

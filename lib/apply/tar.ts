@@ -67,11 +67,15 @@ export function tarLength(entries: readonly TarEntry[]): number {
  * itself cannot stop there: reading from a pipe, GNU tar drains it to the end.
  */
 export function framedTarStream(entries: readonly TarEntry[]): Readable {
-  const tar = tarStream(entries);
+  return prefixed(`${tarLength(entries)}\n`, tarStream(entries));
+}
+
+/** A line of text, then the stream's bytes. */
+export function prefixed(line: string, stream: Readable): Readable {
   return Readable.from(
     (async function* () {
-      yield Buffer.from(`${tarLength(entries)}\n`, 'ascii');
-      yield* tar;
+      yield Buffer.from(line, 'ascii');
+      yield* stream;
     })(),
     { objectMode: false },
   );
