@@ -33,20 +33,18 @@ const say = (line: string): void => void process.stderr.write(`cdktf-postfix: ${
  * literals, so the bundler never pulls the apply code into the client. With the warm runner's
  * (safe) directory, the built file loads through V8's code cache kept there (code-cache.ts).
  */
-function loadHeavy(safeDir?: string): Heavy {
+function loadHeavy(safeDir?: string): { heavy: Heavy; fromCache: boolean } {
   if (typeof __CDKTF_POSTFIX_RUNNER_BUILD__ !== 'string') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the apply code loads only in the process that applies or serves
-    return require('./warm-entry') as Heavy;
+    return { heavy: require('./warm-entry') as Heavy, fromCache: false };
   }
   const file = join(__dirname, 'cdktf-postfix-apply.js');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, as above
-  if (!safeDir) return require(file) as Heavy;
+  if (!safeDir) return { heavy: require(file) as Heavy, fromCache: false };
   const loaded = loadWithCodeCache(file, codeCachePath(safeDir, RUNNER_BUILD));
   process.once('exit', loaded.saveCache);
-  heavyFromCache = loaded.fromCache;
-  return loaded.exports as Heavy;
+  return { heavy: loaded.exports as Heavy, fromCache: loaded.fromCache };
 }
-let heavyFromCache = false;
 
 /** The build of the code this process actually runs: a client beside another build's file sees it in the hello. */
 const serveOptions = (heavy: Heavy, sock: string) => ({
@@ -65,17 +63,17 @@ type Outcome =
 export async function clientMain(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (argv[0] === WARM_FLAG) {
     const [, sock, idleMs] = argv;
-    const heavy = loadHeavy(dirname(sock));
+    const { heavy } = loadHeavy(dirname(sock));
     await heavy.serveWarmRunner({ ...serveOptions(heavy, sock), idleMs: Number(idleMs) });
     process.exit(0);
   }
   const warm =
     env.CDKTF_POSTFIX_WARM_RUNNER !== '0' && (argv[0] === 'apply' || argv[0] === 'destroy') ? await viaWarmRunner(argv, env) : undefined;
   if (warm?.kind === 'self') {
-    const heavy = loadHeavy(dirname(warm.sock));
+    const { heavy, fromCache } = loadHeavy(dirname(warm.sock));
     if (env.CDKTF_POSTFIX_WARM_RUNNER_DEBUG === '1')
       say(
-        `this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock}); apply code ${heavyFromCache ? "from V8's code cache" : 'compiled'}`,
+        `this process (pid ${process.pid}) applies and serves the hosts that start meanwhile (${warm.sock}); apply code ${fromCache ? "from V8's code cache" : 'compiled'}`,
       );
     process.exit(await heavy.serveWhileApplying(serveOptions(heavy, warm.sock), () => heavy.runnerMain(argv, env)));
   }
@@ -83,7 +81,7 @@ export async function clientMain(argv: string[], env: NodeJS.ProcessEnv): Promis
     process.kill(process.pid, warm.signal); // end as an uncancelled runner would: by the signal
     return;
   }
-  const code = warm?.kind === 'exit' ? warm.code : await loadHeavy().runnerMain(argv, env);
+  const code = warm?.kind === 'exit' ? warm.code : await loadHeavy().heavy.runnerMain(argv, env);
   process.exit(code);
 }
 
