@@ -93,7 +93,7 @@ function runnerScript(stackDir, tag) {
   return { file, reports, stderrs };
 }
 
-/** Copies the newest code cache files of earlier runs' warm runner directories into `dir`. */
+/** Copies the code cache files earlier runs left in their warm runner directories into `dir` (one build: the same file). */
 function carryCodeCache(dir) {
   for (const d of fs.readdirSync(work).filter((x) => x.startsWith('w-'))) {
     const from = path.join(work, d);
