@@ -14,6 +14,8 @@ import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
 import { resolveConnection } from '../../lib/transport/connection';
 import { SshSession } from '../../lib/transport/ssh';
 import { PassThrough } from 'stream';
+import { readFileSync } from 'fs';
+import { join } from 'path';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -147,6 +149,40 @@ test('a reload is acknowledged on a host with no mail log at all, and the new se
   // master re-read master.cf too: the new submission listener answers at once.
   expect(await smtpGreeting(h.address, 587)).toBe(`220 ${h.hostname} ESMTP quiet two`);
   expect(await noLog()).toBe(true);
+});
+
+test('where the idle look does not work the reload barrier sends a second SIGHUP and still waits for master to finish', async () => {
+  const h = lab.hosts[0];
+  const reloads = () => (readFileSync(h.mailLogPath, 'utf8').match(/postfix\/master\[\d+\]: reload/g) ?? []).length;
+  // The transaction's own reload functions, on the host, with the idle look refused as on a host
+  // whose /proc/PID/syscall cannot be read.
+  const remote = join(__dirname, '../../lib/apply/remote');
+  const harness = [
+    'set -u',
+    "TAB=$(printf '\\t'); C=/etc/postfix; D=$(mktemp -d); ACTION=apply; WAS_RUNNING=yes",
+    `. '${remote}/common.sh'; . '${remote}/reload.sh'`,
+    'needs_full_check() { return 1; }',
+    'rollback() { echo "rollback: $*"; exit 1; }',
+    'idle_look_works() { return 1; }',
+    'postconf -e "smtpd_banner = \\$myhostname ESMTP fallback"',
+    'master_running || exit 2',
+    'reload_or_start',
+    'echo "idle look: $IDLE_LOOK"; rm -rf "$D"',
+  ].join('\n');
+  const banner = (await h.exec(['postconf', '-n', 'smtpd_banner'])).stdout.trim();
+  const before = reloads();
+  const r = await h.exec(['sh', '-c', harness]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^step\tack$/m);
+  expect(r.stdout).toMatch(/^idle look: no$/m);
+  expect(await smtpGreeting(h.address)).toBe(`220 ${h.hostname} ESMTP fallback`);
+  const end = Date.now() + 10_000;
+  while (reloads() < before + 2 && Date.now() < end) await new Promise((res) => setTimeout(res, 100));
+  expect(reloads()).toBe(before + 2);
+  // Put the banner back as it was (a later test on this host may have it managed).
+  expect((await h.exec(banner ? ['postconf', '-e', banner] : ['postconf', '-X', 'smtpd_banner'])).code).toBe(0);
+  expect((await h.exec(['postfix', 'reload'])).code).toBe(0);
 });
 
 test('a symbolic link at a target path is refused, and one at a staging path is never written through', async () => {
