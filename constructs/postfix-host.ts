@@ -27,7 +27,7 @@ import { PostfixConfigError } from '../lib/model/errors';
 import { bundleJson, RenderedBundle } from '../lib/render/bundle';
 import { renderTriggers } from '../lib/render/triggers';
 import type { MasterServiceProps } from './master-service';
-import { resolveRunnerDir, RUNNER_FILE_NAME } from './runner-path';
+import { resolveRunnerDir, RUNNER_FILE_NAME, UNUSED_TLS_ENV } from './runner-path';
 import { hostAspectsFor } from './host-aspects';
 import { ensureNullProvider, loadNullProvider } from './null-provider';
 import { outputName, uniqueOutput } from './outputs';
@@ -340,13 +340,16 @@ export class PostfixHost extends Construct {
     };
   }
 
-  /** Connection plus the variables carrying file content known only at apply time (secrets, tokens). */
+  /**
+   * Connection plus the variables carrying file content known only at apply time (secrets, tokens);
+   * NODE_EXTRA_CA_CERTS emptied unless a TLS check runs after the apply (UNUSED_TLS_ENV).
+   */
   private applyEnvironment(connectionEnv: Record<string, string>): Record<string, string> {
     return Lazy.anyValue({
       produce: () => {
         const env: Record<string, string> = { ...connectionEnv };
         for (const file of this.builder.snapshot().files) if (file.fromEnv) env[file.fromEnv.name] = file.fromEnv.value;
-        return env;
+        return this.bundle.bundle.tlsChecks?.length ? env : { ...env, ...UNUSED_TLS_ENV };
       },
     }) as unknown as Record<string, string>;
   }
@@ -362,7 +365,7 @@ export class PostfixHost extends Construct {
    * runner's destroy sends the host an empty desired state and never reads fromEnv variables.
    */
   private destroyProvisioner(runnerPath: string, selfRef: 'self.input' | 'self.triggers'): LocalExecProvisioner {
-    const destroyEnv: Record<string, string> = {};
+    const destroyEnv: Record<string, string> = { ...UNUSED_TLS_ENV };
     for (const name of [...Object.keys(this.connectionEnv), 'CDKTF_POSTFIX_APPLIED_SHA256', 'CDKTF_POSTFIX_CONFIG_DIRECTORY']) {
       destroyEnv[name] = `\${${selfRef}.${name}}`;
     }

@@ -7,6 +7,15 @@ export const RUNNER_FILE_NAME = 'cdktf-postfix-runner.js';
 export const RUNNER_APPLY_FILE_NAME = 'cdktf-postfix-apply.js';
 
 /**
+ * Set empty in the environment of a runner that makes no TLS connection (a destroy, or an apply
+ * whose bundle asks for no TLS check after it): node parses the file this variable names at every
+ * start, used or not (Node 20: about 40 ms of CPU per process for Debian's 150-certificate bundle on
+ * a small VM), and an empty value is no file. A runner that checks TLS keeps the operator's value:
+ * the check trusts those certificates too (lib/probe/handshake.ts).
+ */
+export const UNUSED_TLS_ENV: Readonly<Record<string, string>> = { NODE_EXTRA_CA_CERTS: '' };
+
+/**
  * The directory of the runner (built by `npm run build` with esbuild): the client and the apply code,
  * shipped together as one directory asset. Constructs run either from dist/constructs or
  * dist/cdktn/constructs (published package) or from the TypeScript sources (tests), so all are tried.

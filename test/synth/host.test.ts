@@ -68,6 +68,15 @@ describe('PostfixHost synth', () => {
     expect(r.provisioner[0]['local-exec'].command).toBe('assets/CdktfPostfixBundles/hosts/mx1/bundle.json');
   });
 
+  test('NODE_EXTRA_CA_CERTS is emptied for a runner that makes no TLS connection, and kept where a TLS check runs after the apply', () => {
+    const plain = resources(hostIn().stack)[0].provisioner[0]['local-exec'].environment;
+    expect(plain.NODE_EXTRA_CA_CERTS).toBe('');
+    // The check trusts the operator's extra certificates too: the variable is not set at all.
+    const checked = resources(hostIn({ tlsCheckAfterApply: {} }).stack)[0].provisioner[0]['local-exec'].environment;
+    expect(Object.keys(checked)).not.toContain('NODE_EXTRA_CA_CERTS');
+    expect(checked.CDKTF_POSTFIX_HOST).toBe('192.0.2.10');
+  });
+
   test('a placement resource per address cleans the host it leaves: destroy-time only, self.* only', () => {
     const { stack } = hostIn();
     const json = JSON.parse(Testing.synth(stack)) as { resource: { terraform_data: Record<string, Resource> } };
@@ -82,8 +91,11 @@ describe('PostfixHost synth', () => {
     expect(p.provisioner).toHaveLength(1);
     expect(p.provisioner[0]['local-exec'].when).toBe('destroy');
     expect(p.provisioner[0]['local-exec'].interpreter.slice(-1)).toEqual(['destroy']);
-    // Destroy-time provisioners may only use self.*.
-    for (const v of Object.values(p.provisioner[0]['local-exec'].environment)) expect(v).toMatch(/^\$\{self\.input\.[A-Z0-9_]+\}$/);
+    // Destroy-time provisioners may only use self.* (and literals: a destroy makes no TLS connection,
+    // so node need not parse NODE_EXTRA_CA_CERTS's file).
+    const { NODE_EXTRA_CA_CERTS: ca, ...destroyEnv } = p.provisioner[0]['local-exec'].environment;
+    expect(ca).toBe('');
+    for (const v of Object.values(destroyEnv)) expect(v).toMatch(/^\$\{self\.input\.[A-Z0-9_]+\}$/);
   });
 
   test('snapshot of a full host', () => {
@@ -149,7 +161,9 @@ describe('PostfixHost synth', () => {
     const [r] = Object.values(json.resource.null_resource);
     expect(r.triggers!.main_cf).toBe('myhostname = mx1.example.org\n');
     expect(r.triggers!.CDKTF_POSTFIX_HOST).toBe('192.0.2.10');
-    for (const v of Object.values(r.provisioner[1]['local-exec'].environment)) expect(v).toMatch(/^\$\{self\.triggers\.[A-Z0-9_]+\}$/);
+    const { NODE_EXTRA_CA_CERTS: ca, ...destroyEnv } = r.provisioner[1]['local-exec'].environment;
+    expect(ca).toBe('');
+    for (const v of Object.values(destroyEnv)) expect(v).toMatch(/^\$\{self\.triggers\.[A-Z0-9_]+\}$/);
   });
 
   test('connection values may be tokens: they pass through unresolved and the resource depends on their source', () => {
