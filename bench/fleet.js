@@ -275,7 +275,7 @@ function fit(samples) {
 async function main() {
   console.log(`bench/fleet: N = ${NS.join(', ')}; modes ${MODES.join(', ')}; build under test ${ROOT}`);
   console.log(
-    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: every node start loads it)` : 'unset'}; runner mode warm runner ${WARM ? 'on (where the build has it)' : 'off (FLEET_WARM=0)'}, V8 code cache ${CODE_CACHE ? 'carried from run to run (the first run compiles)' : 'off: every run compiles (FLEET_CODE_CACHE=0)'}`,
+    `node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? `set (${process.env.NODE_EXTRA_CA_CERTS}: the CLI and Terraform load it at start; runner processes get it emptied by their local-exec environment when, as here, no TLS check follows the apply)` : 'unset'}; runner mode warm runner ${WARM ? 'on (where the build has it)' : 'off (FLEET_WARM=0)'}, V8 code cache ${CODE_CACHE ? 'carried from run to run (the first run compiles)' : 'off: every run compiles (FLEET_CODE_CACHE=0)'}`,
   );
   console.log(m.machineLine('at start'));
   console.log(m.STOCK_SHELL_NOTE);

@@ -12,7 +12,8 @@
 #      /proc/net/unix lists as connected; one awk, once per reload).
 #   2. Send one SIGHUP (what `postfix reload` sends: postfix-script's reload is `kill -HUP` of the
 #      pid in master.pid, after queue housekeeping that only a changed queue layout needs, see
-#      below), and wait until most channels of A0 are gone: the refresh has begun.
+#      below), and wait until channels of A0 are gone and new descriptors there (two or more of
+#      each; a wakeup trigger of master's comes and goes alone): the refresh has begun.
 #   3. Wait until master sleeps in a system call on its own eventpoll descriptor (epoll_wait;
 #      /proc/PID/syscall names a sleeping task's call and its arguments): back in its event loop,
 #      so the refresh has finished (new listeners bound, a bind failure already fatal).
@@ -23,7 +24,7 @@
 # right after the first restarts services the first had just started, and SMTP clients connecting
 # then sometimes waited about a second for their greeting (measured on a lab host, connections back
 # to back during the barrier: with two SIGHUPs, the longest wait over 1 s in 3 of 8 trials; with
-# one, at most 0.14 s in 19).
+# one, at most 0.16 s in 27).
 # When the plan changes the queue layout or owners (needs_full_check in stage.sh), `postfix reload`
 # itself runs (postsuper's queue structure check of the active queue first, then of every queue).
 
@@ -95,11 +96,11 @@ master_alive() {
   [ -n "$2" ] || { master_fds "$1"; channels_of "$FDS"; [ -n "$CHANNELS" ]; }
 }
 
-# One look at master. Phase 1 ($2 = 1): most channels of $OLD gone, the refresh has begun (it
-# replaces one a service; a wakeup trigger coming and going, or a syslog socket staying, is one of
-# many); then, where the idle look works, is master asleep in its event loop? Phase idle: that look
-# alone. Phase 2 (no idle look here): every channel of $OLD gone (no globbing: "socket:[N]" is a
-# pattern). Sets ACK to "none" (master holds no pipe or socket, or is a zombie: it is exiting),
+# One look at master. Phase 1 ($2 = 1): two or more channels of $OLD gone and two or more
+# descriptors not in $OLD_ALL there, the refresh has begun (it replaces every service's channel; one
+# of master's short-lived wakeup triggers coming and going is one of each); then, where the idle
+# look works, is master asleep in its event loop? Phase idle: that look alone. Phase 2 (no idle
+# look here): every channel of $OLD gone (no globbing: "socket:[N]" is a pattern). Sets ACK to "none" (master holds no pipe or socket, or is a zombie: it is exiting),
 # "begun" (the refresh runs), "next" (it runs, the channels it made in $FRESH for a second SIGHUP),
 # "done" or "wait".
 ack_probe() {
@@ -116,17 +117,17 @@ ack_look() {
   master_fds "$1"
   [ -n "$FDS" ] || { ACK=none; return; }
   if [ "$2" = 1 ]; then
-    gone=0 kept=0
-    for p in $OLD; do if listed "$p" "$FDS"; then kept=$((kept + 1)); else gone=$((gone + 1)); fi; done
-    [ "$gone" -gt "$kept" ] || return 0
+    gone=0 fresh=0 new=""
+    for p in $OLD; do listed "$p" "$FDS" || gone=$((gone + 1)); done
+    [ "$gone" -ge 2 ] || return 0
+    for p in $FDS; do listed "$p" "$OLD_ALL" || { fresh=$((fresh + 1)); new="$new${new:+
+}$p"; }; done
+    [ "$fresh" -ge 2 ] || return 0
     if [ "$IDLE_LOOK" = yes ]; then
       # The descriptors were read before the system call: asleep now means after the refresh.
       if master_idle "$1" "$EPFD"; then ACK=done; else ACK=begun; fi
       return 0
     fi
-    new=""
-    for p in $FDS; do listed "$p" "$OLD_ALL" || new="$new${new:+
-}$p"; done
     channels_of "$new"; FRESH=$CHANNELS
     [ -z "$FRESH" ] || ACK=next
   else
