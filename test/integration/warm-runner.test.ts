@@ -210,7 +210,10 @@ describe('the per-host runner through a warm runner', () => {
     const cancelDir = freshWarmDir('cancel');
     const extra = { CDKTF_POSTFIX_WARM_RUNNER_DIR: cancelDir, CDKTF_POSTFIX_WARM_RUNNER_IDLE: '1' };
     // A fleet under way (the marker a runner leaves when it served others): the client starts the detached runner.
-    const marker = `${socketPath(cancelDir, BUILD, process.getuid!(), changed, process.env)}.fleet`;
+    // The socket's name hashes the client's environment: this process's with the local-exec's on top
+    // (which empties NODE_EXTRA_CA_CERTS for a runner without a TLS check).
+    const clientEnv = { ...process.env, ...provisioners(changed)[0].environment };
+    const marker = `${socketPath(cancelDir, BUILD, process.getuid!(), changed, clientEnv)}.fleet`;
     writeFileSync(marker, '');
     try {
       const client = startRunner(changed, 0, { ...extra, CDKTF_POSTFIX_FAULT: 'pause-after:validate' });
