@@ -11,6 +11,7 @@ import { loadBundle, runHostOperation } from '../../lib/apply/apply';
 import { PostfixHost, ServiceType, Submission } from '../../index';
 import { applyStack, diffStack, labConnection, synthStack } from '../helpers/deploy';
 import { startCutProxy } from '../helpers/cut-proxy';
+import { masterReloads } from '../helpers/mail-log';
 import { sendMail, smtpGreeting } from '../helpers/smtp-client';
 import { readStackHosts } from '../../lib/apply/stack';
 
@@ -45,10 +46,6 @@ async function postconf(h: LabHost, ...names: string[]): Promise<string> {
   return (await h.exec(['postconf', '-h', ...names])).stdout.trim();
 }
 
-function reloadCount(h: LabHost): number {
-  return (readFileSync(h.mailLogPath, 'utf8').match(/postfix\/master\[\d+\]: reload/g) ?? []).length;
-}
-
 function mailHostStack(h: LabHost, settings: Record<string, string | number>, extra?: (host: PostfixHost) => void): string {
   return synthStack((stack) => {
     const host = new PostfixHost(stack, 'mx', { connection: labConnection(h), settings });
@@ -71,7 +68,7 @@ describe('apply', () => {
     const dir = mailHostStack(h, { smtpd_banner: '$myhostname ESMTP managed', message_size_limit: 20_000_000 }, (host) =>
       host.addService(Submission.starttls()),
     );
-    const reloadsAtStart = reloadCount(h);
+    const reloadsAtStart = masterReloads(h);
     const [first] = await applyStack(dir);
     expect(first.error).toBeUndefined();
     expect(first.result).toBe('applied');
@@ -89,17 +86,17 @@ describe('apply', () => {
 
     // One SIGHUP: the barrier saw master back in its event loop after one refresh (a second SIGHUP
     // right after the first made SMTP clients wait about a second for their greeting).
-    await waitFor(() => reloadCount(h) > reloadsAtStart);
+    await waitFor(() => masterReloads(h) > reloadsAtStart);
     await new Promise((r) => setTimeout(r, 500));
-    expect(reloadCount(h)).toBe(reloadsAtStart + 1);
-    const reloadsBefore = reloadCount(h);
+    expect(masterReloads(h)).toBe(reloadsAtStart + 1);
+    const reloadsBefore = masterReloads(h);
     const before = configSnapshot(h, true);
     const [second] = await applyStack(dir);
     expect(second.result).toBe('unchanged');
     expect(second.changed).toEqual([]);
     expect(second.ran).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
-    expect(reloadCount(h)).toBe(reloadsBefore);
+    expect(masterReloads(h)).toBe(reloadsBefore);
     expect(configSnapshot(h, true)).toEqual(before);
 
     const [diff] = await diffStack(dir);

@@ -7,6 +7,7 @@ import { Lab, LabHost, startLab } from '../lab';
 import { PostfixHost, Submission } from '../../index';
 import { applyStack, labConnection, synthStack } from '../helpers/deploy';
 import { smtpGreeting } from '../helpers/smtp-client';
+import { masterReloads } from '../helpers/mail-log';
 import { loadBundle, runHostOperation } from '../../lib/apply/apply';
 import { readStackHosts } from '../../lib/apply/stack';
 import { buildStage } from '../../lib/apply/stage';
@@ -14,7 +15,6 @@ import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
 import { resolveConnection } from '../../lib/transport/connection';
 import { SshSession } from '../../lib/transport/ssh';
 import { PassThrough } from 'stream';
-import { readFileSync } from 'fs';
 import { join } from 'path';
 
 let lab: Lab;
@@ -153,7 +153,6 @@ test('a reload is acknowledged on a host with no mail log at all, and the new se
 
 test('where the idle look does not work the reload barrier sends a second SIGHUP and still waits for master to finish', async () => {
   const h = lab.hosts[0];
-  const reloads = () => (readFileSync(h.mailLogPath, 'utf8').match(/postfix\/master\[\d+\]: reload/g) ?? []).length;
   // The transaction's own reload functions, on the host, with the idle look refused as on a host
   // whose /proc/PID/syscall cannot be read.
   const remote = join(__dirname, '../../lib/apply/remote');
@@ -170,7 +169,7 @@ test('where the idle look does not work the reload barrier sends a second SIGHUP
     'echo "idle look: $IDLE_LOOK"; rm -rf "$D"',
   ].join('\n');
   const banner = (await h.exec(['postconf', '-n', 'smtpd_banner'])).stdout.trim();
-  const before = reloads();
+  const before = masterReloads(h);
   const r = await h.exec(['sh', '-c', harness]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
@@ -178,8 +177,8 @@ test('where the idle look does not work the reload barrier sends a second SIGHUP
   expect(r.stdout).toMatch(/^idle look: no$/m);
   expect(await smtpGreeting(h.address)).toBe(`220 ${h.hostname} ESMTP fallback`);
   const end = Date.now() + 10_000;
-  while (reloads() < before + 2 && Date.now() < end) await new Promise((res) => setTimeout(res, 100));
-  expect(reloads()).toBe(before + 2);
+  while (masterReloads(h) < before + 2 && Date.now() < end) await new Promise((res) => setTimeout(res, 100));
+  expect(masterReloads(h)).toBe(before + 2);
   // Put the banner back as it was (a later test on this host may have it managed).
   expect((await h.exec(banner ? ['postconf', '-e', banner] : ['postconf', '-X', 'smtpd_banner'])).code).toBe(0);
   expect((await h.exec(['postfix', 'reload'])).code).toBe(0);
