@@ -221,9 +221,9 @@ test(`${TOTAL} messages while ${APPLIES} applies run (one rolled back): every ac
   const deliveredAccepted = accepted.filter((s) => inMailbox.has(s)).length;
   const queuedAccepted = accepted.filter((s) => !inMailbox.has(s) && inQueue.has(s)).length;
   const duplicates = delivered(h).length - inMailbox.size;
-  // In flight during an apply: taken before it ended and accepted after it began. (A reload holds
-  // acceptance for up to 1-2 s on this VM while master restarts its services, as long as a whole
-  // apply can take now: counting only the 250s inside each window made a short apply look idle.)
+  // In flight during an apply: taken before it ended and accepted after it began. (With the
+  // two-SIGHUP reload barrier, acceptance paused for 1-2 s during a reload, as long as a whole apply
+  // takes: counting only the 250s inside each window made a short apply look idle.)
   const perApply = windows.map((w) => accepted.filter((s) => tally.claimed.get(s)! <= w.end && tally.accepted.get(s)! >= w.start).length);
 
   console.log(

@@ -100,9 +100,9 @@ master_alive() {
 # descriptors not in $OLD_ALL there, the refresh has begun (it replaces every service's channel; one
 # of master's short-lived wakeup triggers coming and going is one of each); then, where the idle
 # look works, is master asleep in its event loop? Phase idle: that look alone. Phase 2 (no idle
-# look here): every channel of $OLD gone (no globbing: "socket:[N]" is a pattern). Sets ACK to "none" (master holds no pipe or socket, or is a zombie: it is exiting),
-# "begun" (the refresh runs), "next" (it runs, the channels it made in $FRESH for a second SIGHUP),
-# "done" or "wait".
+# look here): every channel of $OLD gone (no globbing: "socket:[N]" is a pattern). Sets ACK to
+# "none" (master holds no pipe or socket, or is a zombie: it is exiting), "begun" (the refresh
+# runs), "next" (it runs, the channels it made in $FRESH for a second SIGHUP), "done" or "wait".
 ack_probe() {
   set -f
   ack_look "$@"
