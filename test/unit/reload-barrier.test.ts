@@ -29,16 +29,24 @@ afterEach(() => {
   for (const p of running.splice(0)) p.kill('SIGKILL');
 });
 
-/** A python3 process with one eventpoll descriptor; prints its number once `mode` is under way. */
+/**
+ * A python3 process with one eventpoll descriptor and one pipe of its own (node's stdio "pipes" are
+ * socketpairs, and any pipe it inherits comes from whatever started the tests: CI has none); prints the eventpoll
+ * descriptor's number once `mode` is under way.
+ */
 async function python(mode: 'epoll' | 'busy' | 'sleep'): Promise<{ pid: number; epfd: number }> {
   const body = {
     epoll: 'e.poll(60)',
     busy: 'while True: pass',
     sleep: 'time.sleep(60)',
   }[mode];
-  const p = spawn('python3', ['-c', `import select, sys, time\ne = select.epoll()\nprint(e.fileno(), flush=True)\n${body}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const p = spawn(
+    'python3',
+    ['-c', `import os, select, sys, time\npipe = os.pipe()\ne = select.epoll()\nprint(e.fileno(), flush=True)\n${body}`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   running.push(p);
   const epfd = await new Promise<number>((resolve, reject) => {
     p.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
@@ -79,7 +87,7 @@ test('master_fds lists pipes and sockets without the eventpoll line, which it re
   const [fds, ep] = out.split('\n--\n');
   expect(ep).toBe(String(epfd));
   expect(fds).not.toMatch(/eventpoll/);
-  // The stdout pipe node gave it is one of its descriptors.
+  // The pipe it opened is one of its descriptors (a pipe master uses is listed the same way).
   expect(
     fds
       .split('\n')
