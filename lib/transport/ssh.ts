@@ -9,6 +9,7 @@ import { KEEPALIVE_COUNT_MAX, ResolvedConnection } from './connection';
 import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
 import { withSshWait } from '../transport/ssh-wait';
+import { connectPacketSocket } from './packet-socket';
 import { sudoRefusal } from './sudo';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
@@ -341,9 +342,10 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
   const algorithms = hostKeyAlgorithms(certificate ? [keyTypeOf(certificate.keyBlob)] : knownKeyTypes(policy));
   if (algorithms) config.algorithms = { serverHostKey: algorithms as never };
   if (target.jump) config.sock = await dial();
-  else Object.assign(config, { host: target.hostName, port: target.port });
   return new Promise((resolve, reject) => {
     const client = new Client();
+    // Dialled here rather than by ssh2, so that each turn's packets leave in one segment.
+    if (!target.jump) config.sock = connectPacketSocket(target.hostName, target.port);
     let phase: Phase = 'TCP connect';
     const fail = (e: SshError) => {
       clearTimeout(timer);
