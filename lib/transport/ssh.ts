@@ -10,6 +10,7 @@ import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
 import { withSshWait } from '../transport/ssh-wait';
 import { connectPacketSocket } from './packet-socket';
+import { skipHostKeyProofs } from './host-key-notice';
 import { sudoRefusal } from './sudo';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
@@ -390,5 +391,6 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
       fail(new SshError(`${target.label}: ${err.message}`, 'network', err.code));
     });
     client.connect(config);
+    skipHostKeyProofs(client);
   });
 }

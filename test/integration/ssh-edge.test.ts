@@ -4,6 +4,7 @@
  * sshd comes up late. Extra sshd instances run inside a lab host on ports 2222+ with their own config.
  */
 import { execFileSync } from 'child_process';
+import { Client } from 'ssh2';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, Server, Socket, connect as tcpConnect, AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -59,11 +60,15 @@ async function refusal(p: Promise<SshSession>): Promise<SshError> {
   return s;
 }
 
-/** Starts another sshd inside the host on `port`, optionally with a HostCertificate; returns once it listens. */
-async function extraSshd(h: LabHost, port: number, certificate?: string): Promise<void> {
+/**
+ * Starts another sshd inside the host on `port`, optionally with a HostCertificate and another log
+ * level (its log: /var/log/sshd-PORT.log inside the host); returns once it listens.
+ */
+async function extraSshd(h: LabHost, port: number, certificate?: string, logLevel = 'ERROR'): Promise<void> {
   const base = readFileSync(join(h.root, 'ssh', 'sshd_config'), 'utf8')
     .replace(/^ListenAddress .*$/m, `ListenAddress ${h.address}:${port}`)
-    .replace(/^PidFile .*$/m, `PidFile /run/sshd-${port}.pid`);
+    .replace(/^PidFile .*$/m, `PidFile /run/sshd-${port}.pid`)
+    .replace(/^LogLevel .*$/m, `LogLevel ${logLevel}`);
   const config = join(h.root, 'ssh', `sshd_config_${port}`);
   writeFileSync(config, base + (certificate ? `HostCertificate ${certificate}\n` : ''));
   const r = await h.exec(['/usr/sbin/sshd', '-f', config, '-E', `/var/log/sshd-${port}.log`]);
@@ -331,5 +336,37 @@ describe('wait-for-SSH', () => {
     expect(e.kind).toBe('hostkey');
     expect(lines).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5000);
+  }, 30000);
+});
+
+describe('host key notices', () => {
+  test("sshd's announcement of its host keys after login is not answered with a request to prove them (plain ssh2 asks)", async () => {
+    const h = lab.hosts[0];
+    await extraSshd(h, 2230, undefined, 'DEBUG3');
+    const log = () => h.readFile('/var/log/sshd-2230.log');
+    const settled = async (re: RegExp) => {
+      for (let i = 0; i < 50 && !re.test(log()); i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    const announced = /notify_hostkeys: sent \d+ hostkeys/g;
+    const proveAsked = /rtype hostkeys-prove-00@openssh\.com/;
+
+    const s = await open(h, { port: 2230, knownHostsPath: knownHosts('notice', [`[${h.address}]:2230 ${hostPub(h)}`]) });
+    expect((await s.exec('true')).code).toBe(0);
+    s.close();
+    await settled(/Close session|Connection closed/);
+    expect(log().match(announced)).toHaveLength(1);
+    expect(log()).not.toMatch(proveAsked);
+
+    // The same server, asked by ssh2 as it comes: the log line this test looks for is the right one.
+    const plain = new Client();
+    await new Promise<void>((resolve, reject) => {
+      plain.once('hostkeys', () => resolve());
+      plain.once('error', reject);
+      plain.connect({ host: h.address, port: 2230, username: 'root', privateKey: readFileSync(h.privateKeyPath) });
+    });
+    plain.end();
+    await settled(proveAsked);
+    expect(log().match(announced)).toHaveLength(2);
+    expect(log()).toMatch(proveAsked);
   }, 30000);
 });
