@@ -31,26 +31,51 @@ export function tarArchive(entries: readonly TarEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** The archive as a stream, reading file members lazily. */
+/**
+ * In-memory members are gathered into chunks of about this size: each chunk the stream yields becomes
+ * at least one SSH packet, encrypted on its own, and a staging tar has dozens of small members.
+ */
+const GATHER = 64 * 1024;
+
+/** The archive as a stream, reading file members lazily; small members leave in gathered chunks. */
 export function tarStream(entries: readonly TarEntry[]): Readable {
   return Readable.from(
     (async function* () {
+      let gathered: Buffer[] = [];
+      let gatheredLength = 0;
+      const gather = (b: Buffer) => {
+        gathered.push(b);
+        gatheredLength += b.length;
+      };
+      const release = (): Buffer => {
+        const chunk = Buffer.concat(gathered, gatheredLength);
+        gathered = [];
+        gatheredLength = 0;
+        return chunk;
+      };
       for (const entry of entries) {
         const size = sizeOf(entry);
-        yield header(entry.name, size, entry.mode);
-        if (Buffer.isBuffer(entry.data)) yield entry.data;
+        gather(header(entry.name, size, entry.mode));
+        if (Buffer.isBuffer(entry.data) && size < GATHER) gather(entry.data);
         else {
-          let read = 0;
-          for await (const chunk of createReadStream(entry.data.path, { highWaterMark: 1 << 20 })) {
-            read += (chunk as Buffer).length;
-            yield chunk as Buffer;
+          // A large member is not copied: what was gathered goes first, then the member as it is.
+          yield release();
+          if (Buffer.isBuffer(entry.data)) yield entry.data;
+          else {
+            let read = 0;
+            for await (const chunk of createReadStream(entry.data.path, { highWaterMark: 1 << 20 })) {
+              read += (chunk as Buffer).length;
+              yield chunk as Buffer;
+            }
+            // A file that changed size since it was hashed would corrupt the archive: stop here instead.
+            if (read !== size) throw new Error(`${entry.data.path} changed while it was being sent (${read} bytes, expected ${size})`);
           }
-          // A file that changed size since it was hashed would corrupt the archive: stop here instead.
-          if (read !== size) throw new Error(`${entry.data.path} changed while it was being sent (${read} bytes, expected ${size})`);
         }
-        yield padding(size);
+        gather(padding(size));
+        if (gatheredLength >= GATHER) yield release();
       }
-      yield Buffer.alloc(BLOCK * 2);
+      gather(Buffer.alloc(BLOCK * 2));
+      yield release();
     })(),
     { objectMode: false },
   );
@@ -74,8 +99,13 @@ export function framedTarStream(entries: readonly TarEntry[]): Readable {
 export function prefixed(line: string, stream: Readable): Readable {
   return Readable.from(
     (async function* () {
-      yield Buffer.from(line, 'ascii');
-      yield* stream;
+      // The line rides in the stream's first chunk rather than a packet of its own.
+      let head: Buffer | undefined = Buffer.from(line, 'ascii');
+      for await (const chunk of stream) {
+        yield head ? Buffer.concat([head, chunk as Buffer]) : (chunk as Buffer);
+        head = undefined;
+      }
+      if (head) yield head;
     })(),
     { objectMode: false },
   );

@@ -63,6 +63,22 @@ test('the tar stream unpacks with GNU tar, payload directories included', () => 
   expect(readFileSync(join(dir, 'END'), 'utf8')).toBe('ok\n');
 });
 
+test('small members leave gathered into few chunks (each chunk is an SSH packet at least), byte for byte the archive; a large one is not copied', async () => {
+  const small = Array.from({ length: 200 }, (_, i) => ({ name: `m${i}`, data: Buffer.alloc(1000, i % 256) }));
+  const chunks: Buffer[] = [];
+  for await (const c of tarStream([...small, { name: 'END', data: Buffer.from('ok\n') }])) chunks.push(c as Buffer);
+  expect(Buffer.concat(chunks).equals(tarArchive([...small, { name: 'END', data: Buffer.from('ok\n') }]))).toBe(true);
+  // 200 x 1.5 KiB = 300 KiB: five gathered chunks and the rest, not 600 (header, data, padding each).
+  expect(chunks.length).toBeLessThanOrEqual(6);
+
+  const big = Buffer.alloc(100_000, 9);
+  const mixed = [small[0], { name: 'big', data: big }, small[1]];
+  const out: Buffer[] = [];
+  for await (const c of tarStream(mixed)) out.push(c as Buffer);
+  expect(out).toContain(big);
+  expect(Buffer.concat(out).equals(tarArchive(mixed))).toBe(true);
+});
+
 async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
