@@ -293,7 +293,11 @@ async function hostCertificateFor(target: ResolvedConnection, policy: HostKeyPol
   }
 }
 
-/** ssh2's config for the login: the key file, else the agent. */
+/**
+ * ssh2's config for the login: the key file, else the agent. The method is named (authHandler), so
+ * the login starts with it: left to itself, ssh2 first tries "none" to learn the server's methods,
+ * one more round trip on every connection.
+ */
 function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
   if (target.privateKeyPath) {
     let privateKey: Buffer;
@@ -307,9 +311,9 @@ function authConfig(target: ResolvedConnection): Partial<ConnectConfig> {
         { cause: e },
       );
     }
-    return { privateKey, ...(target.passphrase ? { passphrase: target.passphrase } : {}) };
+    return { privateKey, ...(target.passphrase ? { passphrase: target.passphrase } : {}), authHandler: ['publickey'] };
   }
-  if (target.agent) return { agent: target.agent };
+  if (target.agent) return { agent: target.agent, authHandler: ['agent'] };
   throw new SshError(
     `${target.label}: no private key and no ssh-agent (SSH_AUTH_SOCK is unset). Fix: set privateKeyPath, or start ssh-agent and ssh-add your key`,
     'auth',

@@ -184,6 +184,25 @@ describe('@cert-authority host certificates', () => {
   }, 30000);
 });
 
+describe('login', () => {
+  test('a key the host does not authorize is refused with the user, the key file and the fix, and never retried', async () => {
+    const h = lab.hosts[0];
+    const key = join(dir, 'stranger');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const progress: string[] = [];
+    const e = await refusal(
+      open(h, { privateKeyPath: key, knownHostsPath: knownHosts('login', [`${h.address} ${hostPub(h)}`]), waitTimeoutSeconds: 5 }, (l) =>
+        progress.push(l),
+      ),
+    );
+    expect(e.kind).toBe('auth');
+    expect(e.message).toBe(
+      `${h.address}: authentication as root failed (key ${key}). Fix: check the user and that its key is in the host's authorized_keys`,
+    );
+    expect(progress).toEqual([]);
+  });
+});
+
 describe('pins', () => {
   test('@revoked in the configured known_hosts beats a pinned fingerprint', async () => {
     const h = lab.hosts[1];
@@ -339,34 +358,47 @@ describe('wait-for-SSH', () => {
   }, 30000);
 });
 
-describe('host key notices', () => {
-  test("sshd's announcement of its host keys after login is not answered with a request to prove them (plain ssh2 asks)", async () => {
+describe('what a session asks of sshd (read from a DEBUG3 sshd log; plain ssh2 against the same server as the control)', () => {
+  let ours = '';
+  let plain = '';
+  beforeAll(async () => {
     const h = lab.hosts[0];
     await extraSshd(h, 2230, undefined, 'DEBUG3');
     const log = () => h.readFile('/var/log/sshd-2230.log');
-    const settled = async (re: RegExp) => {
-      for (let i = 0; i < 50 && !re.test(log()); i++) await new Promise((r) => setTimeout(r, 100));
+    const settled = async (re: RegExp, from: number) => {
+      for (let i = 0; i < 50 && !re.test(log().slice(from)); i++) await new Promise((r) => setTimeout(r, 100));
     };
-    const announced = /notify_hostkeys: sent \d+ hostkeys/g;
-    const proveAsked = /rtype hostkeys-prove-00@openssh\.com/;
-
     const s = await open(h, { port: 2230, knownHostsPath: knownHosts('notice', [`[${h.address}]:2230 ${hostPub(h)}`]) });
     expect((await s.exec('true')).code).toBe(0);
     s.close();
-    await settled(/Close session|Connection closed/);
-    expect(log().match(announced)).toHaveLength(1);
-    expect(log()).not.toMatch(proveAsked);
+    await settled(/Close session|Connection closed/, 0);
+    ours = log();
 
-    // The same server, asked by ssh2 as it comes: the log line this test looks for is the right one.
-    const plain = new Client();
+    const client = new Client();
     await new Promise<void>((resolve, reject) => {
-      plain.once('hostkeys', () => resolve());
-      plain.once('error', reject);
-      plain.connect({ host: h.address, port: 2230, username: 'root', privateKey: readFileSync(h.privateKeyPath) });
+      client.once('hostkeys', () => resolve());
+      client.once('error', reject);
+      client.connect({ host: h.address, port: 2230, username: 'root', privateKey: readFileSync(h.privateKeyPath) });
     });
-    plain.end();
-    await settled(proveAsked);
-    expect(log().match(announced)).toHaveLength(2);
-    expect(log()).toMatch(proveAsked);
+    client.end();
+    await settled(/Close session|Connection closed/, ours.length);
+    plain = log().slice(ours.length);
   }, 30000);
+
+  test('the login starts with the key: no "none" attempt first, one round trip fewer (plain ssh2 tries none first)', () => {
+    const methods = (text: string) =>
+      [...text.matchAll(/userauth-request for user root service ssh-connection method (\S+)/g)].map((m) => m[1]);
+    expect(methods(ours)[0]).toBe('publickey');
+    expect(methods(ours)).not.toContain('none');
+    expect(methods(plain)[0]).toBe('none');
+  });
+
+  test("sshd's announcement of its host keys after login is not answered with a request to prove them (plain ssh2 asks)", () => {
+    const announced = /notify_hostkeys: sent \d+ hostkeys/;
+    const proveAsked = /rtype hostkeys-prove-00@openssh\.com/;
+    expect(ours).toMatch(announced);
+    expect(ours).not.toMatch(proveAsked);
+    expect(plain).toMatch(announced);
+    expect(plain).toMatch(proveAsked);
+  });
 });
