@@ -10,7 +10,7 @@ import { fetchHostCertificate } from '../transport/cert-fetch';
 import { HostCertificate, parseHostCertificate } from '../transport/host-cert';
 import { withSshWait } from '../transport/ssh-wait';
 import { connectPacketSocket } from './packet-socket';
-import { skipHostKeyProofs } from './host-key-notice';
+import { signFirstLogin, skipHostKeyProofs } from './ssh2-internals';
 import { sudoRefusal } from './sudo';
 import { HostKeyPolicy, keyTypeOf, knownKeyTypes, trustedByCertificateOnly, verifyHostKey } from './known-hosts';
 
@@ -396,5 +396,6 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
     });
     client.connect(config);
     skipHostKeyProofs(client);
+    signFirstLogin(client);
   });
 }

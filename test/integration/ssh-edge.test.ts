@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'child_process';
 import { Client } from 'ssh2';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, Server, Socket, connect as tcpConnect, AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -391,6 +391,35 @@ describe('what a session asks of sshd (read from a DEBUG3 sshd log; plain ssh2 a
     expect(methods(ours)[0]).toBe('publickey');
     expect(methods(ours)).not.toContain('none');
     expect(methods(plain)[0]).toBe('none');
+  });
+
+  test('the login signs its first key request: the server is not first asked whether it would take the key (plain ssh2 asks)', () => {
+    const requests = (text: string) => [...text.matchAll(/user root (querying|attempting) public key/g)].map((m) => m[1]);
+    expect(requests(ours)).toEqual(['attempting']);
+    expect(requests(plain)).toEqual(['querying', 'attempting']);
+    expect(ours).toMatch(/Accepted publickey for root/);
+  });
+
+  test.each([
+    ['rsa', 'rsa-sha2-256'],
+    ['ecdsa', 'ecdsa-sha2-nistp256'],
+  ])('an %s key file signs its first request too (%s), and logs in', async (type, algorithm) => {
+    const h = lab.hosts[0];
+    const key = join(dir, `client-${type}`);
+    execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', key]);
+    appendFileSync(join(lab.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+    const before = h.readFile('/var/log/sshd-2230.log').length;
+    const s = await open(h, {
+      port: 2230,
+      privateKeyPath: key,
+      knownHostsPath: knownHosts('notice', [`[${h.address}]:2230 ${hostPub(h)}`]),
+    });
+    expect((await s.exec('true')).code).toBe(0);
+    s.close();
+    const log = h.readFile('/var/log/sshd-2230.log').slice(before);
+    expect([...log.matchAll(/user root (querying|attempting) public key (\S+)/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
+      `attempting ${algorithm}`,
+    ]);
   });
 
   test("sshd's announcement of its host keys after login is not answered with a request to prove them (plain ssh2 asks)", () => {
