@@ -357,6 +357,9 @@ async function openClient(target: ResolvedConnection, dial: Dial): Promise<Clien
       client.removeAllListeners('ready');
       client.on('error', () => undefined);
       client.end();
+      // A socket still connecting would wait out the kernel's SYN retries (about two minutes),
+      // keeping the process alive after the error is reported.
+      (config.sock as Duplex | undefined)?.destroy();
       reject(e);
     };
     const timer = setTimeout(

@@ -3,7 +3,7 @@
  * @cert-authority, pins and @revoked, hostKey given as a value, timeouts, and waiting for a host whose
  * sshd comes up late. Extra sshd instances run inside a lab host on ports 2222+ with their own config.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { Client } from 'ssh2';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, Server, Socket, connect as tcpConnect, AddressInfo } from 'net';
@@ -263,6 +263,46 @@ describe('timeouts', () => {
         `^127\\.0\\.0\\.1:${port}: no SSH session within 2 s: timed out in the SSH handshake \\(the port accepts TCP, but no SSH server answers\\)\\. Fix: .*connection\\.connectTimeoutSeconds \\(CDKTF_POSTFIX_SSH_CONNECT_TIMEOUT\\)`,
       ),
     );
+  }, 30000);
+
+  test('a host that never answers the TCP handshake: the timeout names that phase, and the connecting socket is let go', async () => {
+    // python3 listens with a backlog of 0 and never accepts: once its queue holds a connection, the
+    // kernel drops further SYNs, as a firewall that drops packets would.
+    const listener = spawn(
+      'python3',
+      [
+        '-c',
+        'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const fillers: Socket[] = [];
+    try {
+      const port = await new Promise<number>((r) => listener.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+      for (let i = 0; i < 4; i++) fillers.push(tcpConnect(port, '127.0.0.1').on('error', () => undefined));
+      await new Promise((r) => setTimeout(r, 300));
+      const tcpHandles = () => process.getActiveResourcesInfo().filter((t) => t === 'TCPSocketWrap' || t === 'TCPWrap').length;
+      const before = tcpHandles();
+      const e = await refusal(
+        SshSession.connect(
+          resolveConnection(
+            { host: '127.0.0.1', port, privateKeyPath: lab.privateKeyPath, connectTimeoutSeconds: 1, waitTimeoutSeconds: 0 },
+            {},
+            '/nonexistent',
+          ),
+        ),
+      );
+      expect(e.kind).toBe('timeout');
+      expect(e.message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}: no SSH session within 1 s: timed out in the TCP connect\\. Fix: `));
+      // Destroyed, its handle closes within a turn or two; left connecting, it would stay for minutes.
+      for (let i = 0; i < 20 && tcpHandles() > before; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(tcpHandles()).toBe(before);
+    } finally {
+      fillers.forEach((f) => f.destroy());
+      listener.kill('SIGKILL');
+    }
   }, 30000);
 
   test('a command that runs past the command timeout ends our side at once with a clear error', async () => {
