@@ -399,16 +399,20 @@ describe('wait-for-SSH', () => {
 });
 
 describe('what a session asks of sshd (read from a DEBUG3 sshd log; plain ssh2 against the same server as the control)', () => {
+  const log = () => lab.hosts[0].readFile('/var/log/sshd-2230.log');
+  /** The login's publickey requests in a stretch of the log: "querying ALG" (no signature) or "attempting ALG". */
+  const keyRequests = (text: string) => [...text.matchAll(/user root (querying|attempting) public key (\S+)/g)].map((m) => [m[1], m[2]]);
+  let knownHostsPath = '';
   let ours = '';
   let plain = '';
   beforeAll(async () => {
     const h = lab.hosts[0];
     await extraSshd(h, 2230, undefined, 'DEBUG3');
-    const log = () => h.readFile('/var/log/sshd-2230.log');
+    knownHostsPath = knownHosts('notice', [`[${h.address}]:2230 ${hostPub(h)}`]);
     const settled = async (re: RegExp, from: number) => {
       for (let i = 0; i < 50 && !re.test(log().slice(from)); i++) await new Promise((r) => setTimeout(r, 100));
     };
-    const s = await open(h, { port: 2230, knownHostsPath: knownHosts('notice', [`[${h.address}]:2230 ${hostPub(h)}`]) });
+    const s = await open(h, { port: 2230, knownHostsPath });
     expect((await s.exec('true')).code).toBe(0);
     s.close();
     await settled(/Close session|Connection closed/, 0);
@@ -434,9 +438,9 @@ describe('what a session asks of sshd (read from a DEBUG3 sshd log; plain ssh2 a
   });
 
   test('the login signs its first key request: the server is not first asked whether it would take the key (plain ssh2 asks)', () => {
-    const requests = (text: string) => [...text.matchAll(/user root (querying|attempting) public key/g)].map((m) => m[1]);
-    expect(requests(ours)).toEqual(['attempting']);
-    expect(requests(plain)).toEqual(['querying', 'attempting']);
+    const kinds = (text: string) => keyRequests(text).map(([kind]) => kind);
+    expect(kinds(ours)).toEqual(['attempting']);
+    expect(kinds(plain)).toEqual(['querying', 'attempting']);
     expect(ours).toMatch(/Accepted publickey for root/);
   });
 
@@ -448,18 +452,11 @@ describe('what a session asks of sshd (read from a DEBUG3 sshd log; plain ssh2 a
     const key = join(dir, `client-${type}`);
     execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', key]);
     appendFileSync(join(lab.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
-    const before = h.readFile('/var/log/sshd-2230.log').length;
-    const s = await open(h, {
-      port: 2230,
-      privateKeyPath: key,
-      knownHostsPath: knownHosts('notice', [`[${h.address}]:2230 ${hostPub(h)}`]),
-    });
+    const before = log().length;
+    const s = await open(h, { port: 2230, privateKeyPath: key, knownHostsPath });
     expect((await s.exec('true')).code).toBe(0);
     s.close();
-    const log = h.readFile('/var/log/sshd-2230.log').slice(before);
-    expect([...log.matchAll(/user root (querying|attempting) public key (\S+)/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
-      `attempting ${algorithm}`,
-    ]);
+    expect(keyRequests(log().slice(before))).toEqual([['attempting', algorithm]]);
   });
 
   test("sshd's announcement of its host keys after login is not answered with a request to prove them (plain ssh2 asks)", () => {

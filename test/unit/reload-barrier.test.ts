@@ -31,8 +31,8 @@ afterEach(() => {
 
 /**
  * A python3 process with one eventpoll descriptor and one pipe of its own (node's stdio "pipes" are
- * socketpairs, and any pipe it inherits comes from whatever started the tests: CI has none); prints the eventpoll
- * descriptor's number once `mode` is under way.
+ * socketpairs, and any pipe it inherits comes from whatever started the tests: CI has none); prints
+ * the eventpoll descriptor's number once `mode` is under way.
  */
 async function python(mode: 'epoll' | 'busy' | 'sleep'): Promise<{ pid: number; epfd: number }> {
   const body = {
