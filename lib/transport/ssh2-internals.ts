@@ -67,14 +67,17 @@ export function signFirstLogin(client: Client): void {
   protocol.authPK = function (this: Ssh2Protocol, username, key, keyAlgo, sign) {
     if (sign || typeof key?.sign !== 'function' || key.isPrivateKey?.() !== true) return authPK.call(this, username, key, keyAlgo, sign);
     const signWithKey = key.sign.bind(key);
+    // ssh2 calls this before it sends anything, so a key that cannot sign leaves no trace to undo.
+    const unsigned = new Error('the key could not sign');
     const signed = (data: Buffer, done: (signature: Buffer) => void) => {
       const signature = signWithKey(data, keyAlgo ? HASH_OF_ALGORITHM[keyAlgo] : undefined);
-      if (signature instanceof Error) throw signature;
+      if (signature instanceof Error) throw unsigned;
       done(signature);
     };
     try {
       return authPK.call(this, username, key, keyAlgo, signed);
-    } catch {
+    } catch (e) {
+      if (e !== unsigned) throw e;
       return authPK.call(this, username, key, keyAlgo);
     }
   };
