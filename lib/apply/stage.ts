@@ -4,7 +4,7 @@ import { createHash } from 'crypto';
 import { Bundle, BundleHook } from '../model/bundle';
 import { PostfixConfigError } from '../model/errors';
 import { allowedFileRoots } from '../model/file-roots';
-import { remoteScriptEntries } from './remote-script';
+import { remoteScriptEntries, transactionPreamble } from './remote-script';
 import { framedTarStream, prefixed, TarEntry } from './tar';
 import { Readable } from 'stream';
 
@@ -163,7 +163,9 @@ export function buildStage(input: StageInput, shaOf: (path: string) => string): 
   for (const [name, text] of Object.entries(input.hookScripts ?? {}))
     entries.push({ name: `payload/${name}`, data: Buffer.from(text, 'utf8') });
   entries.push({ name: 'END', data: Buffer.from('ok\n') });
-  return framedTarStream(entries);
+  // The entry program and its fast path's line first (remote-script.ts); the values are the tar's own.
+  const preamble = transactionPreamble(input.action, checkField(where, 'bundle hash', input.bundleSha256, false), bundle.configDirectory);
+  return prefixed(preamble, framedTarStream(entries));
 }
 
 /**

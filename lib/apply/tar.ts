@@ -100,7 +100,7 @@ export function prefixed(line: string, stream: Readable): Readable {
   return Readable.from(
     (async function* () {
       // The line rides in the stream's first chunk rather than a packet of its own.
-      let head: Buffer | undefined = Buffer.from(line, 'ascii');
+      let head: Buffer | undefined = Buffer.from(line, 'utf8');
       for await (const chunk of stream) {
         yield head ? Buffer.concat([head, chunk as Buffer]) : (chunk as Buffer);
         head = undefined;

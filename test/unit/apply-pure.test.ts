@@ -1,5 +1,5 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'fs';
+import { execFileSync, spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { tarArchive, tarStream } from '../../lib/apply/tar';
@@ -7,7 +7,7 @@ import { parseEvents, transact } from '../../lib/apply/apply';
 import type { SshSession } from '../../lib/transport/ssh';
 import { buildGoAnswer, buildStage } from '../../lib/apply/stage';
 import { expectedMain, expectedMaster, parseStatus } from '../../lib/apply/diff';
-import { TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
+import { ENTRY_END, ENTRY_SCRIPT, remoteScripts, TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
 import { readStackHosts, selectHosts } from '../../lib/apply/stack';
 import { Bundle, BUNDLE_FORMAT } from '../../lib/model/bundle';
 
@@ -94,6 +94,19 @@ function unframe(framed: Buffer): Buffer {
   return framed.subarray(eol + 1);
 }
 
+/**
+ * A staging stream's parts: the entry program's frame (its length on a line, then the program as
+ * remote-script.ts ships it), the fast path's line, and the framed tar.
+ */
+function unstage(stage: Buffer): { entry: string; fastLine: string; tar: Buffer } {
+  const eol = stage.indexOf('\n');
+  const length = Number(stage.subarray(0, eol).toString('ascii'));
+  const entry = stage.subarray(eol + 1, eol + 1 + length).toString('utf8');
+  const rest = stage.subarray(eol + 1 + length);
+  const lineEnd = rest.indexOf('\n');
+  return { entry, fastLine: rest.subarray(0, lineEnd).toString('utf8'), tar: unframe(rest.subarray(lineEnd + 1)) };
+}
+
 test('the answer to a held plan is "go" and a framed tar of exactly the payloads the host lacks, ending in END.go', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'go-'));
   const answer = await collect(
@@ -163,7 +176,10 @@ test('the staged plan is data, one record a line, and refuses values that could 
       (p) => bundle.files[p].sha256!,
     ),
   );
-  execFileSync('tar', ['-xf', '-', '-C', dir], { input: unframe(stage) });
+  const { entry, fastLine, tar } = unstage(stage);
+  expect(entry).toBe(remoteScripts()[ENTRY_SCRIPT]);
+  expect(fastLine).toBe(`apply\t${'f'.repeat(64)}\t/etc/postfix`);
+  execFileSync('tar', ['-xf', '-', '-C', dir], { input: tar });
   expect(readFileSync(join(dir, 'main.set'), 'utf8')).toBe('myhostname=mx.example.org\nsmtpd_banner=$myhostname ESMTP\n');
   expect(readFileSync(join(dir, 'main.remove'), 'utf8')).toBe('smtpd_use_tls\n');
   expect(readFileSync(join(dir, 'files.list'), 'utf8')).toBe(`/etc/postfix/blacklist\t0644\troot\troot\t${'a'.repeat(64)}\thash\tno\n`);
@@ -267,4 +283,18 @@ test('stack reading: hosts, targets, and connection values only Terraform knows 
   }
   mkdirSync(join(dir, 'empty'));
   expect(() => readStackHosts(join(dir, 'empty'))).toThrow(/no cdk.tf.json/);
+});
+
+test('the remote command runs the entry program only when it arrived to its last line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'entry-'));
+  const marker = join(dir, 'ran');
+  const program = `touch ${marker}; exit 0\n${ENTRY_END}\n`;
+  const run = (input: string) => spawnSync('sh', ['-c', TRANSACTION_COMMAND], { input, encoding: 'utf8' });
+  for (const cut of [`${program.length}\n${program.slice(0, 20)}`, `x${program.length}\n${program}`, '']) {
+    const r = run(cut);
+    expect([r.status, r.stdout]).toEqual([71, 'error\ttransfer incomplete: the remote program did not arrive whole\n']);
+    expect(existsSync(marker)).toBe(false);
+  }
+  expect(run(`${program.length}\n${program}`).status).toBe(0);
+  expect(existsSync(marker)).toBe(true);
 });

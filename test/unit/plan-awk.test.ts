@@ -6,7 +6,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { remoteScriptEntries, TRANSACTION_COMMAND } from '../../lib/apply/remote-script';
+import { ENTRY_END, ENTRY_SCRIPT, remoteScriptEntries, remoteScripts } from '../../lib/apply/remote-script';
 
 const PLAN_AWK = join(__dirname, '../../lib/apply/remote/plan.awk');
 
@@ -272,9 +272,13 @@ describe('the remote program as shipped', () => {
     const entries = remoteScriptEntries();
     const names = entries.map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['txn/transaction.sh', 'txn/plan.awk', 'txn/common.sh']));
-    expect(TRANSACTION_COMMAND).toContain('"$d/txn/transaction.sh"');
-    for (const e of entries.filter((x) => x.name.endsWith('.sh'))) {
-      expect(() => execFileSync('sh', ['-n'], { input: e.data as Buffer })).not.toThrow();
+    // The entry travels ahead of the tar, never in it, and it sources the staged transaction.
+    expect(names).not.toContain(`txn/${ENTRY_SCRIPT}`);
+    const entry = remoteScripts()[ENTRY_SCRIPT];
+    expect(entry).toContain('. "$d/txn/transaction.sh"');
+    expect(entry.trimEnd().endsWith(ENTRY_END)).toBe(true);
+    for (const text of [entry, ...entries.filter((x) => x.name.endsWith('.sh')).map((x) => x.data as Buffer)]) {
+      expect(() => execFileSync('sh', ['-n'], { input: text })).not.toThrow();
     }
   });
 });

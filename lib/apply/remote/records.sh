@@ -4,26 +4,26 @@
 
 # After each apply the host's side of the bargain (main.cf, master.cf, every managed file and index
 # and hook output, with mode and owner) is fingerprinted; the bundle hash covers the desired side.
-# Same bundle and same fingerprint: nothing to do, decided with two processes instead of a full plan.
-fingerprint() {
-  (
-    set -- "$C/main.cf" "$C/master.cf"
-    while IFS="$TAB" read -r path mode owner group sha postmap secret; do
-      [ -n "$path" ] || continue
-      set -- "$@" "$path"
-      case "${postmap#postalias:}" in hash|btree) set -- "$@" "$path.db" ;; lmdb) set -- "$@" "$path.lmdb" ;; cdb) set -- "$@" "$path.cdb" ;; esac
-    done < "$D/files.list"
-    while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && set -- "$@" "$path"; done < "$D/hooks.list"
-    sha256sum -- "$@" 2>&1
-    stat -c '%a %U %G %n' -- "$@" 2>&1
-  )
+# Same bundle and same fingerprint: nothing to do, decided by entry.sh before anything is staged,
+# from fingerprint.paths (the paths, one a line) and fingerprint (fingerprint_of them, entry.sh).
+fingerprint_paths() {
+  printf '%s\n' "$C/main.cf" "$C/master.cf"
+  while IFS="$TAB" read -r path mode owner group sha postmap secret; do
+    [ -n "$path" ] || continue
+    printf '%s\n' "$path"
+    case "${postmap#postalias:}" in hash|btree) printf '%s\n' "$path.db" ;; lmdb) printf '%s\n' "$path.lmdb" ;; cdb) printf '%s\n' "$path.cdb" ;; esac
+  done < "$D/files.list"
+  while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && printf '%s\n' "$path"; done < "$D/hooks.list"
+  return 0
 }
-# Rewritten only when it differs, so that an apply that changes nothing writes nothing. The
-# fingerprint is a cache of "nothing changed": a torn one only costs the next apply a full plan.
+# fingerprint is a cache of "nothing changed": a torn one only costs the next apply a full plan. The
+# paths go first: a record cut short between the two files never matches.
 save_fingerprint() {
-  fingerprint > "$D/fingerprint.now"
-  same_file "$D/fingerprint.now" "$S/fingerprint" && return 0
+  fingerprint_paths > "$D/fingerprint.paths"
+  fingerprint_of "$D/fingerprint.paths" > "$D/fingerprint.now"
+  same_file "$D/fingerprint.paths" "$S/fingerprint.paths" && same_file "$D/fingerprint.now" "$S/fingerprint" && return 0
   # In place: one cut short has fewer lines, so it never matches and the next apply plans in full.
+  copy_text "$D/fingerprint.paths" "$S/fingerprint.paths" || : > "$S/fingerprint.paths"
   copy_text "$D/fingerprint.now" "$S/fingerprint" || : > "$S/fingerprint"
 }
 # cat(1) of a small text file, without a process.

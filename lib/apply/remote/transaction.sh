@@ -1,6 +1,6 @@
 # cdktf-postfix remote transaction (POSIX sh, run as root by the runner over SSH).
 #
-#   sh transaction.sh STAGE_DIR
+#   . transaction.sh   with $1 = STAGE_DIR, sourced by entry.sh (it uses entry.sh's fingerprint_of)
 #
 # Everything it acts on is data in STAGE_DIR, written by the runner and unpacked from one tar
 # stream: nothing in there is ever evaluated as shell code. Files (one record a line, TAB-separated):
@@ -30,9 +30,11 @@
 #
 # Managed record, in CONFIG_DIRECTORY/.cdktf-postfix/ (mode 0700): applied_sha256, main.orig and master.orig
 # (name TAB set|unset TAB original value), files.orig (path TAB present|absent), orig/ (original
-# files), so that anything removed from code returns to what the host had before.
+# files), so that anything removed from code returns to what the host had before; fingerprint and
+# fingerprint.paths, what a no-op compares (records.sh, entry.sh).
 #
-# The steps, in order: lock; fast path (same bundle, same fingerprint: done); plan (files, then, an
+# A no-op apply never gets here: entry.sh answers it from the managed record (fast path) and
+# sources this program for everything else. The steps, in order: lock; plan (files, then, an
 # apply held for the runner's relay check until it answers with the payloads the host lacks,
 # main.cf and master.cf through plan.awk, and hooks); table types; backup; stage and validate; swap
 # (files, hooks, main.cf and master.cf, and the managed record, all through the journal: journal.sh);
@@ -88,12 +90,6 @@ step lock
 recover_interrupted
 . "$R/roots.sh"
 refuse_outside_roots
-
-# ---------------------------------------------------------------- fast path: nothing changed
-if [ "$ACTION" = apply ] && [ -s "$S/fingerprint" ] && [ "$(read_first "$S/applied_sha256")" = "$WANT_SHA" ]; then
-  fingerprint > "$D/fingerprint"
-  if same_file "$D/fingerprint" "$S/fingerprint"; then say "result${TAB}unchanged"; exit 0; fi
-fi
 
 . "$R/plan.sh"
 read_current_state
