@@ -16,6 +16,7 @@ fingerprint_paths() {
   while IFS="$TAB" read -r kind path rest; do [ -n "$path" ] && printf '%s\n' "$path"; done < "$D/hooks.list"
   return 0
 }
+# Rewritten only when it differs, so that an apply that changes nothing writes nothing. The
 # fingerprint is a cache of "nothing changed": a torn one only costs the next apply a full plan. The
 # paths go first: a record cut short between the two files never matches.
 save_fingerprint() {
